@@ -1,0 +1,81 @@
+//! Engine.IO on its own, like the `engine.io` package: every message packet (text or binary)
+//! goes back to its sender. The text message `close-me` makes the server close that session.
+//!
+//! ```text
+//! cargo run --example engine_echo -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
+//!     [--max-payload BYTES] [--cors-origin ORIGIN] [--upgrade-timeout MS] [--max-connections N]
+//!     [--log-level info]
+//! ```
+//!
+//! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections (tests
+//! start it with `--port 0` and read the port from that line); logs go to standard error.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use socketio_book::cli::{self, Flags};
+use socketio_book::engineio::{CorsOptions, Handler, Message, Server, ServerOptions, Socket};
+use socketio_book::listener::{HttpServer, ListenerConfig};
+
+/// The echo: the reference's `socket.on("message", data => socket.send(data))`.
+struct Echo;
+
+impl Handler for Echo {
+    fn on_connection(&self, socket: &Socket) {
+        log::info!("{}: connection over {}", socket.id(), socket.transport_name());
+    }
+
+    fn on_message(&self, socket: &Socket, message: Message) {
+        if message == Message::Text("close-me".to_string()) {
+            socket.close();
+            return;
+        }
+        if let Err(e) = socket.send(message) {
+            log::warn!("{}: echo not sent: {e}", socket.id());
+        }
+    }
+
+    fn on_close(&self, socket: &Socket, reason: &str) {
+        log::info!("{}: close ({reason})", socket.id());
+    }
+}
+
+fn run() -> Result<(), String> {
+    let flags = Flags::from_args(&[])?;
+    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
+    let defaults = ServerOptions::default();
+    let options = ServerOptions {
+        path: "/engine.io/".to_string(),
+        ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
+        ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
+        upgrade_timeout: flags.millis("upgrade-timeout", defaults.upgrade_timeout)?,
+        max_payload: flags.get("max-payload", defaults.max_payload)?,
+        cors: flags.text("cors-origin").map(|origin| CorsOptions {
+            origin: origin.to_string(),
+            credentials: true,
+        }),
+        ..defaults
+    };
+    let port: u16 = flags.get("port", 3000)?;
+    let host = flags.text("host").unwrap_or("127.0.0.1").to_string();
+    let listener_config = ListenerConfig {
+        max_connections: flags.get("max-connections", ListenerConfig::default().max_connections)?,
+        ..ListenerConfig::default()
+    };
+    let engine = Server::new(options, Arc::new(Echo)).map_err(|e| e.to_string())?;
+    let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
+    let address = http.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {address}");
+    http.serve(Arc::new(engine));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("engine_echo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

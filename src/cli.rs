@@ -1,0 +1,122 @@
+//! Command-line flags and logging set-up shared by the binary and the examples.
+//!
+//! Flags are `--name value` pairs (`--port 8005 --ping-interval 25000`) or bare switches
+//! (`--trace`); nothing cleverer, so a reader can see every flag in one loop.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::str::FromStr;
+use std::time::Duration;
+
+use simplelog::{ColorChoice, ConfigBuilder, LevelFilter, TermLogger, TerminalMode};
+
+/// The flags given on the command line.
+#[derive(Debug, Default)]
+pub struct Flags {
+    values: HashMap<String, String>,
+    switches: Vec<String>,
+}
+
+impl Flags {
+    /// Reads `--name value` pairs and bare `--switch`es from the process arguments. `switches`
+    /// names the flags that take no value.
+    pub fn from_args(switches: &[&str]) -> Result<Flags, String> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        Flags::parse(&args, switches)
+    }
+
+    /// The same, from a list (for tests).
+    pub fn parse(args: &[String], switches: &[&str]) -> Result<Flags, String> {
+        let mut flags = Flags::default();
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            let name = match arg.strip_prefix("--") {
+                Some(name) => name.to_string(),
+                None => return Err(format!("unexpected argument {arg:?}")),
+            };
+            if let Some((name, value)) = name.split_once('=') {
+                flags.values.insert(name.to_string(), value.to_string());
+            } else if switches.contains(&name.as_str()) {
+                flags.switches.push(name);
+            } else {
+                match args.get(i + 1) {
+                    Some(value) => {
+                        flags.values.insert(name, value.clone());
+                        i += 1;
+                    }
+                    None => return Err(format!("--{name} needs a value")),
+                }
+            }
+            i += 1;
+        }
+        Ok(flags)
+    }
+
+    /// The value of `--name`, parsed, or `default`.
+    pub fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T, String> {
+        match self.values.get(name) {
+            Some(text) => text.parse().map_err(|_| format!("--{name}: cannot read {text:?}")),
+            None => Ok(default),
+        }
+    }
+
+    /// The value of `--name` as text, if given.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(|s| s.as_str())
+    }
+
+    /// A duration given in milliseconds, as the reference's options are.
+    pub fn millis(&self, name: &str, default: Duration) -> Result<Duration, String> {
+        let ms: u64 = self.get(name, default.as_millis() as u64)?;
+        Ok(Duration::from_millis(ms))
+    }
+
+    /// Whether the bare switch `--name` was given.
+    pub fn switch(&self, name: &str) -> bool {
+        self.switches.iter().any(|s| s == name)
+    }
+}
+
+/// `"info"` -> `LevelFilter::Info` (also `RUST_LOG`-style `"debug"`, `"trace"`, `"off"`).
+pub fn parse_level(text: &str) -> Result<LevelFilter, String> {
+    LevelFilter::from_str(text.trim()).map_err(|_| format!("unknown log level {text:?}"))
+}
+
+/// Logs to the terminal's standard error with time and level.
+pub fn init_logging(level: LevelFilter) {
+    let config = ConfigBuilder::new()
+        .set_time_format_rfc3339()
+        .set_thread_level(LevelFilter::Off)
+        .set_target_level(LevelFilter::Off)
+        .build();
+    let colors = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    let _ = TermLogger::init(level, config, TerminalMode::Stderr, colors);
+}
+
+/// Reads the log level from `--log-level`, else `RUST_LOG`, else `default`.
+pub fn log_level(flags: &Flags, default: LevelFilter) -> Result<LevelFilter, String> {
+    if let Some(text) = flags.text("log-level") {
+        return parse_level(text);
+    }
+    match std::env::var("RUST_LOG") {
+        Ok(text) if !text.is_empty() => parse_level(&text),
+        _ => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pairs_and_switches() {
+        let args: Vec<String> = ["--port", "0", "--trace", "--ping-interval=300"].iter().map(|s| s.to_string()).collect();
+        let flags = Flags::parse(&args, &["trace"]).unwrap();
+        assert_eq!(flags.get("port", 8005u16), Ok(0));
+        assert!(flags.switch("trace"));
+        assert_eq!(flags.millis("ping-interval", Duration::ZERO), Ok(Duration::from_millis(300)));
+        assert_eq!(flags.get("missing", 7u8), Ok(7));
+        assert!(Flags::parse(&["--port".to_string()], &[]).is_err());
+    }
+}

@@ -1,0 +1,51 @@
+//! Engine.IO v4: the transport layer under Socket.IO (the reference's `engine.io` package).
+//!
+//! | file           | concept                                                        | reference            |
+//! |----------------|----------------------------------------------------------------|----------------------|
+//! | `server.rs`    | options, `clients` by sid, `handleRequest`, `verify`, `handshake`, error codes, CORS | `server.ts` |
+//! | `socket.rs`    | one session: `writeBuffer`, `flush`, heartbeat, upgrade state, `onClose` | `socket.ts`  |
+//! | `polling.rs`   | long-polling: the held GET (`onPollRequest`) and the POST (`onDataRequest`) | `transports/polling.ts` |
+//! | `websocket.rs` | the WebSocket transport: reader thread, writer thread, the probe | `transports/websocket.ts` |
+//! | `packet.rs`    | packets `0`..`6` and `\x1e`-joined payloads                     | `engine.io-parser`   |
+//! | `base64.rs`    | `b` + base64 for binary over polling                            | (Node's `Buffer`)    |
+//!
+//! The layer above (Socket.IO, or `examples/engine_echo.rs`) plugs in through [`Handler`]: three
+//! callbacks, the reference's `connection`, `message` and `close` events.
+
+mod base64;
+pub mod packet;
+mod polling;
+mod server;
+mod socket;
+mod websocket;
+
+pub use server::{CorsOptions, Server, ServerOptions, TransportKind};
+pub use socket::{ReadyState, SendError, Socket};
+
+/// The data of one MESSAGE packet: text (`4hello`) or bytes (a binary frame, or `b...` over
+/// polling).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// `4hello` -> `Text("hello")`
+    Text(String),
+    /// a binary frame, or `bAQIDBA==` -> `Binary(vec![1, 2, 3, 4])`
+    Binary(Vec<u8>),
+}
+
+/// What the layer above Engine.IO is told. The reference emits these as events:
+/// `server.on("connection", socket => { socket.on("message", ...); socket.on("close", ...) })`.
+///
+/// Which thread calls them: `on_connection` the handshake request's connection thread;
+/// `on_message` the thread that read the packet (a POST's connection thread, or a WebSocket's
+/// reader thread), so the messages of one session arrive in order, one at a time; `on_close` the
+/// thread that closed the session (a connection thread, the `timers` thread for "ping timeout",
+/// or the thread that called `Socket::close`). None of them is called with a lock held.
+pub trait Handler: Send + Sync + 'static {
+    /// A session finished its handshake.
+    fn on_connection(&self, socket: &Socket);
+    /// A MESSAGE packet arrived.
+    fn on_message(&self, socket: &Socket, message: Message);
+    /// The session ended, once, with the reference's reason: "transport close", "transport error",
+    /// "ping timeout", "parse error", "forced close", "server shutting down".
+    fn on_close(&self, socket: &Socket, reason: &str);
+}

@@ -1,0 +1,190 @@
+//! HTTP long-polling (the reference's `transports/polling.ts`).
+//!
+//! ```text
+//! client                                         server
+//! GET  ?EIO=4&transport=polling&sid=X  ───────►  held until packets are queued (a ping at the latest)
+//!                                      ◄───────  200 text/plain; charset=UTF-8
+//!                                                4hello\x1e2            (packets joined by \x1e)
+//! POST ?EIO=4&transport=polling&sid=X  ───────►  body: 3\x1e4hi           (a pong and a message)
+//!                                      ◄───────  200 text/html   ok
+//! ```
+//!
+//! Browsers send the held GET and the POST on two different connections, so each request finds
+//! its session by `sid` (in `server.rs`), never by its connection.
+//!
+//! A GET that must wait is held by a writer thread named `poll <sid>`, which waits for the
+//! session's wake-up channel and writes the answer; meanwhile the connection's own thread keeps
+//! reading the socket, so a client that drops the connection is noticed at once (see
+//! `http::HeldResponse`). The writer answers with packets, with a noop `6` (during an upgrade), or
+//! with a close `1` (the session ended), then ends; the connection thread joins it.
+
+use std::io;
+use std::net::TcpStream;
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, select, Receiver};
+use log::{debug, trace};
+
+use super::packet;
+use super::server::Server;
+use super::socket::{Batch, PollArrival, PollTake, Socket};
+use crate::http::{self, BodyError, Connection, HeldResponse, Request};
+use crate::listener::Next;
+
+/// The headers of a polling answer: its content type, `cache-control: no-store`, and CORS.
+fn polling_headers(server: &Server, request: &Request, content_type: &str) -> Vec<(String, String)> {
+    let mut headers = vec![("Content-Type".to_string(), content_type.to_string())];
+    // Prevent XSS warnings on IE (the reference does this too).
+    let user_agent = request.header("user-agent").unwrap_or("");
+    if user_agent.contains(";MSIE") || user_agent.contains("Trident/") {
+        headers.push(("X-XSS-Protection".to_string(), "0".to_string()));
+    }
+    headers.push(("cache-control".to_string(), "no-store".to_string()));
+    headers.extend(server.cors_headers(request));
+    headers
+}
+
+/// A GET (the reference's `onPollRequest`): answer now, or hold it.
+pub(super) fn on_poll_request(server: &Server, socket: &Socket, request: &Request, connection: &mut Connection) -> io::Result<Next> {
+    let keep_alive = connection.keep_alive_for(request);
+    let headers = polling_headers(server, request, "text/plain; charset=UTF-8");
+    match socket.on_poll_arrival() {
+        PollArrival::Overlap => {
+            // The held GET is answered `1` when the session closes; this one gets 400.
+            let next = connection.respond(request, 400, &server.cors_headers(request), b"")?;
+            socket.on_error("overlap from client");
+            Ok(next)
+        }
+        PollArrival::Answer(batch) => {
+            deliver(socket, connection.stream(), &headers, keep_alive, batch);
+            Ok(if keep_alive.is_some() { Next::KeepAlive } else { Next::Close })
+        }
+        PollArrival::Hold { poll_id, wake } => {
+            let stream = connection.try_clone_stream()?;
+            let (cancel, cancelled) = bounded::<()>(0);
+            let writer_socket = socket.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("poll {}", socket.id()))
+                .spawn(move || poll_writer(writer_socket, poll_id, wake, cancelled, stream, headers, keep_alive));
+            let thread = match spawned {
+                Ok(thread) => thread,
+                Err(e) => {
+                    socket.poll_abandoned(poll_id);
+                    return Err(e);
+                }
+            };
+            let abandoned_socket = socket.clone();
+            connection.hold(HeldResponse {
+                cancel,
+                thread,
+                on_abandon: Box::new(move || abandoned_socket.poll_abandoned(poll_id)),
+            });
+            Ok(Next::KeepAlive)
+        }
+    }
+}
+
+/// The thread `poll <sid>`: waits for the held GET's answer and writes it. Returns `true` when it
+/// answered, `false` when its client went away first.
+fn poll_writer(
+    socket: Socket,
+    poll_id: u64,
+    wake: Receiver<()>,
+    cancelled: Receiver<()>,
+    mut stream: TcpStream,
+    headers: Vec<(String, String)>,
+    keep_alive: Option<Duration>,
+) -> bool {
+    loop {
+        match socket.take_poll(poll_id) {
+            PollTake::Answer(batch) => {
+                deliver(&socket, &mut stream, &headers, keep_alive, batch);
+                return true;
+            }
+            PollTake::Gone => return false,
+            PollTake::Wait => {}
+        }
+        select! {
+            // Packets were queued, or the session dropped the sender (closed or upgraded):
+            // either way, look again.
+            recv(wake) -> _ => {}
+            // The connection thread dropped `cancel`: the client is gone.
+            recv(cancelled) -> _ => return false,
+        }
+    }
+}
+
+/// Writes one polling answer: the packets joined by `\x1e`. If the client is gone, the packets
+/// go back to the session's buffer and the session ends with a transport error.
+fn deliver(socket: &Socket, stream: &mut TcpStream, headers: &[(String, String)], keep_alive: Option<Duration>, batch: Batch) {
+    let body = packet::encode_payload(&batch.packets);
+    trace!("{} poll answer {:?}", socket.id(), body);
+    if let Err(e) = http::write_response(stream, 200, headers, body.as_bytes(), keep_alive) {
+        debug!("{}: writing a poll answer failed: {e}", socket.id());
+        socket.write_failed(batch.packets, "poll connection closed prematurely");
+        return;
+    }
+    if let Some(reason) = batch.then_close_session {
+        socket.on_close(reason);
+    }
+}
+
+/// A POST (the reference's `onDataRequest`): read the packets, hand them to the session in order,
+/// answer `ok`.
+pub(super) fn on_data_request(server: &Server, socket: &Socket, request: &Request, connection: &mut Connection) -> io::Result<Next> {
+    if !socket.begin_data_request() {
+        let next = connection.respond(request, 400, &server.cors_headers(request), b"")?;
+        socket.on_error("data request overlap from client");
+        return Ok(next);
+    }
+    let body = connection.read_body(request, server.options().max_payload);
+    let body = match body {
+        Ok(body) => body,
+        Err(error) => {
+            socket.end_data_request();
+            return refuse_body(server, socket, request, connection, error);
+        }
+    };
+    let (packets, error) = match std::str::from_utf8(&body) {
+        Ok(text) => packet::decode_payload(text),
+        Err(_) => (Vec::new(), Some(packet::ParseError("payload is not UTF-8".to_string()))),
+    };
+    for packet in packets {
+        trace!("{} received over POST: {}", socket.id(), packet.encode_as_text());
+        socket.on_packet(packet);
+    }
+    if let Some(error) = error {
+        debug!("{}: {error}", socket.id());
+        socket.on_close("parse error");
+    }
+    socket.end_data_request();
+    let headers = polling_headers(server, request, "text/html");
+    connection.respond(request, 200, &headers, b"ok")
+}
+
+/// A POST body that could not be read: 413 (too large: the session lives on), 411 (no length),
+/// or a transport error (the client went away or was too slow). The connection closes, since the
+/// rest of the body was not read.
+fn refuse_body(server: &Server, socket: &Socket, request: &Request, connection: &mut Connection, error: BodyError) -> io::Result<Next> {
+    let headers = server.cors_headers(request);
+    match error {
+        BodyError::TooLarge => {
+            debug!("{}: POST body over maxPayload {}: 413", socket.id(), server.options().max_payload);
+            http::write_response(connection.stream(), 413, &headers, b"", None)?;
+        }
+        BodyError::LengthRequired => {
+            http::write_response(connection.stream(), 411, &headers, b"", None)?;
+        }
+        BodyError::Malformed(why) => {
+            debug!("{}: bad POST body: {why}", socket.id());
+            let _ = http::write_response(connection.stream(), 400, &headers, b"", None);
+            socket.on_error("data request connection closed prematurely");
+        }
+        BodyError::Io(e) => {
+            socket.on_error("data request connection closed prematurely");
+            return Err(e);
+        }
+    }
+    Ok(Next::Close)
+}

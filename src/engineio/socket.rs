@@ -1,0 +1,636 @@
+//! One Engine.IO session (the reference's `Socket`, `socket.ts`).
+//!
+//! A session outlives the HTTP requests and WebSockets that carry it, so it is shared (`Arc`)
+//! between: the connection threads of its polling requests, its WebSocket's reader and writer
+//! threads, the `timers` thread (heartbeat), and the application, which keeps a `Socket` to send.
+//! All its mutable state is in one `Mutex<State>`; no lock is held while the `Handler` runs.
+//!
+//! Outbound packets wait in `write_buffer` (the reference's `writeBuffer`). A transport that can
+//! write registers a wake-up channel in `waiting_writer`; `send` pushes a packet and wakes it; the
+//! writer then takes the whole buffer (the reference's `flush`). A packet leaves the buffer only
+//! when a live transport takes it; if writing fails, it is put back before the session closes.
+//!
+//! Heartbeat (Engine.IO v4: the server pings):
+//!
+//! ```text
+//! open ──pingInterval──► send `2` ──pingTimeout──► onClose("ping timeout")
+//!                           ▲            │ `3` arrives first: clear the timeout
+//!                           └pingInterval┘
+//! ```
+//!
+//! Both timers live on the server's `timers` thread, which is therefore the owner of a polling
+//! session's heartbeat while no request is in flight.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use log::{debug, info, trace, warn};
+
+use super::packet::Packet;
+use super::server::{Shared, TransportKind};
+use super::Message;
+use crate::http::Request;
+use crate::timer::TimerId;
+
+/// The reference's `readyState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyState {
+    /// Packets flow.
+    Open,
+    /// `close()` was called: the buffer drains, then the transport closes.
+    Closing,
+    /// Over; `send` fails.
+    Closed,
+}
+
+/// Why `send` did not queue a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The session is closing or closed.
+    Closed,
+    /// The client does not read and its buffer is full: the session was closed.
+    BufferFull,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Closed => write!(f, "the session is closed"),
+            SendError::BufferFull => write!(f, "the client's outbound buffer is full; the session was closed"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// What a writer gets when it takes from the buffer.
+pub(super) struct Batch {
+    /// Packets to write, in order.
+    pub packets: Vec<Packet>,
+    /// End the transport after writing them (the session is closing or closed).
+    pub close_transport: bool,
+    /// ... and then close the session with this reason (a graceful `close()`: "forced close").
+    pub then_close_session: Option<&'static str>,
+}
+
+/// What a polling GET finds when it arrives.
+pub(super) enum PollArrival {
+    /// Another GET is already held: the reference's "overlap from client".
+    Overlap,
+    /// Something to send at once.
+    Answer(Batch),
+    /// Nothing yet: hold the request; `wake` rings when there is.
+    Hold { poll_id: u64, wake: Receiver<()> },
+}
+
+/// What a held GET's writer finds when it looks.
+pub(super) enum PollTake {
+    /// Nothing yet.
+    Wait,
+    /// Its answer.
+    Answer(Batch),
+    /// It is no longer the held GET (its client went away).
+    Gone,
+}
+
+/// Everything about a session that changes.
+pub(super) struct State {
+    pub ready_state: ReadyState,
+    pub transport: TransportKind,
+    /// The reference's `writeBuffer`.
+    pub write_buffer: VecDeque<Packet>,
+    /// Rings the writer waiting for packets: a held GET's writer, or the WebSocket's writer.
+    /// Dropping it tells that writer the session is over (or, for a held GET, upgraded).
+    pub waiting_writer: Option<Sender<()>>,
+    /// The id of the GET being held (the reference's polling `writable`).
+    pub held_poll: Option<u64>,
+    pub next_poll_id: u64,
+    /// A POST body is being read (the reference's `dataReq`).
+    pub data_request_in_flight: bool,
+    /// A WebSocket is probing (`2probe` may come).
+    pub upgrading: bool,
+    /// It got `3probe`: held and new GETs are answered with a noop `6`.
+    pub probed: bool,
+    /// The session moved to the WebSocket.
+    pub upgraded: bool,
+    /// Dropped to close the probing WebSocket (upgrade timeout, session closed).
+    pub probe_writer: Option<Sender<()>>,
+    pub upgrade_timer: Option<TimerId>,
+    pub ping_interval_timer: Option<TimerId>,
+    pub ping_timeout_timer: Option<TimerId>,
+    /// A graceful close waiting for a GET to carry the `1`.
+    pub close_timer: Option<TimerId>,
+}
+
+/// The shared part of a session.
+pub(super) struct Inner {
+    id: String,
+    request: Request,
+    shared: Arc<Shared>,
+    state: Mutex<State>,
+}
+
+/// A handle to one Engine.IO session. Cloning it is cheap; a clone kept after the session closed
+/// keeps only memory alive (no thread), and `send` on it returns `SendError::Closed`.
+#[derive(Clone)]
+pub struct Socket {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "engineio::Socket({})", self.inner.id)
+    }
+}
+
+impl Socket {
+    /// A new session, `Open`, with nothing queued yet (see `on_open`).
+    pub(super) fn new(id: String, request: Request, transport: TransportKind, shared: Arc<Shared>) -> Socket {
+        let state = State {
+            ready_state: ReadyState::Open,
+            transport,
+            write_buffer: VecDeque::new(),
+            waiting_writer: None,
+            held_poll: None,
+            next_poll_id: 1,
+            data_request_in_flight: false,
+            upgrading: false,
+            probed: false,
+            upgraded: false,
+            probe_writer: None,
+            upgrade_timer: None,
+            ping_interval_timer: None,
+            ping_timeout_timer: None,
+            close_timer: None,
+        };
+        Socket {
+            inner: Arc::new(Inner {
+                id,
+                request,
+                shared,
+                state: Mutex::new(state),
+            }),
+        }
+    }
+
+    /// The session id (`sid`): 20 characters, 120 random bits.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The request that opened the session (headers, query, peer address).
+    pub fn request(&self) -> &Request {
+        &self.inner.request
+    }
+
+    /// `"polling"` or `"websocket"`.
+    pub fn transport_name(&self) -> &'static str {
+        self.lock().transport.name()
+    }
+
+    /// The reference's `readyState`.
+    pub fn ready_state(&self) -> ReadyState {
+        self.lock().ready_state
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+        // A handler that panicked on another thread must not take every session down with it.
+        match self.inner.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn weak(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    fn from_weak(weak: &Weak<Inner>) -> Option<Socket> {
+        weak.upgrade().map(|inner| Socket { inner })
+    }
+
+    /// The reference's `onOpen`: queue the open packet and start the heartbeat.
+    ///
+    /// `0{"sid":"...","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`
+    pub(super) fn on_open(&self) {
+        let options = &self.inner.shared.options;
+        let mut state = self.lock();
+        let upgrades = if state.transport == TransportKind::Polling && options.allows(TransportKind::WebSocket) {
+            r#"["websocket"]"#
+        } else {
+            "[]"
+        };
+        let open = format!(
+            r#"{{"sid":"{}","upgrades":{},"pingInterval":{},"pingTimeout":{},"maxPayload":{}}}"#,
+            self.inner.id,
+            upgrades,
+            options.ping_interval.as_millis(),
+            options.ping_timeout.as_millis(),
+            options.max_payload
+        );
+        state.write_buffer.push_back(Packet::Open(open));
+        self.schedule_ping(&mut state);
+    }
+
+    /// Queues a MESSAGE packet (the reference's `socket.send(data)`).
+    pub fn send(&self, message: Message) -> Result<(), SendError> {
+        self.send_packet(Packet::Message(message))
+    }
+
+    /// Queues a packet and wakes the writer (the reference's `sendPacket` + `flush`).
+    pub(super) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
+        {
+            let mut state = self.lock();
+            if state.ready_state != ReadyState::Open {
+                return Err(SendError::Closed);
+            }
+            if state.write_buffer.len() < self.inner.shared.options.max_buffered_packets {
+                trace!("{} queue {}", self.inner.id, packet.encode_as_text());
+                state.write_buffer.push_back(packet);
+                wake(&state.waiting_writer);
+                return Ok(());
+            }
+        }
+        warn!(
+            "{}: {} packets wait for a client that does not read: closing the session",
+            self.inner.id, self.inner.shared.options.max_buffered_packets
+        );
+        self.on_close("transport error");
+        Err(SendError::BufferFull)
+    }
+
+    /// Closes the session gracefully (the reference's `socket.close()`): what is queued is still
+    /// sent, then the transport closes (polling: a `1` packet; WebSocket: a close frame) and the
+    /// session ends with "forced close".
+    pub fn close(&self) {
+        let mut state = self.lock();
+        if state.ready_state != ReadyState::Open {
+            return;
+        }
+        state.ready_state = ReadyState::Closing;
+        debug!("{}: closing, {} packets still to send", self.inner.id, state.write_buffer.len());
+        if state.waiting_writer.is_some() {
+            wake(&state.waiting_writer);
+        } else {
+            // Polling with no GET held: the next GET carries the `1`; if none comes, give up.
+            let weak = self.weak();
+            let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
+                if let Some(socket) = Socket::from_weak(&weak) {
+                    socket.on_close("forced close");
+                }
+            });
+            state.close_timer = Some(timer);
+        }
+    }
+
+    // ----- polling ------------------------------------------------------------------------
+
+    /// A GET arrived: answer it now, hold it, or refuse it (a second one while one is held).
+    pub(super) fn on_poll_arrival(&self) -> PollArrival {
+        let mut state = self.lock();
+        if state.held_poll.is_some() {
+            return PollArrival::Overlap;
+        }
+        if let Some(batch) = take_poll_answer(&mut state) {
+            return PollArrival::Answer(batch);
+        }
+        let poll_id = state.next_poll_id;
+        state.next_poll_id += 1;
+        let (sender, receiver) = bounded(1);
+        state.held_poll = Some(poll_id);
+        state.waiting_writer = Some(sender);
+        PollArrival::Hold { poll_id, wake: receiver }
+    }
+
+    /// A held GET's writer looks for its answer.
+    pub(super) fn take_poll(&self, poll_id: u64) -> PollTake {
+        let mut state = self.lock();
+        if state.held_poll != Some(poll_id) {
+            return PollTake::Gone;
+        }
+        match take_poll_answer(&mut state) {
+            Some(batch) => {
+                state.held_poll = None;
+                if !state.upgraded {
+                    state.waiting_writer = None; // after an upgrade it is the WebSocket's
+                }
+                PollTake::Answer(batch)
+            }
+            None => PollTake::Wait,
+        }
+    }
+
+    /// The client of the held GET went away before it was answered: the reference's
+    /// "poll connection closed prematurely", a transport error.
+    pub(super) fn poll_abandoned(&self, poll_id: u64) {
+        {
+            let mut state = self.lock();
+            if state.held_poll != Some(poll_id) {
+                return;
+            }
+            state.held_poll = None;
+            state.waiting_writer = None;
+        }
+        self.on_error("poll connection closed prematurely");
+    }
+
+    /// A POST starts; `false` if another one is being read (the reference's "data request overlap").
+    pub(super) fn begin_data_request(&self) -> bool {
+        let mut state = self.lock();
+        if state.data_request_in_flight {
+            return false;
+        }
+        state.data_request_in_flight = true;
+        true
+    }
+
+    /// The POST is over.
+    pub(super) fn end_data_request(&self) {
+        self.lock().data_request_in_flight = false;
+    }
+
+    /// Writing taken packets failed: put them back in front, for the count of what is dropped.
+    pub(super) fn write_failed(&self, packets: Vec<Packet>, why: &str) {
+        {
+            let mut state = self.lock();
+            for packet in packets.into_iter().rev() {
+                if !matches!(packet, Packet::Close | Packet::Noop) {
+                    state.write_buffer.push_front(packet);
+                }
+            }
+        }
+        self.on_error(why);
+    }
+
+    // ----- WebSocket ------------------------------------------------------------------------
+
+    /// Makes `wake` the writer of this session (a WebSocket opened without polling).
+    pub(super) fn attach_websocket_writer(&self, wake: Sender<()>) {
+        let mut state = self.lock();
+        state.waiting_writer = Some(wake);
+        let waiting = &state.waiting_writer;
+        if !state.write_buffer.is_empty() {
+            self::wake(waiting);
+        }
+    }
+
+    /// The WebSocket writer takes everything queued.
+    pub(super) fn take_for_websocket(&self) -> Batch {
+        let mut state = self.lock();
+        let packets: Vec<Packet> = state.write_buffer.drain(..).collect();
+        match state.ready_state {
+            ReadyState::Open => Batch {
+                packets,
+                close_transport: false,
+                then_close_session: None,
+            },
+            ReadyState::Closing => {
+                state.waiting_writer = None;
+                Batch {
+                    packets,
+                    close_transport: true,
+                    then_close_session: Some("forced close"),
+                }
+            }
+            ReadyState::Closed => Batch {
+                packets,
+                close_transport: true,
+                then_close_session: None,
+            },
+        }
+    }
+
+    /// A WebSocket with this session's sid wants to become its transport. `false`: one is already
+    /// probing or done (the new one is closed). Starts the `upgradeTimeout`.
+    pub(super) fn begin_upgrade(&self, probe_wake: Sender<()>) -> bool {
+        let mut state = self.lock();
+        if state.ready_state != ReadyState::Open || state.upgrading || state.upgraded {
+            return false;
+        }
+        state.upgrading = true;
+        state.probe_writer = Some(probe_wake);
+        let weak = self.weak();
+        let timeout = self.inner.shared.options.upgrade_timeout;
+        let timer = self.inner.shared.timers.set_timeout(timeout, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                info!("{}: no upgrade within {:?}: closing the probing WebSocket", socket.id(), timeout);
+                socket.abort_upgrade();
+            }
+        });
+        state.upgrade_timer = Some(timer);
+        true
+    }
+
+    /// `2probe` was answered `3probe`: from now on a GET gets a noop `6`, so that the client's
+    /// polling pauses and it can send `5`.
+    pub(super) fn on_probe_answered(&self) {
+        let mut state = self.lock();
+        state.probed = true;
+        wake(&state.waiting_writer);
+    }
+
+    /// `5` arrived on the probing WebSocket: it becomes the transport and gets the buffer.
+    pub(super) fn complete_upgrade(&self) -> bool {
+        let timer = {
+            let mut state = self.lock();
+            if !state.upgrading || state.ready_state == ReadyState::Closed {
+                return false;
+            }
+            state.upgrading = false;
+            state.probed = false;
+            state.upgraded = true;
+            state.transport = TransportKind::WebSocket;
+            // A GET still held loses its wake-up sender; its writer wakes, sees `upgraded` and
+            // answers noop. The WebSocket writer takes its place.
+            state.waiting_writer = state.probe_writer.take();
+            wake(&state.waiting_writer);
+            state.upgrade_timer.take()
+        };
+        if let Some(timer) = timer {
+            self.inner.shared.timers.clear_timeout(timer);
+        }
+        info!("{}: upgraded to websocket", self.inner.id);
+        true
+    }
+
+    /// The probing WebSocket failed or timed out: it closes, the session stays on polling.
+    pub(super) fn abort_upgrade(&self) {
+        let timer = {
+            let mut state = self.lock();
+            if !state.upgrading {
+                return;
+            }
+            state.upgrading = false;
+            state.probed = false;
+            state.probe_writer = None;
+            state.upgrade_timer.take()
+        };
+        if let Some(timer) = timer {
+            self.inner.shared.timers.clear_timeout(timer);
+        }
+    }
+
+    // ----- incoming packets, heartbeat, close -------------------------------------------------
+
+    /// A packet from the client (the reference's `onPacket`).
+    pub(super) fn on_packet(&self, packet: Packet) {
+        if self.ready_state() != ReadyState::Open {
+            debug!("{}: packet received with closed socket", self.inner.id);
+            return;
+        }
+        trace!("{} received {}", self.inner.id, packet.type_name());
+        match packet {
+            Packet::Pong(_) => {
+                let mut state = self.lock();
+                if let Some(timer) = state.ping_timeout_timer.take() {
+                    self.inner.shared.timers.clear_timeout(timer);
+                }
+                self.schedule_ping(&mut state);
+            }
+            Packet::Ping(_) => self.on_error("invalid heartbeat direction"),
+            Packet::Message(message) => {
+                let handler = Arc::clone(&self.inner.shared.handler);
+                handler.on_message(self, message);
+            }
+            Packet::Close => self.on_close("transport close"),
+            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {
+                debug!("{}: ignoring {} packet", self.inner.id, packet.type_name());
+            }
+        }
+    }
+
+    /// The reference's `schedulePing`: a ping one `pingInterval` from now.
+    fn schedule_ping(&self, state: &mut State) {
+        if let Some(old) = state.ping_interval_timer.take() {
+            self.inner.shared.timers.clear_timeout(old);
+        }
+        let weak = self.weak();
+        let timer = self.inner.shared.timers.set_timeout(self.inner.shared.options.ping_interval, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                socket.on_ping_interval();
+            }
+        });
+        state.ping_interval_timer = Some(timer);
+    }
+
+    /// Time to ping: send `2` and expect `3` within `pingTimeout` (the reference's
+    /// `resetPingTimeout`).
+    fn on_ping_interval(&self) {
+        if self.send_packet(Packet::Ping(String::new())).is_err() {
+            return;
+        }
+        let timers = &self.inner.shared.timers;
+        let timer = timers.new_id();
+        {
+            let mut state = self.lock();
+            state.ping_interval_timer = None;
+            if let Some(old) = state.ping_timeout_timer.replace(timer) {
+                timers.clear_timeout(old);
+            }
+        }
+        let weak = self.weak();
+        timers.set_timeout_with_id(timer, self.inner.shared.options.ping_timeout, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                socket.on_ping_timeout(timer);
+            }
+        });
+    }
+
+    /// No pong in time.
+    fn on_ping_timeout(&self, timer: TimerId) {
+        if self.lock().ping_timeout_timer != Some(timer) {
+            return; // a pong cleared it while this callback was on its way
+        }
+        self.on_close("ping timeout");
+    }
+
+    /// The reference's `onError`: a transport error closes the session.
+    pub(super) fn on_error(&self, why: &str) {
+        debug!("{}: transport error: {why}", self.inner.id);
+        self.on_close("transport error");
+    }
+
+    /// The reference's `onClose`: ends the session once. Timers are cleared, what is still
+    /// queued is dropped (and counted), the writer is released (a held GET answers `1`, a
+    /// WebSocket writer sends its close frame), and the handler hears the reason.
+    pub(super) fn on_close(&self, reason: &str) {
+        let (timers, dropped) = {
+            let mut state = self.lock();
+            if state.ready_state == ReadyState::Closed {
+                return;
+            }
+            state.ready_state = ReadyState::Closed;
+            let timers = [
+                state.ping_interval_timer.take(),
+                state.ping_timeout_timer.take(),
+                state.upgrade_timer.take(),
+                state.close_timer.take(),
+            ];
+            let dropped = state.write_buffer.len();
+            state.write_buffer.clear();
+            state.waiting_writer = None;
+            state.probe_writer = None;
+            (timers, dropped)
+        };
+        for timer in timers.into_iter().flatten() {
+            self.inner.shared.timers.clear_timeout(timer);
+        }
+        self.inner.shared.remove_client(&self.inner.id);
+        if dropped > 0 {
+            warn!("{}: closed ({reason}) with {dropped} packets not sent: dropped", self.inner.id);
+        } else {
+            info!("{}: closed ({reason})", self.inner.id);
+        }
+        let handler = Arc::clone(&self.inner.shared.handler);
+        handler.on_close(self, reason);
+    }
+}
+
+/// How long a graceful close of a polling session waits for a GET to carry its `1`
+/// (the reference's polling `closeTimeout`).
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Rings a writer, if one waits. A full channel means it is already rung.
+fn wake(writer: &Option<Sender<()>>) {
+    if let Some(sender) = writer {
+        let _ = sender.try_send(());
+    }
+}
+
+/// What a GET should carry now, if anything (called with the lock held).
+fn take_poll_answer(state: &mut State) -> Option<Batch> {
+    match state.ready_state {
+        ReadyState::Closed => Some(Batch {
+            packets: vec![Packet::Close],
+            close_transport: true,
+            then_close_session: None,
+        }),
+        ReadyState::Closing => {
+            let mut packets: Vec<Packet> = state.write_buffer.drain(..).collect();
+            packets.push(Packet::Close);
+            Some(Batch {
+                packets,
+                close_transport: true,
+                then_close_session: Some("forced close"),
+            })
+        }
+        ReadyState::Open => {
+            if state.probed || state.upgraded {
+                return Some(Batch {
+                    packets: vec![Packet::Noop],
+                    close_transport: false,
+                    then_close_session: None,
+                });
+            }
+            if state.write_buffer.is_empty() {
+                return None;
+            }
+            Some(Batch {
+                packets: state.write_buffer.drain(..).collect(),
+                close_transport: false,
+                then_close_session: None,
+            })
+        }
+    }
+}

@@ -1,0 +1,697 @@
+//! HTTP/1.1, as much of it as a Socket.IO server needs, on a plain `TcpStream`.
+//!
+//! One `Connection` per accepted socket, owned by that socket's thread (see `listener.rs`).
+//! A request is read in two steps:
+//!
+//! ```text
+//! GET /socket.io/?EIO=4&transport=polling&t=PZ1 HTTP/1.1\r\n     <- request line  } the head: parsed by
+//! Host: localhost:8005\r\n                                        <- headers       } httparse, 16 KiB at most
+//! \r\n                                                                              } (431 past that)
+//! 1:4hello                                                        <- body: Content-Length or chunked,
+//!                                                                    read only when the handler asks,
+//!                                                                    never past the handler's limit
+//! ```
+//!
+//! and a response is written by hand in one `write_all`:
+//!
+//! ```text
+//! HTTP/1.1 200 OK\r\n
+//! Content-Type: text/plain; charset=UTF-8\r\n
+//! Content-Length: 6\r\n
+//! Connection: keep-alive\r\n
+//! Keep-Alive: timeout=5\r\n
+//! \r\n
+//! 4hello
+//! ```
+//!
+//! Timeouts (all in [`Limits`]): a connection with no request in progress is closed after
+//! `keep_alive_timeout` (5 s, as Node); once a request has started, its head and body must arrive
+//! within `request_timeout` (a slow-headers client cannot hold a thread); a held long-poll GET is
+//! not subject to either (see [`HeldResponse`]); every write gives up after `write_timeout`.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use crate::listener::Next;
+
+/// A request head is at most 16 KiB, as in Node (`--max-http-header-size`).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// At most this many header lines (httparse needs a fixed array).
+const MAX_HEADERS: usize = 100;
+
+/// The time limits of one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long an idle keep-alive connection is kept (advertised as `Keep-Alive: timeout=5`).
+    pub keep_alive_timeout: Duration,
+    /// How long a started request may take to send its head and its body.
+    pub request_timeout: Duration,
+    /// How long one write may block on a client that does not read.
+    pub write_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            keep_alive_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How the body of a request is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body (no `Content-Length`, no `Transfer-Encoding`).
+    None,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// One parsed request head.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `GET`, `POST`, `OPTIONS`, ...
+    pub method: String,
+    /// The request target as sent, e.g. `/socket.io/?EIO=4&transport=polling`.
+    pub url: String,
+    /// The part of `url` before `?`, e.g. `/socket.io/`.
+    pub path: String,
+    /// The query string decoded into pairs, in order, e.g. `[("EIO","4"),("transport","polling")]`.
+    pub query: Vec<(String, String)>,
+    /// Header names in lower case, values as sent.
+    pub headers: Vec<(String, String)>,
+    /// `HTTP/1.0` (no keep-alive unless asked) rather than `HTTP/1.1`.
+    pub http10: bool,
+    /// How the body is framed.
+    pub body: BodyFraming,
+    /// The client's address (the chapter's `req.connection.remoteAddress`).
+    pub peer: SocketAddr,
+}
+
+impl Request {
+    /// The first header with this (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        for (key, value) in &self.headers {
+            if key == name {
+                return Some(value.as_str());
+            }
+        }
+        None
+    }
+
+    /// The first query parameter with this name.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        for (key, value) in &self.query {
+            if key == name {
+                return Some(value.as_str());
+            }
+        }
+        None
+    }
+
+    /// Whether the connection stays open after the response.
+    pub fn keep_alive(&self) -> bool {
+        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
+        if self.http10 {
+            connection.contains("keep-alive")
+        } else {
+            !connection.contains("close")
+        }
+    }
+
+    /// `Upgrade: websocket` (and `Connection: Upgrade`): the client asks for a WebSocket.
+    pub fn is_websocket_upgrade(&self) -> bool {
+        let upgrade = self.header("upgrade").unwrap_or("");
+        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
+        self.method == "GET"
+            && upgrade.eq_ignore_ascii_case("websocket")
+            && connection.contains("upgrade")
+    }
+}
+
+/// Why no request head could be read.
+#[derive(Debug)]
+pub enum HeadError {
+    /// The client closed the connection between requests: a normal end.
+    Closed,
+    /// No request started within `keep_alive_timeout`: a normal end.
+    IdleTimeout,
+    /// The head did not complete within `request_timeout` (answered 408).
+    SlowHeaders,
+    /// The head is larger than 16 KiB or has too many lines (answered 431).
+    TooLarge,
+    /// Not HTTP/1.x (answered 400).
+    Malformed(String),
+    /// The socket failed.
+    Io(io::Error),
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The body is larger than the limit (answered 413; the connection then closes).
+    TooLarge,
+    /// A POST with neither `Content-Length` nor `Transfer-Encoding: chunked` (answered 411).
+    LengthRequired,
+    /// Bad chunk framing, or the client went away or was too slow (answered 400 when possible).
+    Malformed(String),
+    /// The socket failed or timed out.
+    Io(io::Error),
+}
+
+/// A response that another thread will write later: a held long-poll GET.
+///
+/// The connection's own thread keeps reading the socket meanwhile, so that a client which drops
+/// the connection is noticed at once (the reference's `req.on("close")`). The writer thread waits
+/// for packets and for `cancel`; the connection drops `cancel` to tell it the client is gone, then
+/// joins it. The thread returns `true` when it wrote its answer.
+pub struct HeldResponse {
+    /// Dropped (never sent on) by the connection when its client goes away.
+    pub cancel: Sender<()>,
+    /// The writer thread; `true` when it answered.
+    pub thread: JoinHandle<bool>,
+    /// Called when the client went away before the answer was written.
+    pub on_abandon: Box<dyn FnOnce() + Send>,
+}
+
+/// One accepted TCP connection and the bytes read from it but not used yet.
+pub struct Connection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    /// Bytes read past the end of the last request (the next request's start, or a WebSocket
+    /// frame that came right behind the upgrade request).
+    buffer: Vec<u8>,
+    limits: Limits,
+    /// A long-poll GET of this connection that a writer thread is holding open.
+    held: Option<HeldResponse>,
+}
+
+impl Connection {
+    /// Wraps a freshly accepted stream (TCP_NODELAY and the write timeout are set here).
+    pub fn new(stream: TcpStream, peer: SocketAddr, limits: Limits) -> io::Result<Connection> {
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(limits.write_timeout))?;
+        Ok(Connection {
+            stream,
+            peer,
+            buffer: Vec::new(),
+            limits,
+            held: None,
+        })
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The socket, for writing a response.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// A second handle to the same socket, for a writer thread.
+    pub fn try_clone_stream(&self) -> io::Result<TcpStream> {
+        self.stream.try_clone()
+    }
+
+    /// The time limits of this connection.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The `Keep-Alive` timeout to advertise in the answer to `request`, or `None` to close after it.
+    pub fn keep_alive_for(&self, request: &Request) -> Option<Duration> {
+        if request.keep_alive() {
+            Some(self.limits.keep_alive_timeout)
+        } else {
+            None
+        }
+    }
+
+    /// Answers `request`; the connection stays open if the request allows it.
+    pub fn respond(&mut self, request: &Request, status: u16, headers: &[(String, String)], body: &[u8]) -> io::Result<Next> {
+        let keep_alive = self.keep_alive_for(request);
+        write_response(&mut self.stream, status, headers, body, keep_alive)?;
+        if keep_alive.is_some() {
+            Ok(Next::KeepAlive)
+        } else {
+            Ok(Next::Close)
+        }
+    }
+
+    /// Takes the bytes read past the last request head (a WebSocket's first frames may be there).
+    pub fn take_buffered_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buffer)
+    }
+
+    /// Leaves a held response with this connection: the next `read_request` watches the socket
+    /// for the client going away while the writer thread waits.
+    pub fn hold(&mut self, held: HeldResponse) {
+        self.finish_held();
+        self.held = Some(held);
+    }
+
+    /// Waits for the held response's writer to end (it has answered, or will soon).
+    fn finish_held(&mut self) {
+        if let Some(held) = self.held.take() {
+            let answered = held.thread.join().unwrap_or(false);
+            if !answered {
+                (held.on_abandon)();
+            }
+        }
+    }
+
+    /// The client went away: tell the held response's writer, and its session, if it had not answered.
+    fn abandon_held(&mut self) {
+        if let Some(held) = self.held.take() {
+            drop(held.cancel);
+            let answered = held.thread.join().unwrap_or(false);
+            if !answered {
+                (held.on_abandon)();
+            }
+        }
+    }
+
+    /// Reads one more chunk from the socket into `buffer`, waiting at most `timeout`
+    /// (`None`: no limit). Returns how many bytes came (0: the client closed).
+    fn fill_buffer(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        self.stream.set_read_timeout(timeout)?;
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(n) => {
+                    self.buffer.extend_from_slice(&chunk[..n]);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Waits until the first byte of the next request is here.
+    ///
+    /// With no held response, the connection is idle: closed after `keep_alive_timeout`.
+    /// With a held response, the wait has no limit (the writer answers at least once per ping
+    /// interval), but wakes every `keep_alive_timeout` to collect a writer that has answered.
+    fn wait_for_request_start(&mut self) -> Result<(), HeadError> {
+        loop {
+            if !self.buffer.is_empty() {
+                return Ok(());
+            }
+            match self.fill_buffer(Some(self.limits.keep_alive_timeout)) {
+                Ok(0) => {
+                    self.abandon_held();
+                    return Err(HeadError::Closed);
+                }
+                Ok(_) => return Ok(()),
+                Err(e) if is_timeout(&e) => match &self.held {
+                    Some(held) if !held.thread.is_finished() => continue,
+                    Some(_) => {
+                        // Answered while we waited: from now on the connection is idle.
+                        self.finish_held();
+                        continue;
+                    }
+                    None => return Err(HeadError::IdleTimeout),
+                },
+                Err(e) => {
+                    self.abandon_held();
+                    return Err(HeadError::Io(e));
+                }
+            }
+        }
+    }
+
+    /// Reads and parses the next request head.
+    pub fn read_request(&mut self) -> Result<Request, HeadError> {
+        self.wait_for_request_start()?;
+        // A request has started. A client does not send its next request before the previous
+        // response, so a held response (if any) must have been answered: wait for its writer.
+        self.finish_held();
+        let deadline = Instant::now() + self.limits.request_timeout;
+        loop {
+            if let Some((request, head_len)) = parse_head(&self.buffer, self.peer)? {
+                self.buffer.drain(..head_len);
+                return Ok(request);
+            }
+            if self.buffer.len() >= MAX_HEAD_BYTES {
+                return Err(HeadError::TooLarge);
+            }
+            let remaining = match deadline.checked_duration_since(Instant::now()) {
+                Some(d) if !d.is_zero() => d,
+                _ => return Err(HeadError::SlowHeaders),
+            };
+            match self.fill_buffer(Some(remaining)) {
+                Ok(0) => return Err(HeadError::Closed),
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => return Err(HeadError::SlowHeaders),
+                Err(e) => return Err(HeadError::Io(e)),
+            }
+        }
+    }
+
+    /// Reads the whole body of `request`, refusing one larger than `limit` bytes.
+    ///
+    /// `Content-Length` larger than the limit is refused before a byte is read; a chunked body is
+    /// refused as soon as its chunks add up past the limit. Either way the caller answers 413 and
+    /// closes the connection (the rest of the body is never read).
+    pub fn read_body(&mut self, request: &Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+        let deadline = Instant::now() + self.limits.request_timeout;
+        match request.body {
+            BodyFraming::None => {
+                if request.method == "POST" || request.method == "PUT" {
+                    Err(BodyError::LengthRequired)
+                } else {
+                    Ok(Vec::new())
+                }
+            }
+            BodyFraming::Length(length) => {
+                if length > limit as u64 {
+                    return Err(BodyError::TooLarge);
+                }
+                self.read_exact_bytes(length as usize, deadline)
+            }
+            BodyFraming::Chunked => self.read_chunked_body(limit, deadline),
+        }
+    }
+
+    /// Takes exactly `count` bytes from the buffer and the socket.
+    fn read_exact_bytes(&mut self, count: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
+        while self.buffer.len() < count {
+            self.fill_before(deadline)?;
+        }
+        let body: Vec<u8> = self.buffer.drain(..count).collect();
+        Ok(body)
+    }
+
+    /// Takes one `\r\n`-terminated line (without the `\r\n`), at most `max` bytes long.
+    fn read_line(&mut self, max: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
+        loop {
+            if let Some(pos) = self.buffer.windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = self.buffer.drain(..pos + 2).take(pos).collect();
+                return Ok(line);
+            }
+            if self.buffer.len() > max {
+                return Err(BodyError::Malformed("chunk line too long".to_string()));
+            }
+            self.fill_before(deadline)?;
+        }
+    }
+
+    /// `Transfer-Encoding: chunked`:
+    ///
+    /// ```text
+    /// 5\r\n          <- chunk size in hex (extensions after `;` ignored)
+    /// 4helo\r\n      <- chunk data
+    /// 0\r\n          <- last chunk
+    /// \r\n           <- end (trailers, if any, are skipped)
+    /// ```
+    fn read_chunked_body(&mut self, limit: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
+        let mut body = Vec::new();
+        loop {
+            let line = self.read_line(1024, deadline)?;
+            let text = String::from_utf8_lossy(&line);
+            let size_text = text.split(';').next().unwrap_or("").trim();
+            let size = match usize::from_str_radix(size_text, 16) {
+                Ok(size) => size,
+                Err(_) => return Err(BodyError::Malformed(format!("bad chunk size {size_text:?}"))),
+            };
+            if size == 0 {
+                // Trailer lines until an empty one.
+                loop {
+                    let trailer = self.read_line(MAX_HEAD_BYTES, deadline)?;
+                    if trailer.is_empty() {
+                        return Ok(body);
+                    }
+                }
+            }
+            if body.len().saturating_add(size) > limit {
+                return Err(BodyError::TooLarge);
+            }
+            let mut chunk = self.read_exact_bytes(size, deadline)?;
+            body.append(&mut chunk);
+            let end = self.read_line(0, deadline)?;
+            if !end.is_empty() {
+                return Err(BodyError::Malformed("chunk not followed by CRLF".to_string()));
+            }
+        }
+    }
+
+    /// Reads more bytes, failing once `deadline` has passed.
+    fn fill_before(&mut self, deadline: Instant) -> Result<(), BodyError> {
+        let remaining = match deadline.checked_duration_since(Instant::now()) {
+            Some(d) if !d.is_zero() => d,
+            _ => return Err(BodyError::Malformed("body timed out".to_string())),
+        };
+        match self.fill_buffer(Some(remaining)) {
+            Ok(0) => Err(BodyError::Malformed("connection closed in the body".to_string())),
+            Ok(_) => Ok(()),
+            Err(e) if is_timeout(&e) => Err(BodyError::Malformed("body timed out".to_string())),
+            Err(e) => Err(BodyError::Io(e)),
+        }
+    }
+}
+
+/// A read that gave up because of `set_read_timeout`.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// Parses a request head from the start of `bytes`: `Ok(None)` while it is incomplete,
+/// `Ok(Some((request, head_length)))` once it is complete.
+fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Request, usize)>, HeadError> {
+    let mut header_slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut header_slots);
+    let head_len = match parsed.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
+        Err(e) => return Err(HeadError::Malformed(e.to_string())),
+    };
+    if head_len > MAX_HEAD_BYTES {
+        return Err(HeadError::TooLarge);
+    }
+    let method = parsed.method.unwrap_or("").to_string();
+    let url = parsed.path.unwrap_or("/").to_string();
+    let http10 = parsed.version == Some(0);
+    let mut headers = Vec::new();
+    for header in parsed.headers.iter() {
+        let value = String::from_utf8_lossy(header.value).into_owned();
+        headers.push((header.name.to_ascii_lowercase(), value));
+    }
+    let (path, query_string) = match url.split_once('?') {
+        Some((path, query)) => (path.to_string(), query),
+        None => (url.clone(), ""),
+    };
+    let mut request = Request {
+        method,
+        url: url.clone(),
+        path,
+        query: parse_query(query_string),
+        headers,
+        http10,
+        body: BodyFraming::None,
+        peer,
+    };
+    request.body = body_framing(&request)?;
+    Ok(Some((request, head_len)))
+}
+
+/// Decides how the body is framed; both headers at once is refused (request smuggling).
+fn body_framing(request: &Request) -> Result<BodyFraming, HeadError> {
+    let transfer_encoding = request.header("transfer-encoding");
+    let content_length = request.header("content-length");
+    match (transfer_encoding, content_length) {
+        (Some(_), Some(_)) => Err(HeadError::Malformed(
+            "both Transfer-Encoding and Content-Length".to_string(),
+        )),
+        (Some(te), None) => {
+            if te.trim().eq_ignore_ascii_case("chunked") {
+                Ok(BodyFraming::Chunked)
+            } else {
+                Err(HeadError::Malformed(format!("unsupported Transfer-Encoding {te:?}")))
+            }
+        }
+        (None, Some(cl)) => match cl.trim().parse::<u64>() {
+            Ok(0) => Ok(BodyFraming::Length(0)),
+            Ok(n) => Ok(BodyFraming::Length(n)),
+            Err(_) => Err(HeadError::Malformed(format!("bad Content-Length {cl:?}"))),
+        },
+        (None, None) => Ok(BodyFraming::None),
+    }
+}
+
+/// `EIO=4&transport=polling&t=a%2Bb` -> `[("EIO","4"),("transport","polling"),("t","a+b")]`
+/// (Node's `querystring.parse`: `+` is a space, `%XX` is a byte).
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for part in query.split('&') {
+        if part.is_empty() {
+            continue;
+        }
+        let (key, value) = part.split_once('=').unwrap_or((part, ""));
+        pairs.push((percent_decode(key), percent_decode(value)));
+    }
+    pairs
+}
+
+/// `a%2Bb+c` -> `a+b c`; a broken escape is kept as it is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The reason phrase of the status codes this server sends.
+pub fn status_text(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Writes a whole response in one `write_all`.
+///
+/// `Content-Length` is always written from `body`; `Connection: keep-alive` with
+/// `Keep-Alive: timeout=N` (as Node sends them), or `Connection: close`.
+pub fn write_response(
+    stream: &mut impl Write,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    keep_alive: Option<Duration>,
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {} {}\r\n", status, status_text(status));
+    for (name, value) in headers {
+        head.push_str(name);
+        head.push_str(": ");
+        head.push_str(value);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    match keep_alive {
+        Some(timeout) => {
+            head.push_str("Connection: keep-alive\r\n");
+            head.push_str(&format!("Keep-Alive: timeout={}\r\n", timeout.as_secs()));
+        }
+        None => head.push_str("Connection: close\r\n"),
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes)?;
+    stream.flush()
+}
+
+/// A response with no extra headers and a short text body, e.g. `413 Payload Too Large`.
+pub fn write_simple(
+    stream: &mut impl Write,
+    status: u16,
+    body: &str,
+    keep_alive: Option<Duration>,
+) -> io::Result<()> {
+    let headers = vec![("Content-Type".to_string(), "text/plain; charset=UTF-8".to_string())];
+    write_response(stream, status, &headers, body.as_bytes(), keep_alive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> SocketAddr {
+        "127.0.0.1:1".parse().unwrap()
+    }
+
+    #[test]
+    fn parses_a_polling_get() {
+        let bytes = b"GET /socket.io/?EIO=4&transport=polling&t=a%2Bb HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\nNEXT";
+        let (request, len) = parse_head(bytes, peer()).unwrap().unwrap();
+        assert_eq!(&bytes[len..], b"NEXT");
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path, "/socket.io/");
+        assert_eq!(request.query_param("EIO"), Some("4"));
+        assert_eq!(request.query_param("t"), Some("a+b"));
+        assert_eq!(request.header("host"), Some("x"));
+        assert!(request.keep_alive());
+        assert_eq!(request.body, BodyFraming::None);
+    }
+
+    #[test]
+    fn partial_head_is_none() {
+        assert!(parse_head(b"GET / HTTP/1.1\r\nHost:", peer()).unwrap().is_none());
+    }
+
+    #[test]
+    fn refuses_both_framings() {
+        let bytes = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(matches!(parse_head(bytes, peer()), Err(HeadError::Malformed(_))));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Bb+c%"), "a+b c%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(parse_query("a=1&&b&c=%41"), vec![
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "".to_string()),
+            ("c".to_string(), "A".to_string()),
+        ]);
+    }
+
+    #[test]
+    fn writes_a_keep_alive_response() {
+        let mut out = Vec::new();
+        let headers = vec![("Content-Type".to_string(), "text/html".to_string())];
+        write_response(&mut out, 200, &headers, b"ok", Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok"
+        );
+    }
+}

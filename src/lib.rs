@@ -1,0 +1,6 @@
+//! placeholder map, rewritten below
+pub mod cli;
+pub mod engineio;
+pub mod http;
+pub mod listener;
+pub mod timer;
