@@ -16,6 +16,7 @@ use std::sync::Arc;
 use socketio_book::cli::{self, Flags};
 use socketio_book::engineio::{CorsOptions, Handler, Message, Server, ServerOptions, Socket};
 use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::timer::Timers;
 
 /// The echo: the reference's `socket.on("message", data => socket.send(data))`.
 struct Echo;
@@ -62,7 +63,8 @@ fn run() -> Result<(), String> {
         max_connections: flags.get("max-connections", ListenerConfig::default().max_connections)?,
         ..ListenerConfig::default()
     };
-    let engine = Server::new(options, Arc::new(Echo)).map_err(|e| e.to_string())?;
+    let timers = Timers::start().map_err(|e| e.to_string())?;
+    let engine = Server::new(options, Arc::new(Echo), timers);
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
     let address = http.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");

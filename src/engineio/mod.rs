@@ -12,14 +12,14 @@
 //! The layer above (Socket.IO, or `examples/engine_echo.rs`) plugs in through [`Handler`]: three
 //! callbacks, the reference's `connection`, `message` and `close` events.
 
-mod base64;
+pub(crate) mod base64;
 pub mod packet;
 mod polling;
 mod server;
 mod socket;
 mod websocket;
 
-pub use server::{CorsOptions, Server, ServerOptions, TransportKind};
+pub use server::{generate_id, CorsOptions, Server, ServerOptions, TransportKind};
 pub use socket::{ReadyState, SendError, Socket};
 
 /// The data of one MESSAGE packet: text (`4hello`) or bytes (a binary frame, or `b...` over

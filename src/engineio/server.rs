@@ -171,19 +171,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server with these options that tells `handler` about its sessions. Starts the `timers`
-    /// thread, which ends when the server and all its sessions are dropped.
-    pub fn new(mut options: ServerOptions, handler: Arc<dyn Handler>) -> io::Result<Server> {
+    /// A server with these options that tells `handler` about its sessions and keeps its
+    /// heartbeat timers on `timers` (the thread ends when every handle to it is dropped).
+    pub fn new(mut options: ServerOptions, handler: Arc<dyn Handler>, timers: Timers) -> Server {
         if !options.path.ends_with('/') {
             options.path.push('/');
         }
         let shared = Shared {
             options,
             clients: Mutex::new(HashMap::new()),
-            timers: Timers::start()?,
+            timers,
             handler,
         };
-        Ok(Server { shared: Arc::new(shared) })
+        Server { shared: Arc::new(shared) }
     }
 
     /// The options in force.

@@ -238,16 +238,30 @@ impl Socket {
         self.send_packet(Packet::Message(message))
     }
 
+    /// Queues several MESSAGE packets back to back, so that no other packet comes between them
+    /// (a Socket.IO binary event and its attachments).
+    pub fn send_many(&self, messages: Vec<Message>) -> Result<(), SendError> {
+        let packets = messages.into_iter().map(Packet::Message).collect();
+        self.send_packets(packets)
+    }
+
     /// Queues a packet and wakes the writer (the reference's `sendPacket` + `flush`).
     pub(super) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
+        self.send_packets(vec![packet])
+    }
+
+    /// Queues packets together, or none of them if the buffer has no room.
+    fn send_packets(&self, packets: Vec<Packet>) -> Result<(), SendError> {
         {
             let mut state = self.lock();
             if state.ready_state != ReadyState::Open {
                 return Err(SendError::Closed);
             }
-            if state.write_buffer.len() < self.inner.shared.options.max_buffered_packets {
-                trace!("{} queue {}", self.inner.id, packet.encode_as_text());
-                state.write_buffer.push_back(packet);
+            if state.write_buffer.len() + packets.len() <= self.inner.shared.options.max_buffered_packets {
+                for packet in packets {
+                    trace!("{} queue {}", self.inner.id, packet.encode_as_text());
+                    state.write_buffer.push_back(packet);
+                }
                 wake(&state.waiting_writer);
                 return Ok(());
             }
@@ -270,18 +284,15 @@ impl Socket {
         }
         state.ready_state = ReadyState::Closing;
         debug!("{}: closing, {} packets still to send", self.inner.id, state.write_buffer.len());
-        if state.waiting_writer.is_some() {
-            wake(&state.waiting_writer);
-        } else {
-            // Polling with no GET held: the next GET carries the `1`; if none comes, give up.
-            let weak = self.weak();
-            let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
-                if let Some(socket) = Socket::from_weak(&weak) {
-                    socket.on_close("forced close");
-                }
-            });
-            state.close_timer = Some(timer);
-        }
+        wake(&state.waiting_writer);
+        // Polling: the buffer goes in one GET, the `1` in the next; if no GET comes, give up.
+        let weak = self.weak();
+        let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                socket.on_close("forced close");
+            }
+        });
+        state.close_timer = Some(timer);
     }
 
     // ----- polling ------------------------------------------------------------------------
@@ -606,15 +617,19 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
             close_transport: true,
             then_close_session: None,
         }),
-        ReadyState::Closing => {
-            let mut packets: Vec<Packet> = state.write_buffer.drain(..).collect();
-            packets.push(Packet::Close);
-            Some(Batch {
-                packets,
-                close_transport: true,
-                then_close_session: Some("forced close"),
-            })
-        }
+        // As the reference: first the buffer, then `1` in a GET of its own. (A client handles
+        // `1` at once but the packets before it a tick later, so `41\x1e1` in one answer would
+        // read as "transport close" rather than "io server disconnect".)
+        ReadyState::Closing if !state.write_buffer.is_empty() => Some(Batch {
+            packets: state.write_buffer.drain(..).collect(),
+            close_transport: false,
+            then_close_session: None,
+        }),
+        ReadyState::Closing => Some(Batch {
+            packets: vec![Packet::Close],
+            close_transport: true,
+            then_close_session: Some("forced close"),
+        }),
         ReadyState::Open => {
             if state.probed || state.upgraded {
                 return Some(Batch {

@@ -1,0 +1,280 @@
+//! The Socket.IO side of one Engine.IO session (the reference's `client.ts`).
+//!
+//! One Engine.IO session can carry several namespaces (`/` and `/custom` over one WebSocket).
+//! The client decodes each Engine.IO message into a Socket.IO packet (`packet.rs`) and routes it:
+//!
+//! ```text
+//! 40/custom,{"token":"abc"}   CONNECT    -> connect(): a new Socket in namespace "/custom"
+//! 42/custom,["hi"]            EVENT      -> the "/custom" socket's on_packet()
+//! 41/custom,                  DISCONNECT -> the same; that socket closes, the others stay
+//! 42/other,["hi"]             a namespace not joined: the connection is closed
+//! ```
+//!
+//! A client that joins no namespace within `connectTimeout` (45 s) is closed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use log::{debug, info, warn};
+use serde_json::Value;
+
+use super::namespace::Namespace;
+use super::packet::{self, Decoder, Packet, PacketData, PacketType, ParseError};
+use super::socket::{Handshake, Socket};
+use crate::engineio;
+use crate::timer::{TimerId, Timers};
+
+/// The namespaces a server has, by name.
+pub(super) type Namespaces = Arc<Mutex<HashMap<String, Namespace>>>;
+
+struct State {
+    /// The reference's `nsps`: the socket of each namespace joined.
+    sockets: HashMap<String, Socket>,
+    decoder: Decoder,
+    connect_timer: Option<TimerId>,
+    closed: bool,
+}
+
+/// One Engine.IO session seen from Socket.IO.
+pub(super) struct Client {
+    conn: engineio::Socket,
+    namespaces: Namespaces,
+    timers: Timers,
+    state: Mutex<State>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Client {
+    /// A client for a new Engine.IO session; starts the `connectTimeout`.
+    pub fn new(conn: engineio::Socket, namespaces: Namespaces, timers: Timers, connect_timeout: std::time::Duration) -> Arc<Client> {
+        let client = Arc::new(Client {
+            conn,
+            namespaces,
+            timers: timers.clone(),
+            state: Mutex::new(State {
+                sockets: HashMap::new(),
+                decoder: Decoder::new(),
+                connect_timer: None,
+                closed: false,
+            }),
+        });
+        let weak = Arc::downgrade(&client);
+        let timer = timers.set_timeout(connect_timeout, move || {
+            if let Some(client) = weak.upgrade() {
+                client.on_connect_timeout();
+            }
+        });
+        lock(&client.state).connect_timer = Some(timer);
+        client
+    }
+
+    fn on_connect_timeout(&self) {
+        if lock(&self.state).sockets.is_empty() {
+            info!("{}: no namespace joined within connectTimeout: closing", self.conn.id());
+            self.close();
+        }
+    }
+
+    /// An Engine.IO message arrived (the reference's `ondata`).
+    pub fn on_message(self: &Arc<Self>, message: engineio::Message) {
+        let decoded = lock(&self.state).decoder.add(message);
+        match decoded {
+            Ok(Some(packet)) => self.on_decoded(packet),
+            Ok(None) => {} // a binary packet waiting for its attachments
+            Err(error) => self.on_error(error),
+        }
+    }
+
+    /// The reference's `ondecoded`: CONNECT opens a socket, other packets go to theirs.
+    fn on_decoded(self: &Arc<Self>, packet: Packet) {
+        let socket = lock(&self.state).sockets.get(&packet.nsp).cloned();
+        match socket {
+            None if packet.packet_type == PacketType::Connect => self.connect(packet),
+            Some(socket) if packet.packet_type != PacketType::Connect && packet.packet_type != PacketType::ConnectError => {
+                socket.on_packet(packet)
+            }
+            _ => {
+                debug!("{}: invalid state (packet type {:?} for {:?})", self.conn.id(), packet.packet_type, packet.nsp);
+                self.close();
+            }
+        }
+    }
+
+    /// CONNECT: the reference's `connect` and `doConnect`.
+    fn connect(self: &Arc<Self>, packet: Packet) {
+        let namespace = lock(&self.namespaces).get(&packet.nsp).cloned();
+        let namespace = match namespace {
+            Some(namespace) => namespace,
+            None => {
+                // 44/nsp,{"message":"Invalid namespace"}
+                debug!("{}: refusing unknown namespace {:?}", self.conn.id(), packet.nsp);
+                let mut data = serde_json::Map::new();
+                data.insert("message".to_string(), Value::String("Invalid namespace".to_string()));
+                let refusal = Packet {
+                    packet_type: PacketType::ConnectError,
+                    nsp: packet.nsp,
+                    id: None,
+                    data: PacketData::Object(Value::Object(data)),
+                };
+                let _ = self.conn.send_many(packet::encode(&refusal));
+                return;
+            }
+        };
+        let auth = match packet.data {
+            PacketData::Object(auth) => auth,
+            _ => Value::Object(serde_json::Map::new()),
+        };
+        let id = match engineio::generate_id() {
+            Ok(id) => id,
+            Err(e) => {
+                warn!("{}: cannot make a socket id: {e}", self.conn.id());
+                self.close();
+                return;
+            }
+        };
+        let handshake = build_handshake(self.conn.request(), auth);
+        let socket = Socket::new(id, namespace.clone(), self.conn.clone(), Arc::downgrade(self), handshake);
+        if self.conn.ready_state() != engineio::ReadyState::Open {
+            return;
+        }
+        let socket = match namespace.add(socket) {
+            Some(socket) => socket,
+            None => return, // refused by a middleware: CONNECT_ERROR was sent
+        };
+        let timer = {
+            let mut state = lock(&self.state);
+            state.sockets.insert(namespace.name().to_string(), socket.clone());
+            state.connect_timer.take()
+        };
+        if let Some(timer) = timer {
+            self.timers.clear_timeout(timer);
+        }
+        namespace.emit_connection(&socket);
+    }
+
+    /// A socket left (`_remove`).
+    pub fn remove_socket(&self, nsp: &str) {
+        lock(&self.state).sockets.remove(nsp);
+    }
+
+    /// The reference's `_disconnect` (`socket.disconnect(true)`): every socket gets `41` and
+    /// closes with "server namespace disconnect", then the connection closes.
+    pub fn disconnect_all(&self) {
+        let sockets: Vec<Socket> = lock(&self.state).sockets.values().cloned().collect();
+        for socket in sockets {
+            socket.send_disconnect_packet();
+            socket.on_close("server namespace disconnect");
+        }
+        self.close();
+    }
+
+    /// The reference's `close`: close the Engine.IO session (what is queued is still sent) and
+    /// the sockets with "forced server close".
+    pub fn close(&self) {
+        if self.conn.ready_state() == engineio::ReadyState::Open {
+            self.conn.close();
+            self.on_close("forced server close");
+        }
+    }
+
+    /// The reference's `onerror`: a malformed packet. The sockets' error handlers hear it first,
+    /// then the connection closes.
+    fn on_error(&self, error: ParseError) {
+        warn!("{}: invalid packet: {error}", self.conn.id());
+        let sockets: Vec<Socket> = lock(&self.state).sockets.values().cloned().collect();
+        for socket in &sockets {
+            socket.on_error_packet(&error);
+        }
+        self.conn.close();
+    }
+
+    /// The reference's `onclose`: the session ended; every socket closes with its reason.
+    pub fn on_close(&self, reason: &str) {
+        let (sockets, timer) = {
+            let mut state = lock(&self.state);
+            if state.closed {
+                return;
+            }
+            state.closed = true;
+            state.decoder.destroy();
+            let sockets: Vec<Socket> = state.sockets.drain().map(|(_, socket)| socket).collect();
+            (sockets, state.connect_timer.take())
+        };
+        if let Some(timer) = timer {
+            self.timers.clear_timeout(timer);
+        }
+        for socket in sockets {
+            socket.on_close(reason);
+        }
+    }
+
+    /// Every socket of this client, for `io.close()`.
+    pub fn sockets(&self) -> Vec<Socket> {
+        lock(&self.state).sockets.values().cloned().collect()
+    }
+}
+
+/// The reference's `buildHandshake`.
+fn build_handshake(request: &crate::http::Request, auth: Value) -> Handshake {
+    let issued = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    Handshake {
+        headers: request.headers.clone(),
+        query: request.query.clone(),
+        auth,
+        url: request.url.clone(),
+        time: js_date_string(issued),
+        issued,
+        xdomain: request.header("origin").is_some(),
+        secure: false,
+        address: request.peer,
+    }
+}
+
+/// `new Date() + ""` in UTC: `Wed Nov 25 2026 09:30:00 GMT+0000 (Coordinated Universal Time)`.
+fn js_date_string(millis: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let seconds = millis / 1000;
+    let days = seconds / 86_400;
+    let (hour, minute, second) = ((seconds % 86_400) / 3600, (seconds % 3600) / 60, seconds % 60);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
+    format!(
+        "{} {} {:02} {} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        year,
+        hour,
+        minute,
+        second
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::js_date_string;
+
+    #[test]
+    fn dates_like_javascript() {
+        assert_eq!(js_date_string(0), "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)");
+        // 2026-11-25T09:30:05Z
+        assert_eq!(js_date_string(1_795_599_005_000), "Wed Nov 25 2026 09:30:05 GMT+0000 (Coordinated Universal Time)");
+        assert_eq!(js_date_string(951_782_400_000), "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)");
+    }
+}

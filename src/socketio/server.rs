@@ -1,0 +1,216 @@
+//! The Socket.IO server: the chapter's `const io = SocketIO(server, { path: '/socket.io' })`
+//! (the reference's `index.ts`).
+//!
+//! It owns an Engine.IO server at `path` and is its [`engineio::Handler`]: each new Engine.IO
+//! session gets a [`Client`], each message goes to that client's decoder, each close to its
+//! sockets.
+//!
+//! ```text
+//! let io = Server::new(ServerOptions::default())?;          // SocketIO(server, { path: '/socket.io' })
+//! io.on_connection(|socket| { ... });                        // io.on('connection', socket => ...)
+//! io.of("/custom").on_connection(|socket| { ... });          // io.of('/custom').on('connection', ...)
+//! io.to("room").emit("news", vec!["hi".into()]);             // io.to('room').emit('news', 'hi')
+//! ```
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use log::debug;
+
+use super::broadcast::BroadcastOperator;
+use super::client::{Client, Namespaces};
+use super::namespace::{ConnectError, Namespace};
+use super::packet::Arg;
+use super::socket::{EmitError, Socket};
+use crate::engineio::{self, CorsOptions, TransportKind};
+use crate::http::{Connection, Request};
+use crate::listener::{HttpService, Next};
+use crate::timer::Timers;
+
+/// The server's options, named after the reference's, with its defaults.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// `path`: `/socket.io`.
+    pub path: String,
+    /// `pingInterval`: 25 s.
+    pub ping_interval: Duration,
+    /// `pingTimeout`: 20 s.
+    pub ping_timeout: Duration,
+    /// `upgradeTimeout`: 10 s.
+    pub upgrade_timeout: Duration,
+    /// `maxHttpBufferSize` (sent to clients as `maxPayload`): 1,000,000 bytes.
+    pub max_http_buffer_size: usize,
+    /// `connectTimeout`: 45 s to join a namespace.
+    pub connect_timeout: Duration,
+    /// `transports`: polling and WebSocket.
+    pub transports: Vec<TransportKind>,
+    /// `cors`: none.
+    pub cors: Option<CorsOptions>,
+    /// Engine.IO packets that may wait for one slow client before it is disconnected.
+    pub max_buffered_packets: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        let engine = engineio::ServerOptions::default();
+        ServerOptions {
+            path: "/socket.io".to_string(),
+            ping_interval: engine.ping_interval,
+            ping_timeout: engine.ping_timeout,
+            upgrade_timeout: engine.upgrade_timeout,
+            max_http_buffer_size: engine.max_payload,
+            connect_timeout: Duration::from_secs(45),
+            transports: engine.transports,
+            cors: None,
+            max_buffered_packets: engine.max_buffered_packets,
+        }
+    }
+}
+
+/// What the Engine.IO server calls (see `engineio::Handler`).
+struct Shared {
+    namespaces: Namespaces,
+    /// One `Client` per Engine.IO session, by Engine.IO sid.
+    clients: Mutex<HashMap<String, Arc<Client>>>,
+    timers: Timers,
+    connect_timeout: Duration,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl engineio::Handler for Shared {
+    fn on_connection(&self, conn: &engineio::Socket) {
+        let client = Client::new(conn.clone(), Arc::clone(&self.namespaces), self.timers.clone(), self.connect_timeout);
+        lock(&self.clients).insert(conn.id().to_string(), client);
+    }
+
+    fn on_message(&self, conn: &engineio::Socket, message: engineio::Message) {
+        let client = lock(&self.clients).get(conn.id()).cloned();
+        match client {
+            Some(client) => client.on_message(message),
+            None => debug!("{}: message for a client already gone", conn.id()),
+        }
+    }
+
+    fn on_close(&self, conn: &engineio::Socket, reason: &str) {
+        let client = lock(&self.clients).remove(conn.id());
+        if let Some(client) = client {
+            client.on_close(reason);
+        }
+    }
+}
+
+/// The Socket.IO server (a handle: clone it freely).
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+    engine: engineio::Server,
+}
+
+impl Server {
+    /// A server with the namespace `/`. Starts the `timers` thread.
+    pub fn new(options: ServerOptions) -> io::Result<Server> {
+        let timers = Timers::start()?;
+        let mut namespaces = HashMap::new();
+        namespaces.insert("/".to_string(), Namespace::new("/", timers.clone()));
+        let shared = Arc::new(Shared {
+            namespaces: Arc::new(Mutex::new(namespaces)),
+            clients: Mutex::new(HashMap::new()),
+            timers: timers.clone(),
+            connect_timeout: options.connect_timeout,
+        });
+        let engine_options = engineio::ServerOptions {
+            path: options.path.clone(),
+            ping_interval: options.ping_interval,
+            ping_timeout: options.ping_timeout,
+            upgrade_timeout: options.upgrade_timeout,
+            max_payload: options.max_http_buffer_size,
+            transports: options.transports.clone(),
+            cors: options.cors.clone(),
+            max_buffered_packets: options.max_buffered_packets,
+        };
+        let handler: Arc<dyn engineio::Handler> = shared.clone();
+        let engine = engineio::Server::new(engine_options, handler, timers);
+        Ok(Server { shared, engine })
+    }
+
+    /// `io.of(name)`: the namespace, made on first use (`"custom"` means `"/custom"`).
+    pub fn of(&self, name: &str) -> Namespace {
+        let name = if name.starts_with('/') { name.to_string() } else { format!("/{name}") };
+        let mut namespaces = lock(&self.shared.namespaces);
+        namespaces
+            .entry(name.clone())
+            .or_insert_with(|| Namespace::new(&name, self.shared.timers.clone()))
+            .clone()
+    }
+
+    /// `io.on('connection', handler)`: the `connection` handler of `/`.
+    pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
+        self.of("/").on_connection(handler);
+    }
+
+    /// `io.use(middleware)` on `/`.
+    pub fn use_middleware(&self, middleware: impl Fn(&Socket) -> Result<(), ConnectError> + Send + Sync + 'static) {
+        self.of("/").use_middleware(middleware);
+    }
+
+    /// `io.emit(event, ...args)`: to every socket of `/`.
+    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<usize, EmitError> {
+        self.of("/").emit(event, args)
+    }
+
+    /// `io.to(room)` on `/`.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.of("/").to(room)
+    }
+
+    /// `io.except(room)` on `/`.
+    pub fn except(&self, room: &str) -> BroadcastOperator {
+        self.of("/").except(room)
+    }
+
+    /// The Engine.IO server underneath (`io.engine`).
+    pub fn engine(&self) -> &engineio::Server {
+        &self.engine
+    }
+
+    /// Whether a request is for Socket.IO (its URL starts with `path` + `/`).
+    pub fn handles(&self, request: &Request) -> bool {
+        self.engine.handles(request)
+    }
+
+    /// Answers a request for Socket.IO (through Engine.IO).
+    pub fn handle_request(&self, request: Request, connection: &mut Connection) -> io::Result<Next> {
+        self.engine.handle_request(request, connection)
+    }
+
+    /// `io.close()`: every socket disconnects with "server shutting down", then every
+    /// Engine.IO session closes.
+    pub fn close(&self) {
+        let clients: Vec<Arc<Client>> = lock(&self.shared.clients).values().cloned().collect();
+        for client in clients {
+            for socket in client.sockets() {
+                socket.on_close("server shutting down");
+            }
+        }
+        self.engine.close();
+    }
+}
+
+impl HttpService for Server {
+    /// Socket.IO on its own (as `examples/interop.rs` runs it): everything else is 404.
+    fn handle(&self, request: Request, connection: &mut Connection) -> io::Result<Next> {
+        if self.handles(&request) {
+            return self.handle_request(request, connection);
+        }
+        let headers = vec![("Content-Type".to_string(), "text/plain; charset=UTF-8".to_string())];
+        connection.respond(&request, 404, &headers, b"Not Found")
+    }
+}
