@@ -24,7 +24,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{bounded, select, Receiver};
-use log::{debug, trace};
+use log::debug;
 
 use super::packet;
 use super::server::Server;
@@ -118,8 +118,10 @@ fn poll_writer(
 /// Writes one polling answer: the packets joined by `\x1e`. If the client is gone, the packets
 /// go back to the session's buffer and the session ends with a transport error.
 fn deliver(socket: &Socket, stream: &mut TcpStream, headers: &[(String, String)], keep_alive: Option<Duration>, batch: Batch) {
+    for packet in &batch.packets {
+        crate::trace::outgoing(socket.id(), packet);
+    }
     let body = packet::encode_payload(&batch.packets);
-    trace!("{} poll answer {:?}", socket.id(), body);
     if let Err(e) = http::write_response(stream, 200, headers, body.as_bytes(), keep_alive) {
         debug!("{}: writing a poll answer failed: {e}", socket.id());
         socket.write_failed(batch.packets, "poll connection closed prematurely");
@@ -151,7 +153,7 @@ pub(super) fn on_data_request(server: &Server, socket: &Socket, request: &Reques
         Err(_) => (Vec::new(), Some(packet::ParseError("payload is not UTF-8".to_string()))),
     };
     for packet in packets {
-        trace!("{} received over POST: {}", socket.id(), packet.encode_as_text());
+        crate::trace::incoming(socket.id(), &packet);
         socket.on_packet(packet);
     }
     if let Some(error) = error {

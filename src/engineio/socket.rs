@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
-use log::{debug, info, trace, warn};
+use log::{debug, info, warn};
 
 use super::packet::Packet;
 use super::server::{Shared, TransportKind};
@@ -259,7 +259,6 @@ impl Socket {
             }
             if state.write_buffer.len() + packets.len() <= self.inner.shared.options.max_buffered_packets {
                 for packet in packets {
-                    trace!("{} queue {}", self.inner.id, packet.encode_as_text());
                     state.write_buffer.push_back(packet);
                 }
                 wake(&state.waiting_writer);
@@ -490,7 +489,6 @@ impl Socket {
             debug!("{}: packet received with closed socket", self.inner.id);
             return;
         }
-        trace!("{} received {}", self.inner.id, packet.type_name());
         match packet {
             Packet::Pong(_) => {
                 let mut state = self.lock();

@@ -25,7 +25,7 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 
 use crossbeam_channel::{bounded, select, Receiver, Sender};
-use log::{debug, info, trace};
+use log::{debug, info};
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
@@ -267,7 +267,7 @@ fn read_loop(socket: &Socket, mut reader: WebSocket<ReadHalf>, commands: &Sender
             WsMessage::Close(_) => return ReaderEnd::Closed,
             WsMessage::Pong(_) | WsMessage::Frame(_) => continue,
         };
-        trace!("{} received over websocket: {}", socket.id(), packet.encode_as_text());
+        crate::trace::incoming(socket.id(), &packet);
         if !probing {
             socket.on_packet(packet);
             continue;
@@ -305,7 +305,7 @@ fn websocket_writer(socket: Socket, mut ws: WebSocket<TcpStream>, commands: Rece
         select! {
             recv(commands) -> command => match command {
                 Ok(WriterCommand::Packet(packet)) => {
-                    trace!("{} send over websocket: {}", socket.id(), packet.encode_as_text());
+                    crate::trace::outgoing(socket.id(), &packet);
                     if ws.send(to_frame(&packet)).is_err() {
                         break;
                     }
@@ -355,7 +355,7 @@ fn websocket_writer(socket: Socket, mut ws: WebSocket<TcpStream>, commands: Rece
 /// Writes packets as frames and flushes once.
 fn write_batch(socket: &Socket, ws: &mut WebSocket<TcpStream>, packets: &[Packet]) -> tungstenite::Result<()> {
     for packet in packets {
-        trace!("{} send over websocket: {}", socket.id(), packet.encode_as_text());
+        crate::trace::outgoing(socket.id(), packet);
         ws.write(to_frame(packet))?;
     }
     ws.flush()

@@ -1,0 +1,155 @@
+//! The chapter's `socket.js`, line by line, in Rust.
+//!
+//! ```text
+//! cargo run                          # http://localhost:8005
+//! cargo run -- --port 3000 --trace   # watch every packet
+//! ```
+//!
+//! Flags: `--port N` (or env `PORT`; default 8005), `--host ADDR` (default 0.0.0.0),
+//! `--log-level LEVEL` (or env `RUST_LOG`; default info), `--trace` (log every packet),
+//! `--client-script FILE` (serve FILE as /socket.io/socket.io.js instead of www/socket.io.js),
+//! `--ping-interval MS`, `--ping-timeout MS`, `--news-interval MS` (default 3000).
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use log::{error, info};
+use socketio_book::cli::{self, Flags};
+use socketio_book::interval::{set_interval, Interval};
+use socketio_book::listener::{HttpServer, ListenerConfig};
+use serde_json::Value;
+use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
+use socketio_book::www::{App, CLIENT_SCRIPT};
+
+/// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`
+fn client_ip(handshake: &Handshake) -> String {
+    match handshake.header("x-forwarded-for") {
+        Some(forwarded) => forwarded.to_string(),
+        None => handshake.address.ip().to_string(),
+    }
+}
+
+/// An argument as `console.log` shows it: a string as it is, other JSON as JSON.
+fn show_arg(arg: &Arg) -> String {
+    match arg {
+        Arg::Json(Value::String(text)) => text.clone(),
+        Arg::Json(value) => value.to_string(),
+        Arg::Binary(bytes) => format!("<Buffer of {} bytes>", bytes.len()),
+    }
+}
+
+/// Takes the interval out of its slot (clearInterval needs it only once).
+fn take(slot: &Mutex<Option<Interval>>) -> Option<Interval> {
+    match slot.lock() {
+        Ok(mut slot) => slot.take(),
+        Err(_) => None,
+    }
+}
+
+/// `module.exports = (server) => { ... }`: what the chapter does with each connection.
+fn socket_js(io: &Server, news_interval: Duration) {
+    // io.on('connection', (socket) => { ... })
+    io.on_connection(move |socket: &Socket| {
+        // const req = socket.request;
+        // const ip = req.headers['x-forwarded-for'] || req.connection.remoteAddress;
+        let ip = client_ip(socket.handshake());
+        // console.log('새로운 클라이언트 접속!', ip, socket.id, req.ip);
+        info!("새로운 클라이언트 접속! {ip} {}", socket.id());
+
+        // `socket.interval`: the slot where the timer below is kept, so that the disconnect
+        // handler can clear it.
+        let socket_interval: Arc<Mutex<Option<Interval>>> = Arc::new(Mutex::new(None));
+
+        // socket.on('disconnect', () => { console.log('클라이언트 접속 해제', ip, socket.id); clearInterval(socket.interval); });
+        let ip_at_disconnect = ip.clone();
+        let interval_to_clear = Arc::clone(&socket_interval);
+        socket.on_disconnect(move |socket, reason| {
+            info!("클라이언트 접속 해제 {ip_at_disconnect} {} ({reason})", socket.id());
+            if let Some(interval) = take(&interval_to_clear) {
+                interval.clear_interval();
+            }
+        });
+
+        // socket.on('error', (error) => { console.error(error); });
+        socket.on_error(|socket, error| {
+            error!("{}: {error}", socket.id());
+        });
+
+        // socket.on('reply', (data) => { console.log(data); });
+        socket.on("reply", |socket, args, _ack| {
+            let data: Vec<String> = args.iter().map(show_arg).collect();
+            info!("reply from {}: {}", socket.id(), data.join(" "));
+        });
+
+        // socket.interval = setInterval(() => { socket.emit('news', 'Hello Socket.IO'); }, 3000);
+        // A thread of its own ("news <socket id>"); it ends when clear_interval drops its stop
+        // channel, or by itself once an emit fails because the socket is gone.
+        let emitter = socket.clone();
+        let started = set_interval(&format!("news {}", socket.id()), news_interval, move || {
+            emitter.emit("news", vec!["Hello Socket.IO".into()]).is_ok()
+        });
+        match started {
+            Ok(interval) => {
+                if let Ok(mut slot) = socket_interval.lock() {
+                    *slot = Some(interval);
+                }
+                if !socket.connected() {
+                    // Disconnected while we were starting it: clear it now.
+                    if let Some(interval) = take(&socket_interval) {
+                        interval.clear_interval();
+                    }
+                }
+            }
+            Err(e) => error!("{}: cannot start the news timer: {e}", socket.id()),
+        }
+    });
+}
+
+fn run() -> Result<(), String> {
+    let flags = Flags::from_args(&["trace"])?;
+    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
+    if flags.switch("trace") {
+        socketio_book::trace::enable();
+    }
+    let default_port: u16 = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| format!("PORT: cannot read {port:?}"))?,
+        Err(_) => 8005,
+    };
+    let port: u16 = flags.get("port", default_port)?;
+    let host = flags.text("host").unwrap_or("0.0.0.0").to_string();
+    let news_interval = flags.millis("news-interval", Duration::from_millis(3000))?;
+    let client_script = match flags.text("client-script") {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}"))?,
+        None => CLIENT_SCRIPT.to_string(),
+    };
+
+    // const io = SocketIO(server, { path: '/socket.io' });
+    let defaults = ServerOptions::default();
+    let options = ServerOptions {
+        path: "/socket.io".to_string(),
+        ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
+        ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
+        ..defaults
+    };
+    let io = Server::new(options).map_err(|e| e.to_string())?;
+    socket_js(&io, news_interval);
+
+    // server.listen(8005)
+    let http = HttpServer::bind((host.as_str(), port), ListenerConfig::default()).map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let address = http.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {address}");
+    info!("open http://localhost:{}", address.port());
+    http.serve(Arc::new(App::new(io, "/socket.io", client_script)));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("socketio_book: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
