@@ -1,0 +1,95 @@
+// Reference equivalent of our `examples/interop`: a socket.io server at path
+// /socket.io/ with two namespaces, `/` and `/custom` (any other namespace is
+// refused: the client gets connect_error "Invalid namespace").
+//
+// Flags: --port N (0 = ephemeral), --ping-interval MS, --ping-timeout MS,
+//        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN.
+// Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
+//
+// Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
+//   on connection             emit `auth` with socket.handshake.auth
+//   `message` (...args)       emit `message-back` (...args) to the sender
+//   `message-with-ack` (...args, ack)
+//                             ack(...args)
+//   `broadcast` (...args)     nsp.emit(`broadcast-back`, ...args)   (sender included)
+// Hooks for the tests:
+//   `join` (room, ack)        socket.join(room), then ack()
+//   `to-room` (room, ...args) socket.to(room).emit(`room-back`, ...args)
+//                             (room members except the sender)
+//   `except-room` (room, ...args)
+//                             nsp.except(room).emit(`room-back`, ...args)
+//                             (everyone in the namespace not in room, sender included)
+//   `server-disconnect` (close)
+//                             socket.disconnect(close === true)
+//   `emit-with-ack` (...args) emit `ask` (...args) to the sender with an ack and a
+//                             5 s timeout; when acked: emit `ask-answered` with the
+//                             ack's arguments; on timeout: emit `ask-timeout` (no args)
+// A trailing ack callback on any event other than `message-with-ack` and `join`
+// is ignored.
+import http from 'node:http';
+import { Server } from 'socket.io';
+import { parseServerArgs, listen } from './common.mjs';
+
+const { port, engineOpts, int } = parseServerArgs({
+  'connect-timeout': { type: 'string' },
+});
+const connectTimeout = int('connect-timeout');
+
+const httpServer = http.createServer((req, res) => {
+  res.writeHead(404, { 'Content-Type': 'text/plain' });
+  res.end('not found\n');
+});
+const io = new Server(httpServer, {
+  path: '/socket.io/',
+  serveClient: false,
+  ...engineOpts,
+  ...(connectTimeout !== undefined ? { connectTimeout } : {}),
+});
+
+const withoutAck = (args) =>
+  args.length > 0 && typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args;
+
+function setup(nsp) {
+  nsp.on('connection', (socket) => {
+    socket.emit('auth', socket.handshake.auth);
+
+    socket.on('message', (...args) => {
+      socket.emit('message-back', ...withoutAck(args));
+    });
+    socket.on('message-with-ack', (...args) => {
+      const ack = args.pop();
+      if (typeof ack === 'function') ack(...args);
+    });
+    socket.on('broadcast', (...args) => {
+      nsp.emit('broadcast-back', ...withoutAck(args));
+    });
+    socket.on('join', (room, ack) => {
+      socket.join(room);
+      if (typeof ack === 'function') ack();
+    });
+    socket.on('to-room', (room, ...args) => {
+      socket.to(room).emit('room-back', ...withoutAck(args));
+    });
+    socket.on('except-room', (room, ...args) => {
+      nsp.except(room).emit('room-back', ...withoutAck(args));
+    });
+    socket.on('server-disconnect', (close) => {
+      socket.disconnect(close === true);
+    });
+    socket.on('emit-with-ack', (...args) => {
+      socket.timeout(5000).emit('ask', ...withoutAck(args), (err, ...answer) => {
+        if (err) socket.emit('ask-timeout');
+        else socket.emit('ask-answered', ...answer);
+      });
+    });
+  });
+}
+
+setup(io.of('/'));
+setup(io.of('/custom'));
+
+io.engine.on('connection_error', (err) => {
+  console.error(`connection_error: ${err.code} ${err.message}`);
+});
+
+listen(httpServer, port);
