@@ -90,7 +90,11 @@ pub fn init_logging(level: LevelFilter) {
         .set_thread_level(LevelFilter::Off)
         .set_target_level(LevelFilter::Off)
         .build();
-    let colors = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    let colors = if std::io::stderr().is_terminal() {
+        ColorChoice::Auto
+    } else {
+        ColorChoice::Never
+    };
     let _ = TermLogger::init(level, config, TerminalMode::Stderr, colors);
 }
 
@@ -111,11 +115,17 @@ mod tests {
 
     #[test]
     fn parses_pairs_and_switches() {
-        let args: Vec<String> = ["--port", "0", "--trace", "--ping-interval=300"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = ["--port", "0", "--trace", "--ping-interval=300"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let flags = Flags::parse(&args, &["trace"]).unwrap();
         assert_eq!(flags.get("port", 8005u16), Ok(0));
         assert!(flags.switch("trace"));
-        assert_eq!(flags.millis("ping-interval", Duration::ZERO), Ok(Duration::from_millis(300)));
+        assert_eq!(
+            flags.millis("ping-interval", Duration::ZERO),
+            Ok(Duration::from_millis(300))
+        );
         assert_eq!(flags.get("missing", 7u8), Ok(7));
         assert!(Flags::parse(&["--port".to_string()], &[]).is_err());
     }

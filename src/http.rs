@@ -42,6 +42,9 @@ use crate::listener::Next;
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// At most this many header lines (httparse needs a fixed array).
 const MAX_HEADERS: usize = 100;
+/// A body the service answered without reading (an error answer to a POST) is skipped up to
+/// this size before the next request of a keep-alive connection; past it the connection closes.
+const MAX_SKIPPED_BODY: usize = 1024 * 1024;
 
 /// The time limits of one connection.
 #[derive(Debug, Clone, Copy)]
@@ -131,9 +134,7 @@ impl Request {
     pub fn is_websocket_upgrade(&self) -> bool {
         let upgrade = self.header("upgrade").unwrap_or("");
         let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
-        self.method == "GET"
-            && upgrade.eq_ignore_ascii_case("websocket")
-            && connection.contains("upgrade")
+        self.method == "GET" && upgrade.eq_ignore_ascii_case("websocket") && connection.contains("upgrade")
     }
 }
 
@@ -192,6 +193,8 @@ pub struct Connection {
     limits: Limits,
     /// A long-poll GET of this connection that a writer thread is holding open.
     held: Option<HeldResponse>,
+    /// The framing of the last request's body while it has not been read.
+    unread_body: BodyFraming,
 }
 
 impl Connection {
@@ -205,6 +208,7 @@ impl Connection {
             buffer: Vec::new(),
             limits,
             held: None,
+            unread_body: BodyFraming::None,
         })
     }
 
@@ -238,7 +242,13 @@ impl Connection {
     }
 
     /// Answers `request`; the connection stays open if the request allows it.
-    pub fn respond(&mut self, request: &Request, status: u16, headers: &[(String, String)], body: &[u8]) -> io::Result<Next> {
+    pub fn respond(
+        &mut self,
+        request: &Request,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> io::Result<Next> {
         let keep_alive = self.keep_alive_for(request);
         write_response(&mut self.stream, status, headers, body, keep_alive)?;
         if keep_alive.is_some() {
@@ -341,6 +351,7 @@ impl Connection {
         loop {
             if let Some((request, head_len)) = parse_head(&self.buffer, self.peer)? {
                 self.buffer.drain(..head_len);
+                self.unread_body = request.body;
                 return Ok(request);
             }
             if self.buffer.len() >= MAX_HEAD_BYTES {
@@ -365,6 +376,7 @@ impl Connection {
     /// refused as soon as its chunks add up past the limit. Either way the caller answers 413 and
     /// closes the connection (the rest of the body is never read).
     pub fn read_body(&mut self, request: &Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+        self.unread_body = BodyFraming::None;
         let deadline = Instant::now() + self.limits.request_timeout;
         match request.body {
             BodyFraming::None => {
@@ -381,6 +393,20 @@ impl Connection {
                 self.read_exact_bytes(length as usize, deadline)
             }
             BodyFraming::Chunked => self.read_chunked_body(limit, deadline),
+        }
+    }
+
+    /// Skips the body of the last request if it was answered without being read (an error answer
+    /// to a POST), so that the body is not taken for the start of the next request; Node does the
+    /// same (`req._dump()`). `Err`: it could not be skipped, and the connection must close.
+    pub fn skip_unread_body(&mut self) -> Result<(), BodyError> {
+        let framing = std::mem::replace(&mut self.unread_body, BodyFraming::None);
+        let deadline = Instant::now() + self.limits.request_timeout;
+        match framing {
+            BodyFraming::None => Ok(()),
+            BodyFraming::Length(length) if length > MAX_SKIPPED_BODY as u64 => Err(BodyError::TooLarge),
+            BodyFraming::Length(length) => self.read_exact_bytes(length as usize, deadline).map(drop),
+            BodyFraming::Chunked => self.read_chunked_body(MAX_SKIPPED_BODY, deadline).map(drop),
         }
     }
 
@@ -630,12 +656,7 @@ pub fn write_response(
 }
 
 /// A response with no extra headers and a short text body, e.g. `413 Payload Too Large`.
-pub fn write_simple(
-    stream: &mut impl Write,
-    status: u16,
-    body: &str,
-    keep_alive: Option<Duration>,
-) -> io::Result<()> {
+pub fn write_simple(stream: &mut impl Write, status: u16, body: &str, keep_alive: Option<Duration>) -> io::Result<()> {
     let headers = vec![("Content-Type".to_string(), "text/plain; charset=UTF-8".to_string())];
     write_response(stream, status, &headers, body.as_bytes(), keep_alive)
 }
@@ -677,11 +698,14 @@ mod tests {
     fn percent_decoding() {
         assert_eq!(percent_decode("a%2Bb+c%"), "a+b c%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(parse_query("a=1&&b&c=%41"), vec![
-            ("a".to_string(), "1".to_string()),
-            ("b".to_string(), "".to_string()),
-            ("c".to_string(), "A".to_string()),
-        ]);
+        assert_eq!(
+            parse_query("a=1&&b&c=%41"),
+            vec![
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), "".to_string()),
+                ("c".to_string(), "A".to_string()),
+            ]
+        );
     }
 
     #[test]

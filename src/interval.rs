@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, select, tick, Sender};
+use crossbeam_channel::{Sender, bounded, select, tick};
 
 /// A running interval; `clear_interval` (or dropping it) stops its thread.
 pub struct Interval {
@@ -28,17 +28,23 @@ pub struct Interval {
 
 /// Calls `callback` every `period` on a new thread named `name`, until it returns `false` or the
 /// interval is cleared.
-pub fn set_interval(name: &str, period: Duration, mut callback: impl FnMut() -> bool + Send + 'static) -> io::Result<Interval> {
+pub fn set_interval(
+    name: &str,
+    period: Duration,
+    mut callback: impl FnMut() -> bool + Send + 'static,
+) -> io::Result<Interval> {
     let (stop, stopped) = bounded::<()>(0);
     let ticker = tick(period);
-    let thread = thread::Builder::new().name(name.to_string()).spawn(move || loop {
-        select! {
-            recv(ticker) -> _ => {
-                if !callback() {
-                    break;
+    let thread = thread::Builder::new().name(name.to_string()).spawn(move || {
+        loop {
+            select! {
+                recv(ticker) -> _ => {
+                    if !callback() {
+                        break;
+                    }
                 }
+                recv(stopped) -> _ => break,
             }
-            recv(stopped) -> _ => break,
         }
     })?;
     Ok(Interval {
@@ -75,8 +81,8 @@ impl Drop for Interval {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn ticks_until_cleared() {

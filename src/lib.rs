@@ -45,6 +45,9 @@
 //!
 //! NOTES.md walks through a whole session, packet by packet.
 
+// Nested `if`s are kept where they read more plainly, one condition per line in a debugger.
+#![allow(clippy::collapsible_if)]
+
 pub mod cli;
 pub mod engineio;
 pub mod http;

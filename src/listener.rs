@@ -17,8 +17,8 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -111,18 +111,19 @@ impl HttpServer {
         let open = self.open_connections.fetch_add(1, Ordering::SeqCst) + 1;
         let count = OpenConnection(Arc::clone(&self.open_connections));
         if open > self.config.max_connections {
-            warn!("{peer}: {open} connections open, over the cap of {}: 503", self.config.max_connections);
+            warn!(
+                "{peer}: {open} connections open, over the cap of {}: 503",
+                self.config.max_connections
+            );
             refuse(stream, "too many connections");
             return;
         }
         let service = Arc::clone(service);
         let limits = self.config.limits;
-        let spawned = thread::Builder::new()
-            .name(format!("conn {peer}"))
-            .spawn(move || {
-                let _count = count; // decremented when this thread ends
-                run_connection(stream, peer, limits, service);
-            });
+        let spawned = thread::Builder::new().name(format!("conn {peer}")).spawn(move || {
+            let _count = count; // decremented when this thread ends
+            run_connection(stream, peer, limits, service);
+        });
         if let Err(e) = spawned {
             // The closure (and the stream in it) was dropped: the client sees the connection
             // close. Give the system a moment to free threads before the next accept.
@@ -209,7 +210,12 @@ pub fn handle_connection(
         };
         debug!("{peer}: {} {}", request.method, request.url);
         match service.handle(request, &mut connection)? {
-            Next::KeepAlive => continue,
+            Next::KeepAlive => {
+                if let Err(e) = connection.skip_unread_body() {
+                    debug!("{peer}: the unread request body cannot be skipped ({e:?}): closing");
+                    return Ok(());
+                }
+            }
             Next::Close => return Ok(()),
         }
     }

@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use log::{error, info};
-use socketio_book::cli::{self, Flags};
-use socketio_book::interval::{set_interval, Interval};
-use socketio_book::listener::{HttpServer, ListenerConfig};
 use serde_json::Value;
+use socketio_book::cli::{self, Flags};
+use socketio_book::interval::{Interval, set_interval};
+use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
 use socketio_book::www::{App, CLIENT_SCRIPT};
 
@@ -136,7 +136,8 @@ fn run() -> Result<(), String> {
     socket_js(&io, news_interval);
 
     // server.listen(8005)
-    let http = HttpServer::bind((host.as_str(), port), ListenerConfig::default()).map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let http = HttpServer::bind((host.as_str(), port), ListenerConfig::default())
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     let address = http.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");
     info!("open http://localhost:{}", address.port());

@@ -12,12 +12,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::debug;
 
 /// Names one scheduled callback, to clear it.
@@ -127,7 +127,10 @@ fn run_timer_thread(commands: Receiver<Command>) {
             }
         }
     }
-    debug!("timer thread: every handle dropped, {} timers pending, ending", callbacks.len());
+    debug!(
+        "timer thread: every handle dropped, {} timers pending, ending",
+        callbacks.len()
+    );
 }
 
 #[cfg(test)]

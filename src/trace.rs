@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use log::info;
 use serde_json::Value;
 
-use crate::engineio::packet::Packet;
 use crate::engineio::Message;
+use crate::engineio::packet::Packet;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
@@ -64,7 +64,9 @@ pub fn explain(packet: &Packet) -> String {
         Packet::Pong(_) => "Engine.IO PONG".to_string(),
         Packet::Upgrade => "Engine.IO UPGRADE (the WebSocket is the transport now)".to_string(),
         Packet::Noop => "Engine.IO NOOP (ends a long-poll during the upgrade)".to_string(),
-        Packet::Message(Message::Binary(bytes)) => format!("binary attachment of a Socket.IO packet ({} bytes)", bytes.len()),
+        Packet::Message(Message::Binary(bytes)) => {
+            format!("binary attachment of a Socket.IO packet ({} bytes)", bytes.len())
+        }
         Packet::Message(Message::Text(text)) => explain_socketio(text),
     }
 }
@@ -98,7 +100,11 @@ fn explain_socketio(text: &str) -> String {
         rest = if end < rest.len() { &rest[end + 1..] } else { "" };
     }
     let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
-    let ack = if digits > 0 { format!(" (ack {})", &rest[..digits]) } else { String::new() };
+    let ack = if digits > 0 {
+        format!(" (ack {})", &rest[..digits])
+    } else {
+        String::new()
+    };
     rest = &rest[digits..];
     let event = if kind == "EVENT" || kind == "BINARY_EVENT" {
         match serde_json::from_str::<Value>(rest) {
@@ -129,17 +135,29 @@ mod tests {
 
     #[test]
     fn explains_packets() {
-        assert_eq!(explain(&text(r#"2["reply","Hello Node.JS"]"#)), r#"Socket.IO EVENT "reply" on "/""#);
-        assert_eq!(explain(&text(r#"2/admin,13["x"]"#)), r#"Socket.IO EVENT "x" on "/admin" (ack 13)"#);
+        assert_eq!(
+            explain(&text(r#"2["reply","Hello Node.JS"]"#)),
+            r#"Socket.IO EVENT "reply" on "/""#
+        );
+        assert_eq!(
+            explain(&text(r#"2/admin,13["x"]"#)),
+            r#"Socket.IO EVENT "x" on "/admin" (ack 13)"#
+        );
         assert_eq!(explain(&text("0")), r#"Socket.IO CONNECT to "/""#);
         assert_eq!(explain(&text("1/custom,")), r#"Socket.IO DISCONNECT from "/custom""#);
-        assert_eq!(explain(&text(r#"3/admin,13["y"]"#)), r#"Socket.IO ACK on "/admin" (ack 13)"#);
+        assert_eq!(
+            explain(&text(r#"3/admin,13["y"]"#)),
+            r#"Socket.IO ACK on "/admin" (ack 13)"#
+        );
         assert_eq!(
             explain(&text(r#"51-["file",{"_placeholder":true,"num":0}]"#)),
             r#"Socket.IO BINARY_EVENT "file" on "/", 1 attachment(s) follow"#
         );
         assert_eq!(explain(&Packet::Ping(String::new())), "Engine.IO PING");
-        assert_eq!(show(&text(r#"2["news","Hello Socket.IO"]"#)), r#"42["news","Hello Socket.IO"]"#);
+        assert_eq!(
+            show(&text(r#"2["news","Hello Socket.IO"]"#)),
+            r#"42["news","Hello Socket.IO"]"#
+        );
         assert_eq!(show(&Packet::Message(Message::Binary(vec![1, 2]))), "<2 bytes>");
     }
 }

@@ -42,7 +42,10 @@ impl App {
 impl HttpService for App {
     fn handle(&self, request: Request, connection: &mut Connection) -> io::Result<Next> {
         if request.method == "GET" && request.path == self.client_script_url {
-            let headers = vec![("Content-Type".to_string(), "application/javascript; charset=utf-8".to_string())];
+            let headers = vec![(
+                "Content-Type".to_string(),
+                "application/javascript; charset=utf-8".to_string(),
+            )];
             return connection.respond(&request, 200, &headers, self.client_script.as_bytes());
         }
         if self.io.handles(&request) {

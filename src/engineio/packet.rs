@@ -20,8 +20,8 @@
 //! A polling body (the "payload") is packets joined by the record separator `\x1e`:
 //! `4hello\x1e4world\x1ebAQIDBA==`.
 
-use super::base64;
 use super::Message;
+use super::base64;
 
 /// The record separator between packets of a polling payload.
 pub const SEPARATOR: char = '\x1e';
@@ -151,11 +151,17 @@ mod tests {
 
     #[test]
     fn text_packets() {
-        assert_eq!(Packet::decode_text("4hello"), Ok(Packet::Message(Message::Text("hello".into()))));
+        assert_eq!(
+            Packet::decode_text("4hello"),
+            Ok(Packet::Message(Message::Text("hello".into())))
+        );
         assert_eq!(Packet::decode_text("2probe"), Ok(Packet::Ping("probe".into())));
         assert_eq!(Packet::decode_text("3"), Ok(Packet::Pong(String::new())));
         assert_eq!(Packet::decode_text("5"), Ok(Packet::Upgrade));
-        assert_eq!(Packet::decode_text("4"), Ok(Packet::Message(Message::Text(String::new()))));
+        assert_eq!(
+            Packet::decode_text("4"),
+            Ok(Packet::Message(Message::Text(String::new())))
+        );
         assert!(Packet::decode_text("").is_err());
         assert!(Packet::decode_text("7").is_err());
         assert!(Packet::decode_text("x1").is_err());

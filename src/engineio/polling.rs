@@ -23,7 +23,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, select, Receiver};
+use crossbeam_channel::{Receiver, bounded, select};
 use log::debug;
 
 use super::packet;
@@ -46,19 +46,28 @@ fn polling_headers(server: &Server, request: &Request, content_type: &str) -> Ve
 }
 
 /// A GET (the reference's `onPollRequest`): answer now, or hold it.
-pub(super) fn on_poll_request(server: &Server, socket: &Socket, request: &Request, connection: &mut Connection) -> io::Result<Next> {
+pub(super) fn on_poll_request(
+    server: &Server,
+    socket: &Socket,
+    request: &Request,
+    connection: &mut Connection,
+) -> io::Result<Next> {
     let keep_alive = connection.keep_alive_for(request);
     let headers = polling_headers(server, request, "text/plain; charset=UTF-8");
     match socket.on_poll_arrival() {
         PollArrival::Overlap => {
-            // The held GET is answered `1` when the session closes; this one gets 400.
-            let next = connection.respond(request, 400, &server.cors_headers(request), b"")?;
+            // As the reference: the session closes first (the held GET is answered `1`), then
+            // this one gets 400, so that a client reading the 400 finds the session gone.
             socket.on_error("overlap from client");
-            Ok(next)
+            connection.respond(request, 400, &server.cors_headers(request), b"")
         }
         PollArrival::Answer(batch) => {
             deliver(socket, connection.stream(), &headers, keep_alive, batch);
-            Ok(if keep_alive.is_some() { Next::KeepAlive } else { Next::Close })
+            Ok(if keep_alive.is_some() {
+                Next::KeepAlive
+            } else {
+                Next::Close
+            })
         }
         PollArrival::Hold { poll_id, wake } => {
             let stream = connection.try_clone_stream()?;
@@ -117,28 +126,39 @@ fn poll_writer(
 
 /// Writes one polling answer: the packets joined by `\x1e`. If the client is gone, the packets
 /// go back to the session's buffer and the session ends with a transport error.
-fn deliver(socket: &Socket, stream: &mut TcpStream, headers: &[(String, String)], keep_alive: Option<Duration>, batch: Batch) {
+fn deliver(
+    socket: &Socket,
+    stream: &mut TcpStream,
+    headers: &[(String, String)],
+    keep_alive: Option<Duration>,
+    batch: Batch,
+) {
     for packet in &batch.packets {
         crate::trace::outgoing(socket.id(), packet);
     }
     let body = packet::encode_payload(&batch.packets);
+    // A graceful close ends the session before its `1` goes out (as the reference's
+    // `shouldClose`), so that a client reading the `1` finds the session gone.
+    if let Some(reason) = batch.then_close_session {
+        socket.on_close(reason);
+    }
     if let Err(e) = http::write_response(stream, 200, headers, body.as_bytes(), keep_alive) {
         debug!("{}: writing a poll answer failed: {e}", socket.id());
         socket.write_failed(batch.packets, "poll connection closed prematurely");
-        return;
-    }
-    if let Some(reason) = batch.then_close_session {
-        socket.on_close(reason);
     }
 }
 
 /// A POST (the reference's `onDataRequest`): read the packets, hand them to the session in order,
 /// answer `ok`.
-pub(super) fn on_data_request(server: &Server, socket: &Socket, request: &Request, connection: &mut Connection) -> io::Result<Next> {
+pub(super) fn on_data_request(
+    server: &Server,
+    socket: &Socket,
+    request: &Request,
+    connection: &mut Connection,
+) -> io::Result<Next> {
     if !socket.begin_data_request() {
-        let next = connection.respond(request, 400, &server.cors_headers(request), b"")?;
         socket.on_error("data request overlap from client");
-        return Ok(next);
+        return connection.respond(request, 400, &server.cors_headers(request), b"");
     }
     let body = connection.read_body(request, server.options().max_payload);
     let body = match body {
@@ -168,11 +188,21 @@ pub(super) fn on_data_request(server: &Server, socket: &Socket, request: &Reques
 /// A POST body that could not be read: 413 (too large: the session lives on), 411 (no length),
 /// or a transport error (the client went away or was too slow). The connection closes, since the
 /// rest of the body was not read.
-fn refuse_body(server: &Server, socket: &Socket, request: &Request, connection: &mut Connection, error: BodyError) -> io::Result<Next> {
+fn refuse_body(
+    server: &Server,
+    socket: &Socket,
+    request: &Request,
+    connection: &mut Connection,
+    error: BodyError,
+) -> io::Result<Next> {
     let headers = server.cors_headers(request);
     match error {
         BodyError::TooLarge => {
-            debug!("{}: POST body over maxPayload {}: 413", socket.id(), server.options().max_payload);
+            debug!(
+                "{}: POST body over maxPayload {}: 413",
+                socket.id(),
+                server.options().max_payload
+            );
             http::write_response(connection.stream(), 413, &headers, b"", None)?;
         }
         BodyError::LengthRequired => {

@@ -32,7 +32,7 @@ use log::{debug, info};
 
 use super::base64;
 use super::socket::Socket;
-use super::{polling, websocket, Handler};
+use super::{Handler, polling, websocket};
 use crate::http::{Connection, Request};
 use crate::listener::{HttpService, Next};
 use crate::timer::Timers;
@@ -183,7 +183,9 @@ impl Server {
             timers,
             handler,
         };
-        Server { shared: Arc::new(shared) }
+        Server {
+            shared: Arc::new(shared),
+        }
     }
 
     /// The options in force.
@@ -260,7 +262,11 @@ impl Server {
                 };
                 let previous = socket.lock().transport;
                 if !upgrade && previous != transport {
-                    debug!("{sid}: bad request: {} request on a {} session", transport.name(), previous.name());
+                    debug!(
+                        "{sid}: bad request: {} request on a {} session",
+                        transport.name(),
+                        previous.name()
+                    );
                     return Err(ErrorCode::BadRequest);
                 }
                 Ok(Some(socket))
@@ -278,7 +284,12 @@ impl Server {
     }
 
     /// The reference's `handshake`: a new session, its open packet, and the `connection` event.
-    pub(super) fn handshake(&self, transport: TransportKind, request: Request, connection: &mut Connection) -> io::Result<Next> {
+    pub(super) fn handshake(
+        &self,
+        transport: TransportKind,
+        request: Request,
+        connection: &mut Connection,
+    ) -> io::Result<Next> {
         if request.query_param("EIO") != Some("4") {
             return self.abort_request(&request, connection, ErrorCode::UnsupportedProtocolVersion);
         }
@@ -310,8 +321,19 @@ impl Server {
     }
 
     /// `abortRequest`: `{"code":1,"message":"Session ID unknown"}` with 400 (403 for Forbidden).
-    pub(super) fn abort_request(&self, request: &Request, connection: &mut Connection, code: ErrorCode) -> io::Result<Next> {
-        debug!("{} {}: error {} {}", request.method, request.url, code as u8, code.message());
+    pub(super) fn abort_request(
+        &self,
+        request: &Request,
+        connection: &mut Connection,
+        code: ErrorCode,
+    ) -> io::Result<Next> {
+        debug!(
+            "{} {}: error {} {}",
+            request.method,
+            request.url,
+            code as u8,
+            code.message()
+        );
         let status = if code == ErrorCode::Forbidden { 403 } else { 400 };
         let body = format!(r#"{{"code":{},"message":"{}"}}"#, code as u8, code.message());
         let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];

@@ -24,12 +24,12 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use log::{debug, info, warn};
 
+use super::Message;
 use super::packet::Packet;
 use super::server::{Shared, TransportKind};
-use super::Message;
 use crate::http::Request;
 use crate::timer::TimerId;
 
@@ -282,7 +282,11 @@ impl Socket {
             return;
         }
         state.ready_state = ReadyState::Closing;
-        debug!("{}: closing, {} packets still to send", self.inner.id, state.write_buffer.len());
+        debug!(
+            "{}: closing, {} packets still to send",
+            self.inner.id,
+            state.write_buffer.len()
+        );
         wake(&state.waiting_writer);
         // Polling: the buffer goes in one GET, the `1` in the next; if no GET comes, give up.
         let weak = self.weak();
@@ -310,7 +314,10 @@ impl Socket {
         let (sender, receiver) = bounded(1);
         state.held_poll = Some(poll_id);
         state.waiting_writer = Some(sender);
-        PollArrival::Hold { poll_id, wake: receiver }
+        PollArrival::Hold {
+            poll_id,
+            wake: receiver,
+        }
     }
 
     /// A held GET's writer looks for its answer.
@@ -424,7 +431,11 @@ impl Socket {
         let timeout = self.inner.shared.options.upgrade_timeout;
         let timer = self.inner.shared.timers.set_timeout(timeout, move || {
             if let Some(socket) = Socket::from_weak(&weak) {
-                info!("{}: no upgrade within {:?}: closing the probing WebSocket", socket.id(), timeout);
+                info!(
+                    "{}: no upgrade within {:?}: closing the probing WebSocket",
+                    socket.id(),
+                    timeout
+                );
                 socket.abort_upgrade();
             }
         });
@@ -515,11 +526,15 @@ impl Socket {
             self.inner.shared.timers.clear_timeout(old);
         }
         let weak = self.weak();
-        let timer = self.inner.shared.timers.set_timeout(self.inner.shared.options.ping_interval, move || {
-            if let Some(socket) = Socket::from_weak(&weak) {
-                socket.on_ping_interval();
-            }
-        });
+        let timer = self
+            .inner
+            .shared
+            .timers
+            .set_timeout(self.inner.shared.options.ping_interval, move || {
+                if let Some(socket) = Socket::from_weak(&weak) {
+                    socket.on_ping_interval();
+                }
+            });
         state.ping_interval_timer = Some(timer);
     }
 
@@ -564,7 +579,7 @@ impl Socket {
     /// queued is dropped (and counted), the writer is released (a held GET answers `1`, a
     /// WebSocket writer sends its close frame), and the handler hears the reason.
     pub(super) fn on_close(&self, reason: &str) {
-        let (timers, dropped) = {
+        let (timers, dropped, writers) = {
             let mut state = self.lock();
             if state.ready_state == ReadyState::Closed {
                 return;
@@ -578,16 +593,21 @@ impl Socket {
             ];
             let dropped = state.write_buffer.len();
             state.write_buffer.clear();
-            state.waiting_writer = None;
-            state.probe_writer = None;
-            (timers, dropped)
+            let writers = (state.waiting_writer.take(), state.probe_writer.take());
+            (timers, dropped, writers)
         };
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
         }
+        // Out of `clients` first, then the writers are released (a held GET answers `1`, a
+        // WebSocket sends its close frame): a client that sees the end finds the sid unknown.
         self.inner.shared.remove_client(&self.inner.id);
+        drop(writers);
         if dropped > 0 {
-            warn!("{}: closed ({reason}) with {dropped} packets not sent: dropped", self.inner.id);
+            warn!(
+                "{}: closed ({reason}) with {dropped} packets not sent: dropped",
+                self.inner.id
+            );
         } else {
             info!("{}: closed ({reason})", self.inner.id);
         }

@@ -24,18 +24,18 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 
-use crossbeam_channel::{bounded, select, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, bounded, select};
 use log::{debug, info};
 use tungstenite::handshake::derive_accept_key;
-use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Message as WsMessage, WebSocket};
 
-use super::packet::Packet;
-use super::server::{abort_upgrade, ErrorCode, Server, TransportKind};
-use super::socket::Socket;
 use super::Message;
+use super::packet::Packet;
+use super::server::{ErrorCode, Server, TransportKind, abort_upgrade};
+use super::socket::Socket;
 use crate::http::{Connection, Request};
 use crate::listener::Next;
 
@@ -84,7 +84,9 @@ impl Write for ReadHalf {
 fn is_valid_key(key: &str) -> bool {
     key.len() == 24
         && key.ends_with("==")
-        && key[..22].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && key[..22]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 /// A GET with `Upgrade: websocket` on the Engine.IO path (the reference's `handleUpgrade`).
@@ -131,10 +133,7 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     match socket {
         Some(socket) => run_probe(socket, reader, writer),
         None => {
-            let id = match super::server::generate_id() {
-                Ok(id) => id,
-                Err(e) => return Err(e),
-            };
+            let id = super::server::generate_id()?;
             info!("{id}: handshake over websocket from {}", request.peer);
             let socket = server.open_session(id, TransportKind::WebSocket, request);
             run_attached(server, socket, reader, writer)
@@ -240,11 +239,18 @@ fn finish(
 }
 
 /// Reads frames until the WebSocket ends; `probing` until `5` makes it the transport.
-fn read_loop(socket: &Socket, mut reader: WebSocket<ReadHalf>, commands: &Sender<WriterCommand>, mut probing: bool) -> ReaderEnd {
+fn read_loop(
+    socket: &Socket,
+    mut reader: WebSocket<ReadHalf>,
+    commands: &Sender<WriterCommand>,
+    mut probing: bool,
+) -> ReaderEnd {
     loop {
         let frame = match reader.read() {
             Ok(frame) => frame,
-            Err(tungstenite::Error::ConnectionClosed) | Err(tungstenite::Error::AlreadyClosed) => return ReaderEnd::Closed,
+            Err(tungstenite::Error::ConnectionClosed) | Err(tungstenite::Error::AlreadyClosed) => {
+                return ReaderEnd::Closed;
+            }
             Err(tungstenite::Error::Io(e)) => {
                 debug!("{}: websocket read: {e}", socket.id());
                 return ReaderEnd::Closed;
@@ -284,7 +290,11 @@ fn read_loop(socket: &Socket, mut reader: WebSocket<ReadHalf>, commands: &Sender
                 probing = false;
             }
             other => {
-                debug!("{}: {} packet during the probe: closing this WebSocket", socket.id(), other.type_name());
+                debug!(
+                    "{}: {} packet during the probe: closing this WebSocket",
+                    socket.id(),
+                    other.type_name()
+                );
                 return ReaderEnd::ProbeFailed;
             }
         }
@@ -300,7 +310,12 @@ fn to_frame(packet: &Packet) -> WsMessage {
 }
 
 /// The thread `ws-writer <sid>`: the only writer of this WebSocket.
-fn websocket_writer(socket: Socket, mut ws: WebSocket<TcpStream>, commands: Receiver<WriterCommand>, wake: Receiver<()>) {
+fn websocket_writer(
+    socket: Socket,
+    mut ws: WebSocket<TcpStream>,
+    commands: Receiver<WriterCommand>,
+    wake: Receiver<()>,
+) {
     loop {
         select! {
             recv(commands) -> command => match command {
@@ -338,11 +353,13 @@ fn websocket_writer(socket: Socket, mut ws: WebSocket<TcpStream>, commands: Rece
                     break;
                 }
                 if batch.close_transport {
-                    let _ = ws.close(None);
-                    let _ = ws.get_ref().shutdown(Shutdown::Both);
+                    // The session ends before the close frame goes out, so that a client
+                    // seeing the close finds the session gone.
                     if let Some(reason) = batch.then_close_session {
                         socket.on_close(reason);
                     }
+                    let _ = ws.close(None);
+                    let _ = ws.get_ref().shutdown(Shutdown::Both);
                     return;
                 }
             }

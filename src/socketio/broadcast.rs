@@ -9,7 +9,7 @@
 
 use super::namespace::Namespace;
 use super::packet::{self, Arg};
-use super::socket::{event_packet, send_encoded, EmitError};
+use super::socket::{EmitError, event_packet, send_encoded};
 
 /// A broadcast being built: which rooms, which not.
 #[derive(Clone)]

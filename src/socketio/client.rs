@@ -53,7 +53,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Client {
     /// A client for a new Engine.IO session; starts the `connectTimeout`.
-    pub fn new(conn: engineio::Socket, namespaces: Namespaces, timers: Timers, connect_timeout: std::time::Duration) -> Arc<Client> {
+    pub fn new(
+        conn: engineio::Socket,
+        namespaces: Namespaces,
+        timers: Timers,
+        connect_timeout: std::time::Duration,
+    ) -> Arc<Client> {
         let client = Arc::new(Client {
             conn,
             namespaces,
@@ -97,11 +102,18 @@ impl Client {
         let socket = lock(&self.state).sockets.get(&packet.nsp).cloned();
         match socket {
             None if packet.packet_type == PacketType::Connect => self.connect(packet),
-            Some(socket) if packet.packet_type != PacketType::Connect && packet.packet_type != PacketType::ConnectError => {
+            Some(socket)
+                if packet.packet_type != PacketType::Connect && packet.packet_type != PacketType::ConnectError =>
+            {
                 socket.on_packet(packet)
             }
             _ => {
-                debug!("{}: invalid state (packet type {:?} for {:?})", self.conn.id(), packet.packet_type, packet.nsp);
+                debug!(
+                    "{}: invalid state (packet type {:?} for {:?})",
+                    self.conn.id(),
+                    packet.packet_type,
+                    packet.nsp
+                );
                 self.close();
             }
         }
@@ -140,7 +152,13 @@ impl Client {
             }
         };
         let handshake = build_handshake(self.conn.request(), auth);
-        let socket = Socket::new(id, namespace.clone(), self.conn.clone(), Arc::downgrade(self), handshake);
+        let socket = Socket::new(
+            id,
+            namespace.clone(),
+            self.conn.clone(),
+            Arc::downgrade(self),
+            handshake,
+        );
         if self.conn.ready_state() != engineio::ReadyState::Open {
             return;
         }
@@ -223,7 +241,10 @@ impl Client {
 
 /// The reference's `buildHandshake`.
 fn build_handshake(request: &crate::http::Request, auth: Value) -> Handshake {
-    let issued = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let issued = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     Handshake {
         headers: request.headers.clone(),
         query: request.query.clone(),
@@ -240,7 +261,9 @@ fn build_handshake(request: &crate::http::Request, auth: Value) -> Handshake {
 /// `new Date() + ""` in UTC: `Wed Nov 25 2026 09:30:00 GMT+0000 (Coordinated Universal Time)`.
 fn js_date_string(millis: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let seconds = millis / 1000;
     let days = seconds / 86_400;
     let (hour, minute, second) = ((seconds % 86_400) / 3600, (seconds % 3600) / 60, seconds % 60);
@@ -252,7 +275,11 @@ fn js_date_string(millis: u64) -> String {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
     format!(
         "{} {} {:02} {} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
@@ -272,9 +299,18 @@ mod tests {
 
     #[test]
     fn dates_like_javascript() {
-        assert_eq!(js_date_string(0), "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)");
+        assert_eq!(
+            js_date_string(0),
+            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
         // 2026-11-25T09:30:05Z
-        assert_eq!(js_date_string(1_795_599_005_000), "Wed Nov 25 2026 09:30:05 GMT+0000 (Coordinated Universal Time)");
-        assert_eq!(js_date_string(951_782_400_000), "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)");
+        assert_eq!(
+            js_date_string(1_795_599_005_000),
+            "Wed Nov 25 2026 09:30:05 GMT+0000 (Coordinated Universal Time)"
+        );
+        assert_eq!(
+            js_date_string(951_782_400_000),
+            "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
     }
 }

@@ -123,7 +123,12 @@ impl Namespace {
         let middlewares = lock(&self.inner.middlewares).clone();
         for middleware in middlewares {
             if let Err(refusal) = middleware(&socket) {
-                debug!("{}: middleware refused socket {}: {}", self.name(), socket.id(), refusal.message);
+                debug!(
+                    "{}: middleware refused socket {}: {}",
+                    self.name(),
+                    socket.id(),
+                    refusal.message
+                );
                 let mut data = serde_json::Map::new();
                 data.insert("message".to_string(), Value::String(refusal.message));
                 if let Some(extra) = refusal.data {
@@ -139,7 +144,9 @@ impl Namespace {
                 return None;
             }
         }
-        lock(&self.inner.members).sockets.insert(socket.id().to_string(), socket.clone());
+        lock(&self.inner.members)
+            .sockets
+            .insert(socket.id().to_string(), socket.clone());
         socket.on_connect();
         Some(socket)
     }

@@ -92,8 +92,8 @@
 
 use serde_json::Value;
 
-use crate::engineio::base64;
 use crate::engineio::Message;
+use crate::engineio::base64;
 
 /// Event names a client may not emit: they mean something to the library.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -251,20 +251,14 @@ impl std::fmt::Display for ParseError {
         match self {
             ParseError::EmptyPacket => write!(f, "empty packet: the packet type digit is missing"),
             ParseError::InvalidPacketType => {
-                write!(
-                    f,
-                    "invalid packet type: the first character must be a digit 0 to 6"
-                )
+                write!(f, "invalid packet type: the first character must be a digit 0 to 6")
             }
             ParseError::IllegalAttachments => write!(
                 f,
                 "illegal attachments: a binary packet must start with its attachment count (digits, at least 1) and '-'"
             ),
             ParseError::TooManyAttachments => {
-                write!(
-                    f,
-                    "too many attachments: at most {MAX_ATTACHMENTS} per packet"
-                )
+                write!(f, "too many attachments: at most {MAX_ATTACHMENTS} per packet")
             }
             ParseError::InvalidAckId => write!(f, "invalid ack id: larger than {MAX_ACK_ID}"),
             ParseError::InvalidJson(detail) => {
@@ -292,10 +286,7 @@ impl std::fmt::Display for ParseError {
                 write!(f, "got binary data when not reconstructing a packet")
             }
             ParseError::InvalidNamespace => {
-                write!(
-                    f,
-                    "invalid namespace: it must start with '/' and must not contain ','"
-                )
+                write!(f, "invalid namespace: it must start with '/' and must not contain ','")
             }
         }
     }
@@ -454,13 +445,9 @@ pub fn validate_packet(packet: &Packet) -> Result<(), ParseError> {
     match (packet.packet_type, &packet.data) {
         (PacketType::Connect, PacketData::None) => Ok(()),
         (PacketType::Connect, PacketData::Object(Value::Object(_))) => Ok(()),
-        (PacketType::Connect, _) => Err(ParseError::InvalidPayload(
-            "CONNECT payload must be a JSON object",
-        )),
+        (PacketType::Connect, _) => Err(ParseError::InvalidPayload("CONNECT payload must be a JSON object")),
         (PacketType::Disconnect, PacketData::None) => Ok(()),
-        (PacketType::Disconnect, _) => {
-            Err(ParseError::InvalidPayload("DISCONNECT takes no payload"))
-        }
+        (PacketType::Disconnect, _) => Err(ParseError::InvalidPayload("DISCONNECT takes no payload")),
         (PacketType::ConnectError, PacketData::Object(Value::Object(_))) => Ok(()),
         (PacketType::ConnectError, PacketData::Object(Value::String(_))) => Ok(()),
         (PacketType::ConnectError, _) => Err(ParseError::InvalidPayload(
@@ -478,15 +465,11 @@ pub fn validate_packet(packet: &Packet) -> Result<(), ParseError> {
             }
             check_binary_args(args)
         }
-        (PacketType::Event | PacketType::BinaryEvent, _) => Err(ParseError::InvalidPayload(
-            "EVENT payload must be a non-empty array",
-        )),
-        (PacketType::Ack | PacketType::BinaryAck, PacketData::Args(args)) => {
-            check_binary_args(args)
+        (PacketType::Event | PacketType::BinaryEvent, _) => {
+            Err(ParseError::InvalidPayload("EVENT payload must be a non-empty array"))
         }
-        (PacketType::Ack | PacketType::BinaryAck, _) => {
-            Err(ParseError::InvalidPayload("ACK payload must be an array"))
-        }
+        (PacketType::Ack | PacketType::BinaryAck, PacketData::Args(args)) => check_binary_args(args),
+        (PacketType::Ack | PacketType::BinaryAck, _) => Err(ParseError::InvalidPayload("ACK payload must be an array")),
     }
 }
 
@@ -595,9 +578,7 @@ impl Default for Decoder {
 
 impl Decoder {
     pub fn new() -> Decoder {
-        Decoder {
-            reconstructor: None,
-        }
+        Decoder { reconstructor: None }
     }
 
     /// Ok(Some(packet)) when a packet is complete, Ok(None) while waiting for
@@ -672,9 +653,7 @@ fn decode_text(text: &str) -> Result<DecodedText, ParseError> {
                 None => PacketData::None,
                 Some(Value::Object(map)) => PacketData::Object(Value::Object(map)),
                 Some(_) => {
-                    return Err(ParseError::InvalidPayload(
-                        "CONNECT payload must be a JSON object",
-                    ));
+                    return Err(ParseError::InvalidPayload("CONNECT payload must be a JSON object"));
                 }
             };
             Ok(complete_packet(packet_type, nsp, id, data))
@@ -703,12 +682,7 @@ fn decode_text(text: &str) -> Result<DecodedText, ParseError> {
             for item in items {
                 args.push(Arg::Json(item));
             }
-            Ok(complete_packet(
-                packet_type,
-                nsp,
-                id,
-                PacketData::Args(args),
-            ))
+            Ok(complete_packet(packet_type, nsp, id, PacketData::Args(args)))
         }
         PacketType::BinaryEvent | PacketType::BinaryAck => {
             let items = payload_array(packet_type, payload)?;
@@ -730,12 +704,7 @@ fn decode_text(text: &str) -> Result<DecodedText, ParseError> {
     }
 }
 
-fn complete_packet(
-    packet_type: PacketType,
-    nsp: String,
-    id: Option<u64>,
-    data: PacketData,
-) -> DecodedText {
+fn complete_packet(packet_type: PacketType, nsp: String, id: Option<u64>, data: PacketData) -> DecodedText {
     DecodedText::Complete(Packet {
         packet_type,
         nsp,
@@ -755,18 +724,13 @@ fn parse_json(text: &str) -> Result<Value, ParseError> {
 
 /// The payload of an EVENT / ACK (binary or not): it must be an array, and
 /// for an event non-empty, starting with a non-reserved string or a number.
-fn payload_array(
-    packet_type: PacketType,
-    payload: Option<Value>,
-) -> Result<Vec<Value>, ParseError> {
+fn payload_array(packet_type: PacketType, payload: Option<Value>) -> Result<Vec<Value>, ParseError> {
     let is_event = packet_type == PacketType::Event || packet_type == PacketType::BinaryEvent;
     let items = match payload {
         Some(Value::Array(items)) => items,
         _ => {
             if is_event {
-                return Err(ParseError::InvalidPayload(
-                    "EVENT payload must be a non-empty array",
-                ));
+                return Err(ParseError::InvalidPayload("EVENT payload must be a non-empty array"));
             }
             return Err(ParseError::InvalidPayload("ACK payload must be an array"));
         }
@@ -792,9 +756,7 @@ fn check_event_name(first: Option<&Value>) -> Result<(), ParseError> {
         Some(_) => Err(ParseError::InvalidPayload(
             "the event name (first element) must be a string or a number",
         )),
-        None => Err(ParseError::InvalidPayload(
-            "EVENT payload must be a non-empty array",
-        )),
+        None => Err(ParseError::InvalidPayload("EVENT payload must be a non-empty array")),
     }
 }
 
@@ -839,9 +801,7 @@ impl<'a> HeaderReader<'a> {
                 break;
             }
             // Saturating: `599999999999999999999999-` stays huge, not wrapped.
-            count = count
-                .saturating_mul(10)
-                .saturating_add(usize::from(byte - b'0'));
+            count = count.saturating_mul(10).saturating_add(usize::from(byte - b'0'));
             self.position += 1;
         }
         let has_digits = self.position > digits_start;
@@ -1026,10 +986,7 @@ fn keep_nested_bytes(value: &mut Value, buffers: &mut [Vec<u8>]) -> Result<(), P
         if let Some(num) = read_placeholder(current, buffers.len())? {
             let bytes = take_buffer(buffers, num)?;
             if let Value::Object(map) = current {
-                map.insert(
-                    NESTED_BYTES_KEY.to_string(),
-                    Value::String(base64::encode(&bytes)),
-                );
+                map.insert(NESTED_BYTES_KEY.to_string(), Value::String(base64::encode(&bytes)));
             }
             continue;
         }
@@ -1106,11 +1063,7 @@ mod tests {
     /// `content` decodes to `expected`, and `expected` encodes to `content`.
     fn assert_both_ways(content: &str, expected: Packet) {
         assert_eq!(decode_ok(content), expected, "decoding {content:?}");
-        assert_eq!(
-            encode(&expected),
-            vec![text(content)],
-            "encoding {expected:?}"
-        );
+        assert_eq!(encode(&expected), vec![text(content)], "encoding {expected:?}");
     }
 
     // --- each packet type, both ways -----------------------------------
@@ -1152,10 +1105,7 @@ mod tests {
     fn connect_namespace_without_comma() {
         // `40/custom` is valid: the namespace runs to the end of the text.
         let decoded = decode_ok(eio("40/custom"));
-        assert_eq!(
-            decoded,
-            packet(PacketType::Connect, "/custom", None, PacketData::None)
-        );
+        assert_eq!(decoded, packet(PacketType::Connect, "/custom", None, PacketData::None));
         // The encoder always writes the comma.
         assert_eq!(encode(&decoded), vec![text("0/custom,")]);
     }
@@ -1171,10 +1121,7 @@ mod tests {
 
     #[test]
     fn disconnect() {
-        assert_both_ways(
-            "1",
-            packet(PacketType::Disconnect, "/", None, PacketData::None),
-        );
+        assert_both_ways("1", packet(PacketType::Disconnect, "/", None, PacketData::None));
         assert_both_ways(
             eio("41/admin,"),
             packet(PacketType::Disconnect, "/admin", None, PacketData::None),
@@ -1198,12 +1145,7 @@ mod tests {
     fn event_with_ack_id_on_admin() {
         assert_both_ways(
             eio(r#"42/admin,13["x"]"#),
-            packet(
-                PacketType::Event,
-                "/admin",
-                Some(13),
-                args(vec![j(json!("x"))]),
-            ),
+            packet(PacketType::Event, "/admin", Some(13), args(vec![j(json!("x"))])),
         );
     }
 
@@ -1211,12 +1153,7 @@ mod tests {
     fn event_name_may_be_a_number() {
         assert_both_ways(
             r#"2[42,"x"]"#,
-            packet(
-                PacketType::Event,
-                "/",
-                None,
-                args(vec![j(json!(42)), j(json!("x"))]),
-            ),
+            packet(PacketType::Event, "/", None, args(vec![j(json!(42)), j(json!("x"))])),
         );
     }
 
@@ -1224,18 +1161,10 @@ mod tests {
     fn ack() {
         assert_both_ways(
             eio(r#"43/admin,13["y"]"#),
-            packet(
-                PacketType::Ack,
-                "/admin",
-                Some(13),
-                args(vec![j(json!("y"))]),
-            ),
+            packet(PacketType::Ack, "/admin", Some(13), args(vec![j(json!("y"))])),
         );
         // An ACK payload may be empty.
-        assert_both_ways(
-            "312[]",
-            packet(PacketType::Ack, "/", Some(12), args(vec![])),
-        );
+        assert_both_ways("312[]", packet(PacketType::Ack, "/", Some(12), args(vec![])));
     }
 
     #[test]
@@ -1281,10 +1210,7 @@ mod tests {
             args(vec![j(json!("file")), Arg::Binary(vec![1, 2, 3])]),
         );
         let wire_text = eio(r#"451-["file",{"_placeholder":true,"num":0}]"#);
-        assert_eq!(
-            encode(&file),
-            vec![text(wire_text), Message::Binary(vec![1, 2, 3])]
-        );
+        assert_eq!(encode(&file), vec![text(wire_text), Message::Binary(vec![1, 2, 3])]);
 
         let mut decoder = Decoder::new();
         assert_eq!(decoder.add(text(wire_text)), Ok(None));
@@ -1309,10 +1235,7 @@ mod tests {
 
         let mut decoder = Decoder::new();
         assert_eq!(decoder.add(text(wire_text)), Ok(None));
-        assert_eq!(
-            decoder.add(Message::Binary(vec![0xff, 0x00])),
-            Ok(Some(answer))
-        );
+        assert_eq!(decoder.add(Message::Binary(vec![0xff, 0x00])), Ok(Some(answer)));
     }
 
     #[test]
@@ -1321,14 +1244,9 @@ mod tests {
             PacketType::Event,
             "/admin",
             None,
-            args(vec![
-                j(json!("baz")),
-                Arg::Binary(vec![1, 2]),
-                Arg::Binary(vec![3, 4]),
-            ]),
+            args(vec![j(json!("baz")), Arg::Binary(vec![1, 2]), Arg::Binary(vec![3, 4])]),
         );
-        let wire_text =
-            r#"52-/admin,["baz",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        let wire_text = r#"52-/admin,["baz",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
         assert_eq!(
             encode(&baz),
             vec![
@@ -1356,11 +1274,7 @@ mod tests {
                 PacketType::Event,
                 "/",
                 None,
-                args(vec![
-                    j(json!("x")),
-                    Arg::Binary(vec![1]),
-                    Arg::Binary(vec![0])
-                ]),
+                args(vec![j(json!("x")), Arg::Binary(vec![1]), Arg::Binary(vec![0])]),
             )))
         );
     }
@@ -1368,12 +1282,7 @@ mod tests {
     #[test]
     fn binary_type_is_chosen_by_the_args() {
         // Declared BinaryEvent but no bytes: written as a plain EVENT.
-        let plain = packet(
-            PacketType::BinaryEvent,
-            "/",
-            None,
-            args(vec![j(json!("x"))]),
-        );
+        let plain = packet(PacketType::BinaryEvent, "/", None, args(vec![j(json!("x"))]));
         assert_eq!(encode(&plain), vec![text(r#"2["x"]"#)]);
         let plain_ack = packet(PacketType::BinaryAck, "/", Some(1), args(vec![]));
         assert_eq!(encode(&plain_ack), vec![text("31[]")]);
@@ -1391,9 +1300,7 @@ mod tests {
             None,
             args(vec![
                 j(json!("upload")),
-                j(
-                    json!({"name": "a.txt", "file": {"_placeholder": true, "num": 0, "base64": "AQID"}}),
-                ),
+                j(json!({"name": "a.txt", "file": {"_placeholder": true, "num": 0, "base64": "AQID"}})),
             ]),
         );
         assert_eq!(decoded, Ok(Some(expected)));
@@ -1430,10 +1337,7 @@ mod tests {
         let decoded = decode_ok(r#"2["x",{"_placeholder":true,"num":0}]"#);
         assert_eq!(
             decoded.data,
-            args(vec![
-                j(json!("x")),
-                j(json!({"_placeholder": true, "num": 0}))
-            ])
+            args(vec![j(json!("x")), j(json!({"_placeholder": true, "num": 0}))])
         );
     }
 
@@ -1454,10 +1358,7 @@ mod tests {
                 PacketType::Event,
                 "/",
                 Some(0),
-                args(vec![
-                    j(json!("hello")),
-                    j(json!({"b": 1, "a": [true, null, 1.5]})),
-                ]),
+                args(vec![j(json!("hello")), j(json!({"b": 1, "a": [true, null, 1.5]}))]),
             ),
             packet(
                 PacketType::Ack,
@@ -1482,12 +1383,7 @@ mod tests {
                     Arg::Binary(vec![9; 1000]),
                 ]),
             ),
-            packet(
-                PacketType::Ack,
-                "/",
-                Some(3),
-                args(vec![Arg::Binary(vec![1])]),
-            ),
+            packet(PacketType::Ack, "/", Some(3), args(vec![Arg::Binary(vec![1])])),
         ];
         for original in packets {
             let mut decoder = Decoder::new();
@@ -1511,11 +1407,7 @@ mod tests {
             r#"4/nsp,{"message":"Invalid namespace","data":{"x":1}}"#,
         ];
         for content in texts {
-            assert_eq!(
-                encode(&decode_ok(content)),
-                vec![text(content)],
-                "{content}"
-            );
+            assert_eq!(encode(&decode_ok(content)), vec![text(content)], "{content}");
         }
     }
 
@@ -1530,10 +1422,7 @@ mod tests {
                 args(vec![j(json!("x")), j(json!({"b": 1, "a": 2}))]),
             ),
         );
-        assert_eq!(
-            encode(&decode_ok(r#"0{"b":1,"a":2}"#)),
-            vec![text(r#"0{"b":1,"a":2}"#)]
-        );
+        assert_eq!(encode(&decode_ok(r#"0{"b":1,"a":2}"#)), vec![text(r#"0{"b":1,"a":2}"#)]);
     }
 
     // --- malformed input ----------------------------------------------------
@@ -1567,10 +1456,7 @@ mod tests {
             ("5", ParseError::IllegalAttachments),
             ("6", ParseError::IllegalAttachments),
             (r#"511-["a"]"#, ParseError::TooManyAttachments),
-            (
-                r#"6999999999999999999999999999-["a"]"#,
-                ParseError::TooManyAttachments,
-            ),
+            (r#"6999999999999999999999999999-["a"]"#, ParseError::TooManyAttachments),
         ];
         for (content, expected) in errors {
             assert_eq!(decode_err(content), expected, "{content}");
@@ -1589,10 +1475,7 @@ mod tests {
         for num in 0..9u8 {
             assert_eq!(decoder.add(Message::Binary(vec![num])), Ok(None));
         }
-        let last = decoder
-            .add(Message::Binary(vec![9]))
-            .expect("valid")
-            .expect("complete");
+        let last = decoder.add(Message::Binary(vec![9])).expect("valid").expect("complete");
         if let PacketData::Args(decoded_args) = last.data {
             assert_eq!(decoded_args.len(), 11);
             assert_eq!(decoded_args.get(10), Some(&Arg::Binary(vec![9])));
@@ -1603,10 +1486,7 @@ mod tests {
 
     #[test]
     fn ack_id_errors() {
-        assert_eq!(
-            decode_err(r#"29007199254740992["x"]"#),
-            ParseError::InvalidAckId
-        );
+        assert_eq!(decode_err(r#"29007199254740992["x"]"#), ParseError::InvalidAckId);
         assert_eq!(
             decode_err(r#"2/admin,99999999999999999999999999["x"]"#),
             ParseError::InvalidAckId
@@ -1696,10 +1576,7 @@ mod tests {
                 r#"51-["a",{"_placeholder":true,"num":"0"}]"#,
                 ParseError::InvalidPlaceholder,
             ),
-            (
-                r#"51-["a",{"_placeholder":true}]"#,
-                ParseError::InvalidPlaceholder,
-            ),
+            (r#"51-["a",{"_placeholder":true}]"#, ParseError::InvalidPlaceholder),
             (
                 r#"51-["a",{"x":[{"_placeholder":true,"num":5}]}]"#,
                 ParseError::InvalidPlaceholder,
@@ -1710,24 +1587,15 @@ mod tests {
             ),
             (
                 r#"52-["a",{"_placeholder":true,"num":0}]"#,
-                ParseError::AttachmentCountMismatch {
-                    announced: 2,
-                    found: 1,
-                },
+                ParseError::AttachmentCountMismatch { announced: 2, found: 1 },
             ),
             (
                 r#"51-["a"]"#,
-                ParseError::AttachmentCountMismatch {
-                    announced: 1,
-                    found: 0,
-                },
+                ParseError::AttachmentCountMismatch { announced: 1, found: 0 },
             ),
             (
                 r#"51-["a",{"_placeholder":false,"num":0}]"#,
-                ParseError::AttachmentCountMismatch {
-                    announced: 1,
-                    found: 0,
-                },
+                ParseError::AttachmentCountMismatch { announced: 1, found: 0 },
             ),
         ];
         for (content, expected) in errors {
@@ -1742,30 +1610,16 @@ mod tests {
             decoder.add(text(r#"51-["file",{"_placeholder":true,"num":0}]"#)),
             Ok(None)
         );
-        assert_eq!(
-            decoder.add(text(r#"2["x"]"#)),
-            Err(ParseError::UnexpectedText)
-        );
+        assert_eq!(decoder.add(text(r#"2["x"]"#)), Err(ParseError::UnexpectedText));
         // Still waiting, as in the reference.
-        assert_eq!(
-            decoder.add(text(r#"2["x"]"#)),
-            Err(ParseError::UnexpectedText)
-        );
+        assert_eq!(decoder.add(text(r#"2["x"]"#)), Err(ParseError::UnexpectedText));
         decoder.destroy();
         assert_eq!(
             decoder.add(text(r#"2["x"]"#)),
-            Ok(Some(packet(
-                PacketType::Event,
-                "/",
-                None,
-                args(vec![j(json!("x"))])
-            )))
+            Ok(Some(packet(PacketType::Event, "/", None, args(vec![j(json!("x"))]))))
         );
         // And the attachment of the forgotten packet is now unexpected.
-        assert_eq!(
-            decoder.add(Message::Binary(vec![1])),
-            Err(ParseError::UnexpectedBinary)
-        );
+        assert_eq!(decoder.add(Message::Binary(vec![1])), Err(ParseError::UnexpectedBinary));
     }
 
     #[test]
@@ -1776,15 +1630,9 @@ mod tests {
             Err(ParseError::UnexpectedBinary)
         );
         // One attachment too many.
-        assert_eq!(
-            decoder.add(text(r#"51-["f",{"_placeholder":true,"num":0}]"#)),
-            Ok(None)
-        );
+        assert_eq!(decoder.add(text(r#"51-["f",{"_placeholder":true,"num":0}]"#)), Ok(None));
         assert!(matches!(decoder.add(Message::Binary(vec![1])), Ok(Some(_))));
-        assert_eq!(
-            decoder.add(Message::Binary(vec![2])),
-            Err(ParseError::UnexpectedBinary)
-        );
+        assert_eq!(decoder.add(Message::Binary(vec![2])), Err(ParseError::UnexpectedBinary));
     }
 
     #[test]
@@ -1793,22 +1641,13 @@ mod tests {
         assert!(matches!(decode_err(&deep_open), ParseError::InvalidJson(_)));
 
         let deep_closed = format!("2[\"x\",{}{}]", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(matches!(
-            decode_err(&deep_closed),
-            ParseError::InvalidJson(_)
-        ));
+        assert!(matches!(decode_err(&deep_closed), ParseError::InvalidJson(_)));
 
         let deep_object = format!("0{}", r#"{"a":"#.repeat(100_000));
-        assert!(matches!(
-            decode_err(&deep_object),
-            ParseError::InvalidJson(_)
-        ));
+        assert!(matches!(decode_err(&deep_object), ParseError::InvalidJson(_)));
 
         let deep_binary = format!("51-[\"x\",{}", "[".repeat(100_000));
-        assert!(matches!(
-            decode_err(&deep_binary),
-            ParseError::InvalidJson(_)
-        ));
+        assert!(matches!(decode_err(&deep_binary), ParseError::InvalidJson(_)));
 
         // 100 levels are fine (serde_json's limit is 128).
         let fine = format!("2[\"x\",{}{}]", "[".repeat(100), "]".repeat(100));
@@ -1850,42 +1689,25 @@ mod tests {
             "got binary data when not reconstructing a packet"
         );
         let json_error = decode_err("2[");
-        assert!(
-            json_error
-                .to_string()
-                .starts_with("invalid payload: not valid JSON (")
-        );
+        assert!(json_error.to_string().starts_with("invalid payload: not valid JSON ("));
     }
 
     // --- validate_packet ----------------------------------------------------
 
     #[test]
     fn validate_packet_checks() {
-        let ok = packet(
-            PacketType::Event,
-            "/admin",
-            Some(1),
-            args(vec![j(json!("x"))]),
-        );
+        let ok = packet(PacketType::Event, "/admin", Some(1), args(vec![j(json!("x"))]));
         assert_eq!(validate_packet(&ok), Ok(()));
 
         let comma = packet(PacketType::Event, "/a,b", None, args(vec![j(json!("x"))]));
         assert_eq!(validate_packet(&comma), Err(ParseError::InvalidNamespace));
         let no_slash = packet(PacketType::Connect, "admin", None, PacketData::None);
-        assert_eq!(
-            validate_packet(&no_slash),
-            Err(ParseError::InvalidNamespace)
-        );
+        assert_eq!(validate_packet(&no_slash), Err(ParseError::InvalidNamespace));
 
         let big_id = packet(PacketType::Ack, "/", Some(MAX_ACK_ID + 1), args(vec![]));
         assert_eq!(validate_packet(&big_id), Err(ParseError::InvalidAckId));
 
-        let reserved = packet(
-            PacketType::Event,
-            "/",
-            None,
-            args(vec![j(json!("disconnect"))]),
-        );
+        let reserved = packet(PacketType::Event, "/", None, args(vec![j(json!("disconnect"))]));
         assert_eq!(
             validate_packet(&reserved),
             Err(ParseError::ReservedEventName("disconnect".to_string()))
@@ -1895,32 +1717,17 @@ mod tests {
             validate_packet(&empty_event),
             Err(ParseError::InvalidPayload(_))
         ));
-        let bytes_as_name = packet(
-            PacketType::Event,
-            "/",
-            None,
-            args(vec![Arg::Binary(vec![])]),
-        );
+        let bytes_as_name = packet(PacketType::Event, "/", None, args(vec![Arg::Binary(vec![])]));
         assert!(matches!(
             validate_packet(&bytes_as_name),
             Err(ParseError::InvalidPayload(_))
         ));
-        let connect_array = packet(
-            PacketType::Connect,
-            "/",
-            None,
-            PacketData::Object(json!([])),
-        );
+        let connect_array = packet(PacketType::Connect, "/", None, PacketData::Object(json!([])));
         assert!(matches!(
             validate_packet(&connect_array),
             Err(ParseError::InvalidPayload(_))
         ));
-        let disconnect_data = packet(
-            PacketType::Disconnect,
-            "/",
-            None,
-            PacketData::Object(json!({})),
-        );
+        let disconnect_data = packet(PacketType::Disconnect, "/", None, PacketData::Object(json!({})));
         assert!(matches!(
             validate_packet(&disconnect_data),
             Err(ParseError::InvalidPayload(_))
@@ -1931,10 +1738,7 @@ mod tests {
             eleven.push(Arg::Binary(vec![0]));
         }
         let too_many = packet(PacketType::Event, "/", None, args(eleven));
-        assert_eq!(
-            validate_packet(&too_many),
-            Err(ParseError::TooManyAttachments)
-        );
+        assert_eq!(validate_packet(&too_many), Err(ParseError::TooManyAttachments));
 
         let lookalike = packet(
             PacketType::Event,
@@ -1965,7 +1769,9 @@ mod tests {
         assert_eq!(
             encode(&nested),
             vec![
-                text(eio(r#"452-["x",{"f":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}]"#)),
+                text(eio(
+                    r#"452-["x",{"f":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}]"#
+                )),
                 Message::Binary(vec![1]),
                 Message::Binary(vec![2]),
             ]
@@ -1975,10 +1781,7 @@ mod tests {
             PacketType::Event,
             "/",
             None,
-            args(vec![
-                j(json!("x")),
-                j(json!({"f": {"_placeholder": true, "num": 0}})),
-            ]),
+            args(vec![j(json!("x")), j(json!({"f": {"_placeholder": true, "num": 0}}))]),
         );
         assert_eq!(validate_packet(&harmless), Ok(()));
     }

@@ -87,7 +87,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl engineio::Handler for Shared {
     fn on_connection(&self, conn: &engineio::Socket) {
-        let client = Client::new(conn.clone(), Arc::clone(&self.namespaces), self.timers.clone(), self.connect_timeout);
+        let client = Client::new(
+            conn.clone(),
+            Arc::clone(&self.namespaces),
+            self.timers.clone(),
+            self.connect_timeout,
+        );
         lock(&self.clients).insert(conn.id().to_string(), client);
     }
 
@@ -143,7 +148,11 @@ impl Server {
 
     /// `io.of(name)`: the namespace, made on first use (`"custom"` means `"/custom"`).
     pub fn of(&self, name: &str) -> Namespace {
-        let name = if name.starts_with('/') { name.to_string() } else { format!("/{name}") };
+        let name = if name.starts_with('/') {
+            name.to_string()
+        } else {
+            format!("/{name}")
+        };
         let mut namespaces = lock(&self.shared.namespaces);
         namespaces
             .entry(name.clone())

@@ -94,7 +94,10 @@ pub struct Handshake {
 impl Handshake {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -200,7 +203,13 @@ impl std::fmt::Debug for Socket {
 
 impl Socket {
     /// A socket that is not connected yet (middlewares run on it first).
-    pub(super) fn new(id: String, nsp: Namespace, conn: engineio::Socket, client: Weak<Client>, handshake: Handshake) -> Socket {
+    pub(super) fn new(
+        id: String,
+        nsp: Namespace,
+        conn: engineio::Socket,
+        client: Weak<Client>,
+        handshake: Handshake,
+    ) -> Socket {
         let state = State {
             connected: false,
             handlers: HashMap::new(),
@@ -338,12 +347,16 @@ impl Socket {
 
     /// `socket.to(room)`: every socket in `room` but this one.
     pub fn to(&self, room: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.inner.nsp.clone()).to(room).except(self.id())
+        BroadcastOperator::new(self.inner.nsp.clone())
+            .to(room)
+            .except(self.id())
     }
 
     /// `socket.except(room)`: every socket of the namespace outside `room`, and not this one.
     pub fn except(&self, room: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.inner.nsp.clone()).except(room).except(self.id())
+        BroadcastOperator::new(self.inner.nsp.clone())
+            .except(room)
+            .except(self.id())
     }
 
     /// `socket.broadcast`: every socket of the namespace but this one.
@@ -405,7 +418,12 @@ impl Socket {
             data: PacketData::Object(Value::Object(answer)),
         };
         let _ = self.packet(&packet);
-        info!("{}: socket {} connected to {}", self.inner.conn.id(), self.id(), self.nsp_name());
+        info!(
+            "{}: socket {} connected to {}",
+            self.inner.conn.id(),
+            self.id(),
+            self.nsp_name()
+        );
     }
 
     /// The reference's `_onpacket`: an EVENT, ACK or DISCONNECT for this socket.
@@ -435,7 +453,10 @@ impl Socket {
             Arg::Json(other) => other.to_string(),
             Arg::Binary(_) => return,
         };
-        let ack = packet.id.map(|id| Ack { socket: self.clone(), id });
+        let ack = packet.id.map(|id| Ack {
+            socket: self.clone(),
+            id,
+        });
         let handler = self.lock().handlers.get(&name).cloned();
         match handler {
             Some(handler) => handler(self, args, ack),
@@ -502,7 +523,12 @@ impl Socket {
         if let Some(client) = self.inner.client.upgrade() {
             client.remove_socket(self.nsp_name());
         }
-        info!("{}: socket {} disconnected from {} ({reason})", self.inner.conn.id(), self.id(), self.nsp_name());
+        info!(
+            "{}: socket {} disconnected from {} ({reason})",
+            self.inner.conn.id(),
+            self.id(),
+            self.nsp_name()
+        );
         for pending in acks {
             if let Some(timer) = pending.timer {
                 self.inner.nsp.timers().clear_timeout(timer);
