@@ -369,7 +369,17 @@ impl Server {
         ));
         if let Some(asked) = request.header("access-control-request-headers") {
             headers.push(("Access-Control-Allow-Headers".to_string(), asked.to_string()));
-            headers.push(("Vary".to_string(), "Access-Control-Request-Headers".to_string()));
+            // One `Vary` header listing both, as the `vary` package merges them.
+            let mut merged = false;
+            for (name, value) in headers.iter_mut() {
+                if name == "Vary" {
+                    value.push_str(", Access-Control-Request-Headers");
+                    merged = true;
+                }
+            }
+            if !merged {
+                headers.push(("Vary".to_string(), "Access-Control-Request-Headers".to_string()));
+            }
         }
         connection.respond(request, 204, &headers, b"")
     }
@@ -392,6 +402,18 @@ pub fn generate_id() -> io::Result<String> {
     let mut bytes = [0u8; 15];
     File::open("/dev/urandom")?.read_exact(&mut bytes)?;
     Ok(base64::encode(&bytes).replace('/', "_").replace('+', "-"))
+}
+
+/// The `ws` package's `abortHandshake`: a WebSocket request it cannot accept (bad key or version).
+pub(super) fn abort_handshake(stream: &mut impl Write, message: &str, extra_headers: &str) -> io::Result<Next> {
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: {}\r\n{}\r\n{}",
+        message.len(),
+        extra_headers,
+        message
+    );
+    stream.write_all(response.as_bytes())?;
+    Ok(Next::Close)
 }
 
 /// `abortUpgrade`: the reference's plain answer to a refused WebSocket request, then close.

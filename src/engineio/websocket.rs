@@ -34,7 +34,7 @@ use tungstenite::{Bytes, Message as WsMessage, WebSocket};
 
 use super::Message;
 use super::packet::Packet;
-use super::server::{ErrorCode, Server, TransportKind, abort_upgrade};
+use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
 use super::socket::Socket;
 use crate::http::{Connection, Request};
 use crate::listener::Next;
@@ -103,11 +103,15 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     }
     let key = request.header("sec-websocket-key").unwrap_or("").trim().to_string();
     if !is_valid_key(&key) {
-        return abort_upgrade(connection.stream(), "Missing or invalid Sec-WebSocket-Key header");
+        return abort_handshake(connection.stream(), "Missing or invalid Sec-WebSocket-Key header", "");
     }
     let version = request.header("sec-websocket-version").unwrap_or("").trim();
     if version != "13" && version != "8" {
-        return abort_upgrade(connection.stream(), "Missing or invalid Sec-WebSocket-Version header");
+        return abort_handshake(
+            connection.stream(),
+            "Missing or invalid Sec-WebSocket-Version header",
+            "Sec-WebSocket-Version: 13, 8\r\n",
+        );
     }
 
     let accept = format!(

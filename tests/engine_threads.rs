@@ -1,0 +1,294 @@
+//! Threads of `examples/engine_echo` (thread per connection, no async): how many a session uses,
+//! and that every one of them ends, whichever way its session ends.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// Waits (at most `within`, looking every 100 ms) until the server has `expected` threads;
+/// returns the last count seen.
+fn wait_for_threads(pid: u32, expected: usize, within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        let count = thread_count(pid);
+        if count == expected || Instant::now() >= deadline {
+            return count;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn threads_per_connection_and_session() {
+    let server = EchoServer::start(&[]); // heartbeat 25 s: nothing times out during the test
+    let pid = server.pid();
+    // At rest: the accept loop (main) and the `timers` thread.
+    assert_eq!(thread_count(pid), 2);
+
+    // A WebSocket session: its connection thread (the reader) and its `ws-writer`.
+    let mut sockets = Vec::new();
+    for _ in 0..10 {
+        let (mut ws, _, _) = ws_open(server.port);
+        ws_send(&mut ws, "4hi");
+        assert_eq!(ws_text(&mut ws), "4hi");
+        sockets.push(ws);
+    }
+    assert_eq!(wait_for_threads(pid, 2 + 20, Duration::from_secs(2)), 22);
+
+    // A held GET: its connection thread and its `poll` writer; an idle keep-alive connection:
+    // its own thread only.
+    let mut polls = Vec::new();
+    for _ in 0..10 {
+        let mut held = server.http();
+        let (sid, _) = handshake(&mut held);
+        held.send_get(&polling(&sid));
+        let mut idle = server.http();
+        assert_eq!(idle.post(&polling(&sid), b"6").text(), "ok");
+        polls.push((sid, held, idle));
+    }
+    assert_eq!(wait_for_threads(pid, 22 + 30, Duration::from_secs(2)), 52);
+
+    // The held GETs are answered: their writers end, the connections stay.
+    for (sid, held, idle) in &mut polls {
+        assert_eq!(idle.post(&polling(sid), b"4wake").text(), "ok");
+        assert_eq!(held.read_response().text(), "4wake");
+    }
+    assert_eq!(wait_for_threads(pid, 22 + 20, Duration::from_secs(2)), 42);
+
+    // Everything closes: back to the two threads at rest.
+    for mut ws in sockets {
+        ws_send(&mut ws, "1");
+        ws_expect_closed(&mut ws, TIMEOUT);
+    }
+    for (sid, held, idle) in polls {
+        held.shutdown();
+        let mut idle = idle;
+        assert_eq!(idle.post(&polling(&sid), b"1").text(), "ok");
+        idle.shutdown();
+    }
+    assert_eq!(wait_for_threads(pid, 2, Duration::from_secs(5)), 2);
+}
+
+/// The ways a session is used and ended in the 1,000-session run.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Polling, a message, then `1` over POST.
+    PollingClose,
+    /// WebSocket, a message, then `1` (or a close frame).
+    WebSocketClose,
+    /// Polling upgraded to WebSocket, a message, then `1`.
+    Upgraded,
+    /// A held GET whose TCP connection is dropped.
+    DroppedHeldGet,
+    /// A WebSocket whose TCP connection is dropped without a close frame.
+    DroppedWebSocket,
+    /// A polling session whose client vanishes between requests (ends by ping timeout).
+    AbandonedPolling,
+    /// A POST whose TCP connection is dropped in the middle of its body.
+    DroppedPost,
+    /// A probing WebSocket and the polling connection both dropped during the upgrade.
+    DroppedProbe,
+}
+
+const KINDS: [Kind; 8] = [
+    Kind::PollingClose,
+    Kind::WebSocketClose,
+    Kind::Upgraded,
+    Kind::DroppedHeldGet,
+    Kind::DroppedWebSocket,
+    Kind::AbandonedPolling,
+    Kind::DroppedPost,
+    Kind::DroppedProbe,
+];
+
+/// GETs until `packet` arrives, answering pings.
+fn poll_until(http: &mut Http, sid: &str, packet: &str) {
+    loop {
+        let response = http.get(&polling(sid));
+        assert_eq!(response.status, 200, "{response:?}");
+        let packets = response.packets();
+        if packets.iter().any(|p| p == "2") {
+            assert_eq!(http.post(&polling(sid), b"3").text(), "ok");
+        }
+        if packets.iter().any(|p| p == packet) {
+            return;
+        }
+    }
+}
+
+/// Reads the WebSocket until `packet` arrives, answering pings.
+fn ws_until(ws: &mut Ws, packet: &str) {
+    loop {
+        let text = ws_text(ws);
+        if text == packet {
+            return;
+        }
+        assert_eq!(text, "2", "waiting for {packet:?}");
+        ws_send(ws, "3");
+    }
+}
+
+/// Reads the WebSocket until it closes; only pings may come before.
+fn ws_until_closed(ws: &mut Ws) {
+    loop {
+        match ws_next(ws, TIMEOUT) {
+            WsEvent::Closed(_) => return,
+            WsEvent::Text(text) if text == "2" => continue,
+            other => panic!("expected the close, got {other:?}"),
+        }
+    }
+}
+
+/// Runs one session of `kind`; returns its sid.
+fn run_session(port: u16, kind: Kind, n: usize) -> String {
+    match kind {
+        Kind::PollingClose => {
+            let mut http = Http::connect(port);
+            let (sid, _) = handshake(&mut http);
+            assert_eq!(http.post(&polling(&sid), b"4hi").text(), "ok");
+            poll_until(&mut http, &sid, "4hi");
+            assert_eq!(http.post(&polling(&sid), b"1").text(), "ok");
+            sid
+        }
+        Kind::WebSocketClose => {
+            let (mut ws, sid, _) = ws_open(port);
+            ws_send(&mut ws, "4hi");
+            ws_until(&mut ws, "4hi");
+            if n.is_multiple_of(2) {
+                ws_send(&mut ws, "1");
+            } else {
+                ws.close(None).unwrap();
+            }
+            ws_until_closed(&mut ws);
+            sid
+        }
+        Kind::Upgraded => {
+            let mut http = Http::connect(port);
+            let (sid, _) = handshake(&mut http);
+            let mut ws = ws_connect(port, &websocket(&sid));
+            ws_send(&mut ws, "2probe");
+            assert_eq!(ws_text(&mut ws), "3probe");
+            ws_send(&mut ws, "5");
+            ws_send(&mut ws, "4hi");
+            ws_until(&mut ws, "4hi");
+            ws_send(&mut ws, "1");
+            ws_until_closed(&mut ws);
+            sid
+        }
+        Kind::DroppedHeldGet => {
+            let mut http = Http::connect(port);
+            let (sid, _) = handshake(&mut http);
+            http.send_get(&polling(&sid));
+            http.shutdown();
+            sid
+        }
+        Kind::DroppedWebSocket => {
+            let (mut ws, sid, _) = ws_open(port);
+            ws_send(&mut ws, "4hi");
+            ws_until(&mut ws, "4hi");
+            let _ = ws.get_ref().shutdown(std::net::Shutdown::Both);
+            sid
+        }
+        Kind::AbandonedPolling => {
+            let mut http = Http::connect(port);
+            let (sid, _) = handshake(&mut http);
+            http.shutdown();
+            sid
+        }
+        Kind::DroppedPost => {
+            let mut http = Http::connect(port);
+            let (sid, _) = handshake(&mut http);
+            http.send(
+                format!(
+                    "POST /engine.io/?{} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n4half",
+                    polling(&sid)
+                )
+                .as_bytes(),
+            );
+            http.shutdown();
+            sid
+        }
+        Kind::DroppedProbe => {
+            let mut http = Http::connect(port);
+            let (sid, _) = handshake(&mut http);
+            let mut ws = ws_connect(port, &websocket(&sid));
+            ws_send(&mut ws, "2probe");
+            assert_eq!(ws_text(&mut ws), "3probe");
+            let _ = ws.get_ref().shutdown(std::net::Shutdown::Both);
+            http.shutdown();
+            sid
+        }
+    }
+}
+
+#[test]
+fn threads_return_to_the_baseline_after_1000_sessions() {
+    const SESSIONS: usize = 1000;
+    const WORKERS: usize = 8;
+    let started = Instant::now();
+    let server = EchoServer::start(&["--ping-interval", "200", "--ping-timeout", "200"]);
+    let pid = server.pid();
+    let port = server.port;
+    let baseline = thread_count(pid);
+
+    // The highest count seen while the sessions run.
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicUsize::new(baseline));
+    let sampler = {
+        let (done, peak) = (Arc::clone(&done), Arc::clone(&peak));
+        thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                peak.fetch_max(thread_count(pid), Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+
+    let sids = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|worker| {
+            let sids = Arc::clone(&sids);
+            thread::spawn(move || {
+                for n in (worker..SESSIONS).step_by(WORKERS) {
+                    let kind = KINDS[n % KINDS.len()];
+                    let sid = run_session(port, kind, n);
+                    sids.lock().unwrap().push((kind, sid));
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("a client worker failed");
+    }
+    done.store(true, Ordering::SeqCst);
+    sampler.join().unwrap();
+    let sids = Arc::try_unwrap(sids).unwrap().into_inner().unwrap();
+    assert_eq!(sids.len(), SESSIONS);
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(
+        peak >= baseline + WORKERS,
+        "peak {peak} threads, baseline {baseline}: the sessions were not seen"
+    );
+
+    let count = wait_for_threads(pid, baseline, Duration::from_secs(30));
+    assert_eq!(
+        count, baseline,
+        "threads did not return to the baseline {baseline} (peak {peak})"
+    );
+
+    // And every session is over, including the abandoned ones (ping timeout: 400 ms at most).
+    for (_kind, sid) in &sids {
+        wait_session_gone(port, sid, Duration::from_secs(2));
+    }
+    assert_eq!(wait_for_threads(pid, baseline, Duration::from_secs(10)), baseline);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,711 @@
+//! Shared helpers of the Engine.IO integration tests (`engine_protocol.rs`, `engine_threads.rs`).
+//!
+//! - [`EchoServer`]: `examples/engine_echo` as a child process on a free port, killed on drop
+//!   (its log is printed when a test fails);
+//! - [`Http`]: a tiny HTTP/1.1 client over one `TcpStream` that sends exact bytes and reads one
+//!   response at a time (status, headers, body by `Content-Length`);
+//! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
+//! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
+//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`.
+//!
+//! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
+//! against another server; tests of flags the reference does not know then fail at start-up.
+
+#![allow(dead_code)]
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message as WsMessage, WebSocket};
+
+/// How long a read waits for something that should come at once.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Engine.IO path of `engine_echo`.
+pub const PATH: &str = "/engine.io/";
+
+/// The query of a polling handshake.
+pub const POLLING_HANDSHAKE: &str = "EIO=4&transport=polling";
+
+/// The query of a WebSocket handshake.
+pub const WEBSOCKET_HANDSHAKE: &str = "EIO=4&transport=websocket";
+
+/// The query of a polling request of session `sid`.
+pub fn polling(sid: &str) -> String {
+    format!("EIO=4&transport=polling&sid={sid}")
+}
+
+/// The query of a WebSocket (upgrade) request of session `sid`.
+pub fn websocket(sid: &str) -> String {
+    format!("EIO=4&transport=websocket&sid={sid}")
+}
+
+// ----- the server process -------------------------------------------------------------------
+
+/// `target/<profile>/examples/<name>`, built by `cargo test` before the integration tests.
+pub fn example_binary(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("current_exe");
+    // target/debug/deps/engine_protocol-<hash> -> target/debug/examples/<name>
+    let profile_dir = test_binary.parent().and_then(Path::parent).expect("target/<profile>");
+    let binary = profile_dir.join("examples").join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test` builds it, run the tests through cargo",
+        binary.display()
+    );
+    assert_up_to_date(&binary);
+    binary
+}
+
+/// `cargo test --test X` builds the library and that test, not the examples: fail clearly rather
+/// than test an old binary.
+fn assert_up_to_date(binary: &Path) {
+    // The newest `.rs` file under `path`.
+    fn newest(path: &Path) -> std::time::SystemTime {
+        let mut time = std::time::SystemTime::UNIX_EPOCH;
+        for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                time = time.max(newest(&path));
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                time = time.max(entry.metadata().and_then(|m| m.modified()).expect("mtime"));
+            }
+        }
+        time
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let built = std::fs::metadata(binary).and_then(|m| m.modified()).expect("mtime");
+    let sources = newest(&root.join("src")).max(newest(&root.join("examples")));
+    assert!(
+        sources <= built,
+        "{} is older than the sources: run `cargo build --examples` first (or plain `cargo test`, \
+         which builds the examples; `cargo test --test NAME` does not)",
+        binary.display()
+    );
+}
+
+/// `engine_echo --port 0 <args>` as a child process; killed (and waited for) on drop.
+pub struct EchoServer {
+    child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    log_thread: Option<JoinHandle<()>>,
+}
+
+impl EchoServer {
+    /// Starts the server and waits for its `listening on 127.0.0.1:PORT` line.
+    pub fn start(args: &[&str]) -> EchoServer {
+        let mut command = match std::env::var("ENGINE_ECHO_COMMAND") {
+            Ok(text) if !text.trim().is_empty() => {
+                let mut words = text.split_whitespace();
+                let mut command = Command::new(words.next().unwrap());
+                command.args(words).current_dir(env!("CARGO_MANIFEST_DIR"));
+                command
+            }
+            _ => {
+                let mut command = Command::new(example_binary("engine_echo"));
+                command.args(["--log-level", "debug"]);
+                command
+            }
+        };
+        command
+            .args(["--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start engine_echo");
+
+        // The log (stderr) is kept for the failure message; it must be drained or the server
+        // would block on a full pipe.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        let log_thread = thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                match line {
+                    Ok(line) => sink.lock().unwrap().push(line),
+                    Err(_) => break,
+                }
+            }
+        });
+
+        // The first stdout line; the rest of stdout is drained by the same thread.
+        let stdout = child.stdout.take().unwrap();
+        let (first_line, first_line_receiver) = crossbeam_channel::bounded(1);
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = first_line.send(line);
+            let _ = io::copy(&mut reader, &mut io::sink());
+        });
+        let mut server = EchoServer {
+            child,
+            port: 0,
+            log,
+            log_thread: Some(log_thread),
+        };
+        let line = match first_line_receiver.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => line,
+            Err(_) => panic!("engine_echo printed nothing on stdout within 20 s"),
+        };
+        let port = line
+            .trim()
+            .strip_prefix("listening on 127.0.0.1:")
+            .and_then(|port| port.parse::<u16>().ok());
+        server.port = match port {
+            Some(port) => port,
+            None => panic!("engine_echo {args:?}: unexpected first line {line:?}"),
+        };
+        server
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A new TCP connection to the server.
+    pub fn http(&self) -> Http {
+        Http::connect(self.port)
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(thread) = self.log_thread.take() {
+            let _ = thread.join();
+        }
+        if thread::panicking() {
+            let log = self.log.lock().unwrap();
+            let start = log.len().saturating_sub(200);
+            eprintln!(
+                "----- server log (port {}), last {} lines -----",
+                self.port,
+                log.len() - start
+            );
+            for line in &log[start..] {
+                eprintln!("{line}");
+            }
+            eprintln!("----- end of server log -----");
+        }
+    }
+}
+
+/// The number of threads of process `pid` (`Threads:` in `/proc/PID/status`).
+pub fn thread_count(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
+    for line in status.lines() {
+        if let Some(count) = line.strip_prefix("Threads:") {
+            return count.trim().parse().expect("Threads: count");
+        }
+    }
+    panic!("no Threads: line in /proc/{pid}/status");
+}
+
+// ----- a raw HTTP client ----------------------------------------------------------------------
+
+/// One HTTP response as it came on the wire.
+#[derive(Clone)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    /// Names as sent, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header with this name (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Every value of this header (any case), in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    /// The body as UTF-8 text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+
+    /// The body split into Engine.IO packets.
+    pub fn packets(&self) -> Vec<String> {
+        packets(&self.text())
+    }
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {:?} {:?}",
+            self.status,
+            self.reason,
+            self.headers,
+            String::from_utf8_lossy(&self.body)
+        )
+    }
+}
+
+/// Why no response was read.
+#[derive(Debug)]
+pub enum ReadEnd {
+    /// Nothing complete came in time.
+    Timeout,
+    /// The server closed the connection (EOF, or a reset).
+    Closed,
+}
+
+/// One TCP connection to the server, and the bytes read from it but not used yet.
+pub struct Http {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    port: u16,
+}
+
+impl Http {
+    /// Connects to 127.0.0.1:`port`.
+    pub fn connect(port: u16) -> Http {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
+        stream.set_nodelay(true).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        Http {
+            stream,
+            buffer: Vec::new(),
+            port,
+        }
+    }
+
+    /// The socket (to shut it down, or to read its local address).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Sends exactly these bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send request bytes");
+    }
+
+    /// Sends `METHOD /engine.io/?query HTTP/1.1` with `Host`, the extra headers, and, with a
+    /// body, `Content-Length`; does not wait for the answer.
+    pub fn send_request(&mut self, method: &str, query: &str, headers: &[(&str, &str)], body: Option<&[u8]>) {
+        let mut head = format!("{method} {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", self.port);
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if let Some(body) = body {
+            head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        if let Some(body) = body {
+            bytes.extend_from_slice(body);
+        }
+        self.send(&bytes);
+    }
+
+    /// A request and its answer (within [`TIMEOUT`]).
+    pub fn request(&mut self, method: &str, query: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+        self.send_request(method, query, headers, body);
+        self.read_response()
+    }
+
+    /// Sends a GET without waiting for the answer (a long poll).
+    pub fn send_get(&mut self, query: &str) {
+        self.send_request("GET", query, &[], None);
+    }
+
+    /// GET and its answer.
+    pub fn get(&mut self, query: &str) -> Response {
+        self.request("GET", query, &[], None)
+    }
+
+    /// POST and its answer.
+    pub fn post(&mut self, query: &str, body: &[u8]) -> Response {
+        self.request("POST", query, &[], Some(body))
+    }
+
+    /// The next response, which must come within [`TIMEOUT`].
+    pub fn read_response(&mut self) -> Response {
+        self.read_response_within(TIMEOUT)
+    }
+
+    /// The next response, which must come within `timeout`.
+    pub fn read_response_within(&mut self, timeout: Duration) -> Response {
+        match self.try_read_response(timeout) {
+            Ok(response) => response,
+            Err(end) => panic!(
+                "no response within {timeout:?}: {end:?} (got {:?} so far)",
+                String::from_utf8_lossy(&self.buffer)
+            ),
+        }
+    }
+
+    /// Asserts that no byte of a response comes within `wait` (a held long poll).
+    pub fn assert_no_response_within(&mut self, wait: Duration) {
+        match self.fill(Instant::now() + wait) {
+            Err(ReadEnd::Timeout) => {}
+            Ok(()) => panic!(
+                "expected no answer yet, got {:?}",
+                String::from_utf8_lossy(&self.buffer)
+            ),
+            Err(ReadEnd::Closed) => panic!("expected no answer yet, the connection was closed"),
+        }
+    }
+
+    /// The next response, or why there is none.
+    pub fn try_read_response(&mut self, timeout: Duration) -> Result<Response, ReadEnd> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(response) = self.parse_response() {
+                return Ok(response);
+            }
+            self.fill(deadline)?;
+        }
+    }
+
+    /// Reads until the server closes the connection, which must happen within `timeout`;
+    /// returns every byte not consumed by an earlier read.
+    pub fn read_until_closed(&mut self, timeout: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.fill(deadline) {
+                Ok(()) => continue,
+                Err(ReadEnd::Closed) => return std::mem::take(&mut self.buffer),
+                Err(ReadEnd::Timeout) => panic!(
+                    "the server did not close the connection within {timeout:?} (got {:?})",
+                    String::from_utf8_lossy(&self.buffer)
+                ),
+            }
+        }
+    }
+
+    /// Raw bytes up to and including the first `end`, which must come within [`TIMEOUT`].
+    pub fn read_raw_until(&mut self, end: &[u8]) -> Vec<u8> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(at) = self.buffer.windows(end.len()).position(|w| w == end) {
+                return self.buffer.drain(..at + end.len()).collect();
+            }
+            if let Err(why) = self.fill(deadline) {
+                panic!("no {end:?} ({why:?}); got {:?}", String::from_utf8_lossy(&self.buffer));
+            }
+        }
+    }
+
+    /// Exactly `count` raw bytes, which must come within [`TIMEOUT`].
+    pub fn read_raw(&mut self, count: usize) -> Vec<u8> {
+        let deadline = Instant::now() + TIMEOUT;
+        while self.buffer.len() < count {
+            if let Err(why) = self.fill(deadline) {
+                panic!(
+                    "{count} bytes expected ({why:?}); got {:?}",
+                    String::from_utf8_lossy(&self.buffer)
+                );
+            }
+        }
+        self.buffer.drain(..count).collect()
+    }
+
+    /// Asserts that the server closes the connection within [`TIMEOUT`] with no further byte.
+    pub fn expect_closed(&mut self) {
+        let rest = self.read_until_closed(TIMEOUT);
+        assert!(
+            rest.is_empty(),
+            "expected the connection to close, got {:?}",
+            String::from_utf8_lossy(&rest)
+        );
+    }
+
+    /// Drops the connection at once, without a goodbye.
+    pub fn shutdown(self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Reads more bytes into the buffer, before `deadline`.
+    fn fill(&mut self, deadline: Instant) -> Result<(), ReadEnd> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(ReadEnd::Timeout);
+        }
+        self.stream.set_read_timeout(Some(remaining)).unwrap();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(ReadEnd::Closed),
+                Ok(n) => {
+                    self.buffer.extend_from_slice(&chunk[..n]);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(ReadEnd::Timeout);
+                }
+                Err(_) => return Err(ReadEnd::Closed),
+            }
+        }
+    }
+
+    /// One complete response from the front of the buffer, if it is all there.
+    fn parse_response(&mut self) -> Option<Response> {
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut slots);
+        let head_len = match parsed.parse(&self.buffer) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return None,
+            Err(e) => panic!("bad response head ({e}): {:?}", String::from_utf8_lossy(&self.buffer)),
+        };
+        let headers: Vec<(String, String)> = parsed
+            .headers
+            .iter()
+            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .collect();
+        let status = parsed.code.unwrap();
+        let reason = parsed.reason.unwrap_or("").to_string();
+        let chunked = headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
+        });
+        let (body, end) = if chunked {
+            // (Node answers so when no length is given; our server always sends one.)
+            decode_chunked(&self.buffer[head_len..]).map(|(body, len)| (body, head_len + len))?
+        } else {
+            let length = headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                .map(|(_, value)| value.trim().parse::<usize>().expect("Content-Length"))
+                .unwrap_or(0);
+            if self.buffer.len() < head_len + length {
+                return None;
+            }
+            (self.buffer[head_len..head_len + length].to_vec(), head_len + length)
+        };
+        self.buffer.drain(..end);
+        Some(Response {
+            status,
+            reason,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A whole chunked body at the start of `bytes`: the body and how many bytes it took, or `None`
+/// while it is incomplete.
+fn decode_chunked(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut body = Vec::new();
+    let mut at = 0;
+    loop {
+        let line_end = at + bytes[at..].windows(2).position(|w| w == b"\r\n")?;
+        let line = std::str::from_utf8(&bytes[at..line_end]).expect("chunk size line");
+        let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16).expect("chunk size");
+        at = line_end + 2;
+        if size == 0 {
+            // No trailers expected: the final CRLF.
+            return (bytes.len() >= at + 2).then(|| (body, at + 2));
+        }
+        if bytes.len() < at + size + 2 {
+            return None;
+        }
+        body.extend_from_slice(&bytes[at..at + size]);
+        at += size + 2;
+    }
+}
+
+// ----- Engine.IO ------------------------------------------------------------------------------
+
+/// `4a\x1e4b` -> `["4a", "4b"]` (an empty body is no packet).
+pub fn packets(body: &str) -> Vec<String> {
+    if body.is_empty() {
+        return Vec::new();
+    }
+    body.split('\x1e').map(str::to_string).collect()
+}
+
+/// The sid of an open packet `0{"sid":"...",...}`.
+pub fn sid_of_open(packet: &str) -> String {
+    let json = packet
+        .strip_prefix('0')
+        .unwrap_or_else(|| panic!("not an open packet: {packet:?}"));
+    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("open packet {packet:?}: {e}"));
+    value["sid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no sid in {packet:?}"))
+        .to_string()
+}
+
+/// A sid as the reference's `base64id` makes it: 20 characters of `[A-Za-z0-9_-]`.
+pub fn assert_sid_format(sid: &str) {
+    assert_eq!(sid.len(), 20, "sid {sid:?}");
+    assert!(
+        sid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        "sid {sid:?} has characters outside [A-Za-z0-9_-]"
+    );
+}
+
+/// The exact open packet the server sends for these options.
+pub fn expected_open(sid: &str, upgrades: &str, ping_interval: u64, ping_timeout: u64, max_payload: u64) -> String {
+    format!(
+        r#"0{{"sid":"{sid}","upgrades":{upgrades},"pingInterval":{ping_interval},"pingTimeout":{ping_timeout},"maxPayload":{max_payload}}}"#
+    )
+}
+
+/// A polling handshake on `http`: returns the sid and the open packet.
+pub fn handshake(http: &mut Http) -> (String, String) {
+    let response = http.get(POLLING_HANDSHAKE);
+    assert_eq!(response.status, 200, "handshake: {response:?}");
+    let open = response.text();
+    let sid = sid_of_open(&open);
+    (sid, open)
+}
+
+/// Asserts one of the reference's JSON errors: 400, `application/json`,
+/// `{"code":N,"message":"..."}`.
+pub fn assert_error(response: &Response, code: u8, message: &str) {
+    assert_eq!(response.status, 400, "{response:?}");
+    assert_eq!(response.reason, "Bad Request", "{response:?}");
+    assert_eq!(
+        response.header("Content-Type"),
+        Some("application/json"),
+        "{response:?}"
+    );
+    assert_eq!(response.text(), format!(r#"{{"code":{code},"message":"{message}"}}"#));
+}
+
+/// Waits (at most `within`) until requests of session `sid` get `{"code":1,...}`: POSTs a noop
+/// `6` on a new connection every 20 ms; while the session lives the POST is answered `ok` (or
+/// code 3 for a WebSocket session). Returns how long it took.
+pub fn wait_session_gone(port: u16, sid: &str, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let mut http = Http::connect(port);
+        let response = http.post(&polling(sid), b"6");
+        if response.status == 400 && response.text().contains(r#""code":1"#) {
+            assert_error(&response, 1, "Session ID unknown");
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "session {sid} still open after {within:?}: last answer {response:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ----- WebSocket ------------------------------------------------------------------------------
+
+pub type Ws = WebSocket<TcpStream>;
+
+/// A WebSocket to `/engine.io/?<query>` (tungstenite over our own `TcpStream`).
+pub fn ws_connect(port: u16, query: &str) -> Ws {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
+    stream.set_nodelay(true).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    let url = format!("ws://127.0.0.1:{port}{PATH}?{query}");
+    match tungstenite::client(url.as_str(), stream) {
+        Ok((ws, response)) => {
+            assert_eq!(response.status().as_u16(), 101);
+            ws
+        }
+        Err(e) => panic!("WebSocket handshake to {url} failed: {e}"),
+    }
+}
+
+/// A session opened over WebSocket: the socket, its sid, and its open packet.
+pub fn ws_open(port: u16) -> (Ws, String, String) {
+    let mut ws = ws_connect(port, WEBSOCKET_HANDSHAKE);
+    let open = ws_text(&mut ws);
+    let sid = sid_of_open(&open);
+    (ws, sid, open)
+}
+
+/// Sends one text frame.
+pub fn ws_send(ws: &mut Ws, text: &str) {
+    ws.send(WsMessage::text(text)).expect("send a text frame");
+}
+
+/// Sends one binary frame.
+pub fn ws_send_binary(ws: &mut Ws, bytes: &[u8]) {
+    ws.send(WsMessage::binary(bytes.to_vec())).expect("send a binary frame");
+}
+
+/// What came on a WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEvent {
+    Text(String),
+    Binary(Vec<u8>),
+    /// A close frame (with its code, if any), or the connection ended.
+    Closed(Option<u16>),
+}
+
+/// The next data frame or the end (control frames are skipped); panics after `timeout`.
+pub fn ws_next(ws: &mut Ws, timeout: Duration) -> WsEvent {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            panic!("nothing on the WebSocket within {timeout:?}");
+        }
+        ws.get_ref().set_read_timeout(Some(remaining)).unwrap();
+        match ws.read() {
+            Ok(WsMessage::Text(text)) => return WsEvent::Text(text.as_str().to_string()),
+            Ok(WsMessage::Binary(bytes)) => return WsEvent::Binary(bytes.to_vec()),
+            Ok(WsMessage::Close(frame)) => return WsEvent::Closed(frame.map(|f| u16::from(f.code))),
+            Ok(_) => continue,
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+            {
+                continue;
+            }
+            Err(_) => return WsEvent::Closed(None),
+        }
+    }
+}
+
+/// The next text frame, within [`TIMEOUT`].
+pub fn ws_text(ws: &mut Ws) -> String {
+    match ws_next(ws, TIMEOUT) {
+        WsEvent::Text(text) => text,
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+/// Asserts that the WebSocket ends (close frame or EOF) within `timeout` with no data frame
+/// before; returns the close code, if a close frame came with one.
+pub fn ws_expect_closed(ws: &mut Ws, timeout: Duration) -> Option<u16> {
+    match ws_next(ws, timeout) {
+        WsEvent::Closed(code) => code,
+        other => panic!("expected the WebSocket to close, got {other:?}"),
+    }
+}
+
+/// The code of a `Message too big` close frame.
+pub fn close_code_too_big() -> u16 {
+    u16::from(CloseCode::Size)
+}
