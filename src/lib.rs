@@ -32,6 +32,7 @@
 //! | support      | `timer.rs`               | `setTimeout` for every session on one `timers` thread     |
 //! |              | `trace.rs`               | `--trace`: each packet in and out, explained              |
 //! |              | `cli.rs`                 | flags and logging                                         |
+//! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
 //!
 //! ## The threads
 //!
@@ -54,6 +55,7 @@ pub mod http;
 pub mod interval;
 pub mod listener;
 pub mod socketio;
+pub mod sync;
 pub mod timer;
 pub mod trace;
 pub mod www;

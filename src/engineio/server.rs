@@ -35,6 +35,7 @@ use super::socket::Socket;
 use super::{Handler, polling, websocket};
 use crate::http::{Connection, Request};
 use crate::listener::{HttpService, Next};
+use crate::sync::lock;
 use crate::timer::Timers;
 
 /// The two transports of Engine.IO v4.
@@ -153,14 +154,7 @@ pub(super) struct Shared {
 
 impl Shared {
     pub fn remove_client(&self, id: &str) {
-        lock_clients(&self.clients).remove(id);
-    }
-}
-
-fn lock_clients(clients: &Mutex<HashMap<String, Socket>>) -> std::sync::MutexGuard<'_, HashMap<String, Socket>> {
-    match clients.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
+        lock(&self.clients).remove(id);
     }
 }
 
@@ -200,7 +194,7 @@ impl Server {
 
     /// How many sessions are open.
     pub fn clients_count(&self) -> usize {
-        lock_clients(&self.shared.clients).len()
+        lock(&self.shared.clients).len()
     }
 
     /// Whether a request is for Engine.IO (its URL starts with `path`, as the reference checks).
@@ -210,7 +204,7 @@ impl Server {
 
     /// Closes every session gracefully (the reference's `server.close()`).
     pub fn close(&self) {
-        let sockets: Vec<Socket> = lock_clients(&self.shared.clients).values().cloned().collect();
+        let sockets: Vec<Socket> = lock(&self.shared.clients).values().cloned().collect();
         for socket in sockets {
             socket.close();
         }
@@ -256,7 +250,7 @@ impl Server {
         }
         match request.query_param("sid") {
             Some(sid) => {
-                let socket = match lock_clients(&self.shared.clients).get(sid) {
+                let socket = match lock(&self.shared.clients).get(sid) {
                     Some(socket) => socket.clone(),
                     None => return Err(ErrorCode::UnknownSid),
                 };
@@ -310,7 +304,7 @@ impl Server {
     /// Registers a new session and queues its open packet (shared by both handshakes).
     pub(super) fn open_session(&self, id: String, transport: TransportKind, request: Request) -> Socket {
         let socket = Socket::new(id.clone(), request, transport, Arc::clone(&self.shared));
-        lock_clients(&self.shared.clients).insert(id, socket.clone());
+        lock(&self.shared.clients).insert(id, socket.clone());
         socket.on_open();
         socket
     }

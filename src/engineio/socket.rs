@@ -195,11 +195,7 @@ impl Socket {
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
-        // A handler that panicked on another thread must not take every session down with it.
-        match self.inner.state.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::sync::lock(&self.inner.state)
     }
 
     fn weak(&self) -> Weak<Inner> {

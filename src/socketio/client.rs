@@ -13,7 +13,7 @@
 //! A client that joins no namespace within `connectTimeout` (45 s) is closed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{debug, info, warn};
@@ -23,6 +23,7 @@ use super::namespace::Namespace;
 use super::packet::{self, Decoder, Packet, PacketData, PacketType, ParseError};
 use super::socket::{Handshake, Socket};
 use crate::engineio;
+use crate::sync::lock;
 use crate::timer::{TimerId, Timers};
 
 /// The namespaces a server has, by name.
@@ -42,13 +43,6 @@ pub(super) struct Client {
     namespaces: Namespaces,
     timers: Timers,
     state: Mutex<State>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 impl Client {

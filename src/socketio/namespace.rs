@@ -11,7 +11,7 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use log::debug;
 use serde_json::Value;
@@ -20,6 +20,7 @@ use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::packet::{Arg, Packet, PacketData, PacketType};
 use super::socket::{EmitError, Socket};
+use crate::sync::lock;
 use crate::timer::Timers;
 
 /// `io.on('connection', (socket) => ...)`.
@@ -58,12 +59,6 @@ pub struct Namespace {
 }
 
 /// Locks a mutex even if a handler panicked while holding it elsewhere.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
 
 impl Namespace {
     pub(super) fn new(name: &str, timers: Timers) -> Namespace {

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use log::debug;
@@ -27,6 +27,7 @@ use super::socket::{EmitError, Socket};
 use crate::engineio::{self, CorsOptions, TransportKind};
 use crate::http::{Connection, Request};
 use crate::listener::{HttpService, Next};
+use crate::sync::lock;
 use crate::timer::Timers;
 
 /// The server's options, named after the reference's, with its defaults.
@@ -76,13 +77,6 @@ struct Shared {
     clients: Mutex<HashMap<String, Arc<Client>>>,
     timers: Timers,
     connect_timeout: Duration,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 impl engineio::Handler for Shared {

@@ -231,10 +231,7 @@ impl Socket {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        match self.inner.state.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::sync::lock(&self.inner.state)
     }
 
     /// `socket.id`: 20 random characters, not the Engine.IO session id.
