@@ -296,9 +296,11 @@ impl Server {
         };
         info!("{id}: handshake over {} from {}", transport.name(), request.peer);
         let socket = self.open_session(id, transport, request.clone());
-        let next = polling::on_poll_request(self, &socket, &request, connection)?;
+        // The `connection` event comes before the answer: once the client has its sid it may
+        // POST at once, on another connection thread, and the layer above must be ready for it.
+        // (The reference answers first; in Node's one thread the POST cannot overtake it.)
         self.shared.handler.on_connection(&socket);
-        Ok(next)
+        polling::on_poll_request(self, &socket, &request, connection)
     }
 
     /// Registers a new session and queues its open packet (shared by both handshakes).

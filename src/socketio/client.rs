@@ -30,8 +30,10 @@ use crate::timer::{TimerId, Timers};
 pub(super) type Namespaces = Arc<Mutex<HashMap<String, Namespace>>>;
 
 struct State {
-    /// The reference's `nsps`: the socket of each namespace joined.
-    sockets: HashMap<String, Socket>,
+    /// The reference's `nsps`: the socket of each namespace joined, in the order they were
+    /// joined (a JavaScript `Map` iterates in insertion order: `_disconnect` sends `41` to `/`
+    /// then `41/custom,` if `/` was joined first).
+    sockets: Vec<(String, Socket)>,
     decoder: Decoder,
     connect_timer: Option<TimerId>,
     closed: bool,
@@ -58,7 +60,7 @@ impl Client {
             namespaces,
             timers: timers.clone(),
             state: Mutex::new(State {
-                sockets: HashMap::new(),
+                sockets: Vec::new(),
                 decoder: Decoder::new(),
                 connect_timer: None,
                 closed: false,
@@ -93,7 +95,7 @@ impl Client {
 
     /// The reference's `ondecoded`: CONNECT opens a socket, other packets go to theirs.
     fn on_decoded(self: &Arc<Self>, packet: Packet) {
-        let socket = lock(&self.state).sockets.get(&packet.nsp).cloned();
+        let socket = socket_of(&lock(&self.state).sockets, &packet.nsp);
         match socket {
             None if packet.packet_type == PacketType::Connect => self.connect(packet),
             Some(socket)
@@ -162,7 +164,8 @@ impl Client {
         };
         let timer = {
             let mut state = lock(&self.state);
-            state.sockets.insert(namespace.name().to_string(), socket.clone());
+            state.sockets.retain(|(nsp, _)| nsp != namespace.name());
+            state.sockets.push((namespace.name().to_string(), socket.clone()));
             state.connect_timer.take()
         };
         if let Some(timer) = timer {
@@ -173,13 +176,13 @@ impl Client {
 
     /// A socket left (`_remove`).
     pub fn remove_socket(&self, nsp: &str) {
-        lock(&self.state).sockets.remove(nsp);
+        lock(&self.state).sockets.retain(|(name, _)| name != nsp);
     }
 
     /// The reference's `_disconnect` (`socket.disconnect(true)`): every socket gets `41` and
     /// closes with "server namespace disconnect", then the connection closes.
     pub fn disconnect_all(&self) {
-        let sockets: Vec<Socket> = lock(&self.state).sockets.values().cloned().collect();
+        let sockets = self.sockets();
         for socket in sockets {
             socket.send_disconnect_packet();
             socket.on_close("server namespace disconnect");
@@ -200,7 +203,7 @@ impl Client {
     /// then the connection closes.
     fn on_error(&self, error: ParseError) {
         warn!("{}: invalid packet: {error}", self.conn.id());
-        let sockets: Vec<Socket> = lock(&self.state).sockets.values().cloned().collect();
+        let sockets = self.sockets();
         for socket in &sockets {
             socket.on_error_packet(&error);
         }
@@ -216,7 +219,7 @@ impl Client {
             }
             state.closed = true;
             state.decoder.destroy();
-            let sockets: Vec<Socket> = state.sockets.drain().map(|(_, socket)| socket).collect();
+            let sockets: Vec<Socket> = state.sockets.drain(..).map(|(_, socket)| socket).collect();
             (sockets, state.connect_timer.take())
         };
         if let Some(timer) = timer {
@@ -229,8 +232,20 @@ impl Client {
 
     /// Every socket of this client, for `io.close()`.
     pub fn sockets(&self) -> Vec<Socket> {
-        lock(&self.state).sockets.values().cloned().collect()
+        lock(&self.state)
+            .sockets
+            .iter()
+            .map(|(_, socket)| socket.clone())
+            .collect()
     }
+}
+
+/// The socket of namespace `nsp`, if joined.
+fn socket_of(sockets: &[(String, Socket)], nsp: &str) -> Option<Socket> {
+    sockets
+        .iter()
+        .find(|(name, _)| name == nsp)
+        .map(|(_, socket)| socket.clone())
 }
 
 /// The reference's `buildHandshake`.

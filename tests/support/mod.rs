@@ -1,4 +1,5 @@
-//! Shared helpers of the Engine.IO integration tests (`engine_protocol.rs`, `engine_threads.rs`).
+//! Shared helpers of the integration tests (`engine_protocol.rs`, `engine_threads.rs`,
+//! `socketio_protocol.rs`).
 //!
 //! - [`EchoServer`]: `examples/engine_echo` as a child process on a free port, killed on drop
 //!   (its log is printed when a test fails);
@@ -10,6 +11,8 @@
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
+//! `INTEROP_COMMAND` (e.g. `node tests/node/reference/interop.mjs`) does the same for
+//! `examples/interop` ([`EchoServer::start_interop`]).
 
 #![allow(dead_code)]
 
@@ -102,7 +105,18 @@ pub struct EchoServer {
 impl EchoServer {
     /// Starts the server and waits for its `listening on 127.0.0.1:PORT` line.
     pub fn start(args: &[&str]) -> EchoServer {
-        let mut command = match std::env::var("ENGINE_ECHO_COMMAND") {
+        EchoServer::start_example("engine_echo", "ENGINE_ECHO_COMMAND", args)
+    }
+
+    /// `examples/interop` (Socket.IO at `/socket.io/`), or `$INTEROP_COMMAND` when set (e.g.
+    /// `node tests/node/reference/interop.mjs`, the reference server).
+    pub fn start_interop(args: &[&str]) -> EchoServer {
+        EchoServer::start_example("interop", "INTEROP_COMMAND", args)
+    }
+
+    /// `examples/<name> --log-level debug --port 0 <args>`, or `$<env_command> --port 0 <args>`.
+    fn start_example(name: &str, env_command: &str, args: &[&str]) -> EchoServer {
+        let mut command = match std::env::var(env_command) {
             Ok(text) if !text.trim().is_empty() => {
                 let mut words = text.split_whitespace();
                 let mut command = Command::new(words.next().unwrap());
@@ -110,7 +124,7 @@ impl EchoServer {
                 command
             }
             _ => {
-                let mut command = Command::new(example_binary("engine_echo"));
+                let mut command = Command::new(example_binary(name));
                 command.args(["--log-level", "debug"]);
                 command
             }
@@ -121,7 +135,7 @@ impl EchoServer {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("start engine_echo");
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"));
 
         // The log (stderr) is kept for the failure message; it must be drained or the server
         // would block on a full pipe.
@@ -155,7 +169,7 @@ impl EchoServer {
         };
         let line = match first_line_receiver.recv_timeout(Duration::from_secs(20)) {
             Ok(line) => line,
-            Err(_) => panic!("engine_echo printed nothing on stdout within 20 s"),
+            Err(_) => panic!("{name} printed nothing on stdout within 20 s"),
         };
         let port = line
             .trim()
@@ -163,7 +177,7 @@ impl EchoServer {
             .and_then(|port| port.parse::<u16>().ok());
         server.port = match port {
             Some(port) => port,
-            None => panic!("engine_echo {args:?}: unexpected first line {line:?}"),
+            None => panic!("{name} {args:?}: unexpected first line {line:?}"),
         };
         server
     }
@@ -286,11 +300,18 @@ pub struct Http {
     stream: TcpStream,
     buffer: Vec<u8>,
     port: u16,
+    /// The Engine.IO path of [`Http::send_request`]: [`PATH`] unless made by [`Http::connect_at`].
+    path: &'static str,
 }
 
 impl Http {
     /// Connects to 127.0.0.1:`port`.
     pub fn connect(port: u16) -> Http {
+        Http::connect_at(port, PATH)
+    }
+
+    /// Connects to 127.0.0.1:`port`; requests go to `path` (e.g. `/socket.io/`).
+    pub fn connect_at(port: u16, path: &'static str) -> Http {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
         stream.set_nodelay(true).unwrap();
         stream.set_write_timeout(Some(TIMEOUT)).unwrap();
@@ -298,6 +319,7 @@ impl Http {
             stream,
             buffer: Vec::new(),
             port,
+            path,
         }
     }
 
@@ -311,10 +333,13 @@ impl Http {
         self.stream.write_all(bytes).expect("send request bytes");
     }
 
-    /// Sends `METHOD /engine.io/?query HTTP/1.1` with `Host`, the extra headers, and, with a
-    /// body, `Content-Length`; does not wait for the answer.
+    /// Sends `METHOD /engine.io/?query HTTP/1.1` (or the path given to `connect_at`) with `Host`,
+    /// the extra headers, and, with a body, `Content-Length`; does not wait for the answer.
     pub fn send_request(&mut self, method: &str, query: &str, headers: &[(&str, &str)], body: Option<&[u8]>) {
-        let mut head = format!("{method} {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", self.port);
+        let mut head = format!(
+            "{method} {}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+            self.path, self.port
+        );
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -601,9 +626,14 @@ pub fn assert_error(response: &Response, code: u8, message: &str) {
 /// `6` on a new connection every 20 ms; while the session lives the POST is answered `ok` (or
 /// code 3 for a WebSocket session). Returns how long it took.
 pub fn wait_session_gone(port: u16, sid: &str, within: Duration) -> Duration {
+    wait_session_gone_at(port, PATH, sid, within)
+}
+
+/// [`wait_session_gone`] for a server at `path`.
+pub fn wait_session_gone_at(port: u16, path: &'static str, sid: &str, within: Duration) -> Duration {
     let start = Instant::now();
     loop {
-        let mut http = Http::connect(port);
+        let mut http = Http::connect_at(port, path);
         let response = http.post(&polling(sid), b"6");
         if response.status == 400 && response.text().contains(r#""code":1"#) {
             assert_error(&response, 1, "Session ID unknown");
@@ -623,11 +653,16 @@ pub type Ws = WebSocket<TcpStream>;
 
 /// A WebSocket to `/engine.io/?<query>` (tungstenite over our own `TcpStream`).
 pub fn ws_connect(port: u16, query: &str) -> Ws {
+    ws_connect_at(port, PATH, query)
+}
+
+/// A WebSocket to `<path>?<query>`.
+pub fn ws_connect_at(port: u16, path: &str, query: &str) -> Ws {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
     stream.set_nodelay(true).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    let url = format!("ws://127.0.0.1:{port}{PATH}?{query}");
+    let url = format!("ws://127.0.0.1:{port}{path}?{query}");
     match tungstenite::client(url.as_str(), stream) {
         Ok((ws, response)) => {
             assert_eq!(response.status().as_u16(), 101);
