@@ -16,6 +16,9 @@
 //!                             `ask-answered` with the answer, or `ask-timeout`
 //! ```
 //!
+//! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
+//! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
+//!
 //! ```text
 //! cargo run --example interop -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
 //!     [--max-payload BYTES] [--connect-timeout MS] [--cors-origin ORIGIN] [--log-level info]
@@ -31,7 +34,7 @@ use serde_json::Value;
 use socketio_book::cli::{self, Flags};
 use socketio_book::engineio::CorsOptions;
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{Arg, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
 
 /// The first argument as a room name.
 fn room_of(args: &[Arg]) -> Option<String> {
@@ -118,6 +121,18 @@ fn run() -> Result<(), String> {
     let io = Server::new(options).map_err(|e| e.to_string())?;
     setup(io.of("/"));
     setup(io.of("/custom"));
+    let guarded = io.of("/guarded");
+    guarded.use_middleware(|socket| {
+        if socket.handshake().auth.get("token") == Some(&Value::from("secret")) {
+            Ok(())
+        } else {
+            Err(ConnectError {
+                message: "not authorized".to_string(),
+                data: Some(serde_json::json!({"code": 401})),
+            })
+        }
+    });
+    setup(guarded);
 
     let port: u16 = flags.get("port", 3000)?;
     let host = flags.text("host").unwrap_or("127.0.0.1").to_string();

@@ -488,6 +488,7 @@ both!(
     connect_to_custom_with_auth,
     connect_to_custom_without_comma,
     an_unknown_namespace_is_refused,
+    a_middleware_refuses_or_lets_in,
     connecting_twice_to_a_namespace_closes_the_connection,
     events_and_acks,
     events_and_acks_on_custom,
@@ -555,6 +556,20 @@ fn an_unknown_namespace_is_refused(transport: Transport) {
     client.join("/custom");
     client.sync_on("/custom", "still");
     client.sync("both");
+}
+
+fn a_middleware_refuses_or_lets_in(transport: Transport) {
+    let server = start(&[]);
+    let mut client = Client::open(&server, transport);
+    client.send(r#"40/guarded,{"token":"wrong"}"#);
+    client.expect(r#"44/guarded,{"message":"not authorized","data":{"code":401}}"#);
+    client.send("40/guarded");
+    client.expect(r#"44/guarded,{"message":"not authorized","data":{"code":401}}"#);
+    // The session is still usable, and the right token gets in.
+    client.send(r#"40/guarded,{"token":"secret"}"#);
+    client.expect_connected("/guarded");
+    client.expect(r#"42/guarded,["auth",{"token":"secret"}]"#);
+    client.sync_on("/guarded", "inside");
 }
 
 /// A client may send `40` the moment it has read the open packet; over polling that POST comes on

@@ -1,6 +1,8 @@
 // Reference equivalent of our `examples/interop`: a socket.io server at path
 // /socket.io/ with two namespaces, `/` and `/custom` (any other namespace is
-// refused: the client gets connect_error "Invalid namespace").
+// refused: the client gets connect_error "Invalid namespace"); `/guarded` has a
+// middleware that refuses any auth but {token: 'secret'} with
+// connect_error "not authorized", data {code: 401}.
 //
 // Flags: --port N (0 = ephemeral), --ping-interval MS, --ping-timeout MS,
 //        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN.
@@ -87,6 +89,15 @@ function setup(nsp) {
 
 setup(io.of('/'));
 setup(io.of('/custom'));
+// `/guarded`: a middleware lets in only auth.token === 'secret'.
+const guarded = io.of('/guarded');
+guarded.use((socket, next) => {
+  if (socket.handshake.auth && socket.handshake.auth.token === 'secret') return next();
+  const err = new Error('not authorized');
+  err.data = { code: 401 };
+  next(err);
+});
+setup(guarded);
 
 io.engine.on('connection_error', (err) => {
   console.error(`connection_error: ${err.code} ${err.message}`);

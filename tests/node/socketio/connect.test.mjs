@@ -47,6 +47,19 @@ for (const kind of Object.keys(KINDS)) {
       assert.equal(connected, false);
     });
 
+    test('middleware on /guarded: refused with message and data, then let in', { timeout: TEST_TIMEOUT }, async (t) => {
+      const clients = new Clients(t);
+      const refused = io(`${SERVER_URL}/guarded`, { ...BASE_OPTS, ...KINDS[kind], auth: { token: 'wrong' } });
+      clients.own(refused);
+      const [err] = await within(5000, waitEvent(refused, 'connect_error'), 'no connect_error from the middleware');
+      assert.equal(err.message, 'not authorized');
+      assert.deepEqual(err.data, { code: 401 });
+      assert.equal(refused.connected, false);
+      const { socket, auth } = await clients.connect(kind, '/guarded', { auth: { token: 'secret' } });
+      assert.deepEqual(await auth, [{ token: 'secret' }]);
+      assert.deepEqual(await emitAck(socket, 'message-with-ack', 'guarded'), ['guarded']);
+    });
+
     test('/ and /custom multiplexed on one engine.io connection', { timeout: TEST_TIMEOUT }, async (t) => {
       const clients = new Clients(t);
       const manager = clients.manager(kind);

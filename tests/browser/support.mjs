@@ -1,0 +1,215 @@
+// Helpers of tests/browser/chapter.test.mjs: the chapter's server as a child process (its log
+// parsed, its threads read from /proc), a recorder of what a page does (console, requests,
+// WebSockets and their frames), and polling waits with deadlines.
+//
+// Paths, all overridable by env (tests/browser.rs sets the first two):
+//   SOCKETIO_BOOK_BIN    the server binary      (default target/debug/socketio_book)
+//   BROWSER_ARTIFACTS    screenshots and logs   (default target/browser-screenshots)
+//   CHROMIUM             the browser            (default /usr/bin/chromium)
+// tests/browser has no package.json: playwright-core and socket.io-client are resolved from
+// tests/node/node_modules (`npm ci --prefix tests/node`, the README's set-up).
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..', '..');
+export const NODE_DIR = path.join(ROOT, 'tests', 'node');
+export const BIN = process.env.SOCKETIO_BOOK_BIN || path.join(ROOT, 'target', 'debug', 'socketio_book');
+export const ARTIFACTS = process.env.BROWSER_ARTIFACTS || path.join(ROOT, 'target', 'browser-screenshots');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const OFFICIAL_BUNDLE = path.join(NODE_DIR, 'node_modules', 'socket.io-client', 'dist', 'socket.io.js');
+
+const requireFromNodeDir = createRequire(path.join(NODE_DIR, 'package.json'));
+/** `playwright-core`, from tests/node/node_modules. */
+export function playwright() {
+  return requireFromNodeDir('playwright-core');
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls `fn` every 100 ms until it returns something truthy; throws after `timeout` ms. */
+export async function waitFor(what, fn, timeout = 15_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Milliseconds since the epoch of an RFC 3339 time with up to nanoseconds (`...:04.084335554Z`). */
+export function parseRfc3339(text) {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/.exec(text);
+  if (!m) return NaN;
+  const fraction = m[2] ? Number(`0.${m[2]}`) : 0;
+  return Date.parse(m[1] + m[3]) + fraction * 1000;
+}
+
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export { escapeRegExp };
+
+// ---- the server ------------------------------------------------------------------------------
+
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) {
+    try {
+      child.kill('SIGKILL');
+    } catch {}
+  }
+});
+
+/**
+ * One `socketio_book` process: `--host 127.0.0.1 --port PORT --trace --log-level info` plus
+ * `args`. `lines` holds its stderr log, each `{ t, text }` (`t` from the line's RFC 3339 time,
+ * `text` the rest after the level).
+ */
+export class Server {
+  constructor(child, port) {
+    this.child = child;
+    this.port = port;
+    this.pid = child.pid;
+    this.origin = `http://127.0.0.1:${port}`;
+  }
+
+  /** Starts a server and waits for `listening on`; on `port` busy retries for `retryFor` ms. */
+  static async start({ port = 0, args = [], retryFor = 0 } = {}) {
+    const end = Date.now() + retryFor;
+    for (;;) {
+      try {
+        return await Server.#startOnce(port, args);
+      } catch (e) {
+        if (Date.now() > end) throw e;
+        await sleep(200);
+      }
+    }
+  }
+
+  static #startOnce(port, args) {
+    const argv = ['--host', '127.0.0.1', '--port', String(port), '--trace', '--log-level', 'info', ...args];
+    const env = { ...process.env };
+    delete env.RUST_LOG;
+    delete env.PORT;
+    const child = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    running.add(child);
+    const raw = [];
+    const lines = [];
+    child.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }));
+    let pending = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+      pending += chunk;
+      let i;
+      while ((i = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, i);
+        pending = pending.slice(i + 1);
+        raw.push(line);
+        const m = /^(\S+) \[(\w+)\] (.*)$/.exec(line);
+        if (m) lines.push({ t: parseRfc3339(m[1]), level: m[2], text: m[3] });
+      }
+    });
+    return new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        const m = /listening on [^\s:]+:(\d+)/.exec(out);
+        if (m && !child.server) {
+          const server = new Server(child, Number(m[1]));
+          server.raw = raw;
+          server.lines = lines;
+          server.argv = [BIN, ...argv].join(' ');
+          child.server = server;
+          resolve(server);
+        }
+      });
+      child.on('error', reject);
+      child.exited.then(({ code, signal }) => {
+        if (!child.server) {
+          reject(new Error(`${BIN} ${argv.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
+        }
+      });
+    });
+  }
+
+  /** The log lines whose text matches `re`, as `{ t, text, match }`. */
+  find(re) {
+    const out = [];
+    for (const line of this.lines) {
+      const match = re.exec(line.text);
+      if (match) out.push({ ...line, match });
+    }
+    return out;
+  }
+
+  /** Waits for a log line matching `re`; returns it. */
+  waitForLog(re, timeout = 15_000) {
+    return waitFor(`server log line ${re}`, () => this.find(re)[0], timeout);
+  }
+
+  // The names of the server's threads (/proc/PID/task/*/comm, 15 bytes at most).
+  threads() {
+    const dir = `/proc/${this.pid}/task`;
+    const names = [];
+    for (const tid of fs.readdirSync(dir)) {
+      try {
+        names.push(fs.readFileSync(`${dir}/${tid}/comm`, 'utf8').trim());
+      } catch {} // the thread ended meanwhile
+    }
+    return names;
+  }
+
+  /** The whole stderr log, for failure messages and artifacts. */
+  log() {
+    return this.raw.join('\n');
+  }
+
+  async kill(signal = 'SIGKILL') {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.child.exited;
+  }
+}
+
+/** Which name the chapter's timer thread of `socketId` shows in /proc (`news <id>`, 15 bytes). */
+export const newsThreadName = (socketId) => `news ${socketId}`.slice(0, 15);
+
+// ---- the page --------------------------------------------------------------------------------
+
+/**
+ * Records what `page` does: `console` (texts, page errors as `PAGEERROR ...`), `requests`
+ * (`{ seq, url, method }`), `websockets` (`{ seq, url, sent, received }`, frames as strings).
+ * `seq` orders requests and WebSockets among themselves.
+ */
+export function record(page) {
+  let seq = 0;
+  const rec = { console: [], requests: [], websockets: [] };
+  page.on('console', (message) => rec.console.push(message.text()));
+  page.on('pageerror', (error) => rec.console.push(`PAGEERROR ${error.message}`));
+  page.on('request', (request) => rec.requests.push({ seq: seq++, url: request.url(), method: request.method() }));
+  page.on('websocket', (ws) => {
+    const socket = { seq: seq++, url: ws.url(), sent: [], received: [], closed: false };
+    rec.websockets.push(socket);
+    const text = (frame) => (typeof frame.payload === 'string' ? frame.payload : `<${frame.payload.length} bytes>`);
+    ws.on('framesent', (frame) => socket.sent.push(text(frame)));
+    ws.on('framereceived', (frame) => socket.received.push(text(frame)));
+    ws.on('close', () => (socket.closed = true));
+  });
+  rec.count = (text) => rec.console.filter((line) => line === text).length;
+  rec.dump = () =>
+    [
+      '--- page console ---',
+      ...rec.console,
+      '--- requests ---',
+      ...rec.requests.map((r) => `${r.seq} ${r.method} ${r.url}`),
+      '--- websockets ---',
+      ...rec.websockets.map((w) => `${w.seq} ${w.url}\n  sent: ${JSON.stringify(w.sent.slice(0, 8))}\n  received: ${JSON.stringify(w.received.slice(0, 8))}`),
+    ].join('\n');
+  return rec;
+}
