@@ -1,0 +1,204 @@
+//! The Rust API of the Socket.IO layer, in-process: what a handler may do with the socket it is
+//! given, seen by a raw WebSocket client.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, unbounded};
+use serde_json::json;
+use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::socketio::{AckError, Arg, EmitError, Server, ServerOptions, Socket};
+use support::{Ws, WsEvent, ws_connect_at, ws_next, ws_send};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Serves `io` on an ephemeral port, on a thread of its own (it lives as long as the test).
+fn serve(io: &Server) -> u16 {
+    let http = HttpServer::bind("127.0.0.1:0", ListenerConfig::default()).unwrap();
+    let port = http.local_addr().unwrap().port();
+    let service = Arc::new(io.clone());
+    thread::spawn(move || http.serve(service));
+    port
+}
+
+/// A WebSocket session that has joined `/`; returns it and the socket id.
+fn connect(port: u16) -> (Ws, String) {
+    let mut ws = ws_connect_at(port, "/socket.io/", "EIO=4&transport=websocket");
+    let open = next_text(&mut ws);
+    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
+    ws_send(&mut ws, "40");
+    let connected = next_text(&mut ws);
+    let id = connected
+        .strip_prefix(r#"40{"sid":""#)
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("{connected}"))
+        .to_string();
+    (ws, id)
+}
+
+fn next_text(ws: &mut Ws) -> String {
+    match ws_next(ws, WAIT) {
+        WsEvent::Text(text) => text,
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+/// Every socket that connects to `/`, as it connects.
+fn sockets_of(io: &Server) -> Receiver<Socket> {
+    let (sender, receiver) = unbounded();
+    io.on_connection(move |socket| {
+        sender.send(socket.clone()).unwrap();
+    });
+    receiver
+}
+
+#[test]
+fn a_kept_handle_emits_from_another_thread_and_fails_after_the_disconnect() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let (reasons, reason) = unbounded::<String>();
+    let (sockets_sender, sockets) = unbounded::<Socket>();
+    let marker = Arc::new(());
+    let captured = Arc::clone(&marker);
+    io.on_connection(move |socket| {
+        sockets_sender.send(socket.clone()).unwrap();
+        let reasons = reasons.clone();
+        let captured = Arc::clone(&captured);
+        // A handler that keeps a handle to its own socket: no cycle must survive the disconnect.
+        let myself = socket.clone();
+        socket.on("ping-me", move |_socket, _args, _ack| {
+            let _ = (&captured, myself.id());
+        });
+        socket.on_disconnect(move |_socket, why| {
+            reasons.send(why.to_string()).unwrap();
+        });
+    });
+    let port = serve(&io);
+    let (mut ws, id) = connect(port);
+    let socket = sockets.recv_timeout(WAIT).unwrap();
+    assert_eq!(socket.id(), id);
+
+    // Another thread, later: the chapter's timer does exactly this.
+    let emitter = socket.clone();
+    thread::spawn(move || emitter.emit("later", vec!["x".into(), Arg::Json(json!({"n": 1}))]))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(next_text(&mut ws), r#"42["later","x",{"n":1}]"#);
+    // Held here, by the connection handler, and by the socket's "ping-me" handler.
+    assert_eq!(Arc::strong_count(&marker), 3);
+
+    drop(ws);
+    assert_eq!(reason.recv_timeout(WAIT).unwrap(), "transport close");
+    assert!(!socket.connected());
+    assert_eq!(socket.emit("later", vec!["y".into()]), Err(EmitError::Disconnected));
+    // The handlers are dropped right after the disconnect handlers ran (on the server's thread).
+    let deadline = std::time::Instant::now() + WAIT;
+    while Arc::strong_count(&marker) != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the socket's handlers were not dropped"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn handlers_run_in_arrival_order_and_may_emit_join_and_broadcast() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let overlapped = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicBool::new(false));
+    let (flag, busy) = (Arc::clone(&overlapped), Arc::clone(&running));
+    io.on_connection(move |socket| {
+        let record = Arc::clone(&record);
+        let (flag, busy) = (Arc::clone(&flag), Arc::clone(&busy));
+        socket.on("n", move |socket, args, _ack| {
+            if busy.swap(true, Ordering::SeqCst) {
+                flag.store(true, Ordering::SeqCst);
+            }
+            record.lock().unwrap().push(args[0].clone());
+            // Inside a handler: emit, join, broadcast to the room (no lock of ours is held).
+            socket.join("room");
+            socket.emit("echo", args.clone()).unwrap();
+            socket.nsp().to("room").emit("room", args).unwrap();
+            busy.store(false, Ordering::SeqCst);
+        });
+    });
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    for i in 0..100 {
+        ws_send(&mut ws, &format!(r#"42["n",{i}]"#));
+    }
+    for i in 0..100 {
+        assert_eq!(next_text(&mut ws), format!(r#"42["echo",{i}]"#));
+        assert_eq!(next_text(&mut ws), format!(r#"42["room",{i}]"#));
+    }
+    let expected: Vec<Arg> = (0..100).map(|i| Arg::Json(json!(i))).collect();
+    assert_eq!(*seen.lock().unwrap(), expected);
+    assert!(
+        !overlapped.load(Ordering::SeqCst),
+        "two handlers of one socket ran at once"
+    );
+}
+
+#[test]
+fn emit_with_ack_gets_the_answer_or_times_out() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let sockets = sockets_of(&io);
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    let socket = sockets.recv_timeout(WAIT).unwrap();
+
+    let (answers, answer) = unbounded();
+    let first = answers.clone();
+    socket
+        .emit_with_ack("ask", vec!["q".into()], Duration::from_secs(5), move |result| {
+            first.send(result).unwrap()
+        })
+        .unwrap();
+    assert_eq!(next_text(&mut ws), r#"420["ask","q"]"#);
+    ws_send(&mut ws, r#"430["a",2]"#);
+    assert_eq!(
+        answer.recv_timeout(WAIT).unwrap(),
+        Ok(vec!["a".into(), Arg::Json(json!(2))])
+    );
+
+    socket
+        .emit_with_ack("ask", vec![], Duration::from_millis(200), move |result| {
+            answers.send(result).unwrap()
+        })
+        .unwrap();
+    assert_eq!(next_text(&mut ws), r#"421["ask"]"#);
+    assert_eq!(answer.recv_timeout(WAIT).unwrap(), Err(AckError::Timeout));
+    // A late answer is ignored.
+    ws_send(&mut ws, r#"431["late"]"#);
+    assert!(answer.recv_timeout(Duration::from_millis(200)).is_err());
+
+    assert_eq!(
+        socket.emit("disconnect", vec![]),
+        Err(EmitError::ReservedEvent("disconnect".to_string()))
+    );
+}
+
+#[test]
+fn io_close_disconnects_every_socket_with_server_shutting_down() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let (reasons, reason) = unbounded::<String>();
+    io.on_connection(move |socket| {
+        let reasons = reasons.clone();
+        socket.on_disconnect(move |_socket, why| reasons.send(why.to_string()).unwrap());
+    });
+    let port = serve(&io);
+    let (mut first, _) = connect(port);
+    let (mut second, _) = connect(port);
+    io.close();
+    assert_eq!(reason.recv_timeout(WAIT).unwrap(), "server shutting down");
+    assert_eq!(reason.recv_timeout(WAIT).unwrap(), "server shutting down");
+    assert!(matches!(ws_next(&mut first, WAIT), WsEvent::Closed(_)));
+    assert!(matches!(ws_next(&mut second, WAIT), WsEvent::Closed(_)));
+}
