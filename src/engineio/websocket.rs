@@ -53,8 +53,10 @@ enum WriterCommand {
 enum ReaderEnd {
     /// The client closed (close frame, or the connection ended): "transport close".
     Closed,
-    /// A protocol violation or a frame over `maxPayload`: "transport error".
+    /// A protocol violation: "transport error".
     Error(String),
+    /// A message over `maxPayload`: closed with code 1009, "transport error".
+    TooLarge(String),
     /// A packet that is not Engine.IO: "parse error".
     ParseError(String),
     /// The probe failed (a packet other than `2probe`/`5`): only this WebSocket closes.
@@ -212,14 +214,12 @@ fn finish(
     writer_thread: thread::JoinHandle<()>,
     attached: bool,
 ) {
-    if let ReaderEnd::Error(why) = &end {
-        if why.contains("Space limit exceeded") {
-            let frame = CloseFrame {
-                code: CloseCode::Size,
-                reason: "Max payload size exceeded".into(),
-            };
-            let _ = commands.send(WriterCommand::Close(frame));
-        }
+    if let ReaderEnd::TooLarge(_) = &end {
+        let frame = CloseFrame {
+            code: CloseCode::Size,
+            reason: "Max payload size exceeded".into(),
+        };
+        let _ = commands.send(WriterCommand::Close(frame));
     }
     drop(commands);
     let _ = writer_thread.join();
@@ -230,7 +230,7 @@ fn finish(
     }
     match end {
         ReaderEnd::Closed => socket.on_close("transport close"),
-        ReaderEnd::Error(why) => {
+        ReaderEnd::Error(why) | ReaderEnd::TooLarge(why) => {
             debug!("{}: websocket error: {why}", socket.id());
             socket.on_close("transport error")
         }
@@ -262,6 +262,7 @@ fn read_loop(
             Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
                 return ReaderEnd::Closed;
             }
+            Err(e @ tungstenite::Error::Capacity(_)) => return ReaderEnd::TooLarge(e.to_string()),
             Err(e) => return ReaderEnd::Error(e.to_string()),
         };
         let packet = match frame {
