@@ -71,7 +71,10 @@ fn try_handshake(port: u16, timeout: Duration) -> Option<String> {
 #[test]
 fn out_of_file_descriptors_is_logged_survived_and_does_not_spin() {
     let (mut child, port, log) = start_with_fd_limit(48);
-    assert!(try_handshake(port, Duration::from_secs(5)).is_some(), "the server works before the limit");
+    assert!(
+        try_handshake(port, Duration::from_secs(5)).is_some(),
+        "the server works before the limit"
+    );
 
     // Hold many more connections than the server has descriptors for.
     let mut held = Vec::new();
@@ -82,7 +85,11 @@ fn out_of_file_descriptors_is_logged_survived_and_does_not_spin() {
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while !log.lock().unwrap().contains("accept failed") {
-        assert!(Instant::now() < deadline, "no 'accept failed' in the log:\n{}", log.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "no 'accept failed' in the log:\n{}",
+            log.lock().unwrap()
+        );
         thread::sleep(Duration::from_millis(50));
     }
     assert!(
@@ -96,7 +103,10 @@ fn out_of_file_descriptors_is_logged_survived_and_does_not_spin() {
     let before = cpu_ticks(child.id());
     thread::sleep(Duration::from_secs(2));
     let used = cpu_ticks(child.id()) - before;
-    assert!(used * 100 < 2 * ticks_per_second * 20, "the server used {used} ticks in 2 s while out of descriptors");
+    assert!(
+        used * 100 < 2 * ticks_per_second * 20,
+        "the server used {used} ticks in 2 s while out of descriptors"
+    );
 
     // Once connections close, it serves again.
     drop(held);
@@ -106,7 +116,11 @@ fn out_of_file_descriptors_is_logged_survived_and_does_not_spin() {
             assert!(body.starts_with("0{\"sid\":"), "{body}");
             break;
         }
-        assert!(Instant::now() < deadline, "the server did not recover:\n{}", log.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "the server did not recover:\n{}",
+            log.lock().unwrap()
+        );
         thread::sleep(Duration::from_millis(100));
     }
     let _ = child.kill();

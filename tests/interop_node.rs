@@ -15,7 +15,11 @@ fn example_binary(name: &str) -> PathBuf {
     // target/debug/deps/interop_node-<hash> -> target/debug/examples/<name>
     let profile_dir = test_binary.parent().and_then(Path::parent).expect("target/<profile>");
     let binary = profile_dir.join("examples").join(name);
-    assert!(binary.exists(), "{} is missing: cargo test builds it, run through cargo", binary.display());
+    assert!(
+        binary.exists(),
+        "{} is missing: cargo test builds it, run through cargo",
+        binary.display()
+    );
     binary
 }
 
@@ -29,7 +33,8 @@ fn run_suite(suite: &str, server: &str) {
         "Node.js is required for the interop tests (see README: Node 18+ and `npm ci --prefix tests/node`)"
     );
     assert!(
-        node_dir.join("node_modules/socket.io-client").exists() && node_dir.join("node_modules/engine.io-client").exists(),
+        node_dir.join("node_modules/socket.io-client").exists()
+            && node_dir.join("node_modules/engine.io-client").exists(),
         "tests/node/node_modules is missing: run `npm ci --prefix tests/node` (see README)"
     );
     let output = Command::new("node")
@@ -55,11 +60,17 @@ fn run_suite(suite: &str, server: &str) {
 #[test]
 fn engine_io_client_against_engine_echo() {
     let binary = example_binary("engine_echo");
-    run_suite("engine", &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()));
+    run_suite(
+        "engine",
+        &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
+    );
 }
 
 #[test]
 fn socket_io_client_against_interop() {
     let binary = example_binary("interop");
-    run_suite("socketio", &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()));
+    run_suite(
+        "socketio",
+        &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
+    );
 }

@@ -58,8 +58,6 @@ pub struct Namespace {
     inner: Arc<Inner>,
 }
 
-/// Locks a mutex even if a handler panicked while holding it elsewhere.
-
 impl Namespace {
     pub(super) fn new(name: &str, timers: Timers) -> Namespace {
         Namespace {

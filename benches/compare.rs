@@ -1,0 +1,1001 @@
+//! `cargo bench`: this server (`examples/interop`, release build) beside the Node reference
+//! (`benches/node_reference.mjs`, socket.io 4.x), driven by one load client (`loadgen/`, a
+//! workspace member of its own).
+//!
+//! ```text
+//! core 0: taskset -c 0  examples/interop | node benches/node_reference.mjs   (a fresh process per run)
+//! core 1: taskset -c 1  loadgen CASE ... --port P --server-pid PID           (one thread)
+//! ```
+//!
+//! Each case runs `BENCH_REPS` times (3; 1 in quick mode) on each server, alternating which server
+//! goes first; the table shows the medians, Rust beside Node, the ratio Rust/Node and the
+//! target of issue 5. The load client reads the server's CPU, RSS, threads and file descriptors
+//! from `/proc/PID` and its own CPU from `/proc/self`; a client above 85 % of its core is flagged,
+//! since then the client, not the server, may be the limit.
+//!
+//! ```text
+//! cargo bench                          # the whole comparison (about 20 minutes)
+//! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 3 minutes)
+//! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases)
+//! BENCH_REPS=5 BENCH_SERVERS=rust cargo bench
+//! ```
+//!
+//! Needs `taskset`, Node.js 20+ and `npm ci --prefix tests/node` (the README's set-up). Writes
+//! `target/bench/results.json` (every run's figures, the medians, the table), `target/bench/table.md`
+//! and each server's stderr under `target/bench/logs/`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Server {
+    Rust,
+    Node,
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Server::Rust => "rust",
+            Server::Node => "node",
+        }
+    }
+}
+
+/// One case: the loadgen arguments, full and quick.
+struct Case {
+    name: &'static str,
+    loadgen: &'static str,
+    full: &'static [&'static str],
+    quick: &'static [&'static str],
+    /// Longest the load client may take, in seconds (it is killed after).
+    limit_s: u64,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "connect-websocket",
+        loadgen: "connect",
+        full: &["--clients", "1000", "--concurrency", "50", "--transport", "websocket"],
+        quick: &["--clients", "300", "--concurrency", "50", "--transport", "websocket"],
+        limit_s: 120,
+    },
+    Case {
+        name: "connect-upgrade",
+        loadgen: "connect",
+        full: &["--clients", "1000", "--concurrency", "50", "--transport", "upgrade"],
+        quick: &["--clients", "300", "--concurrency", "50", "--transport", "upgrade"],
+        limit_s: 120,
+    },
+    Case {
+        name: "rtt",
+        loadgen: "rtt",
+        full: &["--clients", "1000", "--duration", "20"],
+        quick: &["--clients", "300", "--duration", "5"],
+        limit_s: 150,
+    },
+    Case {
+        name: "throughput",
+        loadgen: "throughput",
+        full: &[
+            "--clients",
+            "10",
+            "--inflight",
+            "32",
+            "--duration",
+            "10",
+            "--warmup",
+            "1",
+        ],
+        quick: &[
+            "--clients",
+            "10",
+            "--inflight",
+            "32",
+            "--duration",
+            "3",
+            "--warmup",
+            "1",
+        ],
+        limit_s: 120,
+    },
+    Case {
+        name: "broadcast",
+        loadgen: "broadcast",
+        full: &["--clients", "5000", "--broadcasts", "20", "--interval-ms", "500"],
+        quick: &["--clients", "1000", "--broadcasts", "5", "--interval-ms", "500"],
+        limit_s: 200,
+    },
+    Case {
+        name: "idle",
+        loadgen: "idle",
+        full: &["--clients", "5000", "--hold", "30"],
+        quick: &["--clients", "1000", "--hold", "5"],
+        limit_s: 200,
+    },
+    Case {
+        name: "scale",
+        loadgen: "scale",
+        full: &["--clients", "10000", "--hold", "60"],
+        quick: &["--clients", "2000", "--hold", "30"],
+        limit_s: 300,
+    },
+];
+
+/// What a row of the table wants of the Rust server.
+#[derive(Clone, Copy)]
+enum Target {
+    None,
+    /// Rust/Node at least this.
+    RatioAtLeast(f64),
+    /// Rust/Node at most this.
+    RatioAtMost(f64),
+    /// Rust's own figure at most this.
+    RustAtMost(f64),
+    /// Rust's own figure at least the case's `--clients`.
+    RustAllClients,
+}
+
+/// One row of the table: a figure of one case's loadgen JSON.
+struct Metric {
+    case: &'static str,
+    label: &'static str,
+    path: &'static str,
+    target: Target,
+    /// A figure of the load client itself (for the "client was the limit" notes).
+    client: bool,
+}
+
+const fn m(case: &'static str, label: &'static str, path: &'static str, target: Target) -> Metric {
+    Metric {
+        case,
+        label,
+        path,
+        target,
+        client: false,
+    }
+}
+
+const fn c(case: &'static str, label: &'static str, path: &'static str) -> Metric {
+    Metric {
+        case,
+        label,
+        path,
+        target: Target::None,
+        client: true,
+    }
+}
+
+const METRICS: &[Metric] = &[
+    m(
+        "connect-websocket",
+        "connections/s",
+        "connect.connections_per_s",
+        Target::RatioAtLeast(5.0),
+    ),
+    m(
+        "connect-websocket",
+        "connect p50 ms",
+        "connect.connect_p50_ms",
+        Target::None,
+    ),
+    m(
+        "connect-websocket",
+        "connect p99 ms",
+        "connect.connect_p99_ms",
+        Target::None,
+    ),
+    m(
+        "connect-websocket",
+        "server CPU µs/connection",
+        "server_cpu_us_per_conn",
+        Target::None,
+    ),
+    m(
+        "connect-websocket",
+        "server CPU % while connecting",
+        "connect_span.server_cpu_pct",
+        Target::None,
+    ),
+    c(
+        "connect-websocket",
+        "client CPU % while connecting",
+        "connect_span.client_cpu_pct",
+    ),
+    m(
+        "connect-upgrade",
+        "connections/s",
+        "connect.connections_per_s",
+        Target::RatioAtLeast(5.0),
+    ),
+    m(
+        "connect-upgrade",
+        "connect p50 ms",
+        "connect.connect_p50_ms",
+        Target::None,
+    ),
+    m(
+        "connect-upgrade",
+        "connect p99 ms",
+        "connect.connect_p99_ms",
+        Target::None,
+    ),
+    m(
+        "connect-upgrade",
+        "server CPU µs/connection",
+        "server_cpu_us_per_conn",
+        Target::None,
+    ),
+    m(
+        "connect-upgrade",
+        "server CPU % while connecting",
+        "connect_span.server_cpu_pct",
+        Target::None,
+    ),
+    c(
+        "connect-upgrade",
+        "client CPU % while connecting",
+        "connect_span.client_cpu_pct",
+    ),
+    m("rtt", "rtt p50 ms", "rtt_p50_ms", Target::None),
+    m("rtt", "rtt p99 ms", "rtt_p99_ms", Target::RatioAtMost(0.5)),
+    m("rtt", "rtt max ms", "rtt_max_ms", Target::None),
+    m("rtt", "acks missing", "missing", Target::RustAtMost(0.0)),
+    m("rtt", "server CPU %", "span.server_cpu_pct", Target::None),
+    c("rtt", "client CPU %", "span.client_cpu_pct"),
+    m("throughput", "acks/s", "acks_per_s", Target::RatioAtLeast(3.0)),
+    m(
+        "throughput",
+        "server CPU µs/ack",
+        "server_cpu_us_per_ack",
+        Target::RatioAtMost(1.0 / 3.0),
+    ),
+    m("throughput", "server CPU %", "span.server_cpu_pct", Target::None),
+    c("throughput", "client CPU %", "span.client_cpu_pct"),
+    c("throughput", "client CPU µs/ack", "client_cpu_us_per_ack"),
+    m(
+        "broadcast",
+        "all have it p50 ms",
+        "all_have_it_p50_ms",
+        Target::RatioAtMost(1.0 / 3.0),
+    ),
+    m("broadcast", "all have it max ms", "all_have_it_max_ms", Target::None),
+    m("broadcast", "one delivery p50 ms", "delivery_p50_ms", Target::None),
+    m("broadcast", "lost deliveries", "lost", Target::RustAtMost(0.0)),
+    m(
+        "broadcast",
+        "server CPU ms/broadcast",
+        "server_cpu_ms_per_broadcast",
+        Target::None,
+    ),
+    c("broadcast", "client CPU ms/broadcast", "client_cpu_ms_per_broadcast"),
+    m("idle", "RSS kB/client", "rss_per_client_kb", Target::RatioAtMost(1.0)),
+    m("idle", "RSS MB total", "server_after.rss_mb", Target::None),
+    m("idle", "threads", "threads", Target::None),
+    m("idle", "file descriptors", "fds", Target::None),
+    m("idle", "server CPU % while idle", "idle_cpu_pct", Target::None),
+    m("idle", "dropped", "dropped", Target::RustAtMost(0.0)),
+    m("scale", "clients held to the end", "held", Target::RustAllClients),
+    m("scale", "connects refused/failed", "connect.failed", Target::None),
+    m(
+        "scale",
+        "dropped while held",
+        "dropped_while_held",
+        Target::RustAtMost(0.0),
+    ),
+    m("scale", "pings answered, min/client", "pings_min", Target::None),
+    m("scale", "threads", "threads", Target::None),
+    m("scale", "file descriptors", "fds", Target::None),
+    m("scale", "RSS kB/client", "rss_per_client_kb", Target::None),
+    m("scale", "server CPU % while held", "idle_cpu_pct", Target::None),
+];
+
+/// A client busier than this may have been the limit.
+const CLIENT_BOUND_PCT: f64 = 85.0;
+
+struct Config {
+    quick: bool,
+    reps: usize,
+    cases: Vec<&'static Case>,
+    servers: Vec<Server>,
+}
+
+impl Config {
+    fn from_env() -> Result<Config, String> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let truthy = |v: Result<String, std::env::VarError>| matches!(v.as_deref(), Ok(v) if !v.is_empty() && v != "0");
+        let quick = truthy(std::env::var("BENCH_QUICK")) || args.iter().any(|a| a == "--quick");
+        let reps = match std::env::var("BENCH_REPS") {
+            Ok(v) => v.parse().map_err(|_| format!("BENCH_REPS: not a number: {v}"))?,
+            Err(_) if quick => 1,
+            Err(_) => 3,
+        };
+        let cases = match std::env::var("BENCH_CASES") {
+            Ok(list) if !list.is_empty() => {
+                let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
+                for w in &wanted {
+                    if !CASES.iter().any(|c| c.name == *w || c.loadgen == *w) {
+                        return Err(format!("BENCH_CASES: no case {w}"));
+                    }
+                }
+                CASES
+                    .iter()
+                    .filter(|c| wanted.iter().any(|w| c.name == *w || c.loadgen == *w))
+                    .collect()
+            }
+            _ => CASES.iter().collect(),
+        };
+        let servers = match std::env::var("BENCH_SERVERS") {
+            Ok(list) if !list.is_empty() => list
+                .split(',')
+                .map(|s| match s.trim() {
+                    "rust" => Ok(Server::Rust),
+                    "node" => Ok(Server::Node),
+                    other => Err(format!("BENCH_SERVERS: rust or node, not {other}")),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => vec![Server::Rust, Server::Node],
+        };
+        Ok(Config {
+            quick,
+            reps: reps.max(1),
+            cases,
+            servers,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up
+
+fn run_quiet(command: &mut Command) -> Result<String, String> {
+    let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// Builds the interop example and the load client (release), returns (interop, loadgen).
+fn build(target: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    for args in [
+        &["build", "--release", "--example", "interop"][..],
+        &["build", "--release", "-p", "loadgen"][..],
+    ] {
+        eprintln!("bench: {cargo} {}", args.join(" "));
+        let status = Command::new(&cargo)
+            .args(args)
+            .current_dir(ROOT)
+            .status()
+            .map_err(|e| format!("{cargo}: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo {} failed", args.join(" ")));
+        }
+    }
+    Ok((target.join("release/examples/interop"), target.join("release/loadgen")))
+}
+
+/// The cargo target directory: the bench binary is `<target>/release/deps/compare-<hash>`.
+fn target_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(ROOT).join(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent()?.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from(ROOT).join("target"))
+}
+
+#[repr(C)]
+struct Rlimit {
+    current: u64,
+    max: u64,
+}
+
+unsafe extern "C" {
+    fn getrlimit(resource: i32, limit: *mut Rlimit) -> i32;
+    fn setrlimit(resource: i32, limit: *const Rlimit) -> i32;
+}
+
+const RLIMIT_NOFILE: i32 = 7;
+
+/// Raises the soft limit of open files to the hard one (the servers inherit it); returns it.
+fn raise_nofile() -> u64 {
+    let mut limit = Rlimit { current: 0, max: 0 };
+    // SAFETY: plain syscalls on a local struct of the kernel's layout (two rlim_t).
+    unsafe {
+        if getrlimit(RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        let raised = Rlimit {
+            current: limit.max,
+            max: limit.max,
+        };
+        if setrlimit(RLIMIT_NOFILE, &raised) == 0 {
+            limit.current = limit.max;
+        }
+    }
+    limit.current
+}
+
+fn machine() -> Value {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kb: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    let text = |cmd: &mut Command| run_quiet(cmd).unwrap_or_else(|_| "?".to_string());
+    json!({
+        "cores": thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu": model,
+        "memory_gib": (mem_kb as f64 / 1048576.0).round(),
+        "kernel": fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
+        "node": text(Command::new("node").arg("--version")),
+        "socket.io": socket_io_version(),
+        "rustc": text(Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into())).arg("--version")),
+        "commit": text(Command::new("git").args(["-C", ROOT, "rev-parse", "--short", "HEAD"])),
+        "dirty_files": text(Command::new("git").args(["-C", ROOT, "status", "--porcelain", "--untracked-files=no"]))
+            .lines()
+            .count(),
+    })
+}
+
+fn socket_io_version() -> String {
+    let package = Path::new(ROOT).join("tests/node/node_modules/socket.io/package.json");
+    fs::read_to_string(package)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run
+
+struct Running {
+    child: Child,
+    port: u16,
+    pid: u32,
+}
+
+fn start_server(server: Server, interop: &Path, log: &Path) -> Result<Running, String> {
+    let mut command = Command::new("taskset");
+    command.arg("-c").arg("0");
+    match server {
+        Server::Rust => {
+            command.arg(interop).args(["--log-level", "warn"]);
+        }
+        Server::Node => {
+            command
+                .arg("node")
+                .arg(Path::new(ROOT).join("benches/node_reference.mjs"));
+        }
+    }
+    // The issue's default heartbeat (socket.io's defaults), spelled out for both.
+    command.args(["--port", "0", "--ping-interval", "25000", "--ping-timeout", "20000"]);
+    let log_file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut child = command
+        .current_dir(ROOT)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, first) = mpsc::channel();
+    thread::spawn(move || {
+        // Read the `listening on` line, then keep draining so the server never blocks on stdout.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let line = first.recv_timeout(Duration::from_secs(15));
+    let port = line
+        .as_ref()
+        .ok()
+        .and_then(|l| l.strip_prefix("listening on "))
+        .and_then(|a| a.rsplit(':').next()?.parse::<u16>().ok());
+    match port {
+        Some(port) => Ok(Running {
+            pid: child.id(),
+            child,
+            port,
+        }),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!(
+                "{} server did not start ({line:?}); see {}",
+                server.name(),
+                log.display()
+            ))
+        }
+    }
+}
+
+/// Runs the load client against a running server; its JSON.
+fn run_loadgen(loadgen: &Path, case: &Case, args: &[String], running: &Running) -> Result<Value, String> {
+    let mut command = Command::new("taskset");
+    command
+        .arg("-c")
+        .arg("1")
+        .arg(loadgen)
+        .arg(case.loadgen)
+        .args(args)
+        .args([
+            "--port",
+            &running.port.to_string(),
+            "--server-pid",
+            &running.pid.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().map_err(|e| format!("{command:?}: {e}"))?;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(case.limit_s);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(100)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("loadgen {} took longer than {} s", case.name, case.limit_s));
+            }
+        }
+    }
+    let text = reader.join().unwrap_or_default();
+    serde_json::from_str(text.trim()).map_err(|e| format!("loadgen {}: bad output ({e}): {text}", case.name))
+}
+
+fn stop_server(mut running: Running) -> Option<String> {
+    let exited = match running.child.try_wait() {
+        Ok(Some(status)) => Some(format!("the server had exited during the run ({status})")),
+        _ => None,
+    };
+    let _ = running.child.kill();
+    let _ = running.child.wait();
+    exited
+}
+
+/// Adds figures the table wants that the load client does not compute.
+fn derive(result: &mut Value) {
+    if let Some(kb) = result.pointer("/server_after/rss_kb").and_then(Value::as_f64) {
+        result["server_after"]["rss_mb"] = json!(kb / 1024.0);
+    }
+    if let (Some(sent), Some(acked)) = (result["sent"].as_f64(), result["acked"].as_f64()) {
+        result["missing"] = json!(sent - acked);
+    }
+}
+
+fn one_run(
+    server: Server,
+    case: &Case,
+    args: &[String],
+    bins: &(PathBuf, PathBuf),
+    logs: &Path,
+    label: &str,
+) -> Result<Value, String> {
+    let log = logs.join(format!("{}-{}-{label}.log", case.name, server.name()));
+    let running = start_server(server, &bins.0, &log)?;
+    let result = run_loadgen(&bins.1, case, args, &running);
+    let exited = stop_server(running);
+    thread::sleep(Duration::from_millis(500));
+    let mut result = result?;
+    if let Some(exited) = exited {
+        result["server_exited"] = json!(exited);
+    }
+    derive(&mut result);
+    Ok(result)
+}
+
+fn get(value: &Value, path: &str) -> Option<f64> {
+    let mut v = value;
+    for key in path.split('.') {
+        v = v.get(key)?;
+    }
+    v.as_f64()
+}
+
+fn summary(case: &Case, r: &Value) -> String {
+    let pick = |p: &str| get(r, p).map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into());
+    match case.loadgen {
+        "connect" => format!(
+            "{} conn/s, p50 {} ms, p99 {} ms, {} µs CPU/conn, client {} %",
+            pick("connect.connections_per_s"),
+            pick("connect.connect_p50_ms"),
+            pick("connect.connect_p99_ms"),
+            pick("server_cpu_us_per_conn"),
+            pick("connect_span.client_cpu_pct")
+        ),
+        "rtt" => format!(
+            "p50 {} ms, p99 {} ms, max {} ms, {} of {} acked",
+            pick("rtt_p50_ms"),
+            pick("rtt_p99_ms"),
+            pick("rtt_max_ms"),
+            pick("acked"),
+            pick("sent")
+        ),
+        "throughput" => format!(
+            "{} acks/s, {} µs CPU/ack, client {} %",
+            pick("acks_per_s"),
+            pick("server_cpu_us_per_ack"),
+            pick("span.client_cpu_pct")
+        ),
+        "broadcast" => format!(
+            "all have it p50 {} ms, max {} ms, lost {}, dropped {}, connected {}",
+            pick("all_have_it_p50_ms"),
+            pick("all_have_it_max_ms"),
+            pick("lost"),
+            pick("dropped"),
+            pick("connect.connected")
+        ),
+        _ => format!(
+            "held {} (failed {}, dropped {}), {} kB/client, {} threads, {} fds, CPU {} %, pings min {}",
+            pick("held"),
+            pick("connect.failed"),
+            pick("dropped"),
+            pick("rss_per_client_kb"),
+            pick("threads"),
+            pick("fds"),
+            pick("idle_cpu_pct"),
+            pick("pings_min")
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+fn median(values: &mut Vec<f64>) -> Option<f64> {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
+}
+
+fn fmt(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if v.abs() >= 1000.0 => format!("{v:.0}"),
+        Some(v) if v.abs() >= 100.0 => format!("{v:.1}"),
+        Some(v) if v.abs() >= 10.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.3}"),
+    }
+}
+
+struct Row {
+    case: &'static str,
+    label: &'static str,
+    rust: Option<f64>,
+    node: Option<f64>,
+    ratio: Option<f64>,
+    target: String,
+    verdict: String,
+    client: bool,
+}
+
+fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTreeMap<&str, Vec<String>>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for metric in METRICS {
+        let Some(args) = case_args.get(metric.case) else {
+            continue;
+        };
+        let med = |server| {
+            results.get(&(metric.case, server)).and_then(|runs| {
+                let mut values: Vec<f64> = runs.iter().filter_map(|r| get(r, metric.path)).collect();
+                median(&mut values)
+            })
+        };
+        let (rust, node) = (med(Server::Rust), med(Server::Node));
+        let ratio = match (rust, node) {
+            (Some(r), Some(n)) if n != 0.0 => Some(r / n),
+            _ => None,
+        };
+        let clients: f64 = args
+            .iter()
+            .position(|a| a == "--clients")
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(0.0);
+        let yes_no = |ok: bool| if ok { "met" } else { "MISSED" }.to_string();
+        let (target, verdict) = match metric.target {
+            Target::None => (String::new(), String::new()),
+            Target::RatioAtLeast(x) => (format!("≥ {x}×"), ratio.map(|r| yes_no(r >= x)).unwrap_or_default()),
+            Target::RatioAtMost(x) => {
+                let shown = if (x - 1.0 / 3.0).abs() < 1e-9 {
+                    "1/3".to_string()
+                } else {
+                    format!("{x}")
+                };
+                (format!("≤ {shown}×"), ratio.map(|r| yes_no(r <= x)).unwrap_or_default())
+            }
+            Target::RustAtMost(x) => (format!("Rust ≤ {x}"), rust.map(|r| yes_no(r <= x)).unwrap_or_default()),
+            Target::RustAllClients => (
+                format!("Rust = {clients}"),
+                rust.map(|r| yes_no(r >= clients)).unwrap_or_default(),
+            ),
+        };
+        let verdict = if metric.client {
+            let busy = metric.label.contains('%') && [rust, node].iter().flatten().any(|&v| v >= CLIENT_BOUND_PCT);
+            if busy { "client-bound?".to_string() } else { verdict }
+        } else {
+            verdict
+        };
+        rows.push(Row {
+            case: metric.case,
+            label: metric.label,
+            rust,
+            node,
+            ratio,
+            target,
+            verdict,
+            client: metric.client,
+        });
+    }
+    rows
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str("| case | figure | Rust | Node | Rust/Node | target | |\n");
+    out.push_str("|---|---|---:|---:|---:|---|---|\n");
+    for row in rows {
+        let label = if row.client {
+            format!("*{}*", row.label)
+        } else {
+            row.label.to_string()
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            row.case,
+            label,
+            fmt(row.rust),
+            fmt(row.node),
+            row.ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
+            row.target,
+            row.verdict
+        ));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let config = Config::from_env()?;
+    let target = target_dir();
+    let out_dir = target.join("bench");
+    let logs = out_dir.join("logs");
+    fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+
+    run_quiet(Command::new("taskset").args(["-c", "0", "true"]))
+        .map_err(|e| format!("taskset is needed (util-linux): {e}"))?;
+    if config.servers.contains(&Server::Node) {
+        run_quiet(Command::new("node").arg("--version")).map_err(|e| format!("Node.js is needed: {e}"))?;
+        if !Path::new(ROOT).join("tests/node/node_modules/socket.io").is_dir() {
+            return Err("socket.io is not installed: run `npm ci --prefix tests/node` first".into());
+        }
+    }
+    let cores = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if cores < 2 {
+        return Err(format!(
+            "needs 2 cores (server on core 0, client on core 1); this process may use {cores}"
+        ));
+    }
+    let nofile = raise_nofile();
+    let bins = build(&target)?;
+
+    let started = Instant::now();
+    let date = run_quiet(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
+    let machine = machine();
+    eprintln!(
+        "bench: {} mode, {} repetition(s), cases {}, open files limit {nofile}; {} on {} cores",
+        if config.quick { "quick" } else { "full" },
+        config.reps,
+        config.cases.iter().map(|c| c.name).collect::<Vec<_>>().join(","),
+        machine["cpu"].as_str().unwrap_or("?"),
+        machine["cores"]
+    );
+    if nofile < 3 * 10_000 + 100 && !config.quick {
+        eprintln!(
+            "bench: note: the open files limit is {nofile}; our server holds 3 descriptors per WebSocket \
+             client, so it cannot hold more than about {} clients",
+            (nofile.saturating_sub(10)) / 3
+        );
+    }
+
+    let mut results: BTreeMap<(&'static str, Server), Vec<Value>> = BTreeMap::new();
+    let mut case_args: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut notes: Vec<String> = Vec::new();
+    for case in &config.cases {
+        let args: Vec<String> = (if config.quick { case.quick } else { case.full })
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        case_args.insert(case.name, args.clone());
+        for rep in 0..config.reps {
+            let mut order = config.servers.clone();
+            if rep % 2 == 1 {
+                order.reverse();
+            }
+            for server in order {
+                let result = one_run(server, case, &args, &bins, &logs, &(rep + 1).to_string());
+                match result {
+                    Ok(r) => {
+                        eprintln!("  {} #{} {:5} {}", case.name, rep + 1, server.name(), summary(case, &r));
+                        if let Some(e) = r["connect"]["first_error"].as_str() {
+                            eprintln!("      first connect error: {e}");
+                        }
+                        if let Some(e) = r["server_exited"].as_str() {
+                            notes.push(format!("{} #{} {}: {e}", case.name, rep + 1, server.name()));
+                        }
+                        results.entry((case.name, server)).or_default().push(r);
+                    }
+                    Err(e) => {
+                        eprintln!("  {} #{} {}: FAILED: {e}", case.name, rep + 1, server.name());
+                        notes.push(format!("{} #{} {}: {e}", case.name, rep + 1, server.name()));
+                    }
+                }
+            }
+        }
+    }
+
+    let rows = rows(&results, &case_args);
+    let table = table(&rows);
+    let elapsed = started.elapsed().as_secs_f64();
+    let heading = format!(
+        "{date}, {} cores ({}), {} GiB, Linux {}, Node {} with socket.io {}, {}; {} mode, medians of {} run(s) per server, {:.0} s",
+        machine["cores"],
+        machine["cpu"].as_str().unwrap_or("?"),
+        machine["memory_gib"],
+        machine["kernel"].as_str().unwrap_or("?"),
+        machine["node"].as_str().unwrap_or("?"),
+        machine["socket.io"].as_str().unwrap_or("?"),
+        machine["rustc"].as_str().unwrap_or("?"),
+        if config.quick { "quick" } else { "full" },
+        config.reps,
+        elapsed
+    );
+    println!("\n{heading}\n\n{table}");
+    let client_bound: Vec<String> = rows
+        .iter()
+        .filter(|r| r.verdict == "client-bound?")
+        .map(|r| format!("{} ({}: Rust {}, Node {})", r.case, r.label, fmt(r.rust), fmt(r.node)))
+        .collect();
+    if !client_bound.is_empty() {
+        let note = format!(
+            "the load client used over {CLIENT_BOUND_PCT} % of its core in: {}",
+            client_bound.join("; ")
+        );
+        println!("note: {note}");
+        notes.push(note);
+    }
+    // broadcast: the client receives every delivery on one core; when its CPU per broadcast is
+    // near a server's "all have it" time, that time is partly the client's.
+    let figure = |label: &str, server: Server| {
+        rows.iter()
+            .find(|r| r.case == "broadcast" && r.label == label)
+            .and_then(|r| match server {
+                Server::Rust => r.rust,
+                Server::Node => r.node,
+            })
+    };
+    for server in [Server::Rust, Server::Node] {
+        let client = figure("client CPU ms/broadcast", server);
+        let all = figure("all have it p50 ms", server);
+        if let (Some(client), Some(all)) = (client, all) {
+            if client >= 0.5 * all {
+                let note = format!(
+                    "broadcast ({}): the load client spent {} ms of CPU per broadcast receiving it, against \
+                     {} ms until all had it: the client bounds this figure",
+                    server.name(),
+                    fmt(Some(client)),
+                    fmt(Some(all))
+                );
+                println!("note: {note}");
+                notes.push(note);
+            }
+        }
+    }
+    for note in &notes {
+        if !note.starts_with("the load client") && !note.starts_with("broadcast (") {
+            println!("note: {note}");
+        }
+    }
+
+    let json_rows: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "case": r.case, "figure": r.label, "rust": r.rust, "node": r.node, "ratio": r.ratio,
+                "target": r.target, "verdict": r.verdict, "client": r.client,
+            })
+        })
+        .collect();
+    let runs: Value = config
+        .cases
+        .iter()
+        .map(|case| {
+            let per_server: serde_json::Map<String, Value> = config
+                .servers
+                .iter()
+                .map(|s| {
+                    (
+                        s.name().to_string(),
+                        json!(results.get(&(case.name, *s)).cloned().unwrap_or_default()),
+                    )
+                })
+                .collect();
+            (
+                case.name.to_string(),
+                json!({ "args": case_args[case.name], "runs": per_server }),
+            )
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into();
+    let document = json!({
+        "date": date,
+        "machine": machine,
+        "mode": if config.quick { "quick" } else { "full" },
+        "repetitions": config.reps,
+        "open_files_limit": nofile,
+        "elapsed_s": elapsed,
+        "table": json_rows,
+        "notes": notes,
+        "cases": runs,
+    });
+    let json_path = out_dir.join("results.json");
+    fs::write(&json_path, serde_json::to_string_pretty(&document).unwrap())
+        .map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let md_path = out_dir.join("table.md");
+    let mut md = fs::File::create(&md_path).map_err(|e| format!("{}: {e}", md_path.display()))?;
+    let _ = write!(md, "{heading}\n\n{table}");
+    for note in &notes {
+        let _ = writeln!(md, "\nnote: {note}");
+    }
+    println!("\nwritten: {} and {}", json_path.display(), md_path.display());
+    Ok(())
+}

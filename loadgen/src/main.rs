@@ -1,0 +1,1004 @@
+//! `loadgen`: the benchmarks' load client (see `benches/compare.rs`, which runs it).
+//!
+//! One process, one thread (a tokio current-thread runtime), so that `taskset -c 1` gives it
+//! exactly one core. It speaks Engine.IO v4 / Socket.IO v5 as `socket.io-client` does:
+//!
+//! ```text
+//! websocket   GET /socket.io/?EIO=4&transport=websocket (Upgrade)
+//!             ◄ 0{"sid":..}   ► 40   ◄ 40{"sid":..}            connected
+//! upgrade     GET  /socket.io/?EIO=4&transport=polling         ◄ 0{"sid":..}
+//!             POST /socket.io/?EIO=4&transport=polling&sid=S   ► 40  ◄ ok
+//!             GET  /socket.io/?EIO=4&transport=polling&sid=S   ◄ 40{"sid":..}
+//!             GET  /socket.io/?EIO=4&transport=websocket&sid=S (Upgrade)
+//!             ► 2probe  ◄ 3probe  ► 5                          connected, upgraded
+//! heartbeat   ◄ 2  ► 3            (every client, in every case)
+//! ack         ► 42<id>["message-with-ack",<id>]  ◄ 43<id>[<id>]
+//! broadcast   ► 42["broadcast",<seq>]  ◄ 42["broadcast-back",<seq>]  (on every client)
+//! ```
+//!
+//! ```text
+//! loadgen CASE --port P --server-pid PID [--clients N] [--concurrency C]
+//!              [--transport websocket|upgrade] [--duration S] [--inflight K]
+//!              [--broadcasts B] [--interval-ms MS] [--hold S] [--warmup S]
+//! CASE: connect | rtt | throughput | broadcast | idle | scale
+//! ```
+//!
+//! Prints one JSON object on stdout: the case's figures, the server's CPU, RSS, threads and file
+//! descriptors (from /proc/PID) and the load client's own CPU (from /proc/self), so that the
+//! harness can tell when the client, not the server, was the limit.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = WebSocketStream<TcpStream>;
+type Error = Box<dyn std::error::Error>;
+
+/// A connection attempt that takes longer than this counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// After this many failed connects the connect phase stops (the server is full).
+const MAX_FAILURES: usize = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Transport {
+    WebSocket,
+    Upgrade,
+}
+
+struct Args {
+    case: String,
+    port: u16,
+    server_pid: u32,
+    clients: usize,
+    concurrency: usize,
+    transport: Transport,
+    duration: f64,
+    inflight: usize,
+    broadcasts: usize,
+    interval_ms: u64,
+    hold: f64,
+    warmup: f64,
+}
+
+impl Args {
+    fn parse() -> Result<Args, String> {
+        let mut raw = std::env::args().skip(1);
+        let case = raw.next().ok_or("usage: loadgen CASE --port P --server-pid PID ...")?;
+        let mut args = Args {
+            case,
+            port: 0,
+            server_pid: 0,
+            clients: 1000,
+            concurrency: 50,
+            transport: Transport::WebSocket,
+            duration: 10.0,
+            inflight: 32,
+            broadcasts: 20,
+            interval_ms: 500,
+            hold: 30.0,
+            warmup: 1.0,
+        };
+        while let Some(flag) = raw.next() {
+            let value = raw.next().ok_or_else(|| format!("{flag}: missing value"))?;
+            fn num<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+                value.parse().map_err(|_| format!("{flag}: bad value {value}"))
+            }
+            match flag.as_str() {
+                "--port" => args.port = num(&flag, &value)?,
+                "--server-pid" => args.server_pid = num(&flag, &value)?,
+                "--clients" => args.clients = num(&flag, &value)?,
+                "--concurrency" => args.concurrency = num(&flag, &value)?,
+                "--duration" => args.duration = num(&flag, &value)?,
+                "--inflight" => args.inflight = num(&flag, &value)?,
+                "--broadcasts" => args.broadcasts = num(&flag, &value)?,
+                "--interval-ms" => args.interval_ms = num(&flag, &value)?,
+                "--hold" => args.hold = num(&flag, &value)?,
+                "--warmup" => args.warmup = num(&flag, &value)?,
+                "--transport" => {
+                    args.transport = match value.as_str() {
+                        "websocket" => Transport::WebSocket,
+                        "upgrade" => Transport::Upgrade,
+                        _ => return Err(format!("--transport: websocket or upgrade, not {value}")),
+                    }
+                }
+                _ => return Err(format!("unknown flag {flag}")),
+            }
+        }
+        if args.port == 0 || args.server_pid == 0 {
+            return Err("--port and --server-pid are required".into());
+        }
+        Ok(args)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) as f64
+}
+
+/// utime + stime of a process (all its threads, dead ones included), in seconds.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(close) = stat.rfind(')') else { return f64::NAN };
+    // After "pid (comm) ": field 3 (state) is index 0, utime (14) index 11, stime (15) index 12.
+    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / clock_ticks()
+}
+
+/// VmRSS (kB) and Threads of a process.
+fn rss_and_threads(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("Threads:"))
+}
+
+fn fd_count(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count() as u64)
+        .unwrap_or(0)
+}
+
+/// Raises this process's soft limit of open files to the hard limit.
+fn raise_nofile() -> u64 {
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+        limit.rlim_cur
+    }
+}
+
+/// CPU of the server and of this process at one instant.
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Instant,
+    server: f64,
+    client: f64,
+}
+
+impl Sample {
+    fn take(pid: u32) -> Sample {
+        Sample {
+            at: Instant::now(),
+            server: cpu_seconds(&pid.to_string()),
+            client: cpu_seconds("self"),
+        }
+    }
+
+    /// Wall time, server and client CPU between two samples.
+    fn span(&self, later: &Sample) -> Span {
+        Span {
+            wall: (later.at - self.at).as_secs_f64(),
+            server: later.server - self.server,
+            client: later.client - self.client,
+        }
+    }
+}
+
+struct Span {
+    wall: f64,
+    server: f64,
+    client: f64,
+}
+
+impl Span {
+    fn json(&self) -> Value {
+        json!({
+            "wall_s": self.wall,
+            "server_cpu_s": self.server,
+            "server_cpu_pct": 100.0 * self.server / self.wall,
+            "client_cpu_s": self.client,
+            "client_cpu_pct": 100.0 * self.client / self.wall,
+        })
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connecting
+
+/// A keep-alive HTTP/1.1 connection for the polling requests.
+struct Http {
+    stream: BufReader<TcpStream>,
+    port: u16,
+}
+
+impl Http {
+    async fn connect(port: u16) -> Result<Http, Error> {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+        tcp.set_nodelay(true)?;
+        Ok(Http {
+            stream: BufReader::new(tcp),
+            port,
+        })
+    }
+
+    /// One request; the response's status and body.
+    async fn request(&mut self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), Error> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: */*\r\nConnection: keep-alive\r\n",
+            self.port
+        );
+        let body = body.unwrap_or("");
+        if method == "POST" {
+            head.push_str(&format!(
+                "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
+        self.stream.get_mut().write_all(head.as_bytes()).await?;
+
+        let mut line = String::new();
+        if self.stream.read_line(&mut line).await? == 0 {
+            return Err("connection closed before the response".into());
+        }
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad status line")?;
+        let mut length = None;
+        let mut chunked = false;
+        loop {
+            line.clear();
+            if self.stream.read_line(&mut line).await? == 0 {
+                return Err("connection closed in the response head".into());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.parse::<usize>().ok();
+                } else if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked") {
+                    chunked = true;
+                }
+            }
+        }
+        let mut bytes = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.stream.read_line(&mut line).await?;
+                let size = usize::from_str_radix(line.trim(), 16)?;
+                let mut chunk = vec![0; size + 2];
+                self.stream.read_exact(&mut chunk).await?;
+                if size == 0 {
+                    break;
+                }
+                bytes.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            let length = length.ok_or("response without Content-Length")?;
+            bytes.resize(length, 0);
+            self.stream.read_exact(&mut bytes).await?;
+        }
+        Ok((status, String::from_utf8(bytes)?))
+    }
+}
+
+async fn open_websocket(port: u16, sid: Option<&str>) -> Result<Ws, Error> {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+    tcp.set_nodelay(true)?;
+    let url = match sid {
+        None => format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"),
+        Some(sid) => format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&sid={sid}"),
+    };
+    let (ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+    Ok(ws)
+}
+
+async fn next_text(ws: &mut Ws) -> Result<String, Error> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
+            Some(Ok(Message::Close(_))) | None => return Err("closed by the server".into()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// `transports: ['websocket']`: open, `40`, wait for the namespace's `40{..}`.
+async fn connect_websocket(port: u16) -> Result<Ws, Error> {
+    let mut ws = open_websocket(port, None).await?;
+    let open = next_text(&mut ws).await?;
+    if !open.starts_with('0') {
+        return Err(format!("expected the open packet, got {open}").into());
+    }
+    ws.send(Message::text("40")).await?;
+    loop {
+        let packet = next_text(&mut ws).await?;
+        if packet.starts_with("40") {
+            return Ok(ws);
+        } else if packet.starts_with("44") {
+            return Err(format!("connect refused: {packet}").into());
+        } else if packet == "2" {
+            ws.send(Message::text("3")).await?;
+        }
+    }
+}
+
+/// The browser's default: polling handshake, `40` by POST, the `40{..}` by GET, then the upgrade.
+async fn connect_upgrade(port: u16, n: usize) -> Result<Ws, Error> {
+    let mut http = Http::connect(port).await?;
+    let (status, body) = http
+        .request("GET", &format!("/socket.io/?EIO=4&transport=polling&t={n}a"), None)
+        .await?;
+    if status != 200 || !body.starts_with('0') {
+        return Err(format!("handshake: {status} {body}").into());
+    }
+    let open: Value = serde_json::from_str(&body[1..])?;
+    let sid = open["sid"].as_str().ok_or("handshake without sid")?.to_string();
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let (status, body) = http.request("POST", &format!("{path}&t={n}b"), Some("40")).await?;
+    if status != 200 || body != "ok" {
+        return Err(format!("POST 40: {status} {body}").into());
+    }
+    let mut polls = 0;
+    loop {
+        let (status, body) = http.request("GET", &format!("{path}&t={n}c{polls}"), None).await?;
+        if status != 200 {
+            return Err(format!("poll: {status} {body}").into());
+        }
+        if body.split('\x1e').any(|p| p.starts_with("40")) {
+            break;
+        }
+        if body.split('\x1e').any(|p| p.starts_with("44") || p == "1") {
+            return Err(format!("poll: {body}").into());
+        }
+        polls += 1;
+    }
+    let mut ws = open_websocket(port, Some(&sid)).await?;
+    ws.send(Message::text("2probe")).await?;
+    loop {
+        let packet = next_text(&mut ws).await?;
+        if packet == "3probe" {
+            break;
+        }
+    }
+    ws.send(Message::text("5")).await?;
+    drop(http);
+    Ok(ws)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clients
+
+/// What the connected clients do; switched for all of them at once through a `watch`.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Answer heartbeats, record broadcasts.
+    Hold,
+    /// One `message-with-ack` per `period`, client i offset by i/n of it, from `start` to `end`.
+    Rtt {
+        start: Instant,
+        period: Duration,
+        end: Instant,
+    },
+    /// Keep `inflight` `message-with-ack` unanswered until `end`; count acks from `window`.
+    Throughput {
+        inflight: usize,
+        window: Instant,
+        end: Instant,
+    },
+}
+
+/// Everything the clients report, shared on the one thread.
+struct Shared {
+    t0: Instant,
+    clients: usize,
+    connected: Cell<usize>,
+    failed: Cell<usize>,
+    finished: Cell<usize>,
+    attempt_done: Notify,
+    stop_connecting: Cell<bool>,
+    first_error: RefCell<Option<String>>,
+    connect_us: RefCell<Vec<u64>>,
+    last_connected: Cell<Option<Instant>>,
+    dropped: Cell<usize>,
+    /// Each drop: (ms since t0, client, pings it had answered).
+    drops: RefCell<Vec<(u64, usize, u32)>>,
+    pings: RefCell<Vec<u32>>,
+    alive: RefCell<Vec<bool>>,
+    connected_at_ms: RefCell<Vec<u64>>,
+    ever: RefCell<Vec<bool>>,
+    rtt_us: RefCell<Vec<u64>>,
+    /// Round trips of 10 ms or more: (sent at, ms since t0; took, ms; client).
+    rtt_slow: RefCell<Vec<(u64, u64, usize)>>,
+    rtt_sent: Cell<u64>,
+    acks_window: Cell<u64>,
+    acks_total: Cell<u64>,
+    broadcast_sent_us: RefCell<Vec<u64>>,
+    broadcast_received_us: RefCell<Vec<u64>>,
+    broadcast_received: Cell<u64>,
+}
+
+impl Shared {
+    fn new(clients: usize, broadcasts: usize) -> Rc<Shared> {
+        Rc::new(Shared {
+            t0: Instant::now(),
+            clients,
+            connected: Cell::new(0),
+            failed: Cell::new(0),
+            finished: Cell::new(0),
+            attempt_done: Notify::new(),
+            stop_connecting: Cell::new(false),
+            first_error: RefCell::new(None),
+            connect_us: RefCell::new(Vec::with_capacity(clients)),
+            last_connected: Cell::new(None),
+            dropped: Cell::new(0),
+            drops: RefCell::new(Vec::new()),
+            pings: RefCell::new(vec![0; clients]),
+            alive: RefCell::new(vec![false; clients]),
+            connected_at_ms: RefCell::new(vec![0; clients]),
+            ever: RefCell::new(vec![false; clients]),
+            rtt_us: RefCell::new(Vec::new()),
+            rtt_slow: RefCell::new(Vec::new()),
+            rtt_sent: Cell::new(0),
+            acks_window: Cell::new(0),
+            acks_total: Cell::new(0),
+            broadcast_sent_us: RefCell::new(vec![u64::MAX; broadcasts]),
+            broadcast_received_us: RefCell::new(vec![u64::MAX; broadcasts * clients]),
+            broadcast_received: Cell::new(0),
+        })
+    }
+
+    fn micros(&self) -> u64 {
+        self.t0.elapsed().as_micros() as u64
+    }
+}
+
+fn emit_with_ack(id: u64) -> Message {
+    Message::text(format!("42{id}[\"message-with-ack\",{id}]"))
+}
+
+/// The digits at the start of `s`.
+fn leading_number(s: &str) -> Option<u64> {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    s[..end].parse().ok()
+}
+
+/// One connected client until the process ends.
+async fn client_loop(
+    idx: usize,
+    mut ws: Ws,
+    shared: Rc<Shared>,
+    mut modes: watch::Receiver<Mode>,
+    mut sender: Option<mpsc::UnboundedReceiver<u32>>,
+) {
+    shared.alive.borrow_mut()[idx] = true;
+    shared.connected_at_ms.borrow_mut()[idx] = shared.t0.elapsed().as_millis() as u64;
+    let mut mode = Mode::Hold;
+    let mut next_id: u64 = 0;
+    let mut sent_at: VecDeque<(u64, Instant)> = VecDeque::new();
+    let mut next_tick: Option<Instant> = None;
+    let mut out: Vec<Message> = Vec::new();
+    let mut watching = true;
+    shared.ever.borrow_mut()[idx] = true;
+    let broadcasts = shared.broadcast_sent_us.borrow().len();
+    let drop_client = |shared: &Shared| {
+        shared.dropped.set(shared.dropped.get() + 1);
+        shared.alive.borrow_mut()[idx] = false;
+        let pings = shared.pings.borrow()[idx];
+        shared
+            .drops
+            .borrow_mut()
+            .push((shared.t0.elapsed().as_millis() as u64, idx, pings));
+    };
+    loop {
+        let tick = async {
+            match next_tick {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let order = async {
+            match sender.as_mut() {
+                Some(sender) => sender.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            first = ws.next() => {
+                let mut message = first;
+                loop {
+                    match message {
+                        Some(Ok(Message::Text(text))) => {
+                            let text = text.as_str();
+                            if text == "2" {
+                                out.push(Message::text("3"));
+                                shared.pings.borrow_mut()[idx] += 1;
+                            } else if let Some(rest) = text.strip_prefix("43") {
+                                let id = leading_number(rest).unwrap_or(u64::MAX);
+                                let now = Instant::now();
+                                match mode {
+                                    Mode::Rtt { .. } => {
+                                        while let Some(&(sent_id, at)) = sent_at.front() {
+                                            if sent_id > id { break; }
+                                            sent_at.pop_front();
+                                            if sent_id == id {
+                                                let took = (now - at).as_micros() as u64;
+                                                shared.rtt_us.borrow_mut().push(took);
+                                                if took >= 10_000 {
+                                                    let sent_ms = (at - shared.t0).as_millis() as u64;
+                                                    shared.rtt_slow.borrow_mut().push((sent_ms, took / 1000, idx));
+                                                }
+                                            }
+                                        }
+                                    }
+                                    Mode::Throughput { window, end, .. } => {
+                                        shared.acks_total.set(shared.acks_total.get() + 1);
+                                        if now >= window && now < end {
+                                            shared.acks_window.set(shared.acks_window.get() + 1);
+                                        }
+                                        if now < end {
+                                            out.push(emit_with_ack(next_id));
+                                            next_id += 1;
+                                        }
+                                    }
+                                    Mode::Hold => {}
+                                }
+                            } else if let Some(rest) = text.strip_prefix("42[\"broadcast-back\",") {
+                                if let Some(seq) = leading_number(rest) {
+                                    let seq = seq as usize;
+                                    if seq < broadcasts {
+                                        let slot = &mut shared.broadcast_received_us.borrow_mut()[seq * shared.clients + idx];
+                                        if *slot == u64::MAX {
+                                            *slot = shared.micros();
+                                            shared.broadcast_received.set(shared.broadcast_received.get() + 1);
+                                        }
+                                    }
+                                }
+                            } else if text == "1" || text.starts_with("41") {
+                                drop_client(&shared);
+                                return;
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                            drop_client(&shared);
+                            return;
+                        }
+                        Some(Ok(_)) => {}
+                    }
+                    match ws.next().now_or_never() {
+                        Some(more) => message = more,
+                        None => break,
+                    }
+                }
+                if !out.is_empty() {
+                    for message in out.drain(..) {
+                        if ws.feed(message).await.is_err() {
+                            drop_client(&shared);
+                            return;
+                        }
+                    }
+                    if ws.flush().await.is_err() {
+                        drop_client(&shared);
+                        return;
+                    }
+                }
+            }
+            Some(seq) = order => {
+                shared.broadcast_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                if ws.send(Message::text(format!("42[\"broadcast\",{seq}]"))).await.is_err() {
+                    drop_client(&shared);
+                    return;
+                }
+            }
+            _ = tick => {
+                let Mode::Rtt { period, end, .. } = mode else {
+                    next_tick = None;
+                    continue;
+                };
+                let now = Instant::now();
+                let at = next_tick.unwrap();
+                next_tick = if at + period < end { Some(at + period) } else { None };
+                if now < end {
+                    sent_at.push_back((next_id, now));
+                    shared.rtt_sent.set(shared.rtt_sent.get() + 1);
+                    let message = emit_with_ack(next_id);
+                    next_id += 1;
+                    if ws.send(message).await.is_err() {
+                        drop_client(&shared);
+                        return;
+                    }
+                }
+            }
+            changed = modes.changed(), if watching => {
+                if changed.is_err() {
+                    // The driver is gone: keep answering heartbeats until the process ends.
+                    watching = false;
+                    continue;
+                }
+                mode = *modes.borrow_and_update();
+                match mode {
+                    Mode::Hold => next_tick = None,
+                    Mode::Rtt { start, period, .. } => {
+                        let offset = period.mul_f64(idx as f64 / shared.clients as f64);
+                        next_tick = Some(start + offset);
+                    }
+                    Mode::Throughput { inflight, .. } => {
+                        for _ in 0..inflight {
+                            if ws.feed(emit_with_ack(next_id)).await.is_err() {
+                                drop_client(&shared);
+                                return;
+                            }
+                            next_id += 1;
+                        }
+                        if ws.flush().await.is_err() {
+                            drop_client(&shared);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Opens `n` clients, `concurrency` at a time, and leaves each running `client_loop`.
+/// Returns when every attempt has succeeded or failed (or too many failed).
+async fn connect_clients(
+    shared: &Rc<Shared>,
+    port: u16,
+    n: usize,
+    concurrency: usize,
+    transport: Transport,
+    modes: &watch::Receiver<Mode>,
+    mut sender: Option<mpsc::UnboundedReceiver<u32>>,
+) -> usize {
+    let gate = std::sync::Arc::new(Semaphore::new(concurrency));
+    let mut launched = 0;
+    for idx in 0..n {
+        let permit = gate.clone().acquire_owned().await.expect("semaphore");
+        if shared.stop_connecting.get() {
+            break;
+        }
+        launched += 1;
+        let shared = shared.clone();
+        let modes = modes.clone();
+        let sender = if idx == 0 { sender.take() } else { None };
+        tokio::task::spawn_local(async move {
+            let started = Instant::now();
+            let attempt = async {
+                match transport {
+                    Transport::WebSocket => connect_websocket(port).await,
+                    Transport::Upgrade => connect_upgrade(port, idx).await,
+                }
+            };
+            let result = tokio::time::timeout(CONNECT_TIMEOUT, attempt).await;
+            let took = started.elapsed();
+            drop(permit);
+            shared.finished.set(shared.finished.get() + 1);
+            shared.attempt_done.notify_one();
+            match result {
+                Ok(Ok(ws)) => {
+                    shared.connect_us.borrow_mut().push(took.as_micros() as u64);
+                    shared.connected.set(shared.connected.get() + 1);
+                    shared.last_connected.set(Some(Instant::now()));
+                    client_loop(idx, ws, shared, modes, sender).await;
+                }
+                failure => {
+                    let error = match failure {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "timed out".to_string(),
+                    };
+                    shared.failed.set(shared.failed.get() + 1);
+                    shared.first_error.borrow_mut().get_or_insert(error);
+                    if shared.failed.get() >= MAX_FAILURES {
+                        shared.stop_connecting.set(true);
+                    }
+                }
+            }
+        });
+    }
+    while shared.finished.get() < launched {
+        shared.attempt_done.notified().await;
+    }
+    launched
+}
+
+fn connect_json(shared: &Shared, launched: usize, started: Instant) -> Value {
+    let mut times = shared.connect_us.borrow().clone();
+    times.sort_unstable();
+    let connected = shared.connected.get();
+    let wall = shared
+        .last_connected
+        .get()
+        .map(|t| (t - started).as_secs_f64())
+        .unwrap_or(f64::NAN);
+    json!({
+        "clients": shared.clients,
+        "attempted": launched,
+        "connected": connected,
+        "failed": shared.failed.get(),
+        "first_error": *shared.first_error.borrow(),
+        "connect_wall_s": wall,
+        "connections_per_s": connected as f64 / wall,
+        "connect_p50_ms": percentile(&times, 0.50) / 1000.0,
+        "connect_p99_ms": percentile(&times, 0.99) / 1000.0,
+        "connect_max_ms": percentile(&times, 1.0) / 1000.0,
+    })
+}
+
+fn server_state(pid: u32) -> Value {
+    let (rss, threads) = rss_and_threads(pid);
+    json!({ "rss_kb": rss, "threads": threads, "fds": fd_count(pid) })
+}
+
+async fn sleep_secs(secs: f64) {
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases
+
+async fn run(args: Args) -> Value {
+    let pid = args.server_pid;
+    let broadcasts = if args.case == "broadcast" { args.broadcasts } else { 0 };
+    let clients = if args.case == "throughput" && args.clients == 1000 {
+        10
+    } else {
+        args.clients
+    };
+    let shared = Shared::new(clients, broadcasts);
+    let (mode_tx, mode_rx) = watch::channel(Mode::Hold);
+    let (order_tx, order_rx) = mpsc::unbounded_channel::<u32>();
+    let base = server_state(pid);
+
+    let before = Sample::take(pid);
+    let sender = (args.case == "broadcast").then_some(order_rx);
+    let launched = connect_clients(
+        &shared,
+        args.port,
+        clients,
+        args.concurrency,
+        args.transport,
+        &mode_rx,
+        sender,
+    )
+    .await;
+    let connected_at = Sample::take(pid);
+    let mut result = json!({
+        "case": args.case,
+        "transport": format!("{:?}", args.transport).to_lowercase(),
+        "server_base": base,
+        "connect": connect_json(&shared, launched, before.at),
+        "connect_span": before.span(&connected_at).json(),
+    });
+    let connected = shared.connected.get();
+    let r = result.as_object_mut().unwrap();
+
+    match args.case.as_str() {
+        "connect" => {
+            // Let the server finish with the last `5` / `40` before reading its CPU.
+            sleep_secs(0.2).await;
+            let after = Sample::take(pid);
+            let span = before.span(&after);
+            r.insert(
+                "server_cpu_us_per_conn".into(),
+                json!(span.server * 1e6 / connected as f64),
+            );
+            r.insert("span".into(), span.json());
+            r.insert("server_after".into(), server_state(pid));
+        }
+        "rtt" => {
+            sleep_secs(1.0).await;
+            let start = Instant::now() + Duration::from_millis(100);
+            let end = start + Duration::from_secs_f64(args.duration);
+            mode_tx.send_replace(Mode::Rtt {
+                start,
+                period: Duration::from_secs(1),
+                end,
+            });
+            tokio::time::sleep_until(start.into()).await;
+            let s0 = Sample::take(pid);
+            tokio::time::sleep_until(end.into()).await;
+            let s1 = Sample::take(pid);
+            sleep_secs(2.0).await;
+            let mut rtt = shared.rtt_us.borrow().clone();
+            rtt.sort_unstable();
+            r.insert("sent".into(), json!(shared.rtt_sent.get()));
+            r.insert("acked".into(), json!(rtt.len()));
+            r.insert("rtt_p50_ms".into(), json!(percentile(&rtt, 0.5) / 1000.0));
+            r.insert("rtt_p99_ms".into(), json!(percentile(&rtt, 0.99) / 1000.0));
+            r.insert("rtt_max_ms".into(), json!(percentile(&rtt, 1.0) / 1000.0));
+            let slow = shared.rtt_slow.borrow();
+            let start_ms = (start - shared.t0).as_millis() as u64;
+            r.insert("rtt_over_10ms".into(), json!(slow.len()));
+            // When the slow ones were sent (ms from the start of the rtt phase), the first 200.
+            let when: Vec<Value> = slow
+                .iter()
+                .take(200)
+                .map(|&(at, took, idx)| json!([at.saturating_sub(start_ms), took, idx]))
+                .collect();
+            r.insert("rtt_slow_sent_ms_took_ms_client".into(), json!(when));
+            r.insert("span".into(), s0.span(&s1).json());
+        }
+        "throughput" => {
+            sleep_secs(0.5).await;
+            let window = Instant::now() + Duration::from_secs_f64(args.warmup);
+            let end = window + Duration::from_secs_f64(args.duration);
+            mode_tx.send_replace(Mode::Throughput {
+                inflight: args.inflight,
+                window,
+                end,
+            });
+            tokio::time::sleep_until(window.into()).await;
+            let s0 = Sample::take(pid);
+            tokio::time::sleep_until(end.into()).await;
+            let s1 = Sample::take(pid);
+            let span = s0.span(&s1);
+            let acks = shared.acks_window.get();
+            r.insert("acks".into(), json!(acks));
+            r.insert("acks_per_s".into(), json!(acks as f64 / span.wall));
+            r.insert("server_cpu_us_per_ack".into(), json!(span.server * 1e6 / acks as f64));
+            r.insert("client_cpu_us_per_ack".into(), json!(span.client * 1e6 / acks as f64));
+            r.insert("span".into(), span.json());
+        }
+        "broadcast" => {
+            sleep_secs(1.0).await;
+            let s0 = Sample::take(pid);
+            for seq in 0..args.broadcasts {
+                let _ = order_tx.send(seq as u32);
+                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+            }
+            let expected = (args.broadcasts * connected) as u64;
+            let give_up = Instant::now() + Duration::from_secs(5);
+            while shared.broadcast_received.get() < expected && Instant::now() < give_up {
+                sleep_secs(0.05).await;
+            }
+            let s1 = Sample::take(pid);
+            let sent = shared.broadcast_sent_us.borrow();
+            let received = shared.broadcast_received_us.borrow();
+            let mut complete = Vec::new();
+            let mut deliveries = Vec::new();
+            let mut lost = 0u64;
+            for (seq, &at) in sent.iter().enumerate() {
+                let mut last = 0;
+                for idx in 0..clients {
+                    if !shared.ever.borrow()[idx] {
+                        continue; // never connected
+                    }
+                    let got = received[seq * clients + idx];
+                    if got == u64::MAX || at == u64::MAX {
+                        lost += 1;
+                    } else {
+                        let took = got.saturating_sub(at);
+                        deliveries.push(took);
+                        last = last.max(took);
+                    }
+                }
+                complete.push(last);
+            }
+            complete.sort_unstable();
+            deliveries.sort_unstable();
+            let span = s0.span(&s1);
+            r.insert("broadcasts".into(), json!(args.broadcasts));
+            r.insert("all_have_it_p50_ms".into(), json!(percentile(&complete, 0.5) / 1000.0));
+            r.insert("all_have_it_max_ms".into(), json!(percentile(&complete, 1.0) / 1000.0));
+            r.insert("delivery_p50_ms".into(), json!(percentile(&deliveries, 0.5) / 1000.0));
+            r.insert("lost".into(), json!(lost));
+            r.insert("dropped".into(), json!(shared.dropped.get()));
+            r.insert(
+                "server_cpu_ms_per_broadcast".into(),
+                json!(span.server * 1e3 / args.broadcasts as f64),
+            );
+            r.insert(
+                "client_cpu_ms_per_broadcast".into(),
+                json!(span.client * 1e3 / args.broadcasts as f64),
+            );
+            r.insert("span".into(), span.json());
+        }
+        "idle" | "scale" => {
+            sleep_secs(1.0).await;
+            let s0 = Sample::take(pid);
+            let held_from = Instant::now();
+            let dropped_before = shared.dropped.get();
+            sleep_secs(args.hold).await;
+            let s1 = Sample::take(pid);
+            let state = server_state(pid);
+            let span = s0.span(&s1);
+            let alive = shared.alive.borrow();
+            let pings = shared.pings.borrow();
+            let held_pings: Vec<u64> = (0..clients).filter(|&i| alive[i]).map(|i| pings[i] as u64).collect();
+            let rss = state["rss_kb"].as_u64().unwrap_or(0) as f64;
+            let base_rss = base["rss_kb"].as_u64().unwrap_or(0) as f64;
+            r.insert("hold_s".into(), json!(held_from.elapsed().as_secs_f64()));
+            r.insert("held".into(), json!(held_pings.len()));
+            r.insert("dropped".into(), json!(shared.dropped.get()));
+            r.insert(
+                "dropped_while_held".into(),
+                json!(shared.dropped.get() - dropped_before),
+            );
+            let drops: Vec<Value> = shared
+                .drops
+                .borrow()
+                .iter()
+                .take(50)
+                .map(|&(at, idx, pings)| {
+                    json!({ "at_s": at as f64 / 1000.0, "client": idx, "pings_answered": pings,
+                        "connected_at_s": shared.connected_at_ms.borrow()[idx] as f64 / 1000.0 })
+                })
+                .collect();
+            r.insert("drops".into(), json!(drops));
+            r.insert("pings_min".into(), json!(held_pings.iter().min().copied().unwrap_or(0)));
+            r.insert(
+                "pings_total".into(),
+                json!(pings.iter().map(|&p| p as u64).sum::<u64>()),
+            );
+            r.insert("server_after".into(), state.clone());
+            r.insert("rss_per_client_kb".into(), json!((rss - base_rss) / connected as f64));
+            r.insert("threads".into(), state["threads"].clone());
+            r.insert("fds".into(), state["fds"].clone());
+            r.insert("idle_cpu_pct".into(), json!(100.0 * span.server / span.wall));
+            r.insert("span".into(), span.json());
+        }
+        other => {
+            r.insert("error".into(), json!(format!("unknown case {other}")));
+        }
+    }
+    result
+}
+
+fn main() {
+    let nofile = raise_nofile();
+    let args = match Args::parse() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    let mut result = local.block_on(&runtime, run(args));
+    result["client_nofile"] = json!(nofile);
+    println!("{result}");
+    // Exit without tearing down thousands of tasks: the kernel closes the sockets.
+    std::process::exit(0);
+}
