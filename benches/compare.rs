@@ -24,6 +24,8 @@
 //! `target/bench/results.json` (every run's figures, the medians, the table), `target/bench/table.md`
 //! and each server's stderr under `target/bench/logs/`.
 
+#![allow(clippy::collapsible_if)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};

@@ -31,6 +31,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -183,9 +184,45 @@ pub struct HeldResponse {
     pub on_abandon: Box<dyn FnOnce() + Send>,
 }
 
+/// One TCP socket shared by the threads that serve it: the connection thread reads, a writer
+/// thread (`poll <sid>` or `ws-writer <sid>`) writes. `&TcpStream` can read and write, so every
+/// handle is an `Arc` of the one socket: one file descriptor per client, where `try_clone()`
+/// would `dup()` one per handle. The socket closes when the last handle is dropped.
+#[derive(Clone)]
+pub struct SharedStream(Arc<TcpStream>);
+
+impl SharedStream {
+    pub fn new(stream: TcpStream) -> SharedStream {
+        SharedStream(Arc::new(stream))
+    }
+
+    /// The socket itself, for its options and `shutdown`.
+    pub fn tcp(&self) -> &TcpStream {
+        &self.0
+    }
+}
+
+impl Read for SharedStream {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buffer)
+    }
+}
+
+impl Write for SharedStream {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buffer)
+    }
+    fn write_vectored(&mut self, buffers: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self.0).write_vectored(buffers)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+
 /// One accepted TCP connection and the bytes read from it but not used yet.
 pub struct Connection {
-    stream: TcpStream,
+    stream: SharedStream,
     peer: SocketAddr,
     /// Bytes read past the end of the last request (the next request's start, or a WebSocket
     /// frame that came right behind the upgrade request).
@@ -203,7 +240,7 @@ impl Connection {
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(limits.write_timeout))?;
         Ok(Connection {
-            stream,
+            stream: SharedStream::new(stream),
             peer,
             buffer: Vec::new(),
             limits,
@@ -218,13 +255,13 @@ impl Connection {
     }
 
     /// The socket, for writing a response.
-    pub fn stream(&mut self) -> &mut TcpStream {
+    pub fn stream(&mut self) -> &mut SharedStream {
         &mut self.stream
     }
 
     /// A second handle to the same socket, for a writer thread.
-    pub fn try_clone_stream(&self) -> io::Result<TcpStream> {
-        self.stream.try_clone()
+    pub fn share_stream(&self) -> SharedStream {
+        self.stream.clone()
     }
 
     /// The time limits of this connection.
@@ -294,7 +331,7 @@ impl Connection {
     /// Reads one more chunk from the socket into `buffer`, waiting at most `timeout`
     /// (`None`: no limit). Returns how many bytes came (0: the client closed).
     fn fill_buffer(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
-        self.stream.set_read_timeout(timeout)?;
+        self.stream.tcp().set_read_timeout(timeout)?;
         let mut chunk = [0u8; 4096];
         loop {
             match self.stream.read(&mut chunk) {

@@ -19,7 +19,6 @@
 //! with a close `1` (the session ended), then ends; the connection thread joins it.
 
 use std::io;
-use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ use log::debug;
 use super::packet;
 use super::server::Server;
 use super::socket::{Batch, PollArrival, PollTake, Socket};
-use crate::http::{self, BodyError, Connection, HeldResponse, Request};
+use crate::http::{self, BodyError, Connection, HeldResponse, Request, SharedStream};
 use crate::listener::Next;
 
 /// The headers of a polling answer: its content type, `cache-control: no-store`, and CORS.
@@ -70,7 +69,7 @@ pub(super) fn on_poll_request(
             })
         }
         PollArrival::Hold { poll_id, wake } => {
-            let stream = connection.try_clone_stream()?;
+            let stream = connection.share_stream();
             let (cancel, cancelled) = bounded::<()>(0);
             let writer_socket = socket.clone();
             let spawned = thread::Builder::new()
@@ -101,7 +100,7 @@ fn poll_writer(
     poll_id: u64,
     wake: Receiver<()>,
     cancelled: Receiver<()>,
-    mut stream: TcpStream,
+    mut stream: SharedStream,
     headers: Vec<(String, String)>,
     keep_alive: Option<Duration>,
 ) -> bool {
@@ -128,7 +127,7 @@ fn poll_writer(
 /// go back to the session's buffer and the session ends with a transport error.
 fn deliver(
     socket: &Socket,
-    stream: &mut TcpStream,
+    stream: &mut SharedStream,
     headers: &[(String, String)],
     keep_alive: Option<Duration>,
     batch: Batch,

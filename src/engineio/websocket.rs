@@ -21,7 +21,7 @@
 //! exactly one thread ever writes to the socket.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, bounded, select};
@@ -36,7 +36,7 @@ use super::Message;
 use super::packet::Packet;
 use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
 use super::socket::Socket;
-use crate::http::{Connection, Request};
+use crate::http::{Connection, Request, SharedStream};
 use crate::listener::Next;
 
 /// What the reader asks the writer to put on the wire.
@@ -65,7 +65,7 @@ enum ReaderEnd {
 
 /// The read side of the socket for tungstenite: reads go to the socket, writes are dropped
 /// (tungstenite's automatic Pong/Close answers are sent by the writer thread instead).
-struct ReadHalf(TcpStream);
+struct ReadHalf(SharedStream);
 
 impl Read for ReadHalf {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
@@ -129,9 +129,9 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
         .write_buffer_size(0)
         .max_message_size(Some(server.options().max_payload))
         .max_frame_size(Some(server.options().max_payload));
-    let read_stream = connection.try_clone_stream()?;
-    read_stream.set_read_timeout(None)?;
-    let write_stream = connection.try_clone_stream()?;
+    let read_stream = connection.share_stream();
+    read_stream.tcp().set_read_timeout(None)?;
+    let write_stream = connection.share_stream();
     let leftover = connection.take_buffered_bytes();
     let reader = WebSocket::from_partially_read(ReadHalf(read_stream), leftover, Role::Server, Some(config));
     let writer = WebSocket::from_raw_socket(write_stream, Role::Server, Some(config));
@@ -151,7 +151,7 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
 /// Starts the writer thread of one WebSocket.
 fn start_writer(
     socket: &Socket,
-    writer: WebSocket<TcpStream>,
+    writer: WebSocket<SharedStream>,
     commands: Receiver<WriterCommand>,
     wake: Receiver<()>,
 ) -> io::Result<thread::JoinHandle<()>> {
@@ -162,7 +162,7 @@ fn start_writer(
 }
 
 /// A session opened over WebSocket: the writer is attached at once, then the `connection` event.
-fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, writer: WebSocket<TcpStream>) {
+fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, writer: WebSocket<SharedStream>) {
     let (command_sender, commands) = bounded(16);
     let (wake_sender, wake) = bounded(1);
     let writer_thread = match start_writer(&socket, writer, commands, wake) {
@@ -180,7 +180,7 @@ fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, wr
 }
 
 /// An upgrade of a polling session: probe first.
-fn run_probe(socket: Socket, reader: WebSocket<ReadHalf>, writer: WebSocket<TcpStream>) {
+fn run_probe(socket: Socket, reader: WebSocket<ReadHalf>, writer: WebSocket<SharedStream>) {
     let (command_sender, commands) = bounded(16);
     let (wake_sender, wake) = bounded(1);
     if !socket.begin_upgrade(wake_sender) {
@@ -317,7 +317,7 @@ fn to_frame(packet: &Packet) -> WsMessage {
 /// The thread `ws-writer <sid>`: the only writer of this WebSocket.
 fn websocket_writer(
     socket: Socket,
-    mut ws: WebSocket<TcpStream>,
+    mut ws: WebSocket<SharedStream>,
     commands: Receiver<WriterCommand>,
     wake: Receiver<()>,
 ) {
@@ -364,18 +364,18 @@ fn websocket_writer(
                         socket.on_close(reason);
                     }
                     let _ = ws.close(None);
-                    let _ = ws.get_ref().shutdown(Shutdown::Both);
+                    let _ = ws.get_ref().tcp().shutdown(Shutdown::Both);
                     return;
                 }
             }
         }
     }
     // Wake the reader (blocked in read) so that it ends too.
-    let _ = ws.get_ref().shutdown(Shutdown::Both);
+    let _ = ws.get_ref().tcp().shutdown(Shutdown::Both);
 }
 
 /// Writes packets as frames and flushes once.
-fn write_batch(socket: &Socket, ws: &mut WebSocket<TcpStream>, packets: &[Packet]) -> tungstenite::Result<()> {
+fn write_batch(socket: &Socket, ws: &mut WebSocket<SharedStream>, packets: &[Packet]) -> tungstenite::Result<()> {
     for packet in packets {
         crate::trace::outgoing(socket.id(), packet);
         ws.write(to_frame(packet))?;
