@@ -171,10 +171,13 @@ pub(super) fn on_data_request(
         Ok(text) => packet::decode_payload(text),
         Err(_) => (Vec::new(), Some(packet::ParseError("payload is not UTF-8".to_string()))),
     };
+    // The answers to this POST's packets go out together, in one GET answer (see `cork`).
+    socket.cork();
     for packet in packets {
         crate::trace::incoming(socket.id(), &packet);
         socket.on_packet(packet);
     }
+    socket.uncork();
     if let Some(error) = error {
         debug!("{}: {error}", socket.id());
         socket.on_close("parse error");

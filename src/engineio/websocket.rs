@@ -39,6 +39,12 @@ use super::socket::Socket;
 use crate::http::{Connection, Request, SharedStream};
 use crate::listener::Next;
 
+/// How much the reader asks of the socket in one `read` (and keeps as its buffer).
+const READER_BUFFER_BYTES: usize = 4096;
+/// The writer's frames are collected up to this size, then written at once (`write_batch`
+/// flushes at the end of each batch anyway): one `write` per batch, not one per frame.
+const WRITER_BATCH_BYTES: usize = 64 * 1024;
+
 /// What the reader asks the writer to put on the wire.
 enum WriterCommand {
     /// A packet outside the session's buffer: the `3probe` answer.
@@ -65,11 +71,26 @@ enum ReaderEnd {
 
 /// The read side of the socket for tungstenite: reads go to the socket, writes are dropped
 /// (tungstenite's automatic Pong/Close answers are sent by the writer thread instead).
-struct ReadHalf(SharedStream);
+///
+/// It also corks the session while the reader handles what one `read` brought: tungstenite
+/// calls `read` only when the frames it has are used up, so "about to read" is the moment to
+/// let the writer send the answers of those frames, all in one write (see `Socket::cork`).
+struct ReadHalf {
+    stream: SharedStream,
+    /// The session, once there is one (a handshake over WebSocket opens it after the 101).
+    socket: Option<Socket>,
+}
 
 impl Read for ReadHalf {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buffer)
+        if let Some(socket) = &self.socket {
+            socket.uncork();
+        }
+        let result = self.stream.read(buffer);
+        if let Some(socket) = &self.socket {
+            socket.cork();
+        }
+        result
     }
 }
 
@@ -123,18 +144,23 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     connection.stream().write_all(accept.as_bytes())?;
 
     // From here the socket is a WebSocket: one handle to read (no timeout: the heartbeat finds a
-    // dead client), one to write.
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
+    // dead client), one to write. The reader reads up to 4 KiB at a time; the writer never reads
+    // (no read buffer) and collects a batch of frames (up to 64 KiB) for one `write`.
+    let limits = WebSocketConfig::default()
         .max_message_size(Some(server.options().max_payload))
         .max_frame_size(Some(server.options().max_payload));
+    let reader_config = limits.read_buffer_size(READER_BUFFER_BYTES);
+    let writer_config = limits.read_buffer_size(0).write_buffer_size(WRITER_BATCH_BYTES);
     let read_stream = connection.share_stream();
     read_stream.tcp().set_read_timeout(None)?;
     let write_stream = connection.share_stream();
     let leftover = connection.take_buffered_bytes();
-    let reader = WebSocket::from_partially_read(ReadHalf(read_stream), leftover, Role::Server, Some(config));
-    let writer = WebSocket::from_raw_socket(write_stream, Role::Server, Some(config));
+    let read_half = ReadHalf {
+        stream: read_stream,
+        socket: None,
+    };
+    let reader = WebSocket::from_partially_read(read_half, leftover, Role::Server, Some(reader_config));
+    let writer = WebSocket::from_raw_socket(write_stream, Role::Server, Some(writer_config));
 
     match socket {
         Some(socket) => run_probe(socket, reader, writer),
@@ -246,6 +272,20 @@ fn finish(
 fn read_loop(
     socket: &Socket,
     mut reader: WebSocket<ReadHalf>,
+    commands: &Sender<WriterCommand>,
+    probing: bool,
+) -> ReaderEnd {
+    reader.get_mut().socket = Some(socket.clone());
+    let end = read_frames(socket, &mut reader, commands, probing);
+    // Whatever this thread's handlers queued last goes out (or is dropped with the session).
+    socket.uncork();
+    end
+}
+
+/// The loop of `read_loop`.
+fn read_frames(
+    socket: &Socket,
+    reader: &mut WebSocket<ReadHalf>,
     commands: &Sender<WriterCommand>,
     mut probing: bool,
 ) -> ReaderEnd {
