@@ -43,6 +43,8 @@ use crate::listener::Next;
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// At most this many header lines (httparse needs a fixed array).
 const MAX_HEADERS: usize = 100;
+/// How much one `read` of a request may bring.
+const READ_CHUNK_BYTES: usize = 4096;
 /// A body the service answered without reading (an error answer to a POST) is skipped up to
 /// this size before the next request of a keep-alive connection; past it the connection closes.
 const MAX_SKIPPED_BODY: usize = 1024 * 1024;
@@ -332,15 +334,21 @@ impl Connection {
     /// (`None`: no limit). Returns how many bytes came (0: the client closed).
     fn fill_buffer(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.stream.tcp().set_read_timeout(timeout)?;
-        let mut chunk = [0u8; 4096];
+        // Read straight into the buffer's free end (not into an array on the stack: a stack
+        // page touched once stays in the thread's memory for as long as the connection lives).
+        let start = self.buffer.len();
+        self.buffer.resize(start + READ_CHUNK_BYTES, 0);
         loop {
-            match self.stream.read(&mut chunk) {
+            match self.stream.read(&mut self.buffer[start..]) {
                 Ok(n) => {
-                    self.buffer.extend_from_slice(&chunk[..n]);
+                    self.buffer.truncate(start + n);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.buffer.truncate(start);
+                    return Err(e);
+                }
             }
         }
     }
@@ -532,7 +540,8 @@ fn is_timeout(error: &io::Error) -> bool {
 /// Parses a request head from the start of `bytes`: `Ok(None)` while it is incomplete,
 /// `Ok(Some((request, head_length)))` once it is complete.
 fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Request, usize)>, HeadError> {
-    let mut header_slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // On the heap, not the stack, for the same reason as in `fill_buffer` (3 KiB).
+    let mut header_slots = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut header_slots);
     let head_len = match parsed.parse(bytes) {
         Ok(httparse::Status::Complete(len)) => len,

@@ -255,22 +255,34 @@ impl Socket {
 
     /// Queues packets together, or none of them if the buffer has no room.
     fn send_packets(&self, packets: Vec<Packet>) -> Result<(), SendError> {
-        {
+        let queued = {
             let mut state = self.lock();
             if state.ready_state != ReadyState::Open {
                 return Err(SendError::Closed);
             }
-            if state.write_buffer.len() + packets.len() <= self.inner.shared.options.max_buffered_packets {
+            if state.write_buffer.len() + packets.len() > self.inner.shared.options.max_buffered_packets {
+                Queued::BufferFull
+            } else {
                 for packet in packets {
                     state.write_buffer.push_back(packet);
                 }
                 if state.corked_by == Some(thread::current().id()) {
                     state.wake_deferred = true;
+                    Queued::WriterWakesAtUncork
                 } else {
-                    wake(&state.waiting_writer);
+                    Queued::WakeWriter(state.waiting_writer.clone())
                 }
+            }
+        };
+        match queued {
+            Queued::WakeWriter(writer) => {
+                // Rung after the lock is released: on one core the writer runs at once, and it
+                // must not find the lock still held by us (two more thread switches a packet).
+                wake(&writer);
                 return Ok(());
             }
+            Queued::WriterWakesAtUncork => return Ok(()),
+            Queued::BufferFull => {}
         }
         warn!(
             "{}: {} packets wait for a client that does not read: closing the session",
@@ -643,6 +655,16 @@ impl Socket {
         let handler = Arc::clone(&self.inner.shared.handler);
         handler.on_close(self, reason);
     }
+}
+
+/// What `send_packets` did with the packets.
+enum Queued {
+    /// Queued; ring this writer (if one waits).
+    WakeWriter(Option<Sender<()>>),
+    /// Queued by the corked thread: its writer is rung at `uncork`.
+    WriterWakesAtUncork,
+    /// Not queued: the client does not read and the buffer is full.
+    BufferFull,
 }
 
 /// How long a graceful close of a polling session waits for a GET to carry its `1`
