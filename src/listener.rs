@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use log::{debug, error, warn};
+use log::{debug, error, info, warn};
 
 use crate::http::{self, Connection, HeadError, Limits, Request};
 
@@ -84,7 +84,20 @@ impl HttpServer {
     }
 
     /// Accepts connections forever on the calling thread.
-    pub fn serve(self, service: Arc<dyn HttpService>) {
+    pub fn serve(mut self, service: Arc<dyn HttpService>) {
+        let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok());
+        let cap = connection_cap(self.config.max_connections, max_map_count);
+        if cap < self.config.max_connections {
+            info!(
+                "at most {cap} open connections, not {}: vm.max_map_count is {}, room for the threads of \
+                 {cap} (raise it with `sysctl vm.max_map_count=262144`)",
+                self.config.max_connections,
+                max_map_count.unwrap_or(0)
+            );
+            self.config.max_connections = cap;
+        }
         let mut backoff = MIN_BACKOFF;
         loop {
             match self.listener.accept() {
@@ -130,6 +143,24 @@ impl HttpServer {
             error!("{peer}: cannot start a connection thread: {e}");
             thread::sleep(MIN_BACKOFF);
         }
+    }
+}
+
+/// Memory mappings one connection may need: two threads at most (the connection's own and a
+/// writer, `ws-writer` or `poll`), and each thread has four (its stack and guard page, and the
+/// alternate signal stack and guard page std gives every thread for stack overflows).
+const MAPS_PER_CONNECTION: usize = 8;
+/// Mappings left for everything else (the binary, libraries, malloc's arenas).
+const MAPS_RESERVED: usize = 2_000;
+
+/// The cap on open connections: the configured one, or lower if the kernel's limit of memory
+/// mappings per process (`vm.max_map_count`, 65,530 by default) leaves no room for the threads of
+/// that many. Past that limit a thread cannot be started, or worse, std aborts the whole process
+/// when a new thread cannot map its signal stack; a 503 at the door is the clear error instead.
+pub fn connection_cap(configured: usize, max_map_count: Option<usize>) -> usize {
+    match max_map_count {
+        Some(maps) => configured.min(maps.saturating_sub(MAPS_RESERVED) / MAPS_PER_CONNECTION),
+        None => configured,
     }
 }
 
@@ -218,5 +249,20 @@ pub fn handle_connection(
             }
             Next::Close => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_cap;
+
+    #[test]
+    fn the_cap_leaves_room_for_every_connection_s_thread_mappings() {
+        // Linux's default vm.max_map_count: (65,530 - 2,000) / 8 = 7,941 connections.
+        assert_eq!(connection_cap(15_000, Some(65_530)), 7_941);
+        // A raised limit lets the configured cap stand.
+        assert_eq!(connection_cap(15_000, Some(262_144)), 15_000);
+        assert_eq!(connection_cap(15_000, None), 15_000);
+        assert_eq!(connection_cap(15_000, Some(10)), 0);
     }
 }
