@@ -31,6 +31,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -201,6 +202,33 @@ impl SharedStream {
     /// The socket itself, for its options and `shutdown`.
     pub fn tcp(&self) -> &TcpStream {
         &self.0
+    }
+
+    /// Writes what the kernel's send buffer takes now, without waiting for the client:
+    /// `Err(WouldBlock)` when the buffer is full. The socket itself stays blocking for the other
+    /// threads that use it (a reader's `read`, a writer thread's `write`): this is `send(2)` with
+    /// `MSG_DONTWAIT`, a flag for this one call. std has no such call, hence the `libc` crate.
+    pub fn send_now(&self, buffer: &[u8]) -> io::Result<usize> {
+        let fd = self.0.as_raw_fd();
+        loop {
+            // SAFETY: `fd` is the open socket this stream owns (alive as long as `self`), and
+            // `buffer` is valid for reads of `buffer.len()` bytes.
+            let sent = unsafe {
+                libc::send(
+                    fd,
+                    buffer.as_ptr().cast(),
+                    buffer.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if sent >= 0 {
+                return Ok(sent as usize);
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
     }
 }
 

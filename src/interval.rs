@@ -35,7 +35,7 @@ pub fn set_interval(
 ) -> io::Result<Interval> {
     let (stop, stopped) = bounded::<()>(0);
     let ticker = tick(period);
-    let thread = thread::Builder::new().name(name.to_string()).spawn(move || {
+    let thread = crate::threads::spawn(name.to_string(), move || {
         loop {
             select! {
                 recv(ticker) -> _ => {

@@ -33,6 +33,7 @@
 //! |              | `trace.rs`               | `--trace`: each packet in and out, explained              |
 //! |              | `cli.rs`                 | flags and logging                                         |
 //! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
+//! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
 //!
 //! ## The threads
 //!
@@ -56,6 +57,7 @@ pub mod interval;
 pub mod listener;
 pub mod socketio;
 pub mod sync;
+pub mod threads;
 pub mod timer;
 pub mod trace;
 pub mod www;

@@ -13,7 +13,8 @@
 //!
 //! A connection thread is owned by its connection: it ends when the client closes, when a
 //! timeout in `http::Limits` fires, or when the service says `Next::Close`. The listener keeps a
-//! count of open connections; past `max_connections` a new one is answered `503` at once.
+//! count of open connections; past `max_connections` a new one is answered `503` at once, and
+//! likewise when the process has no room for another thread (`threads.rs`).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -22,9 +23,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use log::{debug, error, info, warn};
+use log::{debug, error, warn};
 
 use crate::http::{self, Connection, HeadError, Limits, Request};
+use crate::threads;
 
 /// What the connection does after a request was handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,20 +86,7 @@ impl HttpServer {
     }
 
     /// Accepts connections forever on the calling thread.
-    pub fn serve(mut self, service: Arc<dyn HttpService>) {
-        let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-            .ok()
-            .and_then(|text| text.trim().parse::<usize>().ok());
-        let cap = connection_cap(self.config.max_connections, max_map_count);
-        if cap < self.config.max_connections {
-            info!(
-                "at most {cap} open connections, not {}: vm.max_map_count is {}, room for the threads of \
-                 {cap} (raise it with `sysctl vm.max_map_count=262144`)",
-                self.config.max_connections,
-                max_map_count.unwrap_or(0)
-            );
-            self.config.max_connections = cap;
-        }
+    pub fn serve(self, service: Arc<dyn HttpService>) {
         let mut backoff = MIN_BACKOFF;
         loop {
             match self.listener.accept() {
@@ -131,9 +120,15 @@ impl HttpServer {
             refuse(stream, "too many connections");
             return;
         }
+        if !threads::has_room() {
+            // Past the thread budget (see `threads.rs`) a new thread could abort the process.
+            warn!("{peer}: {} threads running, no room for another: 503", threads::live());
+            refuse(stream, "too many threads");
+            return;
+        }
         let service = Arc::clone(service);
         let limits = self.config.limits;
-        let spawned = thread::Builder::new().name(format!("conn {peer}")).spawn(move || {
+        let spawned = threads::spawn(format!("conn {peer}"), move || {
             let _count = count; // decremented when this thread ends
             run_connection(stream, peer, limits, service);
         });
@@ -143,24 +138,6 @@ impl HttpServer {
             error!("{peer}: cannot start a connection thread: {e}");
             thread::sleep(MIN_BACKOFF);
         }
-    }
-}
-
-/// Memory mappings one connection may need: two threads at most (the connection's own and a
-/// writer, `ws-writer` or `poll`), and each thread has four (its stack and guard page, and the
-/// alternate signal stack and guard page std gives every thread for stack overflows).
-const MAPS_PER_CONNECTION: usize = 8;
-/// Mappings left for everything else (the binary, libraries, malloc's arenas).
-const MAPS_RESERVED: usize = 2_000;
-
-/// The cap on open connections: the configured one, or lower if the kernel's limit of memory
-/// mappings per process (`vm.max_map_count`, 65,530 by default) leaves no room for the threads of
-/// that many. Past that limit a thread cannot be started, or worse, std aborts the whole process
-/// when a new thread cannot map its signal stack; a 503 at the door is the clear error instead.
-pub fn connection_cap(configured: usize, max_map_count: Option<usize>) -> usize {
-    match max_map_count {
-        Some(maps) => configured.min(maps.saturating_sub(MAPS_RESERVED) / MAPS_PER_CONNECTION),
-        None => configured,
     }
 }
 
@@ -249,20 +226,5 @@ pub fn handle_connection(
             }
             Next::Close => return Ok(()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::connection_cap;
-
-    #[test]
-    fn the_cap_leaves_room_for_every_connection_s_thread_mappings() {
-        // Linux's default vm.max_map_count: (65,530 - 2,000) / 8 = 7,941 connections.
-        assert_eq!(connection_cap(15_000, Some(65_530)), 7_941);
-        // A raised limit lets the configured cap stand.
-        assert_eq!(connection_cap(15_000, Some(262_144)), 15_000);
-        assert_eq!(connection_cap(15_000, None), 15_000);
-        assert_eq!(connection_cap(15_000, Some(10)), 0);
     }
 }

@@ -14,7 +14,6 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
@@ -46,9 +45,7 @@ impl Timers {
     /// Starts the timer thread.
     pub fn start() -> std::io::Result<Timers> {
         let (commands, receiver) = unbounded();
-        thread::Builder::new()
-            .name("timers".to_string())
-            .spawn(move || run_timer_thread(receiver))?;
+        crate::threads::spawn("timers".to_string(), move || run_timer_thread(receiver))?;
         Ok(Timers {
             commands,
             next_id: Arc::new(AtomicU64::new(1)),

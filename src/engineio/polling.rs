@@ -19,7 +19,6 @@
 //! with a close `1` (the session ended), then ends; the connection thread joins it.
 
 use std::io;
-use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, bounded, select};
@@ -72,9 +71,9 @@ pub(super) fn on_poll_request(
             let stream = connection.share_stream();
             let (cancel, cancelled) = bounded::<()>(0);
             let writer_socket = socket.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("poll {}", socket.id()))
-                .spawn(move || poll_writer(writer_socket, poll_id, wake, cancelled, stream, headers, keep_alive));
+            let spawned = crate::threads::spawn(format!("poll {}", socket.id()), move || {
+                poll_writer(writer_socket, poll_id, wake, cancelled, stream, headers, keep_alive)
+            });
             let thread = match spawned {
                 Ok(thread) => thread,
                 Err(e) => {

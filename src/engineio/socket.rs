@@ -1,14 +1,23 @@
 //! One Engine.IO session (the reference's `Socket`, `socket.ts`).
 //!
 //! A session outlives the HTTP requests and WebSockets that carry it, so it is shared (`Arc`)
-//! between: the connection threads of its polling requests, its WebSocket's reader and writer
-//! threads, the `timers` thread (heartbeat), and the application, which keeps a `Socket` to send.
+//! between: the connection threads of its polling requests, its WebSocket's reader thread, the
+//! `timers` thread (heartbeat), and the application, which keeps a `Socket` to send.
 //! All its mutable state is in one `Mutex<State>`; no lock is held while the `Handler` runs.
 //!
-//! Outbound packets wait in `write_buffer` (the reference's `writeBuffer`). A transport that can
-//! write registers a wake-up channel in `waiting_writer`; `send` pushes a packet and wakes it; the
-//! writer then takes the whole buffer (the reference's `flush`). A packet leaves the buffer only
-//! when a live transport takes it; if writing fails, it is put back before the session closes.
+//! Outbound packets wait in `write_buffer` (the reference's `writeBuffer`); `send` pushes a packet
+//! and then flushes it (the reference's `flush`), which depends on the transport:
+//!
+//! - polling: a held GET's writer waits on a wake-up channel in `waiting_writer`; `send` rings it
+//!   and the writer takes the whole buffer as its answer;
+//! - WebSocket: the thread that queued the packet writes the buffer itself, without waiting for the
+//!   client (`websocket::flush`). One thread at a time holds that *writing role* (`flushing`);
+//!   a thread that finds it taken only queues, and the holder takes what was added before it lets
+//!   go. If the client reads too slowly for the kernel's buffer, a `ws-writer` thread takes the
+//!   role over until the buffer is written.
+//!
+//! A packet leaves the buffer only when a live transport takes it; if writing fails, it is put
+//! back (to be counted as dropped) before the session closes.
 //!
 //! Heartbeat (Engine.IO v4: the server pings):
 //!
@@ -31,6 +40,7 @@ use log::{debug, info, warn};
 use super::Message;
 use super::packet::Packet;
 use super::server::{Shared, TransportKind};
+use super::websocket::{self, WsWriter};
 use crate::http::Request;
 use crate::timer::TimerId;
 
@@ -67,6 +77,8 @@ impl std::error::Error for SendError {}
 
 /// What a writer gets when it takes from the buffer.
 pub(super) struct Batch {
+    /// WebSocket only: the answer to a client's Ping frame, to write first.
+    pub pong: Option<Vec<u8>>,
     /// Packets to write, in order.
     pub packets: Vec<Packet>,
     /// End the transport after writing them (the session is closing or closed).
@@ -101,9 +113,15 @@ pub(super) struct State {
     pub transport: TransportKind,
     /// The reference's `writeBuffer`.
     pub write_buffer: VecDeque<Packet>,
-    /// Rings the writer waiting for packets: a held GET's writer, or the WebSocket's writer.
-    /// Dropping it tells that writer the session is over (or, for a held GET, upgraded).
+    /// Rings the writer of the held GET. Dropping it tells that writer the session is over.
     pub waiting_writer: Option<Sender<()>>,
+    /// The WebSocket that is the transport (opened directly, or after the upgrade).
+    pub websocket: Option<Arc<WsWriter>>,
+    /// A thread holds the writing role of the WebSocket (see the module's doc): the others only
+    /// queue. Set by `State::flush`, given up by `take_for_websocket` when nothing is left.
+    pub flushing: bool,
+    /// The answer to a client's WebSocket Ping frame, waiting for the thread that writes.
+    pub pong: Option<Vec<u8>>,
     /// The id of the GET being held (the reference's polling `writable`).
     pub held_poll: Option<u64>,
     pub next_poll_id: u64,
@@ -115,8 +133,8 @@ pub(super) struct State {
     pub probed: bool,
     /// The session moved to the WebSocket.
     pub upgraded: bool,
-    /// Dropped to close the probing WebSocket (upgrade timeout, session closed).
-    pub probe_writer: Option<Sender<()>>,
+    /// The probing WebSocket, to be closed if the upgrade fails (upgrade timeout, session closed).
+    pub probe: Option<Arc<WsWriter>>,
     pub upgrade_timer: Option<TimerId>,
     pub ping_interval_timer: Option<TimerId>,
     pub ping_timeout_timer: Option<TimerId>,
@@ -157,13 +175,16 @@ impl Socket {
             transport,
             write_buffer: VecDeque::new(),
             waiting_writer: None,
+            websocket: None,
+            flushing: false,
+            pong: None,
             held_poll: None,
             next_poll_id: 1,
             data_request_in_flight: false,
             upgrading: false,
             probed: false,
             upgraded: false,
-            probe_writer: None,
+            probe: None,
             upgrade_timer: None,
             ping_interval_timer: None,
             ping_timeout_timer: None,
@@ -255,34 +276,25 @@ impl Socket {
 
     /// Queues packets together, or none of them if the buffer has no room.
     fn send_packets(&self, packets: Vec<Packet>) -> Result<(), SendError> {
-        let queued = {
+        let flush = {
             let mut state = self.lock();
             if state.ready_state != ReadyState::Open {
                 return Err(SendError::Closed);
             }
             if state.write_buffer.len() + packets.len() > self.inner.shared.options.max_buffered_packets {
-                Queued::BufferFull
+                None
             } else {
                 for packet in packets {
                     state.write_buffer.push_back(packet);
                 }
-                if state.corked_by == Some(thread::current().id()) {
-                    state.wake_deferred = true;
-                    Queued::WriterWakesAtUncork
-                } else {
-                    Queued::WakeWriter(state.waiting_writer.clone())
-                }
+                Some(state.flush())
             }
         };
-        match queued {
-            Queued::WakeWriter(writer) => {
-                // Rung after the lock is released: on one core the writer runs at once, and it
-                // must not find the lock still held by us (two more thread switches a packet).
-                wake(&writer);
-                return Ok(());
-            }
-            Queued::WriterWakesAtUncork => return Ok(()),
-            Queued::BufferFull => {}
+        if let Some(flush) = flush {
+            // Done after the lock is released: a woken GET writer must not find it still held
+            // (on one core it runs at once), and a WebSocket write must not hold up other senders.
+            self.run_flush(flush);
+            return Ok(());
         }
         warn!(
             "{}: {} packets wait for a client that does not read: closing the session",
@@ -303,14 +315,29 @@ impl Socket {
         self.lock().corked_by = Some(thread::current().id());
     }
 
-    /// Called before that thread waits for the client again: wakes the writer if it queued
-    /// something while corked.
+    /// Called before that thread waits for the client again: flushes what it queued while
+    /// corked (over a WebSocket, this thread writes it now).
     pub(super) fn uncork(&self) {
-        let mut state = self.lock();
-        state.corked_by = None;
-        if state.wake_deferred {
+        let flush = {
+            let mut state = self.lock();
+            state.corked_by = None;
+            if !state.wake_deferred {
+                return;
+            }
             state.wake_deferred = false;
-            wake(&state.waiting_writer);
+            state.flush()
+        };
+        self.run_flush(flush);
+    }
+
+    /// Does what `State::flush` decided, with the lock released.
+    fn run_flush(&self, flush: Flush) {
+        match flush {
+            Flush::Nothing => {}
+            Flush::RingPoll(writer) => {
+                let _ = writer.try_send(()); // a full channel: it is rung already
+            }
+            Flush::WriteWebSocket(writer) => websocket::flush(self, &writer),
         }
     }
 
@@ -318,25 +345,28 @@ impl Socket {
     /// sent, then the transport closes (polling: a `1` packet; WebSocket: a close frame) and the
     /// session ends with "forced close".
     pub fn close(&self) {
-        let mut state = self.lock();
-        if state.ready_state != ReadyState::Open {
-            return;
-        }
-        state.ready_state = ReadyState::Closing;
-        debug!(
-            "{}: closing, {} packets still to send",
-            self.inner.id,
-            state.write_buffer.len()
-        );
-        wake(&state.waiting_writer);
-        // Polling: the buffer goes in one GET, the `1` in the next; if no GET comes, give up.
-        let weak = self.weak();
-        let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
-            if let Some(socket) = Socket::from_weak(&weak) {
-                socket.on_close("forced close");
+        let flush = {
+            let mut state = self.lock();
+            if state.ready_state != ReadyState::Open {
+                return;
             }
-        });
-        state.close_timer = Some(timer);
+            state.ready_state = ReadyState::Closing;
+            debug!(
+                "{}: closing, {} packets still to send",
+                self.inner.id,
+                state.write_buffer.len()
+            );
+            // Polling: the buffer goes in one GET, the `1` in the next; if no GET comes, give up.
+            let weak = self.weak();
+            let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
+                if let Some(socket) = Socket::from_weak(&weak) {
+                    socket.on_close("forced close");
+                }
+            });
+            state.close_timer = Some(timer);
+            state.flush()
+        };
+        self.run_flush(flush);
     }
 
     // ----- polling ------------------------------------------------------------------------
@@ -370,9 +400,7 @@ impl Socket {
         match take_poll_answer(&mut state) {
             Some(batch) => {
                 state.held_poll = None;
-                if !state.upgraded {
-                    state.waiting_writer = None; // after an upgrade it is the WebSocket's
-                }
+                state.waiting_writer = None;
                 PollTake::Answer(batch)
             }
             None => PollTake::Wait,
@@ -423,51 +451,73 @@ impl Socket {
 
     // ----- WebSocket ------------------------------------------------------------------------
 
-    /// Makes `wake` the writer of this session (a WebSocket opened without polling).
-    pub(super) fn attach_websocket_writer(&self, wake: Sender<()>) {
-        let mut state = self.lock();
-        state.waiting_writer = Some(wake);
-        let waiting = &state.waiting_writer;
-        if !state.write_buffer.is_empty() {
-            self::wake(waiting);
-        }
+    /// Makes `writer` the transport of this session (a WebSocket opened without polling), and
+    /// writes what is queued (the open packet).
+    pub(super) fn attach_websocket(&self, writer: Arc<WsWriter>) {
+        let flush = {
+            let mut state = self.lock();
+            state.websocket = Some(writer);
+            state.flush()
+        };
+        self.run_flush(flush);
     }
 
-    /// The WebSocket writer takes everything queued.
-    pub(super) fn take_for_websocket(&self) -> Batch {
+    /// A client's WebSocket Ping frame: its Pong goes out with the next write.
+    pub(super) fn queue_pong(&self, data: Vec<u8>) {
+        let flush = {
+            let mut state = self.lock();
+            if state.ready_state == ReadyState::Closed {
+                return;
+            }
+            state.pong = Some(data);
+            state.flush()
+        };
+        self.run_flush(flush);
+    }
+
+    /// The thread holding the writing role takes everything queued. `None`: nothing is left,
+    /// and the role is given up (in the same locked step, so that a packet queued meanwhile is
+    /// either taken here or finds the role free).
+    pub(super) fn take_for_websocket(&self) -> Option<Batch> {
         let mut state = self.lock();
+        let pong = state.pong.take();
         let packets: Vec<Packet> = state.write_buffer.drain(..).collect();
         match state.ready_state {
-            ReadyState::Open => Batch {
+            ReadyState::Open if pong.is_none() && packets.is_empty() => {
+                state.flushing = false;
+                None
+            }
+            ReadyState::Open => Some(Batch {
+                pong,
                 packets,
                 close_transport: false,
                 then_close_session: None,
-            },
-            ReadyState::Closing => {
-                state.waiting_writer = None;
-                Batch {
-                    packets,
-                    close_transport: true,
-                    then_close_session: Some("forced close"),
-                }
-            }
-            ReadyState::Closed => Batch {
+            }),
+            // The role is kept for good: after this batch the transport closes.
+            ReadyState::Closing => Some(Batch {
+                pong,
+                packets,
+                close_transport: true,
+                then_close_session: Some("forced close"),
+            }),
+            ReadyState::Closed => Some(Batch {
+                pong: None,
                 packets,
                 close_transport: true,
                 then_close_session: None,
-            },
+            }),
         }
     }
 
     /// A WebSocket with this session's sid wants to become its transport. `false`: one is already
     /// probing or done (the new one is closed). Starts the `upgradeTimeout`.
-    pub(super) fn begin_upgrade(&self, probe_wake: Sender<()>) -> bool {
+    pub(super) fn begin_upgrade(&self, probe: Arc<WsWriter>) -> bool {
         let mut state = self.lock();
         if state.ready_state != ReadyState::Open || state.upgrading || state.upgraded {
             return false;
         }
         state.upgrading = true;
-        state.probe_writer = Some(probe_wake);
+        state.probe = Some(probe);
         let weak = self.weak();
         let timeout = self.inner.shared.options.upgrade_timeout;
         let timer = self.inner.shared.timers.set_timeout(timeout, move || {
@@ -503,33 +553,38 @@ impl Socket {
             state.probed = false;
             state.upgraded = true;
             state.transport = TransportKind::WebSocket;
-            // A GET still held loses its wake-up sender; its writer wakes, sees `upgraded` and
-            // answers noop. The WebSocket writer takes its place.
-            state.waiting_writer = state.probe_writer.take();
+            // A GET still held wakes, sees `upgraded` and answers noop; from now on the
+            // WebSocket takes the buffer.
             wake(&state.waiting_writer);
-            state.upgrade_timer.take()
+            state.websocket = state.probe.take();
+            let flush = state.flush();
+            (state.upgrade_timer.take(), flush)
         };
+        let (timer, flush) = timer;
         if let Some(timer) = timer {
             self.inner.shared.timers.clear_timeout(timer);
         }
         info!("{}: upgraded to websocket", self.inner.id);
+        self.run_flush(flush);
         true
     }
 
     /// The probing WebSocket failed or timed out: it closes, the session stays on polling.
     pub(super) fn abort_upgrade(&self) {
-        let timer = {
+        let (timer, probe) = {
             let mut state = self.lock();
             if !state.upgrading {
                 return;
             }
             state.upgrading = false;
             state.probed = false;
-            state.probe_writer = None;
-            state.upgrade_timer.take()
+            (state.upgrade_timer.take(), state.probe.take())
         };
         if let Some(timer) = timer {
             self.inner.shared.timers.clear_timeout(timer);
+        }
+        if let Some(probe) = probe {
+            probe.close();
         }
     }
 
@@ -617,10 +672,10 @@ impl Socket {
     }
 
     /// The reference's `onClose`: ends the session once. Timers are cleared, what is still
-    /// queued is dropped (and counted), the writer is released (a held GET answers `1`, a
-    /// WebSocket writer sends its close frame), and the handler hears the reason.
+    /// queued is dropped (and counted), the transport is released (a held GET answers `1`, a
+    /// WebSocket gets its close frame), and the handler hears the reason.
     pub(super) fn on_close(&self, reason: &str) {
-        let (timers, dropped, writers) = {
+        let (timers, dropped, held_get, websocket, probe) = {
             let mut state = self.lock();
             if state.ready_state == ReadyState::Closed {
                 return;
@@ -634,16 +689,39 @@ impl Socket {
             ];
             let dropped = state.write_buffer.len();
             state.write_buffer.clear();
-            let writers = (state.waiting_writer.take(), state.probe_writer.take());
-            (timers, dropped, writers)
+            state.pong = None;
+            // The WebSocket: if no thread holds the writing role, this one takes it to write the
+            // close frame; if one does, that thread will find the session closed.
+            let websocket = state.websocket.take().map(|writer| {
+                let take_role = !state.flushing;
+                state.flushing = true;
+                (writer, take_role)
+            });
+            (
+                timers,
+                dropped,
+                state.waiting_writer.take(),
+                websocket,
+                state.probe.take(),
+            )
         };
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
         }
-        // Out of `clients` first, then the writers are released (a held GET answers `1`, a
-        // WebSocket sends its close frame): a client that sees the end finds the sid unknown.
+        // Out of `clients` first, then the transports are released (a held GET answers `1`, a
+        // WebSocket gets its close frame): a client that sees the end finds the sid unknown.
         self.inner.shared.remove_client(&self.inner.id);
-        drop(writers);
+        drop(held_get);
+        match websocket {
+            Some((writer, true)) => websocket::flush(self, &writer),
+            // A `ws-writer` blocked on a client that does not read would wait for the write
+            // timeout: what it holds is dropped anyway, so cut it short.
+            Some((writer, false)) => writer.unblock_slow_writer(),
+            None => {}
+        }
+        if let Some(probe) = probe {
+            probe.close();
+        }
         if dropped > 0 {
             warn!(
                 "{}: closed ({reason}) with {dropped} packets not sent: dropped",
@@ -657,14 +735,37 @@ impl Socket {
     }
 }
 
-/// What `send_packets` did with the packets.
-enum Queued {
-    /// Queued; ring this writer (if one waits).
-    WakeWriter(Option<Sender<()>>),
-    /// Queued by the corked thread: its writer is rung at `uncork`.
-    WriterWakesAtUncork,
-    /// Not queued: the client does not read and the buffer is full.
-    BufferFull,
+/// How queued packets are to leave, decided under the lock by `State::flush` and done after it
+/// is released by `Socket::run_flush`.
+pub(super) enum Flush {
+    /// Nothing to do now: no transport can take them yet, the thread holding the WebSocket's
+    /// writing role will, or the corked thread will at `uncork`.
+    Nothing,
+    /// Ring the held GET's writer.
+    RingPoll(Sender<()>),
+    /// This thread took the writing role: it writes the buffer to the WebSocket.
+    WriteWebSocket(Arc<WsWriter>),
+}
+
+impl State {
+    /// The reference's `flush`, decided: called with the lock held, after queuing.
+    fn flush(&mut self) -> Flush {
+        if self.corked_by == Some(thread::current().id()) {
+            self.wake_deferred = true;
+            return Flush::Nothing;
+        }
+        if let Some(writer) = &self.websocket {
+            if self.flushing {
+                return Flush::Nothing;
+            }
+            self.flushing = true;
+            return Flush::WriteWebSocket(Arc::clone(writer));
+        }
+        match &self.waiting_writer {
+            Some(writer) => Flush::RingPoll(writer.clone()),
+            None => Flush::Nothing,
+        }
+    }
 }
 
 /// How long a graceful close of a polling session waits for a GET to carry its `1`
@@ -682,6 +783,7 @@ fn wake(writer: &Option<Sender<()>>) {
 fn take_poll_answer(state: &mut State) -> Option<Batch> {
     match state.ready_state {
         ReadyState::Closed => Some(Batch {
+            pong: None,
             packets: vec![Packet::Close],
             close_transport: true,
             then_close_session: None,
@@ -690,11 +792,13 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
         // `1` at once but the packets before it a tick later, so `41\x1e1` in one answer would
         // read as "transport close" rather than "io server disconnect".)
         ReadyState::Closing if !state.write_buffer.is_empty() => Some(Batch {
+            pong: None,
             packets: state.write_buffer.drain(..).collect(),
             close_transport: false,
             then_close_session: None,
         }),
         ReadyState::Closing => Some(Batch {
+            pong: None,
             packets: vec![Packet::Close],
             close_transport: true,
             then_close_session: Some("forced close"),
@@ -702,6 +806,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
         ReadyState::Open => {
             if state.probed || state.upgraded {
                 return Some(Batch {
+                    pong: None,
                     packets: vec![Packet::Noop],
                     close_transport: false,
                     then_close_session: None,
@@ -711,6 +816,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
                 return None;
             }
             Some(Batch {
+                pong: None,
                 packets: state.write_buffer.drain(..).collect(),
                 close_transport: false,
                 then_close_session: None,

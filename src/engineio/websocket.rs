@@ -1,59 +1,56 @@
 //! The WebSocket transport (the reference's `transports/websocket.ts`, with the `ws` package's
-//! handshake), full duplex on two threads:
+//! handshake). One thread per WebSocket, its connection thread, which reads; writes are made by
+//! whichever thread has something to send, without waiting for the client:
 //!
 //! ```text
-//! connection thread = reader                     thread "ws-writer <sid>" = the only writer
-//! ───────────────────────────                    ─────────────────────────────────────────
-//! loop { frame = ws.read()                       loop { select! {
-//!   "2probe" ─► commands: send "3probe" ───────►   commands: probe answer, Pong, Close
-//!   "5"      ─► session: I am the transport        wake: session.take_for_websocket() → frames
-//!   other    ─► session.on_packet()              } }
-//! }                                              ends when the session drops `wake` (closed), or
-//! drop(commands); join(writer); on_close()       the reader drops `commands` (client gone)
+//! connection thread = the reader              any thread that queues a packet (a handler on the
+//! ─────────────────────────────               reader, the `timers` heartbeat, a `news` interval,
+//! loop { frame = ws.read()                    a broadcast): socket.send() → flush()
+//!   "2probe" → write "3probe"                 ─────────────────────────────────────────────────
+//!   "5"      → session: I am the transport    takes the writing role (one thread at a time),
+//!   other    → session.on_packet()            takes the buffer, writes it with send(MSG_DONTWAIT)
+//! }                                           └ the kernel's buffer is full (a slow client):
+//! on_close(); join the `ws-writer`, if any        thread "ws-writer <sid>" takes the role over and
+//!                                                 writes, waiting, until the buffer is empty
 //! ```
+//!
+//! So an idle WebSocket costs one thread, blocked in `read()`; a second one exists only while a
+//! client is slower to read than we are to write. The reference does the same on Node's one
+//! thread: `ws` writes at once, and libuv queues what the kernel does not take.
 //!
 //! A session opened straight over WebSocket (`transports: ['websocket']`) starts attached. An
 //! upgrade starts as a probe: only `2probe` and then `5` are accepted; anything else, or the
 //! `upgradeTimeout`, closes only this WebSocket and the session goes on polling.
 //!
 //! tungstenite answers Ping and Close frames by itself while reading. Here the reader's stream
-//! discards writes ([`ReadHalf`]) and the reader passes those answers to the writer, so that
-//! exactly one thread ever writes to the socket.
+//! discards writes ([`ReadHalf`]) and the reader hands those answers to the writing path
+//! (`Socket::queue_pong`, `on_close`), so that every write goes through one [`WsWriter`].
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::thread;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender, bounded, select};
-use log::{debug, info};
+use log::{debug, error, info};
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig};
-use tungstenite::{Bytes, Message as WsMessage, WebSocket};
+use tungstenite::{Message as WsMessage, WebSocket};
 
 use super::Message;
 use super::packet::Packet;
 use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
-use super::socket::Socket;
+use super::socket::{Batch, Socket};
 use crate::http::{Connection, Request, SharedStream};
 use crate::listener::Next;
+use crate::sync::lock;
 
 /// How much the reader asks of the socket in one `read` (and keeps as its buffer).
 const READER_BUFFER_BYTES: usize = 4096;
-/// The writer's frames are collected up to this size, then written at once (`write_batch`
-/// flushes at the end of each batch anyway): one `write` per batch, not one per frame.
+/// Frames are collected up to this size, then written at once (a batch is written at its end
+/// anyway): one `send` per batch, not one per frame.
 const WRITER_BATCH_BYTES: usize = 64 * 1024;
-
-/// What the reader asks the writer to put on the wire.
-enum WriterCommand {
-    /// A packet outside the session's buffer: the `3probe` answer.
-    Packet(Packet),
-    /// The answer to a client's Ping frame.
-    Pong(Bytes),
-    /// Close with this code (e.g. 1009 when a message is over `maxPayload`).
-    Close(CloseFrame),
-}
 
 /// How the reader's loop ended.
 enum ReaderEnd {
@@ -70,11 +67,11 @@ enum ReaderEnd {
 }
 
 /// The read side of the socket for tungstenite: reads go to the socket, writes are dropped
-/// (tungstenite's automatic Pong/Close answers are sent by the writer thread instead).
+/// (tungstenite's automatic Pong/Close answers go through the [`WsWriter`] instead).
 ///
 /// It also corks the session while the reader handles what one `read` brought: tungstenite
 /// calls `read` only when the frames it has are used up, so "about to read" is the moment to
-/// let the writer send the answers of those frames, all in one write (see `Socket::cork`).
+/// write the answers of those frames, all in one `send` (see `Socket::cork`).
 struct ReadHalf {
     stream: SharedStream,
     /// The session, once there is one (a handshake over WebSocket opens it after the 101).
@@ -100,6 +97,289 @@ impl Write for ReadHalf {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// The write side of the socket for tungstenite: `send_now` (never waits) or, for the
+/// `ws-writer` thread of a slow client, a plain blocking `write` (which gives up after the
+/// connection's write timeout).
+struct SendHalf {
+    stream: SharedStream,
+    wait: Wait,
+}
+
+/// How a write treats a full kernel buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Return at once with what the kernel took (`WouldBlock`): any thread that emits.
+    No,
+    /// Wait for the client to read, up to the write timeout: the `ws-writer` thread only.
+    Yes,
+}
+
+impl Write for SendHalf {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        match self.wait {
+            Wait::No => self.stream.send_now(buffer),
+            Wait::Yes => self.stream.write(buffer),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for SendHalf {
+    /// Never called: the writer's WebSocket is only written to.
+    fn read(&mut self, _buffer: &mut [u8]) -> io::Result<usize> {
+        Ok(0)
+    }
+}
+
+/// The write side of one WebSocket: tungstenite's frame encoder over the socket. Every write to
+/// the WebSocket goes through it, one thread at a time: the thread holding the session's writing
+/// role (`State::flushing`), or, while probing, the probe's reader.
+pub(crate) struct WsWriter {
+    ws: Mutex<WebSocket<SendHalf>>,
+    /// The socket, for `shutdown`.
+    stream: SharedStream,
+    /// The `ws-writer` thread of a slow client, if one was started.
+    slow: Mutex<SlowWriter>,
+    /// The close frame to end with, when it is not a plain one (1009: over `maxPayload`).
+    close_frame: Mutex<Option<CloseFrame>>,
+}
+
+/// The `ws-writer` thread of one WebSocket: owned by the WebSocket's reader, which joins it.
+struct SlowWriter {
+    thread: Option<JoinHandle<()>>,
+    /// The reader has ended and joined it: no other may start.
+    finished: bool,
+}
+
+/// What a write of a batch did.
+enum Written {
+    /// All of it is with the kernel.
+    All,
+    /// The kernel's buffer is full (`Wait::No` only): the frames up to the first packet of `rest`
+    /// are written or waiting in tungstenite's buffer, `rest` is not written at all.
+    Partly { rest: Batch },
+}
+
+/// A failed write, with the packets it could not hand to the kernel (to be counted as dropped).
+struct WriteFailed {
+    error: tungstenite::Error,
+    unsent: Vec<Packet>,
+}
+
+impl WsWriter {
+    fn new(stream: SharedStream, config: WebSocketConfig) -> WsWriter {
+        let send_half = SendHalf {
+            stream: stream.clone(),
+            wait: Wait::No,
+        };
+        WsWriter {
+            ws: Mutex::new(WebSocket::from_raw_socket(send_half, Role::Server, Some(config))),
+            stream,
+            slow: Mutex::new(SlowWriter {
+                thread: None,
+                finished: false,
+            }),
+            close_frame: Mutex::new(None),
+        }
+    }
+
+    /// Writes a batch as frames (`4hello` as a text frame, binary data as a binary frame) and
+    /// flushes them.
+    fn write_batch(&self, sid: &str, batch: Batch, wait: Wait) -> Result<Written, WriteFailed> {
+        let mut ws = lock(&self.ws);
+        ws.get_mut().wait = wait;
+        if let Some(data) = batch.pong {
+            // Queued by tungstenite, written with the frames below.
+            let _ = ws.write(WsMessage::Pong(data.into()));
+        }
+        let mut packets = batch.packets.into_iter();
+        while let Some(packet) = packets.next() {
+            crate::trace::outgoing(sid, &packet);
+            if let Err(error) = ws.write(to_frame(&packet)) {
+                // The frame itself is in tungstenite's buffer; the rest is not.
+                let rest: Vec<Packet> = packets.collect();
+                return kernel_full_or_failed(error, wait, rest, batch.close_transport, batch.then_close_session);
+            }
+        }
+        match ws.flush() {
+            Ok(()) => Ok(Written::All),
+            Err(error) => {
+                kernel_full_or_failed(error, wait, Vec::new(), batch.close_transport, batch.then_close_session)
+            }
+        }
+    }
+
+    /// Sends one frame from the probe's reader (`3probe`), waiting if it must: nothing else
+    /// writes to a probing WebSocket, and its reader has nothing else to do meanwhile.
+    fn write_from_reader(&self, sid: &str, packet: &Packet) -> tungstenite::Result<()> {
+        let mut ws = lock(&self.ws);
+        ws.get_mut().wait = Wait::Yes;
+        crate::trace::outgoing(sid, packet);
+        ws.send(to_frame(packet))
+    }
+
+    /// Sends the close frame if the kernel takes it now, then shuts the socket down: the
+    /// reader's `read` returns, the client sees the end.
+    pub(super) fn close(&self) {
+        let ws = match self.ws.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            // A `ws-writer` is blocked writing: no close frame then, only the shutdown.
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(mut ws) = ws {
+            ws.get_mut().wait = Wait::No;
+            let frame = lock(&self.close_frame).take();
+            let _ = ws.close(frame);
+            let _ = ws.flush();
+        }
+        self.shutdown();
+    }
+
+    /// Ends the TCP connection both ways (a blocked `read` or `write` on it returns).
+    fn shutdown(&self) {
+        let _ = self.stream.tcp().shutdown(Shutdown::Both);
+    }
+
+    /// The session closed while a `ws-writer` was blocked on a client that does not read: what it
+    /// holds is dropped anyway, so end its wait (up to the write timeout) now.
+    pub(super) fn unblock_slow_writer(&self) {
+        let slow = lock(&self.slow);
+        if slow.thread.as_ref().is_some_and(|thread| !thread.is_finished()) {
+            self.shutdown();
+        }
+    }
+
+    /// Called by the reader at its end: no `ws-writer` may start any more; the last one is joined.
+    fn finish(&self) {
+        let thread = {
+            let mut slow = lock(&self.slow);
+            slow.finished = true;
+            slow.thread.take()
+        };
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    fn lock_slow(&self) -> MutexGuard<'_, SlowWriter> {
+        lock(&self.slow)
+    }
+}
+
+/// After a failed `write`/`flush`: is it only the kernel's buffer being full?
+fn kernel_full_or_failed(
+    error: tungstenite::Error,
+    wait: Wait,
+    rest: Vec<Packet>,
+    close_transport: bool,
+    then_close_session: Option<&'static str>,
+) -> Result<Written, WriteFailed> {
+    let would_block = matches!(&error, tungstenite::Error::Io(e) if e.kind() == io::ErrorKind::WouldBlock);
+    if would_block && wait == Wait::No {
+        let rest = Batch {
+            pong: None,
+            packets: rest,
+            close_transport,
+            then_close_session,
+        };
+        return Ok(Written::Partly { rest });
+    }
+    // With `Wait::Yes`, `WouldBlock` is the write timeout: the client stopped reading.
+    Err(WriteFailed { error, unsent: rest })
+}
+
+/// The reference's `flush` for a WebSocket, on the thread that has just taken the writing role
+/// (`State::flush`): writes whatever the session has queued, and what is queued meanwhile, without
+/// waiting for the client, until nothing is left; then the role is free again.
+pub(super) fn flush(socket: &Socket, writer: &Arc<WsWriter>) {
+    write_until_empty(socket, writer, None, Wait::No);
+}
+
+/// The loop of `flush` and of the `ws-writer` thread: `first` (if any), then batch after batch.
+fn write_until_empty(socket: &Socket, writer: &Arc<WsWriter>, first: Option<Batch>, wait: Wait) {
+    let mut next = first;
+    loop {
+        let batch = match next.take() {
+            Some(batch) => batch,
+            None => match socket.take_for_websocket() {
+                Some(batch) => batch,
+                None => return, // nothing left: the role is free
+            },
+        };
+        let close_transport = batch.close_transport;
+        let then_close_session = batch.then_close_session;
+        match writer.write_batch(socket.id(), batch, wait) {
+            Ok(Written::All) => {}
+            Ok(Written::Partly { rest }) => {
+                // The client reads slower than we write. This thread (an emitter) must not
+                // wait for it: a thread of its own takes the role over.
+                start_slow_writer(socket, writer, rest);
+                return;
+            }
+            Err(failed) => {
+                debug!("{}: websocket write failed: {}", socket.id(), failed.error);
+                // The role is kept: the session closes and nothing more is written.
+                socket.write_failed(failed.unsent, "websocket write failed");
+                writer.shutdown();
+                return;
+            }
+        }
+        if close_transport {
+            // A graceful close ends the session before the close frame goes out, so that a
+            // client seeing the close finds the session gone.
+            if let Some(reason) = then_close_session {
+                socket.on_close(reason);
+            }
+            writer.close();
+            return;
+        }
+    }
+}
+
+/// Starts the thread `ws-writer <sid>` with what the kernel did not take; it holds the writing
+/// role until the session's buffer is empty, then ends.
+fn start_slow_writer(socket: &Socket, writer: &Arc<WsWriter>, rest: Batch) {
+    let mut slow = writer.lock_slow();
+    if slow.finished {
+        // The reader has ended: the session is closed and the socket shut down.
+        return;
+    }
+    if let Some(previous) = slow.thread.take() {
+        // It gave the role back, so it is returning: this is quick.
+        let _ = previous.join();
+    }
+    let thread_socket = socket.clone();
+    let thread_writer = Arc::clone(writer);
+    let started = crate::threads::spawn(format!("ws-writer {}", socket.id()), move || {
+        debug!(
+            "{}: the client reads slowly: a ws-writer writes, waiting",
+            thread_socket.id()
+        );
+        write_until_empty(&thread_socket, &thread_writer, Some(rest), Wait::Yes);
+        debug!("{}: ws-writer done", thread_socket.id());
+    });
+    match started {
+        Ok(thread) => slow.thread = Some(thread),
+        Err(e) => {
+            drop(slow);
+            error!("{}: cannot start a ws-writer thread: {e}", socket.id());
+            socket.on_error("no thread for a slow client");
+            writer.shutdown();
+        }
+    }
+}
+
+/// One packet as a WebSocket frame: text `4hello`, or a binary frame for binary data.
+fn to_frame(packet: &Packet) -> WsMessage {
+    match packet {
+        Packet::Message(Message::Binary(bytes)) => WsMessage::binary(bytes.clone()),
+        other => WsMessage::text(other.encode_as_text()),
     }
 }
 
@@ -145,7 +425,7 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
 
     // From here the socket is a WebSocket: one handle to read (no timeout: the heartbeat finds a
     // dead client), one to write. The reader reads up to 4 KiB at a time; the writer never reads
-    // (no read buffer) and collects a batch of frames (up to 64 KiB) for one `write`.
+    // (no read buffer) and collects a batch of frames (up to 64 KiB) for one `send`.
     let limits = WebSocketConfig::default()
         .max_message_size(Some(server.options().max_payload))
         .max_frame_size(Some(server.options().max_payload));
@@ -153,14 +433,13 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     let writer_config = limits.read_buffer_size(0).write_buffer_size(WRITER_BATCH_BYTES);
     let read_stream = connection.share_stream();
     read_stream.tcp().set_read_timeout(None)?;
-    let write_stream = connection.share_stream();
     let leftover = connection.take_buffered_bytes();
     let read_half = ReadHalf {
         stream: read_stream,
         socket: None,
     };
     let reader = WebSocket::from_partially_read(read_half, leftover, Role::Server, Some(reader_config));
-    let writer = WebSocket::from_raw_socket(write_stream, Role::Server, Some(writer_config));
+    let writer = Arc::new(WsWriter::new(connection.share_stream(), writer_config));
 
     match socket {
         Some(socket) => run_probe(socket, reader, writer),
@@ -174,120 +453,81 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     Ok(Next::Close)
 }
 
-/// Starts the writer thread of one WebSocket.
-fn start_writer(
-    socket: &Socket,
-    writer: WebSocket<SharedStream>,
-    commands: Receiver<WriterCommand>,
-    wake: Receiver<()>,
-) -> io::Result<thread::JoinHandle<()>> {
-    let writer_socket = socket.clone();
-    thread::Builder::new()
-        .name(format!("ws-writer {}", socket.id()))
-        .spawn(move || websocket_writer(writer_socket, writer, commands, wake))
-}
-
-/// A session opened over WebSocket: the writer is attached at once, then the `connection` event.
-fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, writer: WebSocket<SharedStream>) {
-    let (command_sender, commands) = bounded(16);
-    let (wake_sender, wake) = bounded(1);
-    let writer_thread = match start_writer(&socket, writer, commands, wake) {
-        Ok(thread) => thread,
-        Err(e) => {
-            log::error!("{}: cannot start the writer thread: {e}", socket.id());
-            socket.on_close("transport error");
-            return;
-        }
-    };
-    socket.attach_websocket_writer(wake_sender);
+/// A session opened over WebSocket: the WebSocket is its transport at once (the open packet goes
+/// out), then the `connection` event, then the reader's loop.
+fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, writer: Arc<WsWriter>) {
+    socket.attach_websocket(Arc::clone(&writer));
     server.handler().on_connection(&socket);
-    let end = read_loop(&socket, reader, &command_sender, false);
-    finish(socket, end, command_sender, writer_thread, true);
+    let (end, _) = read_loop(&socket, reader, &writer, false);
+    finish(socket, end, &writer, true);
 }
 
 /// An upgrade of a polling session: probe first.
-fn run_probe(socket: Socket, reader: WebSocket<ReadHalf>, writer: WebSocket<SharedStream>) {
-    let (command_sender, commands) = bounded(16);
-    let (wake_sender, wake) = bounded(1);
-    if !socket.begin_upgrade(wake_sender) {
+fn run_probe(socket: Socket, reader: WebSocket<ReadHalf>, writer: Arc<WsWriter>) {
+    if !socket.begin_upgrade(Arc::clone(&writer)) {
         // Already upgrading or upgraded: this second WebSocket is closed at once (the reference's
         // "transport has already been trying to upgrade").
         debug!("{}: second WebSocket for the same session: closing it", socket.id());
-        let (_, idle_wake) = bounded::<()>(1);
-        drop(command_sender);
-        websocket_writer(socket, writer, commands, idle_wake);
+        writer.close();
         return;
     }
-    let writer_thread = match start_writer(&socket, writer, commands, wake) {
-        Ok(thread) => thread,
-        Err(e) => {
-            log::error!("{}: cannot start the writer thread: {e}", socket.id());
-            socket.abort_upgrade();
-            return;
-        }
-    };
-    let end = read_loop(&socket, reader, &command_sender, true);
-    let attached = socket.lock().upgraded && socket.transport_name() == "websocket";
-    finish(socket, end, command_sender, writer_thread, attached);
+    let (end, attached) = read_loop(&socket, reader, &writer, true);
+    finish(socket, end, &writer, attached);
 }
 
-/// The end of a WebSocket: tell the writer, wait for it, then close the session (or, for a
-/// failed probe, just forget the probe).
-fn finish(
-    socket: Socket,
-    end: ReaderEnd,
-    commands: Sender<WriterCommand>,
-    writer_thread: thread::JoinHandle<()>,
-    attached: bool,
-) {
+/// The end of a WebSocket: close the session (or, for a failed probe, just forget the probe),
+/// then make sure the socket is shut down and the `ws-writer` thread, if any, has ended.
+fn finish(socket: Socket, end: ReaderEnd, writer: &Arc<WsWriter>, attached: bool) {
     if let ReaderEnd::TooLarge(_) = &end {
-        let frame = CloseFrame {
+        *lock(&writer.close_frame) = Some(CloseFrame {
             code: CloseCode::Size,
             reason: "Max payload size exceeded".into(),
-        };
-        let _ = commands.send(WriterCommand::Close(frame));
+        });
     }
-    drop(commands);
-    let _ = writer_thread.join();
     if !attached {
         debug!("{}: probing WebSocket ended", socket.id());
         socket.abort_upgrade();
-        return;
-    }
-    match end {
-        ReaderEnd::Closed => socket.on_close("transport close"),
-        ReaderEnd::Error(why) | ReaderEnd::TooLarge(why) => {
-            debug!("{}: websocket error: {why}", socket.id());
-            socket.on_close("transport error")
+        writer.close();
+    } else {
+        match end {
+            ReaderEnd::Closed => socket.on_close("transport close"),
+            ReaderEnd::Error(why) | ReaderEnd::TooLarge(why) => {
+                debug!("{}: websocket error: {why}", socket.id());
+                socket.on_close("transport error")
+            }
+            ReaderEnd::ParseError(why) => {
+                debug!("{}: {why}", socket.id());
+                socket.on_close("parse error")
+            }
+            ReaderEnd::ProbeFailed => socket.on_close("transport error"),
         }
-        ReaderEnd::ParseError(why) => {
-            debug!("{}: {why}", socket.id());
-            socket.on_close("parse error")
-        }
-        ReaderEnd::ProbeFailed => socket.on_close("transport error"),
     }
+    writer.shutdown();
+    writer.finish();
 }
 
-/// Reads frames until the WebSocket ends; `probing` until `5` makes it the transport.
+/// Reads frames until the WebSocket ends; `probing` until `5` makes it the transport. Returns
+/// how it ended, and whether it was the session's transport by then.
 fn read_loop(
     socket: &Socket,
     mut reader: WebSocket<ReadHalf>,
-    commands: &Sender<WriterCommand>,
+    writer: &Arc<WsWriter>,
     probing: bool,
-) -> ReaderEnd {
+) -> (ReaderEnd, bool) {
     reader.get_mut().socket = Some(socket.clone());
-    let end = read_frames(socket, &mut reader, commands, probing);
+    let mut attached = !probing;
+    let end = read_frames(socket, &mut reader, writer, &mut attached);
     // Whatever this thread's handlers queued last goes out (or is dropped with the session).
     socket.uncork();
-    end
+    (end, attached)
 }
 
 /// The loop of `read_loop`.
 fn read_frames(
     socket: &Socket,
     reader: &mut WebSocket<ReadHalf>,
-    commands: &Sender<WriterCommand>,
-    mut probing: bool,
+    writer: &Arc<WsWriter>,
+    attached: &mut bool,
 ) -> ReaderEnd {
     loop {
         let frame = match reader.read() {
@@ -312,27 +552,35 @@ fn read_frames(
             },
             WsMessage::Binary(bytes) => Packet::Message(Message::Binary(bytes.to_vec())),
             WsMessage::Ping(data) => {
-                let _ = commands.send(WriterCommand::Pong(data));
+                if *attached {
+                    socket.queue_pong(data.to_vec());
+                } else {
+                    let mut ws = lock(&writer.ws);
+                    ws.get_mut().wait = Wait::Yes;
+                    let _ = ws.send(WsMessage::Pong(data));
+                }
                 continue;
             }
             WsMessage::Close(_) => return ReaderEnd::Closed,
             WsMessage::Pong(_) | WsMessage::Frame(_) => continue,
         };
         crate::trace::incoming(socket.id(), &packet);
-        if !probing {
+        if *attached {
             socket.on_packet(packet);
             continue;
         }
         match packet {
             Packet::Ping(data) if data == "probe" => {
-                let _ = commands.send(WriterCommand::Packet(Packet::Pong("probe".to_string())));
+                if let Err(e) = writer.write_from_reader(socket.id(), &Packet::Pong("probe".to_string())) {
+                    return ReaderEnd::Error(e.to_string());
+                }
                 socket.on_probe_answered();
             }
             Packet::Upgrade => {
                 if !socket.complete_upgrade() {
                     return ReaderEnd::ProbeFailed;
                 }
-                probing = false;
+                *attached = true;
             }
             other => {
                 debug!(
@@ -344,81 +592,4 @@ fn read_frames(
             }
         }
     }
-}
-
-/// One packet as a WebSocket frame: text `4hello`, or a binary frame for binary data.
-fn to_frame(packet: &Packet) -> WsMessage {
-    match packet {
-        Packet::Message(Message::Binary(bytes)) => WsMessage::binary(bytes.clone()),
-        other => WsMessage::text(other.encode_as_text()),
-    }
-}
-
-/// The thread `ws-writer <sid>`: the only writer of this WebSocket.
-fn websocket_writer(
-    socket: Socket,
-    mut ws: WebSocket<SharedStream>,
-    commands: Receiver<WriterCommand>,
-    wake: Receiver<()>,
-) {
-    loop {
-        select! {
-            recv(commands) -> command => match command {
-                Ok(WriterCommand::Packet(packet)) => {
-                    crate::trace::outgoing(socket.id(), &packet);
-                    if ws.send(to_frame(&packet)).is_err() {
-                        break;
-                    }
-                }
-                Ok(WriterCommand::Pong(data)) => {
-                    if ws.send(WsMessage::Pong(data)).is_err() {
-                        break;
-                    }
-                }
-                Ok(WriterCommand::Close(frame)) => {
-                    let _ = ws.close(Some(frame));
-                    break;
-                }
-                // The reader ended: the client is gone or closed.
-                Err(_) => {
-                    let _ = ws.close(None);
-                    break;
-                }
-            },
-            recv(wake) -> woken => {
-                if woken.is_err() {
-                    // The session dropped its sender: it closed (or the probe was given up).
-                    let _ = ws.close(None);
-                    break;
-                }
-                let batch = socket.take_for_websocket();
-                if let Err(e) = write_batch(&socket, &mut ws, &batch.packets) {
-                    debug!("{}: websocket write failed: {e}", socket.id());
-                    socket.write_failed(batch.packets, "websocket write failed");
-                    break;
-                }
-                if batch.close_transport {
-                    // The session ends before the close frame goes out, so that a client
-                    // seeing the close finds the session gone.
-                    if let Some(reason) = batch.then_close_session {
-                        socket.on_close(reason);
-                    }
-                    let _ = ws.close(None);
-                    let _ = ws.get_ref().tcp().shutdown(Shutdown::Both);
-                    return;
-                }
-            }
-        }
-    }
-    // Wake the reader (blocked in read) so that it ends too.
-    let _ = ws.get_ref().tcp().shutdown(Shutdown::Both);
-}
-
-/// Writes packets as frames and flushes once.
-fn write_batch(socket: &Socket, ws: &mut WebSocket<SharedStream>, packets: &[Packet]) -> tungstenite::Result<()> {
-    for packet in packets {
-        crate::trace::outgoing(socket.id(), packet);
-        ws.write(to_frame(packet))?;
-    }
-    ws.flush()
 }

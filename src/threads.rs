@@ -1,0 +1,112 @@
+//! Every thread the server starts goes through [`spawn`]: named, counted, and refused with an
+//! error (never an abort) once the process has as many threads as the kernel leaves room for.
+//!
+//! Why count: each thread takes four of the process's memory mappings (its stack and the stack's
+//! guard page, and the signal stack and guard page that std gives every thread to report a stack
+//! overflow). Linux allows a process `vm.max_map_count` mappings, 65,530 by default. A thread
+//! whose stack still fits but whose signal stack does not is fatal: std aborts the whole process.
+//! So before starting a thread we check that its mappings fit, and past that the caller gets an
+//! `io::Error` it already knows how to handle (a `503`, a closed session, a log line).
+//!
+//! ```text
+//! budget = (vm.max_map_count - 2,000 for the binary, libraries and malloc) / 4
+//!        = 15,882 threads with the default 65,530
+//! ```
+
+use std::io;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+
+/// Mappings one thread takes: stack + guard page, signal stack + guard page.
+const MAPS_PER_THREAD: usize = 4;
+/// Mappings left for everything else (the binary, the libraries, malloc's arenas, big buffers).
+const MAPS_RESERVED: usize = 2_000;
+/// The kernel's default `vm.max_map_count`, if it cannot be read.
+const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
+
+/// Threads started by [`spawn`] that have not ended yet.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// How many may live at once (read once, at the first spawn).
+static BUDGET: OnceLock<usize> = OnceLock::new();
+
+/// How many threads fit in `max_map_count` mappings.
+pub fn budget_for(max_map_count: usize) -> usize {
+    max_map_count.saturating_sub(MAPS_RESERVED) / MAPS_PER_THREAD
+}
+
+/// This process's thread budget, from `/proc/sys/vm/max_map_count`.
+pub fn budget() -> usize {
+    *BUDGET.get_or_init(|| {
+        let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .unwrap_or(DEFAULT_MAX_MAP_COUNT);
+        budget_for(max_map_count)
+    })
+}
+
+/// Threads of ours alive now.
+pub fn live() -> usize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+/// Is there room for one more thread?
+pub fn has_room() -> bool {
+    live() < budget()
+}
+
+/// `thread::Builder::new().name(name).spawn(body)`, counted. Refused with `ErrorKind::OutOfMemory`
+/// when the budget is used up, or with the system's error when the thread cannot be created.
+pub fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 'static) -> io::Result<JoinHandle<T>> {
+    let before = LIVE.fetch_add(1, Ordering::SeqCst);
+    if before >= budget() {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+        return Err(io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            format!(
+                "{before} threads running, the most that vm.max_map_count leaves room for \
+                 (raise it with `sysctl vm.max_map_count=262144`)"
+            ),
+        ));
+    }
+    let started = thread::Builder::new().name(name).spawn(move || {
+        let _counted = Counted; // the count goes down when `body` returns, or panics
+        body()
+    });
+    if started.is_err() {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+    started
+}
+
+/// Held by a running thread; dropping it takes the thread off the count.
+struct Counted;
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_leaves_room_for_four_mappings_a_thread() {
+        // Linux's default vm.max_map_count: (65,530 - 2,000) / 4.
+        assert_eq!(budget_for(65_530), 15_882);
+        assert_eq!(budget_for(262_144), 65_036);
+        assert_eq!(budget_for(10), 0);
+    }
+
+    #[test]
+    fn a_spawned_thread_is_counted_until_it_ends() {
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let thread = spawn("counted".to_string(), move || wait.recv().is_ok()).unwrap();
+        assert!(live() >= 1); // (other tests' threads come and go: only ours is sure to be there)
+        go.send(()).unwrap();
+        assert!(thread.join().unwrap());
+    }
+}
