@@ -499,7 +499,9 @@ impl Connection {
                 let line: Vec<u8> = self.buffer.drain(..pos + 2).take(pos).collect();
                 return Ok(line);
             }
-            if self.buffer.len() > max {
+            // No CRLF yet, so all of the buffer is this line: `max` bytes and a `\r` whose `\n`
+            // is still on its way is the longest it may be.
+            if self.buffer.len() > max + 1 {
                 return Err(BodyError::Malformed("chunk line too long".to_string()));
             }
             self.fill_before(deadline)?;

@@ -556,6 +556,7 @@ fn heartbeat_over_polling_without_pong_closes_the_session() {
     // The session is gone at once.
     assert_error(&server.http().post(&polling(&sid), b"3"), 1, "Session ID unknown");
     assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+    server.expect_close_reason(&sid, "ping timeout");
 }
 
 #[test]
@@ -596,10 +597,31 @@ fn a_ping_from_the_client_closes_the_session() {
     let (sid, _) = handshake(&mut http);
     assert_eq!(http.post(&polling(&sid), b"2").text(), "ok");
     assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+    server.expect_close_reason(&sid, "transport error");
 
     let (mut ws, sid, _) = ws_open(server.port);
     ws_send(&mut ws, "2");
     ws_expect_closed(&mut ws, TIMEOUT);
+    assert_error(&server.http().post(&polling(&sid), b"4x"), 1, "Session ID unknown");
+    server.expect_close_reason(&sid, "transport error");
+}
+
+#[test]
+fn an_invalid_packet_closes_the_session_with_parse_error() {
+    let server = EchoServer::start(&[]);
+    // Over polling: `9` is no packet type. (As the reference, the echo of `4before`, still
+    // waiting for a GET, is dropped with the session.)
+    let mut http = server.http();
+    let (sid, _) = handshake(&mut http);
+    assert_eq!(http.post(&polling(&sid), b"4before\x1e9x").text(), "ok");
+    server.expect_close_reason(&sid, "parse error");
+    assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+
+    // Over WebSocket: the same, and the WebSocket closes.
+    let (mut ws, sid, _) = ws_open(server.port);
+    ws_send(&mut ws, "9");
+    ws_expect_closed(&mut ws, TIMEOUT);
+    server.expect_close_reason(&sid, "parse error");
     assert_error(&server.http().post(&polling(&sid), b"4x"), 1, "Session ID unknown");
 }
 
@@ -612,6 +634,7 @@ fn client_close_over_polling() {
     let (sid, _) = handshake(&mut http);
     assert_eq!(http.post(&polling(&sid), b"1").text(), "ok");
     assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+    server.expect_close_reason(&sid, "transport close");
 
     // With a GET held: it is answered with the close packet.
     let mut poll = server.http();
@@ -631,12 +654,14 @@ fn client_close_over_websocket() {
     ws_send(&mut ws, "1");
     ws_expect_closed(&mut ws, TIMEOUT);
     assert_error(&server.http().post(&polling(&sid), b"4x"), 1, "Session ID unknown");
+    server.expect_close_reason(&sid, "transport close");
 
     // A close frame ends the session as well.
     let (mut ws, sid, _) = ws_open(server.port);
     ws.close(None).unwrap();
     ws_expect_closed(&mut ws, TIMEOUT);
     wait_session_gone(server.port, &sid, Duration::from_secs(2));
+    server.expect_close_reason(&sid, "transport close");
 }
 
 #[test]
@@ -648,6 +673,7 @@ fn server_close_over_polling_sends_the_queue_then_close() {
     assert_eq!(http.get(&polling(&sid)).text(), "4a\x1e4b");
     assert_eq!(http.get(&polling(&sid)).text(), "1");
     assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+    server.expect_close_reason(&sid, "forced close");
 
     // Nothing queued and a GET held: it is answered `1` at once.
     let mut poll = server.http();
@@ -670,6 +696,7 @@ fn server_close_over_websocket_sends_the_queue_then_a_close_frame() {
     assert_eq!(ws_text(&mut ws), "4b");
     ws_expect_closed(&mut ws, TIMEOUT);
     assert_error(&server.http().post(&polling(&sid), b"4x"), 1, "Session ID unknown");
+    server.expect_close_reason(&sid, "forced close");
 }
 
 #[test]
@@ -682,6 +709,7 @@ fn a_dropped_held_get_closes_the_session_at_once() {
     poll.shutdown();
     let took = wait_session_gone(server.port, &sid, Duration::from_secs(1));
     assert!(took < Duration::from_secs(1), "{took:?}");
+    server.expect_close_reason(&sid, "transport error");
 }
 
 #[test]
@@ -699,6 +727,7 @@ fn two_held_gets_close_the_session() {
     assert_error(&second.post(&polling(&sid), b"6"), 1, "Session ID unknown");
     let answered = first.read_response();
     assert_eq!((answered.status, answered.text()), (200, "1".to_string()));
+    server.expect_close_reason(&sid, "transport error");
 }
 
 #[test]
@@ -807,6 +836,7 @@ fn a_websocket_frame_over_max_payload_closes_with_1009() {
     ws_send(&mut ws, &format!("4{}", "x".repeat(1000)));
     assert_eq!(ws_expect_closed(&mut ws, TIMEOUT), Some(close_code_too_big()));
     wait_session_gone(server.port, &sid, Duration::from_secs(2));
+    server.expect_close_reason(&sid, "transport error");
 }
 
 #[test]
@@ -861,6 +891,39 @@ fn a_chunked_post_body_is_decoded() {
     assert_eq!((response.status, response.text()), (200, "ok".to_string()));
     // Same connection: the chunked body was consumed to its end.
     assert_eq!(http.get(&polling(&sid)).text(), "4hello\x1e4world, too");
+}
+
+#[test]
+fn a_chunked_body_split_inside_its_crlf_is_read() {
+    let server = EchoServer::start(&[]);
+    let mut http = server.http();
+    let (sid, _) = handshake(&mut http);
+    // The `\r` after the chunk's data, and the `\n`, come in two TCP segments.
+    http.send(
+        format!(
+            "POST {PATH}?{} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n4a\r",
+            polling(&sid)
+        )
+        .as_bytes(),
+    );
+    thread::sleep(ms(100));
+    http.send(b"\n0\r\n\r\n");
+    let response = http.read_response();
+    assert_eq!((response.status, response.text()), (200, "ok".to_string()));
+    assert_eq!(http.get(&polling(&sid)).text(), "4a");
+}
+
+#[test]
+fn a_second_websocket_for_a_websocket_session_is_closed() {
+    let server = EchoServer::start(&[]);
+    let (mut first, sid, _) = ws_open(server.port);
+    // A WebSocket with the sid of a session that is on a WebSocket already: nothing to upgrade.
+    let mut second = ws_connect(server.port, &websocket(&sid));
+    ws_expect_closed(&mut second, TIMEOUT);
+    // The first one goes on, untouched.
+    ws_send(&mut first, "4still mine");
+    assert_eq!(ws_text(&mut first), "4still mine");
+    assert!(!server.log().contains(&format!("{sid}: close (")), "{}", server.log());
 }
 
 #[test]

@@ -46,6 +46,6 @@ pub trait Handler: Send + Sync + 'static {
     /// A MESSAGE packet arrived.
     fn on_message(&self, socket: &Socket, message: Message);
     /// The session ended, once, with the reference's reason: "transport close", "transport error",
-    /// "ping timeout", "parse error", "forced close", "server shutting down".
+    /// "ping timeout", "parse error", "forced close".
     fn on_close(&self, socket: &Socket, reason: &str);
 }

@@ -510,10 +510,16 @@ impl Socket {
     }
 
     /// A WebSocket with this session's sid wants to become its transport. `false`: one is already
-    /// probing or done (the new one is closed). Starts the `upgradeTimeout`.
+    /// probing or done, or the session is on a WebSocket already (the new one is closed). Starts
+    /// the `upgradeTimeout`.
     pub(super) fn begin_upgrade(&self, probe: Arc<WsWriter>) -> bool {
         let mut state = self.lock();
         if state.ready_state != ReadyState::Open || state.upgrading || state.upgraded {
+            return false;
+        }
+        if state.transport == TransportKind::WebSocket {
+            // Opened over WebSocket: there is nothing to upgrade to, and the WebSocket it has
+            // must not be taken over by another one that knows its sid.
             return false;
         }
         state.upgrading = true;

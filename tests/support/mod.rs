@@ -196,6 +196,20 @@ impl EchoServer {
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
+
+    /// Waits (at most 5 s) until the server has logged a line containing `needle`.
+    pub fn expect_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.log.lock().unwrap().iter().any(|line| line.contains(needle)) {
+            assert!(Instant::now() < deadline, "the server never logged {needle:?}");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `examples/engine_echo` logs `<sid>: close (<reason>)` when a session ends: waits for it.
+    pub fn expect_close_reason(&self, sid: &str, reason: &str) {
+        self.expect_log(&format!("{sid}: close ({reason})"));
+    }
 }
 
 impl Drop for EchoServer {
