@@ -3,9 +3,12 @@
 //!
 //! ```text
 //! cargo run --example engine_echo -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--cors-origin ORIGIN] [--upgrade-timeout MS] [--max-connections N]
-//!     [--log-level info]
+//!     [--max-payload BYTES] [--cors-origin ORIGIN[,ORIGIN...]] [--upgrade-timeout MS]
+//!     [--max-connections N] [--allowed-origin ORIGIN] [--log-level info]
 //! ```
+//!
+//! `--allowed-origin` sets the reference's `allowRequest`: a handshake from a page of another
+//! origin is refused (`403 {"code":4,...}`).
 //!
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections (tests
 //! start it with `--port 0` and read the port from that line); logs go to standard error.
@@ -14,7 +17,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use socketio_book::cli::{self, Flags};
-use socketio_book::engineio::{CorsOptions, Handler, Message, Server, ServerOptions, Socket};
+use socketio_book::engineio::{AllowRequest, CorsOptions, Handler, Message, Server, ServerOptions, Socket};
+use socketio_book::http::Request;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::timer::Timers;
 
@@ -41,6 +45,15 @@ impl Handler for Echo {
     }
 }
 
+/// `allowRequest` that refuses a handshake sent by a page of another origin.
+fn allowed_origin_only(allowed: &str) -> AllowRequest {
+    let allowed = allowed.to_string();
+    AllowRequest(Arc::new(move |request: &Request| match request.header("origin") {
+        Some(origin) if origin != allowed => Err(format!("origin {origin} is not allowed")),
+        _ => Ok(()),
+    }))
+}
+
 fn run() -> Result<(), String> {
     let flags = Flags::from_args(&[])?;
     cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
@@ -51,10 +64,11 @@ fn run() -> Result<(), String> {
         ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
         upgrade_timeout: flags.millis("upgrade-timeout", defaults.upgrade_timeout)?,
         max_payload: flags.get("max-payload", defaults.max_payload)?,
-        cors: flags.text("cors-origin").map(|origin| CorsOptions {
-            origin: origin.to_string(),
+        cors: flags.text("cors-origin").map(|origins| CorsOptions {
+            origins: origins.split(',').map(str::to_string).collect(),
             credentials: true,
         }),
+        allow_request: flags.text("allowed-origin").map(allowed_origin_only),
         ..defaults
     };
     let port: u16 = flags.get("port", 3000)?;

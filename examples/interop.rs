@@ -112,8 +112,8 @@ fn run() -> Result<(), String> {
         ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
         max_http_buffer_size: flags.get("max-payload", defaults.max_http_buffer_size)?,
         connect_timeout: flags.millis("connect-timeout", defaults.connect_timeout)?,
-        cors: flags.text("cors-origin").map(|origin| CorsOptions {
-            origin: origin.to_string(),
+        cors: flags.text("cors-origin").map(|origins| CorsOptions {
+            origins: origins.split(',').map(str::to_string).collect(),
             credentials: true,
         }),
         ..defaults

@@ -1018,6 +1018,71 @@ fn cors_headers_when_configured() {
 }
 
 #[test]
+fn cors_with_several_origins_answers_the_one_that_asked() {
+    let server = EchoServer::start(&["--cors-origin", "http://a.example,http://b.example"]);
+    let response = server
+        .http()
+        .request("GET", POLLING_HANDSHAKE, &[("Origin", "http://b.example")], None);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("Access-Control-Allow-Origin"), Some("http://b.example"));
+    assert_eq!(response.header_values("Vary"), vec!["Origin"]);
+    // Another origin gets no `Access-Control-Allow-Origin` (the browser then refuses the answer).
+    let response = server
+        .http()
+        .request("GET", POLLING_HANDSHAKE, &[("Origin", "http://c.example")], None);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("Access-Control-Allow-Origin"), None, "{response:?}");
+    assert_eq!(response.header_values("Vary"), vec!["Origin"]);
+}
+
+#[test]
+fn error_4_forbidden_by_allow_request() {
+    let server = EchoServer::start(&["--allowed-origin", "http://good.example"]);
+    let response = server
+        .http()
+        .request("GET", POLLING_HANDSHAKE, &[("Origin", "http://evil.example")], None);
+    assert_eq!(response.status, 403, "{response:?}");
+    assert_eq!(response.header("Content-Type"), Some("application/json"));
+    assert_eq!(
+        response.text(),
+        r#"{"code":4,"message":"origin http://evil.example is not allowed"}"#
+    );
+    // The allowed origin, or none (not a browser), opens a session.
+    let response = server
+        .http()
+        .request("GET", POLLING_HANDSHAKE, &[("Origin", "http://good.example")], None);
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(response.text().starts_with(r#"0{"sid":"#));
+    // A WebSocket handshake from the refused origin: the reference's plain 400.
+    let mut raw = server.http();
+    raw.send(
+        format!(
+            "GET {PATH}?{WEBSOCKET_HANDSHAKE} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n\
+             Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let message = "origin http://evil.example is not allowed";
+    assert_eq!(
+        String::from_utf8(raw.read_until_closed(TIMEOUT)).unwrap(),
+        format!(
+            "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: {}\r\n\r\n{message}",
+            message.len()
+        )
+    );
+    // `allowRequest` looks at handshakes only: a session's later requests are not refused.
+    let (sid, _) = handshake(&mut server.http());
+    let response = server.http().request(
+        "POST",
+        &polling(&sid),
+        &[("Origin", "http://evil.example")],
+        Some(b"4hi"),
+    );
+    assert_eq!(response.text(), "ok");
+}
+
+#[test]
 fn no_cors_headers_by_default() {
     let server = EchoServer::start(&[]);
     let mut http = server.http();

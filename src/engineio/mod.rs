@@ -19,7 +19,7 @@ mod server;
 mod socket;
 mod websocket;
 
-pub use server::{CorsOptions, Server, ServerOptions, TransportKind, generate_id};
+pub use server::{AllowRequest, CorsOptions, Server, ServerOptions, TransportKind, generate_id};
 pub use socket::{ReadyState, SendError, Socket};
 
 /// The data of one MESSAGE packet: text (`4hello`) or bytes (a binary frame, or `b...` over

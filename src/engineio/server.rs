@@ -69,10 +69,25 @@ impl TransportKind {
 /// CORS, as the `cors` package does it with `{ origin, credentials }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorsOptions {
-    /// `Access-Control-Allow-Origin`: one origin such as `http://localhost:3000`, or `*`.
-    pub origin: String,
+    /// The origins allowed to call: `["*"]` (anyone), one origin such as
+    /// `http://localhost:3000` (sent as `Access-Control-Allow-Origin` whoever asks), or several
+    /// (the request's `Origin` is sent back if it is one of them, else nothing).
+    pub origins: Vec<String>,
     /// `Access-Control-Allow-Credentials: true`.
     pub credentials: bool,
+}
+
+/// The reference's `allowRequest(req, callback)`: looks at each handshake request (the first
+/// request of a session, polling or WebSocket) and may refuse it. `Err(message)` is answered
+/// `403 {"code":4,"message":...}` (a WebSocket handshake: a plain `400` with the message); the
+/// reference's message when none is given is `"Forbidden"`.
+#[derive(Clone)]
+pub struct AllowRequest(pub Arc<dyn Fn(&Request) -> Result<(), String> + Send + Sync>);
+
+impl std::fmt::Debug for AllowRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AllowRequest(..)")
+    }
 }
 
 /// The server's options, with the reference's defaults.
@@ -92,6 +107,8 @@ pub struct ServerOptions {
     pub transports: Vec<TransportKind>,
     /// CORS headers, only when set.
     pub cors: Option<CorsOptions>,
+    /// `allowRequest`: none (every handshake is allowed).
+    pub allow_request: Option<AllowRequest>,
     /// Packets that may wait for one client before it is disconnected (see NOTES.md).
     pub max_buffered_packets: usize,
 }
@@ -106,6 +123,7 @@ impl Default for ServerOptions {
             max_payload: 1_000_000,
             transports: vec![TransportKind::Polling, TransportKind::WebSocket],
             cors: None,
+            allow_request: None,
             max_buffered_packets: 10_000,
         }
     }
@@ -127,6 +145,23 @@ pub enum ErrorCode {
     BadRequest = 3,
     Forbidden = 4,
     UnsupportedProtocolVersion = 5,
+}
+
+/// A request that `verify` turned down: the error code, and the message for the client (the
+/// code's own, or the one `allowRequest` gave).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Refused {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<ErrorCode> for Refused {
+    fn from(code: ErrorCode) -> Refused {
+        Refused {
+            code,
+            message: code.message().to_string(),
+        }
+    }
 }
 
 impl ErrorCode {
@@ -220,7 +255,7 @@ impl Server {
         }
         let socket = match self.verify(&request, false) {
             Ok(socket) => socket,
-            Err(code) => return self.abort_request(&request, connection, code),
+            Err(refused) => return self.abort_request(&request, connection, refused),
         };
         match socket {
             Some(socket) => match request.method.as_str() {
@@ -235,24 +270,24 @@ impl Server {
         }
     }
 
-    /// The reference's `verify`: transport, origin, sid, handshake method. `Ok(Some(socket))` for
-    /// a request of an open session, `Ok(None)` for a handshake.
-    pub(super) fn verify(&self, request: &Request, upgrade: bool) -> Result<Option<Socket>, ErrorCode> {
+    /// The reference's `verify`: transport, origin, sid, handshake method, `allowRequest`.
+    /// `Ok(Some(socket))` for a request of an open session, `Ok(None)` for a handshake.
+    pub(super) fn verify(&self, request: &Request, upgrade: bool) -> Result<Option<Socket>, Refused> {
         let transport = request.query_param("transport").and_then(TransportKind::from_name);
         let transport = match transport {
             Some(t) if self.shared.options.allows(t) => t,
-            _ => return Err(ErrorCode::UnknownTransport),
+            _ => return Err(ErrorCode::UnknownTransport.into()),
         };
         if let Some(origin) = request.header("origin") {
             if origin.chars().any(|c| c != '\t' && (c < ' ' || c == '\x7f')) {
-                return Err(ErrorCode::BadRequest);
+                return Err(ErrorCode::BadRequest.into());
             }
         }
         match request.query_param("sid") {
             Some(sid) => {
                 let socket = match lock(&self.shared.clients).get(sid) {
                     Some(socket) => socket.clone(),
-                    None => return Err(ErrorCode::UnknownSid),
+                    None => return Err(ErrorCode::UnknownSid.into()),
                 };
                 let previous = socket.lock().transport;
                 if !upgrade && previous != transport {
@@ -261,16 +296,25 @@ impl Server {
                         transport.name(),
                         previous.name()
                     );
-                    return Err(ErrorCode::BadRequest);
+                    return Err(ErrorCode::BadRequest.into());
                 }
                 Ok(Some(socket))
             }
             None => {
                 if request.method != "GET" {
-                    return Err(ErrorCode::BadHandshakeMethod);
+                    return Err(ErrorCode::BadHandshakeMethod.into());
                 }
                 if transport == TransportKind::WebSocket && !upgrade {
-                    return Err(ErrorCode::BadRequest);
+                    return Err(ErrorCode::BadRequest.into());
+                }
+                if let Some(allow_request) = &self.shared.options.allow_request {
+                    if let Err(message) = (allow_request.0)(request) {
+                        debug!("{} {}: refused by allowRequest: {message}", request.method, request.url);
+                        return Err(Refused {
+                            code: ErrorCode::Forbidden,
+                            message,
+                        });
+                    }
                 }
                 Ok(None)
             }
@@ -285,13 +329,13 @@ impl Server {
         connection: &mut Connection,
     ) -> io::Result<Next> {
         if request.query_param("EIO") != Some("4") {
-            return self.abort_request(&request, connection, ErrorCode::UnsupportedProtocolVersion);
+            return self.abort_request(&request, connection, ErrorCode::UnsupportedProtocolVersion.into());
         }
         let id = match generate_id() {
             Ok(id) => id,
             Err(e) => {
                 log::error!("cannot read /dev/urandom for a session id: {e}");
-                return self.abort_request(&request, connection, ErrorCode::BadRequest);
+                return self.abort_request(&request, connection, ErrorCode::BadRequest.into());
             }
         };
         info!("{id}: handshake over {} from {}", transport.name(), request.peer);
@@ -321,17 +365,17 @@ impl Server {
         &self,
         request: &Request,
         connection: &mut Connection,
-        code: ErrorCode,
+        refused: Refused,
     ) -> io::Result<Next> {
+        let code = refused.code;
         debug!(
             "{} {}: error {} {}",
-            request.method,
-            request.url,
-            code as u8,
-            code.message()
+            request.method, request.url, code as u8, refused.message
         );
         let status = if code == ErrorCode::Forbidden { 403 } else { 400 };
-        let body = format!(r#"{{"code":{},"message":"{}"}}"#, code as u8, code.message());
+        // The message as a JSON string (`allowRequest`'s may hold quotes).
+        let message = serde_json::Value::String(refused.message).to_string();
+        let body = format!(r#"{{"code":{},"message":{message}}}"#, code as u8);
         let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
         headers.extend(self.cors_headers(request));
         connection.respond(request, status, &headers, body.as_bytes())
@@ -344,10 +388,23 @@ impl Server {
             Some(cors) => cors,
             None => return headers,
         };
-        let _ = request;
-        headers.push(("Access-Control-Allow-Origin".to_string(), cors.origin.clone()));
-        if cors.origin != "*" {
-            headers.push(("Vary".to_string(), "Origin".to_string()));
+        match cors.origins.as_slice() {
+            [any] if any == "*" => {
+                headers.push(("Access-Control-Allow-Origin".to_string(), "*".to_string()));
+            }
+            [only] => {
+                headers.push(("Access-Control-Allow-Origin".to_string(), only.clone()));
+                headers.push(("Vary".to_string(), "Origin".to_string()));
+            }
+            several => {
+                // Sent back only to an origin of the list (the `cors` package's array).
+                if let Some(origin) = request.header("origin") {
+                    if several.iter().any(|allowed| allowed == origin) {
+                        headers.push(("Access-Control-Allow-Origin".to_string(), origin.to_string()));
+                    }
+                }
+                headers.push(("Vary".to_string(), "Origin".to_string()));
+            }
         }
         if cors.credentials {
             headers.push(("Access-Control-Allow-Credentials".to_string(), "true".to_string()));

@@ -396,7 +396,7 @@ fn is_valid_key(key: &str) -> bool {
 pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut Connection) -> io::Result<Next> {
     let socket = match server.verify(&request, true) {
         Ok(socket) => socket,
-        Err(code) => return abort_upgrade(connection.stream(), code.message()),
+        Err(refused) => return abort_upgrade(connection.stream(), &refused.message),
     };
     if request.query_param("transport") != Some("websocket") {
         return abort_upgrade(connection.stream(), ErrorCode::BadRequest.message());

@@ -49,6 +49,8 @@ pub struct ServerOptions {
     pub transports: Vec<TransportKind>,
     /// `cors`: none.
     pub cors: Option<CorsOptions>,
+    /// `allowRequest`: none (every handshake is allowed).
+    pub allow_request: Option<engineio::AllowRequest>,
     /// Engine.IO packets that may wait for one slow client before it is disconnected.
     pub max_buffered_packets: usize,
 }
@@ -65,6 +67,7 @@ impl Default for ServerOptions {
             connect_timeout: Duration::from_secs(45),
             transports: engine.transports,
             cors: None,
+            allow_request: None,
             max_buffered_packets: engine.max_buffered_packets,
         }
     }
@@ -133,6 +136,7 @@ impl Server {
             max_payload: options.max_http_buffer_size,
             transports: options.transports.clone(),
             cors: options.cors.clone(),
+            allow_request: options.allow_request.clone(),
             max_buffered_packets: options.max_buffered_packets,
         };
         let handler: Arc<dyn engineio::Handler> = shared.clone();
