@@ -82,7 +82,10 @@ pub struct CorsOptions {
 /// `403 {"code":4,"message":...}` (a WebSocket handshake: a plain `400` with the message); the
 /// reference's message when none is given is `"Forbidden"`.
 #[derive(Clone)]
-pub struct AllowRequest(pub Arc<dyn Fn(&Request) -> Result<(), String> + Send + Sync>);
+pub struct AllowRequest(pub Arc<AllowRequestFn>);
+
+/// The function inside [`AllowRequest`]: `Ok(())` lets the handshake through.
+pub type AllowRequestFn = dyn Fn(&Request) -> Result<(), String> + Send + Sync;
 
 impl std::fmt::Debug for AllowRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
