@@ -25,7 +25,7 @@
 //! |              | `engineio/server.rs`     | sessions by `sid`, `verify`, `handshake`, error codes, CORS |
 //! |              | `engineio/socket.rs`     | one session: `writeBuffer`, heartbeat, upgrade, `onClose` |
 //! |              | `engineio/polling.rs`    | long-polling: the held GET and the POST                   |
-//! |              | `engineio/websocket.rs`  | WebSocket: a reader thread and a writer thread, the probe |
+//! |              | `engineio/websocket.rs`  | WebSocket: the reader thread, writes without waiting, the probe |
 //! |              | `engineio/packet.rs`     | `0`..`6`, payloads joined by `\x1e`, `b` + base64         |
 //! | HTTP         | `listener.rs`            | the accept loop: a thread per connection, the connection cap |
 //! |              | `http.rs`                | request heads (httparse), bodies, keep-alive, timeouts, responses |
@@ -40,7 +40,8 @@
 //! - the accept thread (`main`): `listener::HttpServer::serve`;
 //! - `conn <peer>`: one per TCP connection, reading requests; after a WebSocket upgrade it is
 //!   that WebSocket's reader;
-//! - `ws-writer <sid>`: the only writer of one WebSocket;
+//! - `ws-writer <sid>`: writes to one WebSocket while its client reads too slowly to take what
+//!   we send at once (otherwise the thread that sends a packet writes it);
 //! - `poll <sid>`: holds one long-poll GET until there is something to send;
 //! - `timers`: heartbeats, upgrade and connect timeouts, ack timeouts, for every session;
 //! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`).

@@ -5,7 +5,7 @@
 //! | `server.rs`    | options, `clients` by sid, `handleRequest`, `verify`, `handshake`, error codes, CORS | `server.ts` |
 //! | `socket.rs`    | one session: `writeBuffer`, `flush`, heartbeat, upgrade state, `onClose` | `socket.ts`  |
 //! | `polling.rs`   | long-polling: the held GET (`onPollRequest`) and the POST (`onDataRequest`) | `transports/polling.ts` |
-//! | `websocket.rs` | the WebSocket transport: reader thread, writer thread, the probe | `transports/websocket.ts` |
+//! | `websocket.rs` | the WebSocket transport: reader thread, writes that never wait, the probe | `transports/websocket.ts` |
 //! | `packet.rs`    | packets `0`..`6` and `\x1e`-joined payloads                     | `engine.io-parser`   |
 //! | `base64.rs`    | `b` + base64 for binary over polling                            | (Node's `Buffer`)    |
 //!
