@@ -98,14 +98,59 @@ pub fn init_logging(level: LevelFilter) {
     let _ = TermLogger::init(level, config, TerminalMode::Stderr, colors);
 }
 
-/// Reads the log level from `--log-level`, else `RUST_LOG`, else `default`.
+/// The log target of this crate's modules (`socketio_book`, `socketio_book::engineio::...`).
+const CRATE: &str = env!("CARGO_CRATE_NAME");
+
+/// A `RUST_LOG`-style list (`info`, `socketio_book=debug`, `warn,socketio_book=trace`) read for
+/// this crate, whose one logger has a single level: an entry for `socketio_book` (or one of its
+/// modules, `socketio_book::engineio=trace`; the most verbose of them) applies first, as it is
+/// the more specific; else a bare level; entries for other targets are ignored. A bare word that
+/// is no level names a target at every level (`socketio_book` alone means `trace`). `None` when
+/// nothing in `text` is for us. A `/regex` suffix (env_logger's message filter) is ignored.
+pub fn parse_rust_log(text: &str, crate_name: &str) -> Result<Option<LevelFilter>, String> {
+    let directives = match text.split_once('/') {
+        Some((directives, _filter)) => directives,
+        None => text,
+    };
+    let ours = |target: &str| {
+        target == crate_name
+            || target
+                .strip_prefix(crate_name)
+                .is_some_and(|rest| rest.starts_with("::"))
+    };
+    let mut bare = None;
+    let mut for_crate: Option<LevelFilter> = None;
+    for entry in directives.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let level = match entry.split_once('=') {
+            Some((target, level)) => {
+                if !ours(target.trim()) {
+                    continue;
+                }
+                parse_level(level).map_err(|e| format!("RUST_LOG entry {entry:?}: {e}"))?
+            }
+            None => match parse_level(entry) {
+                Ok(level) => {
+                    bare = Some(level);
+                    continue;
+                }
+                Err(_) if ours(entry) => LevelFilter::Trace,
+                Err(_) => continue, // another target, at every level
+            },
+        };
+        for_crate = Some(for_crate.map_or(level, |before| before.max(level)));
+    }
+    Ok(for_crate.or(bare))
+}
+
+/// Reads the log level from `--log-level` (one level), else `RUST_LOG` (see [`parse_rust_log`]),
+/// else `default`.
 pub fn log_level(flags: &Flags, default: LevelFilter) -> Result<LevelFilter, String> {
     if let Some(text) = flags.text("log-level") {
         return parse_level(text);
     }
     match std::env::var("RUST_LOG") {
-        Ok(text) if !text.is_empty() => parse_level(&text),
-        _ => Ok(default),
+        Ok(text) => Ok(parse_rust_log(&text, CRATE)?.unwrap_or(default)),
+        Err(_) => Ok(default),
     }
 }
 
@@ -128,5 +173,33 @@ mod tests {
         );
         assert_eq!(flags.get("missing", 7u8), Ok(7));
         assert!(Flags::parse(&["--port".to_string()], &[]).is_err());
+    }
+
+    #[test]
+    fn reads_rust_log_lists() {
+        let read = |text: &str| parse_rust_log(text, "socketio_book");
+        assert_eq!(read("debug"), Ok(Some(LevelFilter::Debug)));
+        assert_eq!(read(" WARN "), Ok(Some(LevelFilter::Warn)));
+        assert_eq!(read("socketio_book=debug"), Ok(Some(LevelFilter::Debug)));
+        assert_eq!(read("socketio_book::engineio=trace"), Ok(Some(LevelFilter::Trace)));
+        assert_eq!(read("socketio_book"), Ok(Some(LevelFilter::Trace)));
+        // Other targets are ignored: nothing for us, the caller's default applies.
+        assert_eq!(read("tungstenite=trace,hyper=debug"), Ok(None));
+        assert_eq!(read("socketio_bookish=trace"), Ok(None));
+        assert_eq!(read("other_crate"), Ok(None));
+        assert_eq!(read(""), Ok(None));
+        // A bare level is the default for every target; the crate's own entry is more specific.
+        assert_eq!(read("tungstenite=trace,error"), Ok(Some(LevelFilter::Error)));
+        assert_eq!(read("warn,socketio_book=debug"), Ok(Some(LevelFilter::Debug)));
+        assert_eq!(read("socketio_book=error,info"), Ok(Some(LevelFilter::Error)));
+        assert_eq!(
+            read("socketio_book=info,socketio_book::trace=trace"),
+            Ok(Some(LevelFilter::Trace))
+        );
+        assert_eq!(read("info,socketio_book=off"), Ok(Some(LevelFilter::Off)));
+        assert_eq!(read("socketio_book=debug/news"), Ok(Some(LevelFilter::Debug)));
+        // A level we cannot read in an entry for us is an error; in another target's, not ours.
+        assert!(read("socketio_book=loud").unwrap_err().contains("unknown log level"));
+        assert_eq!(read("other=loud,info"), Ok(Some(LevelFilter::Info)));
     }
 }

@@ -22,7 +22,9 @@ use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
 use socketio_book::www::{App, CLIENT_SCRIPT};
 
-/// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`
+/// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`: the client's IP. A proxy in
+/// front of the server (nginx, a load balancer) puts the client's address in `X-Forwarded-For`;
+/// without one, the peer of the TCP connection is the client.
 fn client_ip(handshake: &Handshake) -> String {
     match handshake.header("x-forwarded-for") {
         Some(forwarded) => forwarded.to_string(),
@@ -50,11 +52,18 @@ fn take(slot: &Mutex<Option<Interval>>) -> Option<Interval> {
 /// `module.exports = (server) => { ... }`: what the chapter does with each connection.
 fn socket_js(io: &Server, news_interval: Duration) {
     // io.on('connection', (socket) => { ... })
+    // `connection` fires when a client connects, and hands over its socket: `io` and `socket`
+    // are the core of Socket.IO.
     io.on_connection(move |socket: &Socket| {
         // const req = socket.request;
         // const ip = req.headers['x-forwarded-for'] || req.connection.remoteAddress;
+        // `socket.request` is the HTTP request the connection started with; here
+        // `socket.handshake()` holds its headers and the peer's address.
         let ip = client_ip(socket.handshake());
         // console.log('새로운 클라이언트 접속!', ip, socket.id, req.ip);
+        // `socket.id` is the socket's own id: it tells which client this is (it is not the
+        // Engine.IO session id, the `sid` of the requests). `req.ip` is Express's, and this
+        // request never went through Express (the book's line prints `undefined`): left out.
         info!("새로운 클라이언트 접속! {ip} {}", socket.id());
 
         // `socket.interval`: the slot where the timer below is kept, so that the disconnect
@@ -62,6 +71,10 @@ fn socket_js(io: &Server, news_interval: Duration) {
         let socket_interval: Arc<Mutex<Option<Interval>>> = Arc::new(Mutex::new(None));
 
         // socket.on('disconnect', () => { console.log('클라이언트 접속 해제', ip, socket.id); clearInterval(socket.interval); });
+        // `disconnect` fires when the client has closed the connection (or it was lost). The
+        // timer must be cleared here, else it keeps running for a socket that is gone: in Node
+        // one timer per client that ever connected, a leak. (Ours would also stop at its next
+        // tick, when the emit fails; clear_interval stops it at once.)
         let ip_at_disconnect = ip.clone();
         let interval_to_clear = Arc::clone(&socket_interval);
         socket.on_disconnect(move |socket, reason| {
@@ -72,17 +85,23 @@ fn socket_js(io: &Server, news_interval: Duration) {
         });
 
         // socket.on('error', (error) => { console.error(error); });
+        // `error` fires when something goes wrong in the exchange (here: a malformed packet from
+        // this client, just before its connection is closed).
         socket.on_error(|socket, error| {
             error!("{}: {error}", socket.id());
         });
 
         // socket.on('reply', (data) => { console.log(data); });
+        // `reply` is not built in: it is an event name we chose, what the page sends with
+        // `socket.emit('reply', ...)`. Naming events is what sets Socket.IO apart from `ws`.
         socket.on("reply", |socket, args, _ack| {
             let data: Vec<String> = args.iter().map(show_arg).collect();
             info!("reply from {}: {}", socket.id(), data.join(" "));
         });
 
         // socket.interval = setInterval(() => { socket.emit('news', 'Hello Socket.IO'); }, 3000);
+        // Every 3 s, to this one client: `emit` takes two arguments, the event name (`news`) and
+        // the data (`Hello Socket.IO`); the page gets it only if it listens to `news`.
         // A thread of its own ("news <socket id>"); it ends when clear_interval drops its stop
         // channel, or by itself once an emit fails because the socket is gone.
         let emitter = socket.clone();
@@ -125,6 +144,8 @@ fn run() -> Result<(), String> {
     };
 
     // const io = SocketIO(server, { path: '/socket.io' });
+    // Socket.IO on the HTTP server, with an options object; the chapter sets only `path`, where
+    // clients connect. The page's `path` option must be the same.
     let defaults = ServerOptions::default();
     let options = ServerOptions {
         path: "/socket.io".to_string(),

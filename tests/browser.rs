@@ -2,11 +2,12 @@
 //! our `socketio_book` binary (its path in `SOCKETIO_BOOK_BIN`) on ephemeral ports and drives
 //! Debian's headless Chromium (`/usr/bin/chromium`) with `playwright-core`: the console's
 //! `Hello Socket.IO` every 3 s, polling then the WebSocket, the server's log, the `news` thread
-//! ending on disconnect, the WebSocket-only variant, the official `socket.io-client` bundle, and
-//! reconnection after a server restart.
+//! ending on disconnect (within 1 s: `clearInterval`), the WebSocket-only variant, the official
+//! `socket.io-client` bundle (served byte for byte), and reconnection after a server restart.
+//! Every case must run and pass: the summary's counts are checked exactly.
 //!
-//! Screenshots, server logs and page consoles are kept in `target/browser-screenshots/` (the CI
-//! artifact).
+//! Screenshots (`<case>.png`, and `<case>-failed.png` of a case that failed with its page open),
+//! server logs and page consoles are kept in `target/browser-screenshots/` (the CI artifact).
 //!
 //! Needs Node.js, `npm ci --prefix tests/node` and `apt-get install chromium` (the README's
 //! set-up; `.ci/run` does it). When any is missing this test fails, it never skips.
@@ -15,6 +16,22 @@ use std::path::Path;
 use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The cases of tests/browser/chapter.test.mjs (1 to 4, 5 and 5b): all must run and pass, so that
+/// a case deleted, skipped or left as a todo fails this test.
+const CASES: u64 = 6;
+
+/// The summary of node's test runner (`ℹ tests 6`, `ℹ pass 6`, ...) as (name, count).
+fn summary(stdout: &str) -> Vec<(String, u64)> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("ℹ "))
+        .filter_map(|rest| {
+            let (name, count) = rest.split_once(' ')?;
+            Some((name.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
 
 #[test]
 fn the_chapter_in_chromium() {
@@ -58,8 +75,25 @@ fn the_chapter_in_chromium() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}\n{stderr}\nscreenshots and logs: {}", artifacts.display());
     assert!(
-        output.status.success() && stdout.contains("ℹ fail 0") && !stdout.contains("ℹ pass 0"),
+        output.status.success(),
         "the browser tests failed (screenshots and logs in {}):\n{stdout}\n{stderr}",
         artifacts.display()
     );
+    let counts = summary(&stdout);
+    let count = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    for (name, expected) in [
+        ("tests", CASES),
+        ("pass", CASES),
+        ("fail", 0),
+        ("cancelled", 0),
+        ("skipped", 0),
+        ("todo", 0),
+    ] {
+        assert_eq!(
+            count(name),
+            Some(expected),
+            "node's summary should say `ℹ {name} {expected}` (screenshots and logs in {}):\n{stdout}\n{stderr}",
+            artifacts.display()
+        );
+    }
 }

@@ -2,13 +2,16 @@
 // playwright-core) opens our server's page, as a reader does with `cargo run` and
 // http://localhost:8005, and checks what the book says they will see: `Hello Socket.IO` in the
 // console every 3 s, polling then the WebSocket in the network tab, the connection, the replies
-// and the disconnect in the server's log; and that the `news` timer thread of the socket ends.
+// and the disconnect in the server's log; and that clearInterval ends the socket's `news` timer
+// thread at the disconnect. /socket.io/socket.io.js must be, byte for byte, the client the case
+// asks for (ours, or the official bundle through `--client-script`).
 //
 //   node --test tests/browser/chapter.test.mjs     (tests/browser.rs runs it under `cargo test`)
 //
 // Each case starts its own server (`--port 0 --trace`, news every 3000 ms, the default) and
-// its own browser context; the cases run in parallel in one Chromium. Screenshots, server logs
-// and page consoles go to target/browser-screenshots/ (see support.mjs for the paths).
+// its own browser context; the cases run in parallel in one Chromium. Screenshots (also
+// `<case>-failed.png` when a case fails with its page open), server logs and page consoles go to
+// target/browser-screenshots/ (see support.mjs for the paths).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,11 +20,13 @@ import {
   ARTIFACTS,
   CHROMIUM,
   OFFICIAL_BUNDLE,
+  OUR_CLIENT,
   Server,
   escapeRegExp,
   newsThreadName,
   playwright,
   record,
+  sleep,
   waitFor,
 } from './support.mjs';
 
@@ -33,10 +38,28 @@ const CASE_TIMEOUT = 100_000;
 let browser;
 
 /**
- * Runs `body(ctx)` with a fresh context and page; on failure, the server logs and the page's
- * console and network are added to the error. Logs are saved as artifacts either way.
+ * Screenshot of a failed case, `<name>-failed.png` beside the others; returns where it went, or
+ * why there is none (a case that already closed its page has its earlier `<name>.png` only).
+ */
+async function failureScreenshot(page, name) {
+  if (page.isClosed()) return 'none: the page was already closed';
+  const file = path.join(ARTIFACTS, `${name}-failed.png`);
+  try {
+    await page.screenshot({ path: file });
+    return file;
+  } catch (e) {
+    return `none: ${e.message}`;
+  }
+}
+
+/**
+ * Runs `body(ctx)` with a fresh context and page; on failure, a screenshot is taken and the
+ * server logs and the page's console and network are added to the error. Logs are saved as
+ * artifacts either way.
  */
 async function withPage(name, body) {
+  // A failure screenshot left by an earlier run would mislead.
+  fs.rmSync(path.join(ARTIFACTS, `${name}-failed.png`), { force: true });
   const context = await browser.newContext({ viewport: { width: 800, height: 520 } });
   const page = await context.newPage();
   const rec = record(page);
@@ -44,9 +67,10 @@ async function withPage(name, body) {
   try {
     await body(ctx);
   } catch (error) {
+    const screenshot = await failureScreenshot(page, name);
     const logs = ctx.servers.map((s, i) => `--- server ${i + 1} log (${s.argv}) ---\n${s.log()}`).join('\n');
     // A new error: its stack (what the reporter prints) then carries the logs too.
-    throw new Error(`[${name}] ${error.message}\n\n${logs}\n${rec.dump()}`, { cause: error });
+    throw new Error(`[${name}] ${error.message}\n\nscreenshot: ${screenshot}\n\n${logs}\n${rec.dump()}`, { cause: error });
   } finally {
     const logs = ctx.servers.map((s, i) => `--- server ${i + 1} (${s.argv}) ---\n${s.log()}`).join('\n');
     fs.writeFileSync(path.join(ARTIFACTS, `${name}.log`), `${logs}\n${rec.dump()}\n`);
@@ -59,6 +83,25 @@ async function startServer(ctx, options) {
   const server = await Server.start(options);
   ctx.servers.push(server);
   return server;
+}
+
+/** The server's arguments for `client` (`ours` or `official`). */
+const clientArgs = (client) => (client === 'official' ? ['--client-script', OFFICIAL_BUNDLE] : []);
+
+/**
+ * What the page loads as /socket.io/socket.io.js must be, byte for byte, the file of `client`:
+ * the official bundle the test passes with `--client-script`, or our www/socket.io.js.
+ */
+async function assertServesClient(server, client) {
+  const file = client === 'official' ? OFFICIAL_BUNDLE : OUR_CLIENT;
+  const expected = fs.readFileSync(file);
+  const response = await fetch(`${server.origin}/socket.io/socket.io.js`);
+  assert.equal(response.status, 200, 'GET /socket.io/socket.io.js');
+  const served = Buffer.from(await response.arrayBuffer());
+  assert.ok(
+    served.equals(expected),
+    `/socket.io/socket.io.js is not ${file}: ${served.length} bytes served, ${expected.length} in the file`,
+  );
 }
 
 /** The Engine.IO session id of socket `socketId`: the session whose trace sent it `40{"sid":...}`. */
@@ -80,11 +123,11 @@ function newsTimes(server, sid) {
 async function chapter(name, { client, websocketOnly }) {
   await withPage(name, async (ctx) => {
     const { page, rec } = ctx;
-    const args = client === 'official' ? ['--client-script', OFFICIAL_BUNDLE] : [];
-    const server = await startServer(ctx, { args });
+    const server = await startServer(ctx, { args: clientArgs(client) });
     const threadsBefore = server.threads();
 
     await page.goto(`${server.origin}/${websocketOnly ? '?transports=websocket' : ''}`);
+    await assertServesClient(server, client);
 
     // Console: Hello Socket.IO, at least twice (one every 3 s: wait up to 25 s).
     await waitFor(`"${NEWS}" twice in the page's console`, () => rec.count(NEWS) >= 2, 25_000);
@@ -132,14 +175,28 @@ async function chapter(name, { client, websocketOnly }) {
     await waitFor('#transport to say websocket', async () => (await page.textContent('#transport')) === 'websocket', 10_000);
     await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 
-    // Close the page: the server logs the disconnect and the socket's timer thread ends.
+    // Close the page: the server logs the disconnect and clearInterval ends the socket's timer
+    // thread at once. Without clearInterval the thread would still end by itself, at its next
+    // tick, when the emit fails; so the page is closed just after a news packet, which puts that
+    // tick about 3 s after the disconnect, and the thread must be gone within 1 s of it.
     const newsThread = newsThreadName(socketId);
     assert.ok(server.threads().includes(newsThread), `thread "${newsThread}" while connected: ${server.threads().join(', ')}`);
+    const newsSent = newsTimes(server, sid).length;
+    const lastNews = await waitFor('one more news packet, to close the page just after it', () => {
+      const t = newsTimes(server, sid);
+      return t.length > newsSent && t.at(-1);
+    }, 10_000);
     await page.close();
-    await server.waitForLog(new RegExp(`^클라이언트 접속 해제 127\\.0\\.0\\.1 ${escapeRegExp(socketId)} \\(.+\\)$`), 10_000);
-    await waitFor(`thread "${newsThread}" to end`, () => !server.threads().includes(newsThread), 10_000).catch((e) => {
-      throw new Error(`${e.message}; threads: ${server.threads().join(', ')}`);
-    });
+    const disconnect = await server.waitForLog(new RegExp(`^클라이언트 접속 해제 127\\.0\\.0\\.1 ${escapeRegExp(socketId)} \\(.+\\)$`), 10_000);
+    const sinceNews = Math.round(disconnect.t - lastNews);
+    assert.ok(sinceNews <= 1500, `the disconnect came ${sinceNews} ms after the last news (at most 1500 ms, so that the next tick is well past the 1 s bound)`);
+    const deadline = disconnect.t + 1000;
+    while (server.threads().includes(newsThread)) {
+      if (Date.now() > deadline) {
+        throw new Error(`thread "${newsThread}" still runs ${Math.round(Date.now() - disconnect.t)} ms after the disconnect (clearInterval must end it at once); threads: ${server.threads().join(', ')}`);
+      }
+      await sleep(20);
+    }
     // The connections' threads end too, once Chromium drops them or the 5 s keep-alive expires.
     await waitFor(`the thread count to return to ${threadsBefore.length}`, () => server.threads().length === threadsBefore.length, 20_000).catch((e) => {
       throw new Error(`${e.message}; before: ${threadsBefore.join(', ')}; now: ${server.threads().join(', ')}`);
@@ -152,9 +209,10 @@ async function chapter(name, { client, websocketOnly }) {
 async function restart(name, { client }) {
   await withPage(name, async (ctx) => {
     const { page, rec } = ctx;
-    const args = client === 'official' ? ['--client-script', OFFICIAL_BUNDLE] : [];
+    const args = clientArgs(client);
     const first = await startServer(ctx, { args });
     await page.goto(`${first.origin}/`);
+    await assertServesClient(first, client);
     await waitFor(`"${NEWS}" in the console`, () => rec.count(NEWS) >= 1, 20_000);
     const firstId = await page.evaluate(() => socket.id);
     await first.waitForLog(new RegExp(`^새로운 클라이언트 접속! 127\\.0\\.0\\.1 ${escapeRegExp(firstId)}$`), 5_000);
@@ -165,6 +223,7 @@ async function restart(name, { client }) {
 
     const second = await startServer(ctx, { args, port: first.port, retryFor: 10_000 });
     assert.equal(second.port, first.port);
+    await assertServesClient(second, client);
     const connected = await second.waitForLog(/^새로운 클라이언트 접속! 127\.0\.0\.1 (\S+)$/, 30_000);
     const secondId = connected.match[1];
     assert.notEqual(secondId, firstId, 'a new socket');
@@ -180,6 +239,8 @@ async function restart(name, { client }) {
 describe('the chapter in Chromium', { concurrency: true }, () => {
   before(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
+    // Else comparing what the server serves with either file could not tell them apart.
+    assert.ok(!fs.readFileSync(OUR_CLIENT).equals(fs.readFileSync(OFFICIAL_BUNDLE)), 'our client differs from the official bundle');
     browser = await playwright().chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

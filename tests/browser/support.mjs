@@ -21,6 +21,8 @@ export const BIN = process.env.SOCKETIO_BOOK_BIN || path.join(ROOT, 'target', 'd
 export const ARTIFACTS = process.env.BROWSER_ARTIFACTS || path.join(ROOT, 'target', 'browser-screenshots');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const OFFICIAL_BUNDLE = path.join(NODE_DIR, 'node_modules', 'socket.io-client', 'dist', 'socket.io.js');
+/** Our client, which the server serves as /socket.io/socket.io.js unless given `--client-script`. */
+export const OUR_CLIENT = path.join(ROOT, 'www', 'socket.io.js');
 
 const requireFromNodeDir = createRequire(path.join(NODE_DIR, 'package.json'));
 /** `playwright-core`, from tests/node/node_modules. */

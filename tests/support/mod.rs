@@ -1,8 +1,9 @@
 //! Shared helpers of the integration tests (`engine_protocol.rs`, `engine_threads.rs`,
-//! `socketio_protocol.rs`).
+//! `socketio_protocol.rs`, `chapter_app.rs`).
 //!
-//! - [`EchoServer`]: `examples/engine_echo` as a child process on a free port, killed on drop
-//!   (its log is printed when a test fails);
+//! - [`EchoServer`]: a server as a child process on a free port, `examples/engine_echo` or any
+//!   other binary ([`EchoServer::start_command`]), killed on drop (its log is printed when a test
+//!   fails);
 //! - [`Http`]: a tiny HTTP/1.1 client over one `TcpStream` that sends exact bytes and reads one
 //!   response at a time (status, headers, body by `Content-Length`);
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
@@ -129,9 +130,16 @@ impl EchoServer {
                 command
             }
         };
+        command.args(["--port", "0"]).args(args);
+        EchoServer::start_command(name, command)
+    }
+
+    /// Any server binary as `command` (e.g. the chapter's `socketio_book`, from
+    /// `CARGO_BIN_EXE_socketio_book`): started with its stdout and stderr piped here, then as
+    /// [`EchoServer::start`]: waits for `listening on 127.0.0.1:PORT`, keeps the log, killed on
+    /// drop.
+    pub fn start_command(name: &str, mut command: Command) -> EchoServer {
         command
-            .args(["--port", "0"])
-            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -177,7 +185,7 @@ impl EchoServer {
             .and_then(|port| port.parse::<u16>().ok());
         server.port = match port {
             Some(port) => port,
-            None => panic!("{name} {args:?}: unexpected first line {line:?}"),
+            None => panic!("{name} ({command:?}): unexpected first line {line:?}"),
         };
         server
     }
@@ -197,13 +205,23 @@ impl EchoServer {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// The first log line for which `found` is true, waiting for it at most `within`.
+    pub fn wait_for_log(&self, what: &str, within: Duration, found: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|line| found(line)) {
+                return line.clone();
+            }
+            assert!(Instant::now() < deadline, "no log line {what} within {within:?}");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits (at most 5 s) until the server has logged a line containing `needle`.
     pub fn expect_log(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.log.lock().unwrap().iter().any(|line| line.contains(needle)) {
-            assert!(Instant::now() < deadline, "the server never logged {needle:?}");
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_for_log(&format!("with {needle:?}"), Duration::from_secs(5), |line| {
+            line.contains(needle)
+        });
     }
 
     /// `examples/engine_echo` logs `<sid>: close (<reason>)` when a session ends: waits for it.

@@ -1,0 +1,167 @@
+//! The chapter's binary (`socketio_book`, `src/main.rs`) over raw polling and WebSocket, for what
+//! the browser tests cannot show: the IP line with `X-Forwarded-For` (a proxy in front), the
+//! `error` listener's log line on a malformed packet, and the port from env `PORT`. Each test
+//! checks the server's log lines exactly (the text after the time and the level).
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::http::HeaderValue;
+
+/// The chapter's Socket.IO path (`SocketIO(server, { path: '/socket.io' })`).
+const IO_PATH: &str = "/socket.io/";
+
+/// How long a log line may take to appear.
+const LOG_WAIT: Duration = Duration::from_secs(5);
+
+/// `socketio_book --host 127.0.0.1 --log-level info --news-interval 200 <args>`, with neither
+/// `PORT` nor `RUST_LOG` from the environment unless `env` sets them.
+fn start_chapter(args: &[&str], env: &[(&str, &str)]) -> EchoServer {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_socketio_book"));
+    command
+        .args(["--host", "127.0.0.1", "--log-level", "info", "--news-interval", "200"])
+        .args(args)
+        .env_remove("PORT")
+        .env_remove("RUST_LOG");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    EchoServer::start_command("socketio_book", command)
+}
+
+/// `2026-12-01T17:35:23.904897705Z [INFO] text` -> `("INFO", "text")`.
+fn level_and_text(line: &str) -> Option<(&str, &str)> {
+    let (_time, rest) = line.split_once(" [")?;
+    rest.split_once("] ")
+}
+
+/// Waits for the log line whose level and text are exactly these.
+fn expect_log(server: &EchoServer, level: &str, text: &str) {
+    server.wait_for_log(&format!("[{level}] {text:?}"), LOG_WAIT, |line| {
+        level_and_text(line) == Some((level, text))
+    });
+}
+
+/// The socket id in the answer to CONNECT, `40{"sid":"<socket id>"}`.
+fn socket_id_of(packet: &str) -> String {
+    let json = packet
+        .strip_prefix("40")
+        .unwrap_or_else(|| panic!("not a CONNECT answer: {packet:?}"));
+    let value: serde_json::Value = serde_json::from_str(json).expect("CONNECT answer JSON");
+    let id = value["sid"].as_str().expect("sid in the CONNECT answer").to_string();
+    assert_sid_format(&id);
+    id
+}
+
+#[test]
+fn polling_handshake_with_x_forwarded_for_logs_that_ip() {
+    let server = start_chapter(&["--port", "0"], &[]);
+    let mut http = Http::connect_at(server.port, IO_PATH);
+
+    // The handshake GET carries the header; `socket.request` is that request.
+    let open = http.request("GET", POLLING_HANDSHAKE, &[("X-Forwarded-For", "203.0.113.7")], None);
+    assert_eq!(open.status, 200, "{open:?}");
+    let sid = sid_of_open(&open.text());
+    assert_eq!(http.post(&polling(&sid), b"40").text(), "ok");
+    let connected = http.get(&polling(&sid)).packets();
+    assert_eq!(connected.len(), 1, "{connected:?}");
+    let id = socket_id_of(&connected[0]);
+    expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 203.0.113.7 {id}"));
+
+    // The news timer (200 ms here), the reply, and the disconnect with the same IP.
+    let news = http.get(&polling(&sid)).packets();
+    assert!(
+        !news.is_empty() && news.iter().all(|packet| packet == r#"42["news","Hello Socket.IO"]"#),
+        "the long-poll brings news: {news:?}"
+    );
+    assert_eq!(
+        http.post(&polling(&sid), br#"42["reply","Hello Node.JS"]"#).text(),
+        "ok"
+    );
+    expect_log(&server, "INFO", &format!("reply from {id}: Hello Node.JS"));
+    assert_eq!(http.post(&polling(&sid), b"41").text(), "ok");
+    expect_log(
+        &server,
+        "INFO",
+        &format!("클라이언트 접속 해제 203.0.113.7 {id} (client namespace disconnect)"),
+    );
+}
+
+#[test]
+fn websocket_handshake_with_x_forwarded_for_logs_that_ip() {
+    let server = start_chapter(&["--port", "0"], &[]);
+    let url = format!("ws://127.0.0.1:{}{IO_PATH}?{WEBSOCKET_HANDSHAKE}", server.port);
+    let mut request = url.as_str().into_client_request().expect("a WebSocket request");
+    request
+        .headers_mut()
+        .insert("X-Forwarded-For", HeaderValue::from_static("198.51.100.23"));
+    let stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let (mut ws, response) = tungstenite::client(request, stream).expect("WebSocket handshake");
+    assert_eq!(response.status().as_u16(), 101);
+
+    sid_of_open(&ws_text(&mut ws));
+    ws_send(&mut ws, "40");
+    let id = socket_id_of(&ws_text(&mut ws));
+    expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 198.51.100.23 {id}"));
+    assert_eq!(ws_text(&mut ws), r#"42["news","Hello Socket.IO"]"#);
+}
+
+#[test]
+fn without_x_forwarded_for_the_peer_address_is_logged() {
+    let server = start_chapter(&["--port", "0"], &[]);
+    let (mut ws, _sid, _open) = ws_open_at(server.port);
+    ws_send(&mut ws, "40");
+    let id = socket_id_of(&ws_text(&mut ws));
+    expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 127.0.0.1 {id}"));
+}
+
+#[test]
+fn a_malformed_packet_reaches_the_error_listener() {
+    let server = start_chapter(&["--port", "0"], &[]);
+    let (mut ws, _sid, _open) = ws_open_at(server.port);
+    ws_send(&mut ws, "40");
+    let id = socket_id_of(&ws_text(&mut ws));
+    expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 127.0.0.1 {id}"));
+
+    // An EVENT whose payload is not an array: `socket.on('error', ...)` logs it (main.rs:
+    // `error!("{socket id}: {error}")`), then the connection is closed.
+    ws_send(&mut ws, r#"42{"not":"an array"}"#);
+    expect_log(
+        &server,
+        "ERROR",
+        &format!("{id}: invalid payload: EVENT payload must be a non-empty array"),
+    );
+    expect_log(
+        &server,
+        "INFO",
+        &format!("클라이언트 접속 해제 127.0.0.1 {id} (forced close)"),
+    );
+}
+
+#[test]
+fn env_port_is_where_it_listens() {
+    // A port that was free a moment ago (the listener is dropped before the server binds it).
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let server = start_chapter(&[], &[("PORT", &port.to_string())]);
+    assert_eq!(server.port, port, "no --port: the server listens on env PORT");
+    let mut http = Http::connect_at(port, IO_PATH);
+    let (sid, _open) = handshake(&mut http);
+    assert_sid_format(&sid);
+}
+
+/// A session opened over WebSocket at the chapter's path.
+fn ws_open_at(port: u16) -> (Ws, String, String) {
+    let mut ws = ws_connect_at(port, IO_PATH, WEBSOCKET_HANDSHAKE);
+    let open = ws_text(&mut ws);
+    let sid = sid_of_open(&open);
+    (ws, sid, open)
+}
