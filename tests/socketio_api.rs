@@ -11,7 +11,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{AckError, Arg, EmitError, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Server, ServerOptions, Socket};
 use support::{Ws, WsEvent, ws_connect_at, ws_next, ws_send};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -45,6 +45,33 @@ fn next_text(ws: &mut Ws) -> String {
         WsEvent::Text(text) => text,
         other => panic!("expected a text frame, got {other:?}"),
     }
+}
+
+/// `40/custom,` on a session: joins `/custom`, returns the socket id.
+fn join_custom(ws: &mut Ws) -> String {
+    ws_send(ws, "40/custom,");
+    let connected = next_text(ws);
+    connected
+        .strip_prefix(r#"40/custom,{"sid":""#)
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("{connected}"))
+        .to_string()
+}
+
+/// `/custom` answers `sync` with `synced` (same arguments): a round trip that shows what the
+/// server queued for this client before it.
+fn serve_sync(io: &Server) {
+    io.of("/custom").on_connection(|socket| {
+        socket.on("sync", |socket, args, _ack| {
+            socket.emit("synced", args).unwrap();
+        });
+    });
+}
+
+/// `42/custom,["sync","<tag>"]`; the very next frame must be its answer.
+fn sync_custom(ws: &mut Ws, tag: &str) {
+    ws_send(ws, &format!(r#"42/custom,["sync","{tag}"]"#));
+    assert_eq!(next_text(ws), format!(r#"42/custom,["synced","{tag}"]"#));
 }
 
 /// Every socket that connects to `/`, as it connects.
@@ -201,4 +228,92 @@ fn io_close_disconnects_every_socket_with_server_shutting_down() {
     assert_eq!(reason.recv_timeout(WAIT).unwrap(), "server shutting down");
     assert!(matches!(ws_next(&mut first, WAIT), WsEvent::Closed(_)));
     assert!(matches!(ws_next(&mut second, WAIT), WsEvent::Closed(_)));
+}
+
+/// What a socket of `/` reports: itself on connection, the `Ack` of each `ask`, and its
+/// disconnect reasons.
+struct Watched {
+    sockets: Receiver<Socket>,
+    acks: Receiver<Ack>,
+    reasons: Receiver<String>,
+}
+
+fn watch(io: &Server) -> Watched {
+    let (sockets_sender, sockets) = unbounded();
+    let (acks_sender, acks) = unbounded();
+    let (reasons_sender, reasons) = unbounded();
+    io.on_connection(move |socket| {
+        let acks_sender = acks_sender.clone();
+        socket.on("ask", move |_socket, _args, ack| {
+            acks_sender.send(ack.expect("ask comes with an ack id")).unwrap();
+        });
+        let reasons_sender = reasons_sender.clone();
+        socket.on_disconnect(move |_socket, why| reasons_sender.send(why.to_string()).unwrap());
+        sockets_sender.send(socket.clone()).unwrap();
+    });
+    Watched { sockets, acks, reasons }
+}
+
+/// A handle kept after the socket left `/` (the client's `41`) while the session lives on for
+/// `/custom`: emit, ack and emit_with_ack fail and put nothing on the wire.
+#[test]
+fn a_kept_handle_sends_nothing_after_the_client_leaves_the_namespace() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    serve_sync(&io);
+    let watched = watch(&io);
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    let socket = watched.sockets.recv_timeout(WAIT).unwrap();
+    join_custom(&mut ws);
+    ws_send(&mut ws, r#"427["ask"]"#);
+    let ack = watched.acks.recv_timeout(WAIT).unwrap();
+    socket.emit("before", vec!["x".into()]).unwrap();
+    assert_eq!(next_text(&mut ws), r#"42["before","x"]"#);
+
+    ws_send(&mut ws, "41");
+    assert_eq!(
+        watched.reasons.recv_timeout(WAIT).unwrap(),
+        "client namespace disconnect"
+    );
+    assert!(!socket.connected());
+    assert_eq!(socket.emit("after", vec!["x".into()]), Err(EmitError::Disconnected));
+    assert_eq!(ack.send(vec!["late".into()]), Err(EmitError::Disconnected));
+    let (answers, answer) = unbounded();
+    assert_eq!(
+        socket.emit_with_ack("after", vec![], WAIT, move |result| answers.send(result).unwrap()),
+        Err(EmitError::Disconnected)
+    );
+    // No `42["after",...]`, no `437[...]`: the next frame is the answer to a later sync.
+    sync_custom(&mut ws, "after the 41");
+    assert!(
+        answer.try_recv().is_err(),
+        "the callback of a refused emit_with_ack ran"
+    );
+}
+
+/// The same after the server's `disconnect(false)`: the client gets `41`, then nothing more for
+/// `/`.
+#[test]
+fn a_kept_handle_sends_nothing_after_a_server_namespace_disconnect() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    serve_sync(&io);
+    let watched = watch(&io);
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    let socket = watched.sockets.recv_timeout(WAIT).unwrap();
+    join_custom(&mut ws);
+    ws_send(&mut ws, r#"423["ask"]"#);
+    let ack = watched.acks.recv_timeout(WAIT).unwrap();
+
+    socket.disconnect(false);
+    assert_eq!(next_text(&mut ws), "41");
+    assert_eq!(
+        watched.reasons.recv_timeout(WAIT).unwrap(),
+        "server namespace disconnect"
+    );
+    assert_eq!(socket.emit("after", vec!["x".into()]), Err(EmitError::Disconnected));
+    assert_eq!(ack.send(vec!["late".into()]), Err(EmitError::Disconnected));
+    // A second disconnect does nothing: no second `41`.
+    socket.disconnect(false);
+    sync_custom(&mut ws, "after the 41");
 }
