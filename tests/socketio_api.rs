@@ -11,8 +11,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
 use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::socketio::packet::ParseError;
 use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Server, ServerOptions, Socket};
-use support::{Ws, WsEvent, ws_connect_at, ws_next, ws_send};
+use support::{Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, sid_of_open, ws_connect_at, ws_next, ws_send};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -72,6 +73,76 @@ fn serve_sync(io: &Server) {
 fn sync_custom(ws: &mut Ws, tag: &str) {
     ws_send(ws, &format!(r#"42/custom,["sync","{tag}"]"#));
     assert_eq!(next_text(ws), format!(r#"42/custom,["synced","{tag}"]"#));
+}
+
+/// A raw polling session of `/socket.io/`: one connection for GETs, one for POSTs.
+struct Polling {
+    get: Http,
+    post: Http,
+    sid: String,
+}
+
+impl Polling {
+    /// The handshake GET.
+    fn open(port: u16) -> Polling {
+        let mut get = Http::connect_at(port, "/socket.io/");
+        let open = get.get(POLLING_HANDSHAKE).text();
+        Polling {
+            get,
+            post: Http::connect_at(port, "/socket.io/"),
+            sid: sid_of_open(&open),
+        }
+    }
+
+    /// The handshake and `40`: returns the session and the socket id of `/`.
+    fn connect(port: u16) -> (Polling, String) {
+        let mut session = Polling::open(port);
+        session.post("40");
+        let answer = session.get();
+        let connected = answer.first().map(String::as_str).unwrap_or("");
+        let id = connected
+            .strip_prefix(r#"40{"sid":""#)
+            .and_then(|rest| rest.strip_suffix(r#""}"#))
+            .unwrap_or_else(|| panic!("{answer:?}"))
+            .to_string();
+        (session, id)
+    }
+
+    /// A POST of `body` (packets joined by `\x1e`), answered `ok`.
+    fn post(&mut self, body: &str) {
+        let response = self.post.post(&polling(&self.sid), body.as_bytes());
+        assert_eq!(
+            (response.status, response.text()),
+            (200, "ok".to_string()),
+            "POST {body:?}"
+        );
+    }
+
+    /// A GET and the packets of its answer.
+    fn get(&mut self) -> Vec<String> {
+        let response = self.get.get(&polling(&self.sid));
+        assert_eq!(response.status, 200, "{response:?}");
+        packets(&response.text())
+    }
+}
+
+/// What the handlers of a socket of `/` saw, in order.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Error(ParseError),
+    Disconnect(String),
+}
+
+/// Every `error` and `disconnect` of the sockets of `/`, in the order the handlers ran.
+fn record_errors_and_disconnects(io: &Server) -> Receiver<Seen> {
+    let (sender, receiver) = unbounded();
+    io.on_connection(move |socket| {
+        let errors = sender.clone();
+        socket.on_error(move |_socket, error| errors.send(Seen::Error(error.clone())).unwrap());
+        let disconnects = sender.clone();
+        socket.on_disconnect(move |_socket, why| disconnects.send(Seen::Disconnect(why.to_string())).unwrap());
+    });
+    receiver
 }
 
 /// Every socket that connects to `/`, as it connects.
@@ -316,4 +387,71 @@ fn a_kept_handle_sends_nothing_after_a_server_namespace_disconnect() {
     // A second disconnect does nothing: no second `41`.
     socket.disconnect(false);
     sync_custom(&mut ws, "after the 41");
+}
+
+/// The malformed packets of `a_malformed_packet_*`, with the error the handler must get.
+fn malformed_cases() -> Vec<(&'static str, ParseError)> {
+    vec![
+        (
+            r#"42{"not":"an array"}"#,
+            ParseError::InvalidPayload("EVENT payload must be a non-empty array"),
+        ),
+        // One above Number.MAX_SAFE_INTEGER.
+        (r#"429007199254740992["x"]"#, ParseError::InvalidAckId),
+    ]
+}
+
+/// client.ts `onerror`: the sockets' `error` handlers run with the error, then `conn.close()`;
+/// the session closes with engine.io's "forced close" (not "parse error", which is engine.io's
+/// reason for a packet that is not Engine.IO), and that is the reason the `disconnect` handlers
+/// get. Over WebSocket it happens at once (the close frame follows).
+#[test]
+fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_over_websocket() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let seen = record_errors_and_disconnects(&io);
+    let port = serve(&io);
+    for (wire, error) in malformed_cases() {
+        let (mut ws, _) = connect(port);
+        ws_send(&mut ws, wire);
+        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Disconnect("forced close".to_string()),
+            "{wire}"
+        );
+        // A close frame without a status code, as the reference's `ws` `close()` sends.
+        assert_eq!(ws_next(&mut ws, WAIT), WsEvent::Closed(None), "{wire}");
+        assert!(seen.try_recv().is_err(), "{wire}: more handler calls");
+    }
+}
+
+/// The same over polling: the error handler runs while the POST is handled; the session closes
+/// when the next GET carries `1` (engine.io's polling `doClose`: the reference answers
+/// `6\x1e1` there), and the `disconnect` handler gets "forced close" then.
+#[test]
+fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_over_polling() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let seen = record_errors_and_disconnects(&io);
+    let port = serve(&io);
+    for (wire, error) in malformed_cases() {
+        let (mut session, _) = Polling::connect(port);
+        session.post(wire);
+        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert!(
+            seen.recv_timeout(Duration::from_millis(200)).is_err(),
+            "{wire}: disconnected before the close went out"
+        );
+        assert_eq!(session.get(), vec!["1".to_string()], "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Disconnect("forced close".to_string()),
+            "{wire}"
+        );
+        let response = session.get.get(&polling(&session.sid));
+        assert_eq!(
+            (response.status, response.text()),
+            (400, r#"{"code":1,"message":"Session ID unknown"}"#.to_string()),
+            "{wire}"
+        );
+    }
 }
