@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::packet::ParseError;
-use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Namespace, Server, ServerOptions, Socket};
 use support::{Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, sid_of_open, ws_connect_at, ws_next, ws_send};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -453,5 +453,167 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
             (400, r#"{"code":1,"message":"Session ID unknown"}"#.to_string()),
             "{wire}"
         );
+    }
+}
+
+// ----- disconnect reasons, one by one ------------------------------------------------------
+//
+// The reasons of the reference's `DisconnectReason` (socket.io lib/socket-types.ts), each where
+// socket.io 4.8.4 gives it: socket.ts (`ondisconnect`, `disconnect`), client.ts (`close`,
+// `onclose`), engine.io's socket.ts (`onClose`, `closeTransport`). "transport close" (the client
+// went away) and "server shutting down" (`io.close()`) are tested above.
+
+/// The reason of each disconnect of a socket of `nsp`, as the handler got it.
+fn record_reasons(nsp: &Namespace) -> Receiver<String> {
+    let (sender, receiver) = unbounded();
+    nsp.on_connection(move |socket| {
+        let sender = sender.clone();
+        socket.on_disconnect(move |_socket, why| sender.send(why.to_string()).unwrap());
+    });
+    receiver
+}
+
+/// socket.ts `ondisconnect`: the client's `41`. The session stays for `/custom`.
+#[test]
+fn reason_client_namespace_disconnect() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    serve_sync(&io);
+    let reasons = record_reasons(&io.of("/"));
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    join_custom(&mut ws);
+    ws_send(&mut ws, "41");
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "client namespace disconnect");
+    sync_custom(&mut ws, "still connected");
+}
+
+/// socket.ts `disconnect(false)`: `41` to the client, this namespace only.
+#[test]
+fn reason_server_namespace_disconnect() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    serve_sync(&io);
+    let sockets = sockets_of(&io);
+    let (reasons_sender, reasons) = unbounded();
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    let socket = sockets.recv_timeout(WAIT).unwrap();
+    socket.on_disconnect(move |_socket, why| reasons_sender.send(why.to_string()).unwrap());
+    join_custom(&mut ws);
+    socket.disconnect(false);
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "server namespace disconnect");
+    assert_eq!(next_text(&mut ws), "41");
+    sync_custom(&mut ws, "still connected");
+}
+
+/// `disconnect(true)` is client.ts `_disconnect`: `socket.disconnect()` (so "server namespace
+/// disconnect") for every socket of the client, in the order joined, then `close()`, whose
+/// "forced server close" finds no socket left.
+#[test]
+fn reason_of_disconnect_true_is_server_namespace_disconnect_for_every_socket() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let sockets = sockets_of(&io);
+    let (reasons_sender, reasons) = unbounded();
+    let custom_reasons = record_reasons(&io.of("/custom"));
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    let socket = sockets.recv_timeout(WAIT).unwrap();
+    socket.on_disconnect(move |_socket, why| reasons_sender.send(why.to_string()).unwrap());
+    join_custom(&mut ws);
+    socket.disconnect(true);
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "server namespace disconnect");
+    assert_eq!(
+        custom_reasons.recv_timeout(WAIT).unwrap(),
+        "server namespace disconnect"
+    );
+    assert_eq!(next_text(&mut ws), "41");
+    assert_eq!(next_text(&mut ws), "41/custom,");
+    assert_eq!(ws_next(&mut ws, WAIT), WsEvent::Closed(None));
+    assert!(reasons.try_recv().is_err() && custom_reasons.try_recv().is_err());
+}
+
+/// engine.io `checkPingTimeout`: no `3` within pingTimeout of the `2`.
+#[test]
+fn reason_ping_timeout() {
+    let io = Server::new(ServerOptions {
+        ping_interval: Duration::from_millis(100),
+        ping_timeout: Duration::from_millis(100),
+        ..ServerOptions::default()
+    })
+    .unwrap();
+    let reasons = record_reasons(&io.of("/"));
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    assert_eq!(next_text(&mut ws), "2");
+    let pinged = std::time::Instant::now();
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "ping timeout");
+    assert!(pinged.elapsed() >= Duration::from_millis(50), "{:?}", pinged.elapsed());
+    assert!(matches!(ws_next(&mut ws, WAIT), WsEvent::Closed(_)));
+}
+
+/// engine.io: the client's close packet `1` is "transport close" as well.
+#[test]
+fn reason_transport_close_after_the_close_packet() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let reasons = record_reasons(&io.of("/"));
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    ws_send(&mut ws, "1");
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "transport close");
+}
+
+/// engine.io polling `onPollRequest`: the client of a held GET went away ("poll connection
+/// closed prematurely", the transport's error).
+#[test]
+fn reason_transport_error_when_the_held_get_is_dropped() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let reasons = record_reasons(&io.of("/"));
+    let port = serve(&io);
+    let (mut session, _) = Polling::connect(port);
+    session.get.send_get(&polling(&session.sid));
+    session.get.assert_no_response_within(Duration::from_millis(100));
+    session.get.shutdown();
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "transport error");
+}
+
+/// engine.io socket.ts `onPacket`: a packet that is not Engine.IO (`x`: no such type) is
+/// "parse error"; over WebSocket and over polling.
+#[test]
+fn reason_parse_error() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let reasons = record_reasons(&io.of("/"));
+    let port = serve(&io);
+    let (mut ws, _) = connect(port);
+    ws_send(&mut ws, "x");
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "parse error");
+
+    let (mut session, _) = Polling::connect(port);
+    session.post("x");
+    assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "parse error");
+}
+
+/// client.ts `ondecoded`, "invalid state": a packet for a namespace the client has not joined
+/// (or a second CONNECT to one it has) makes it `close()`: `conn.close()`, then
+/// `onclose("forced server close")`. Over polling with no GET held the close waits for a GET,
+/// so the sockets hear "forced server close", as from the reference.
+///
+/// Over WebSocket the reference's engine closes at once inside `conn.close()` (its transport is
+/// writable, its buffer empty), so socket.io 4.8.4 reports engine.io's "forced close" first; our
+/// reader thread is corked while it handles the packet (`engineio::Socket::cork`), the close
+/// waits for it, and the sockets hear client.ts's own "forced server close".
+#[test]
+fn reason_forced_server_close() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let reasons = record_reasons(&io.of("/"));
+    let port = serve(&io);
+    for wire in [r#"42/custom,["x"]"#, "40"] {
+        let (mut session, _) = Polling::connect(port);
+        session.post(wire);
+        assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "forced server close", "{wire}");
+        assert_eq!(session.get(), vec!["1".to_string()], "{wire}");
+
+        let (mut ws, _) = connect(port);
+        ws_send(&mut ws, wire);
+        assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "forced server close", "{wire}");
+        assert_eq!(ws_next(&mut ws, WAIT), WsEvent::Closed(None), "{wire}");
     }
 }
