@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::packet::ParseError;
-use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket};
 use support::{Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, sid_of_open, ws_connect_at, ws_next, ws_send};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -616,4 +616,117 @@ fn reason_forced_server_close() {
         assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "forced server close", "{wire}");
         assert_eq!(ws_next(&mut ws, WAIT), WsEvent::Closed(None), "{wire}");
     }
+}
+
+// ----- the handshake ----------------------------------------------------------------------
+
+/// Milliseconds since 1970, now.
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// `time` is `new Date() + ""` of the instant `issued`, in UTC:
+/// `Wed Nov 25 2026 09:30:05 GMT+0000 (Coordinated Universal Time)`. (The calendar date itself
+/// is checked by the unit test of `client.rs`.)
+fn assert_time_of(handshake: &Handshake) {
+    let words: Vec<&str> = handshake.time.split(' ').collect();
+    assert_eq!(words.len(), 9, "{:?}", handshake.time);
+    let seconds = handshake.issued / 1000;
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][((seconds / 86_400) % 7) as usize];
+    let clock = format!(
+        "{:02}:{:02}:{:02}",
+        (seconds % 86_400) / 3600,
+        (seconds % 3600) / 60,
+        seconds % 60
+    );
+    assert_eq!(words[0], weekday, "{:?}", handshake.time);
+    assert_eq!(words[4], clock, "{:?}", handshake.time);
+    assert_eq!(
+        words[5..].join(" "),
+        "GMT+0000 (Coordinated Universal Time)",
+        "{:?}",
+        handshake.time
+    );
+}
+
+/// socket.ts `buildHandshake`: everything comes from the session's first request (the
+/// handshake GET), not from the POST that carried `40`; `auth` from the CONNECT payload.
+#[test]
+fn the_handshake_holds_the_first_request_and_the_auth_payload() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let (handshakes, handshake) = unbounded::<Handshake>();
+    io.on_connection(move |socket| handshakes.send(socket.handshake().clone()).unwrap());
+    let port = serve(&io);
+
+    // Polling, from a page of another origin, with a query of its own.
+    let before = now_millis();
+    let query = "EIO=4&transport=polling&name=J%C3%B6rg+K&t=Pa1";
+    let mut get = Http::connect_at(port, "/socket.io/");
+    let open = get
+        .request(
+            "GET",
+            query,
+            &[("X-Custom", "hello"), ("Origin", "http://example.com")],
+            None,
+        )
+        .text();
+    let sid = sid_of_open(&open);
+    let mut post = Http::connect_at(port, "/socket.io/");
+    let response = post.request(
+        "POST",
+        &polling(&sid),
+        &[("X-Custom", "from the POST")],
+        Some(br#"40{"token":"abc","n":1}"#),
+    );
+    assert_eq!(response.text(), "ok");
+    let shook = handshake.recv_timeout(WAIT).unwrap();
+    let after = now_millis();
+
+    assert_eq!(shook.url, format!("/socket.io/?{query}"));
+    assert_eq!(
+        shook.query,
+        [("EIO", "4"), ("transport", "polling"), ("name", "Jörg K"), ("t", "Pa1")]
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+    );
+    assert_eq!(
+        shook.headers,
+        [
+            ("host", format!("127.0.0.1:{port}")),
+            ("x-custom", "hello".to_string()),
+            ("origin", "http://example.com".to_string()),
+        ]
+        .map(|(key, value)| (key.to_string(), value))
+    );
+    assert_eq!(shook.header("x-custom"), Some("hello"));
+    assert_eq!(shook.header("user-agent"), None);
+    assert_eq!(shook.auth.to_string(), r#"{"token":"abc","n":1}"#);
+    assert!(
+        before <= shook.issued && shook.issued <= after,
+        "issued {} not within [{before}, {after}]",
+        shook.issued
+    );
+    assert_time_of(&shook);
+    assert!(shook.xdomain);
+    assert!(!shook.secure);
+    assert_eq!(shook.address, get.stream().local_addr().unwrap());
+    assert_ne!(shook.address, post.stream().local_addr().unwrap());
+
+    // WebSocket, same origin (no `Origin` header from this client), CONNECT without a payload.
+    let (ws, _) = connect(port);
+    let shook = handshake.recv_timeout(WAIT).unwrap();
+    assert_eq!(shook.url, "/socket.io/?EIO=4&transport=websocket");
+    assert_eq!(
+        shook.query,
+        [("EIO", "4"), ("transport", "websocket")].map(|(key, value)| (key.to_string(), value.to_string()))
+    );
+    assert_eq!(shook.header("host"), Some(format!("127.0.0.1:{port}").as_str()));
+    assert_eq!(shook.header("upgrade"), Some("websocket"));
+    assert_eq!(shook.auth.to_string(), "{}");
+    assert!(!shook.xdomain);
+    assert!(!shook.secure);
+    assert_time_of(&shook);
+    assert_eq!(shook.address, ws.get_ref().local_addr().unwrap());
 }
