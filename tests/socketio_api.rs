@@ -204,27 +204,22 @@ fn a_kept_handle_emits_from_another_thread_and_fails_after_the_disconnect() {
     }
 }
 
+/// Over one WebSocket the reader thread is the only one that brings this client's packets, so
+/// the handlers run one after the other in frame order; what a handler emits comes back in the
+/// same order. (Two threads delivering: the test after this one.)
 #[test]
 fn handlers_run_in_arrival_order_and_may_emit_join_and_broadcast() {
     let io = Server::new(ServerOptions::default()).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
-    let overlapped = Arc::new(AtomicBool::new(false));
-    let running = Arc::new(AtomicBool::new(false));
-    let (flag, busy) = (Arc::clone(&overlapped), Arc::clone(&running));
     io.on_connection(move |socket| {
         let record = Arc::clone(&record);
-        let (flag, busy) = (Arc::clone(&flag), Arc::clone(&busy));
         socket.on("n", move |socket, args, _ack| {
-            if busy.swap(true, Ordering::SeqCst) {
-                flag.store(true, Ordering::SeqCst);
-            }
             record.lock().unwrap().push(args[0].clone());
             // Inside a handler: emit, join, broadcast to the room (no lock of ours is held).
             socket.join("room");
             socket.emit("echo", args.clone()).unwrap();
             socket.nsp().to("room").emit("room", args).unwrap();
-            busy.store(false, Ordering::SeqCst);
         });
     });
     let port = serve(&io);
@@ -238,10 +233,77 @@ fn handlers_run_in_arrival_order_and_may_emit_join_and_broadcast() {
     }
     let expected: Vec<Arg> = (0..100).map(|i| Arg::Json(json!(i))).collect();
     assert_eq!(*seen.lock().unwrap(), expected);
+}
+
+/// Two threads can bring one client's packets: the connection thread of a POST still handing
+/// its packets over, and the reader of the WebSocket the session has just upgraded to. (The
+/// official client waits for its POST's `ok` before it sends `5`; a raw client need not.) The
+/// handlers of one socket must still run one at a time, and each transport's packets in order.
+#[test]
+fn handlers_never_overlap_while_a_post_and_the_upgraded_websocket_both_deliver() {
+    const POSTED: i64 = 100;
+    const FRAMES: i64 = 20;
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let overlapped = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicBool::new(false));
+    let (started_sender, started) = unbounded::<()>();
+    let (record, flag, busy) = (Arc::clone(&seen), Arc::clone(&overlapped), Arc::clone(&running));
+    io.on_connection(move |socket| {
+        let (record, flag, busy) = (Arc::clone(&record), Arc::clone(&flag), Arc::clone(&busy));
+        let started_sender = started_sender.clone();
+        socket.on("n", move |_socket, args, _ack| {
+            if busy.swap(true, Ordering::SeqCst) {
+                flag.store(true, Ordering::SeqCst);
+            }
+            let n = match &args[0] {
+                Arg::Json(value) => value.as_i64().unwrap(),
+                other => panic!("{other:?}"),
+            };
+            record.lock().unwrap().push(n);
+            if n == 0 {
+                started_sender.send(()).unwrap();
+            }
+            // Long enough for the other thread to come in, if it can.
+            thread::sleep(Duration::from_millis(2));
+            busy.store(false, Ordering::SeqCst);
+        });
+    });
+    let port = serve(&io);
+    let (mut session, _) = Polling::connect(port);
+
+    // One POST of 100 events: about 200 ms of handlers on its connection thread.
+    let body: Vec<String> = (0..POSTED).map(|n| format!(r#"42["n",{n}]"#)).collect();
+    let query = polling(&session.sid);
+    session
+        .post
+        .send_request("POST", &query, &[], Some(body.join("\x1e").as_bytes()));
+    started.recv_timeout(WAIT).unwrap();
+    // Meanwhile: the upgrade, and 20 events over the WebSocket.
+    let mut ws = ws_connect_at(port, "/socket.io/", &support::websocket(&session.sid));
+    ws_send(&mut ws, "2probe");
+    assert_eq!(next_text(&mut ws), "3probe");
+    ws_send(&mut ws, "5");
+    for n in 1000..1000 + FRAMES {
+        ws_send(&mut ws, &format!(r#"42["n",{n}]"#));
+    }
+    let response = session.post.read_response();
+    assert_eq!((response.status, response.text()), (200, "ok".to_string()));
+
+    let deadline = std::time::Instant::now() + WAIT;
+    while seen.lock().unwrap().len() < (POSTED + FRAMES) as usize {
+        assert!(std::time::Instant::now() < deadline, "{:?}", seen.lock().unwrap());
+        thread::sleep(Duration::from_millis(5));
+    }
+    let seen = seen.lock().unwrap().clone();
     assert!(
         !overlapped.load(Ordering::SeqCst),
-        "two handlers of one socket ran at once"
+        "two handlers of one socket ran at once: {seen:?}"
     );
+    let posted: Vec<i64> = seen.iter().copied().filter(|&n| n < 1000).collect();
+    let framed: Vec<i64> = seen.iter().copied().filter(|&n| n >= 1000).collect();
+    assert_eq!(posted, (0..POSTED).collect::<Vec<_>>());
+    assert_eq!(framed, (1000..1000 + FRAMES).collect::<Vec<_>>());
 }
 
 #[test]
