@@ -6,8 +6,9 @@
 //! server, so they run in parallel.
 //!
 //! `INTEROP_COMMAND="node tests/node/reference/interop.mjs"` runs them against the reference
-//! server. Two tests are about this server only (the reference has neither a buffer limit nor
-//! threads): `a_slow_client_does_not_block_the_others` and `threads_return_to_the_baseline`.
+//! server. Some tests are about this server only (the reference has neither a buffer limit nor
+//! threads, and logs otherwise): `a_slow_client_does_not_block_the_others`,
+//! `threads_return_to_the_baseline` and `an_event_without_a_handler_is_logged_at_debug_level`.
 
 mod support;
 
@@ -502,6 +503,7 @@ both!(
     connect_timeout,
     rooms_and_broadcast,
     ping_timeout_drops_a_silent_client,
+    an_event_without_a_handler_is_logged_at_debug_level,
 );
 
 // ----- CONNECT --------------------------------------------------------------------------------
@@ -937,6 +939,41 @@ fn connect_timeout(transport: Transport) {
     joined.expect_nothing(ms(600));
     joined.join("/custom");
     joined.sync_on("/custom", "joined again");
+}
+
+// ----- an event nobody listens to ------------------------------------------------------------
+
+/// The book's `socket.on('replay', ...)` typo: the page emits `reply`, the server listens to
+/// `replay`. An event with no handler is logged at debug level with the socket id, the name and
+/// the namespace (`socket.rs` `on_event`), and gets no answer. (The server runs with
+/// `--log-level debug`, see `EchoServer::start_interop`.)
+fn an_event_without_a_handler_is_logged_at_debug_level(transport: Transport) {
+    let server = start(&[]);
+    let (mut client, id) = Client::connect(&server, transport);
+    let custom_id = client.join("/custom");
+    client.send(r#"42["replay","Hello Node.JS"]"#);
+    client.send(r#"42/custom,["replay"]"#);
+    client.sync("after the replay");
+
+    let expected = [
+        format!(r#" [DEBUG] {id}: no handler for event "replay" on /"#),
+        format!(r#" [DEBUG] {custom_id}: no handler for event "replay" on /custom"#),
+    ];
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let log = server.log();
+        let found = expected
+            .each_ref()
+            .map(|line| log.lines().filter(|logged| logged.ends_with(line.as_str())).count());
+        if found == [1, 1] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected each of {expected:?} once in the log, found {found:?} times:\n{log}"
+        );
+        thread::sleep(ms(20));
+    }
 }
 
 // ----- rooms and broadcast --------------------------------------------------------------------

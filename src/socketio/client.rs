@@ -45,6 +45,10 @@ pub(super) struct Client {
     namespaces: Namespaces,
     timers: Timers,
     state: Mutex<State>,
+    /// Held by the thread that hands a message to the handlers (`on_message`), so that a
+    /// client's packets are handled one at a time even when two threads bring them (see
+    /// `on_message`). Nothing a handler can call takes it.
+    delivering: Mutex<()>,
 }
 
 impl Client {
@@ -65,6 +69,7 @@ impl Client {
                 connect_timer: None,
                 closed: false,
             }),
+            delivering: Mutex::new(()),
         });
         let weak = Arc::downgrade(&client);
         let timer = timers.set_timeout(connect_timeout, move || {
@@ -83,8 +88,18 @@ impl Client {
         }
     }
 
-    /// An Engine.IO message arrived (the reference's `ondata`).
+    /// An Engine.IO message arrived (the reference's `ondata`): decode it and hand it on, on the
+    /// thread that read it.
+    ///
+    /// Usually one thread reads a client (a WebSocket's reader, or one POST at a time), but not
+    /// always: a POST still handing its packets over while the WebSocket the session has just
+    /// upgraded to reads (the official client waits for its POST's `ok` before it sends `5`; a
+    /// raw client need not). The reference, on one event loop, handles one packet at a time;
+    /// here `delivering` makes the second thread wait until the handler of the first returns,
+    /// so the handlers of one socket never run at once and each transport's packets keep their
+    /// order.
     pub fn on_message(self: &Arc<Self>, message: engineio::Message) {
+        let _delivering = lock(&self.delivering);
         let decoded = lock(&self.state).decoder.add(message);
         match decoded {
             Ok(Some(packet)) => self.on_decoded(packet),

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
-use super::packet::{Arg, Packet, PacketData, PacketType};
+use super::packet::Arg;
 use super::socket::{EmitError, Socket};
 use crate::sync::lock;
 use crate::timer::Timers;
@@ -127,13 +127,7 @@ impl Namespace {
                 if let Some(extra) = refusal.data {
                     data.insert("data".to_string(), extra);
                 }
-                let packet = Packet {
-                    packet_type: PacketType::ConnectError,
-                    nsp: self.name().to_string(),
-                    id: None,
-                    data: PacketData::Object(Value::Object(data)),
-                };
-                let _ = socket.packet(&packet);
+                socket.send_connect_error(Value::Object(data));
                 return None;
             }
         }

@@ -151,7 +151,8 @@ pub struct Ack {
 }
 
 impl Ack {
-    /// `ack(...args)`: writes `43<id>[...args]`.
+    /// `ack(...args)`: writes `43<id>[...args]`; nothing once the socket is disconnected
+    /// (`EmitError::Disconnected`).
     pub fn send(self, args: Vec<Arg>) -> Result<(), EmitError> {
         let packet = Packet {
             packet_type: PacketType::Ack,
@@ -281,6 +282,7 @@ impl Socket {
     /// `socket.emit(event, ...args)`:
     ///
     /// `socket.emit("news", vec!["Hello Socket.IO".into()])` writes `42["news","Hello Socket.IO"]`.
+    /// After the socket's disconnect it writes nothing and returns `EmitError::Disconnected`.
     pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
         let packet = event_packet(self.nsp_name(), event, args, None)?;
         self.packet(&packet)
@@ -317,9 +319,12 @@ impl Socket {
             );
             id
         };
-        let packet = event_packet(self.nsp_name(), event, args, Some(id))?;
-        if let Err(error) = self.packet(&packet) {
-            self.lock().acks.remove(&id);
+        let sent = event_packet(self.nsp_name(), event, args, Some(id)).and_then(|packet| self.packet(&packet));
+        if let Err(error) = sent {
+            let pending = self.lock().acks.remove(&id);
+            if let Some(PendingAck { timer: Some(timer), .. }) = pending {
+                self.inner.nsp.timers().clear_timeout(timer);
+            }
             return Err(error);
         }
         Ok(())
@@ -389,10 +394,32 @@ impl Socket {
         let _ = self.packet(&packet);
     }
 
-    /// Encodes a packet and queues its Engine.IO messages together.
+    /// Encodes a packet and queues its Engine.IO messages together, while the socket is
+    /// connected: once it has left its namespace (`41` from either side, or the session ended)
+    /// `emit`, `ack.send` and `emit_with_ack` return `EmitError::Disconnected` and nothing goes
+    /// out, even when the Engine.IO session still carries the client's other namespaces.
+    ///
+    /// The check and the queueing are two steps: an emit from another thread that passed the
+    /// check just before a disconnect may still follow the `41`; the client drops an event for a
+    /// namespace it has left.
     pub(super) fn packet(&self, packet: &Packet) -> Result<(), EmitError> {
-        let messages = packet::encode(packet);
-        send_encoded(&self.inner.conn, messages)
+        if !self.connected() {
+            debug!("{}: not connected, packet not sent", self.id());
+            return Err(EmitError::Disconnected);
+        }
+        send_encoded(&self.inner.conn, packet::encode(packet))
+    }
+
+    /// The reference's `_error`: `44{"message":"...","data":...}` to a socket a middleware
+    /// refused (it never connected, so this is not `packet`).
+    pub(super) fn send_connect_error(&self, data: Value) {
+        let packet = Packet {
+            packet_type: PacketType::ConnectError,
+            nsp: self.nsp_name().to_string(),
+            id: None,
+            data: PacketData::Object(data),
+        };
+        let _ = send_encoded(&self.inner.conn, packet::encode(&packet));
     }
 
     /// The Engine.IO session, for broadcasts.
