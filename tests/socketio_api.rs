@@ -659,9 +659,8 @@ fn reason_parse_error() {
 /// so the sockets hear "forced server close", as from the reference.
 ///
 /// Over WebSocket the reference's engine closes at once inside `conn.close()` (its transport is
-/// writable, its buffer empty), so socket.io 4.8.4 reports engine.io's "forced close" first; our
-/// reader thread is corked while it handles the packet (`engineio::Socket::cork`), the close
-/// waits for it, and the sockets hear client.ts's own "forced server close".
+/// writable, its buffer empty), so socket.io 4.8.4 reports engine.io's "forced close" first; so
+/// does ours (`engineio::Socket::close` writes and closes at once, even on the corked reader).
 #[test]
 fn reason_forced_server_close() {
     let io = Server::new(ServerOptions::default()).unwrap();
@@ -675,7 +674,7 @@ fn reason_forced_server_close() {
 
         let (mut ws, _) = connect(port);
         ws_send(&mut ws, wire);
-        assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "forced server close", "{wire}");
+        assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "forced close", "{wire}");
         assert_eq!(ws_next(&mut ws, WAIT), WsEvent::Closed(None), "{wire}");
     }
 }

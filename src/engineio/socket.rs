@@ -364,7 +364,7 @@ impl Socket {
                 }
             });
             state.close_timer = Some(timer);
-            state.flush()
+            state.flush_now()
         };
         self.run_flush(flush);
     }
@@ -760,6 +760,12 @@ impl State {
             self.wake_deferred = true;
             return Flush::Nothing;
         }
+        self.flush_now()
+    }
+
+    /// `flush` even on the corked thread (a `close()`: as in the reference, a WebSocket session
+    /// is closed by the time `close()` returns).
+    fn flush_now(&mut self) -> Flush {
         if let Some(writer) = &self.websocket {
             if self.flushing {
                 return Flush::Nothing;
