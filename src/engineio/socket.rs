@@ -640,16 +640,18 @@ impl Socket {
         state.ping_interval_timer = Some(timer);
     }
 
-    /// Time to ping: send `2` and expect `3` within `pingTimeout` (the reference's
-    /// `resetPingTimeout`).
+    /// Time to ping: expect `3` within `pingTimeout` (the reference's `resetPingTimeout`), then
+    /// send `2`. In this order, unlike the reference's: over WebSocket this thread writes the
+    /// ping itself, and the reader that gets the pong may run before this thread goes on (on one
+    /// core it often does); the pong must find the timeout it cancels already set.
     fn on_ping_interval(&self) {
-        if self.send_packet(Packet::Ping(String::new())).is_err() {
-            return;
-        }
         let timers = &self.inner.shared.timers;
         let timer = timers.new_id();
         {
             let mut state = self.lock();
+            if state.ready_state != ReadyState::Open {
+                return;
+            }
             state.ping_interval_timer = None;
             if let Some(old) = state.ping_timeout_timer.replace(timer) {
                 timers.clear_timeout(old);
@@ -661,6 +663,8 @@ impl Socket {
                 socket.on_ping_timeout(timer);
             }
         });
+        // Fails only if the session closed meanwhile; its timers are cleared then.
+        let _ = self.send_packet(Packet::Ping(String::new()));
     }
 
     /// No pong in time.
