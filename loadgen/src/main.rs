@@ -39,6 +39,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 type Ws = WebSocketStream<TcpStream>;
 type Error = Box<dyn std::error::Error>;
@@ -323,7 +324,10 @@ async fn open_websocket(port: u16, sid: Option<&str>) -> Result<Ws, Error> {
         None => format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"),
         Some(sid) => format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&sid={sid}"),
     };
-    let (ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+    // tungstenite's default read buffer is 128 KiB, zeroed on the first read: for thousands of
+    // clients that page-faulting was most of this load client's work per connection.
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await?;
     Ok(ws)
 }
 
