@@ -142,8 +142,8 @@ pub(super) struct State {
     pub close_timer: Option<TimerId>,
     /// The thread that is handling a batch of incoming packets (see [`Socket::cork`]).
     pub corked_by: Option<ThreadId>,
-    /// That thread queued packets and their writer has not been woken yet.
-    pub wake_deferred: bool,
+    /// That thread queued packets and has not flushed them yet.
+    pub flush_deferred: bool,
 }
 
 /// The shared part of a session.
@@ -190,7 +190,7 @@ impl Socket {
             ping_timeout_timer: None,
             close_timer: None,
             corked_by: None,
-            wake_deferred: false,
+            flush_deferred: false,
         };
         Socket {
             inner: Arc::new(Inner {
@@ -306,11 +306,11 @@ impl Socket {
 
     /// Called by the thread that reads from the client (a WebSocket's reader, a POST's
     /// connection thread) before it handles what one read brought: until `uncork`, the packets
-    /// *this thread* queues (its handlers' answers) wait in the buffer without waking the writer,
-    /// so that the writer wakes once and sends them all in one write. On one core that is one
-    /// thread switch and one `write` per batch instead of per answer. Packets queued by any other
-    /// thread (a timer, a broadcast) wake the writer at once as always. The name is Node's
-    /// `writable.cork()`: like there, what a handler emits leaves when the handler returns.
+    /// *this thread* queues (its handlers' answers) wait in the buffer without being flushed, so
+    /// that they all go out in one write (over WebSocket, one `send` by this thread; over polling,
+    /// one GET answer). Packets queued by any other thread (a timer, a broadcast) are flushed at
+    /// once as always. The name is Node's `writable.cork()`: like there, what a handler emits
+    /// leaves when the handler returns.
     pub(super) fn cork(&self) {
         self.lock().corked_by = Some(thread::current().id());
     }
@@ -321,10 +321,10 @@ impl Socket {
         let flush = {
             let mut state = self.lock();
             state.corked_by = None;
-            if !state.wake_deferred {
+            if !state.flush_deferred {
                 return;
             }
-            state.wake_deferred = false;
+            state.flush_deferred = false;
             state.flush()
         };
         self.run_flush(flush);
@@ -761,7 +761,7 @@ impl State {
     /// The reference's `flush`, decided: called with the lock held, after queuing.
     fn flush(&mut self) -> Flush {
         if self.corked_by == Some(thread::current().id()) {
-            self.wake_deferred = true;
+            self.flush_deferred = true;
             return Flush::Nothing;
         }
         self.flush_now()

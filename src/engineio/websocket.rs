@@ -28,7 +28,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::JoinHandle;
 
 use log::{debug, error, info};
@@ -139,7 +139,7 @@ impl Read for SendHalf {
 /// The write side of one WebSocket: tungstenite's frame encoder over the socket. Every write to
 /// the WebSocket goes through it, one thread at a time: the thread holding the session's writing
 /// role (`State::flushing`), or, while probing, the probe's reader.
-pub(crate) struct WsWriter {
+pub(super) struct WsWriter {
     ws: Mutex<WebSocket<SendHalf>>,
     /// The socket, for `shutdown`.
     stream: SharedStream,
@@ -266,10 +266,6 @@ impl WsWriter {
             let _ = thread.join();
         }
     }
-
-    fn lock_slow(&self) -> MutexGuard<'_, SlowWriter> {
-        lock(&self.slow)
-    }
 }
 
 /// After a failed `write`/`flush`: is it only the kernel's buffer being full?
@@ -345,7 +341,7 @@ fn write_until_empty(socket: &Socket, writer: &Arc<WsWriter>, first: Option<Batc
 /// Starts the thread `ws-writer <sid>` with what the kernel did not take; it holds the writing
 /// role until the session's buffer is empty, then ends.
 fn start_slow_writer(socket: &Socket, writer: &Arc<WsWriter>, rest: Batch) {
-    let mut slow = writer.lock_slow();
+    let mut slow = lock(&writer.slow);
     if slow.finished {
         // The reader has ended: the session is closed and the socket shut down.
         return;
