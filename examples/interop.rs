@@ -21,7 +21,7 @@
 //!
 //! ```text
 //! cargo run --example interop -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--connect-timeout MS] [--cors-origin ORIGIN] [--log-level info]
+//!     [--max-payload BYTES] [--connect-timeout MS] [--cors-origin ORIGIN[,ORIGIN...]] [--log-level info]
 //! ```
 //!
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections.
