@@ -117,3 +117,5 @@ mod tests {
         assert_eq!(sorted(adapter.targets(&[], &[])), vec!["a", "c"]);
     }
 }
+
+pub mod redis;

@@ -1,0 +1,3 @@
+//! The Redis adapters (work in progress).
+
+pub mod msgpack;
