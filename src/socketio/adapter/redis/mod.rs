@@ -1,3 +1,9 @@
 //! The Redis adapters (work in progress).
 
+pub mod connection;
 pub mod msgpack;
+
+/// The tests' `redis-server` (shared with the integration tests).
+#[cfg(test)]
+#[path = "../../../../tests/support/redis_server.rs"]
+mod redis_server;
