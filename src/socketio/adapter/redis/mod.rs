@@ -1,6 +1,9 @@
 //! The Redis adapters (work in progress).
 
+pub mod classic_messages;
+pub mod cluster_messages;
 pub mod connection;
+pub mod messages;
 pub mod msgpack;
 
 /// The tests' `redis-server` (shared with the integration tests).
