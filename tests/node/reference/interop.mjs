@@ -5,7 +5,12 @@
 // connect_error "not authorized", data {code: 401}.
 //
 // Flags: --port N (0 = ephemeral), --ping-interval MS, --ping-timeout MS,
-//        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN.
+//        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN,
+//        --redis URL (the @socket.io/redis-adapter 8.3.0 adapter over node-redis 4.7.0:
+//        createAdapter, or createShardedAdapter with --redis-sharded), --redis-key PREFIX
+//        (`key` / `channelPrefix`, default socket.io), --redis-requests-timeout MS
+//        (`requestsTimeout` of the classic adapter, default 5000), --redis-subscription-mode
+//        static|dynamic|dynamic-private (the sharded adapter's, default dynamic).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -32,10 +37,43 @@ import http from 'node:http';
 import { Server } from 'socket.io';
 import { parseServerArgs, listen } from './common.mjs';
 
-const { port, engineOpts, int } = parseServerArgs({
+const { port, engineOpts, int, values } = parseServerArgs({
   'connect-timeout': { type: 'string' },
+  redis: { type: 'string' },
+  'redis-key': { type: 'string' },
+  'redis-sharded': { type: 'boolean' },
+  'redis-requests-timeout': { type: 'string' },
+  'redis-subscription-mode': { type: 'string' },
 });
 const connectTimeout = int('connect-timeout');
+
+// --redis: the adapter every namespace gets (made before the namespaces below).
+let adapter;
+if (values.redis !== undefined) {
+  const { createClient } = await import('redis');
+  const { createAdapter, createShardedAdapter } = await import('@socket.io/redis-adapter');
+  const pubClient = createClient({ url: values.redis });
+  const subClient = pubClient.duplicate();
+  for (const client of [pubClient, subClient]) {
+    client.on('error', (err) => console.error(`redis client error: ${err.message}`));
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  const key = values['redis-key'];
+  if (values['redis-sharded']) {
+    adapter = createShardedAdapter(pubClient, subClient, {
+      ...(key !== undefined ? { channelPrefix: key } : {}),
+      ...(values['redis-subscription-mode'] !== undefined
+        ? { subscriptionMode: values['redis-subscription-mode'] }
+        : {}),
+    });
+  } else {
+    const requestsTimeout = int('redis-requests-timeout');
+    adapter = createAdapter(pubClient, subClient, {
+      ...(key !== undefined ? { key } : {}),
+      ...(requestsTimeout !== undefined ? { requestsTimeout } : {}),
+    });
+  }
+}
 
 const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -46,6 +84,7 @@ const io = new Server(httpServer, {
   serveClient: false,
   ...engineOpts,
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
+  ...(adapter !== undefined ? { adapter } : {}),
 });
 
 const withoutAck = (args) =>

@@ -389,7 +389,10 @@ impl Subscriber {
     pub fn stop(&mut self) {
         self.commands = None;
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            // Dropped by its own thread (a handler held the last reference): it ends by itself.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod classic_messages;
 pub mod cluster_messages;
 pub mod connection;
+pub mod link;
 pub mod messages;
 pub mod msgpack;
 
