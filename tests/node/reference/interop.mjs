@@ -44,6 +44,7 @@ const { port, engineOpts, int, values } = parseServerArgs({
   'redis-sharded': { type: 'boolean' },
   'redis-requests-timeout': { type: 'string' },
   'redis-subscription-mode': { type: 'string' },
+  'server-id': { type: 'string' },
 });
 const connectTimeout = int('connect-timeout');
 
@@ -123,8 +124,57 @@ function setup(nsp) {
         else socket.emit('ask-answered', ...answer);
       });
     });
+    // The server API's operators (issue 9), across a cluster with --redis.
+    socket.on('set-data', (value, ack) => {
+      socket.data = value;
+      if (typeof ack === 'function') ack();
+    });
+    socket.on('fetch-sockets', async (room, ack) => {
+      const sockets = await (room ? nsp.in(room) : nsp).fetchSockets();
+      const listed = sockets.map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data }));
+      listed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (typeof ack === 'function') ack(listed);
+    });
+    socket.on('sockets-join', (target, room, ack) => {
+      nsp.in(target).socketsJoin(room);
+      if (typeof ack === 'function') ack();
+    });
+    socket.on('sockets-leave', (target, room, ack) => {
+      nsp.in(target).socketsLeave(room);
+      if (typeof ack === 'function') ack();
+    });
+    socket.on('disconnect-sockets', (room, ack) => {
+      if (typeof ack === 'function') ack();
+      nsp.in(room).disconnectSockets(true);
+    });
+    socket.on('broadcast-with-ack', (...args) => {
+      const ack = typeof args[args.length - 1] === 'function' ? args.pop() : () => {};
+      nsp.timeout(2000).emit('ask', ...args, (err, responses) => {
+        ack({ err: err ? err.message : null, count: responses.length });
+      });
+    });
+    socket.on('server-side-emit', (...args) => {
+      nsp.serverSideEmit('hello', ...withoutAck(args));
+    });
+    socket.on('server-side-emit-with-ack', async (ack) => {
+      try {
+        const responses = await nsp.serverSideEmitWithAck('ping');
+        ack({ err: null, responses: responses.sort() });
+      } catch (err) {
+        ack({ err: err.message, responses: (err.responses || []).sort() });
+      }
+    });
+  });
+  // From the other servers of the cluster.
+  nsp.on('hello', (...args) => {
+    nsp.local.emit('hello-back', serverId(), ...withoutAck(args));
+  });
+  nsp.on('ping', (cb) => {
+    if (typeof cb === 'function') cb(serverId());
   });
 }
+
+const serverId = () => values['server-id'] ?? String(httpServer.address().port);
 
 setup(io.of('/'));
 setup(io.of('/custom'));
