@@ -17,6 +17,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
