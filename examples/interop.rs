@@ -105,8 +105,8 @@ const USAGE: Usage = Usage {
     program: env!("CARGO_BIN_NAME"),
     about: "the Socket.IO server the interop tests drive (the same as tests/node/reference/interop.mjs)",
     flags: &[
-        Flag::number("port", "N", 0, 65535, "where to listen (0: any free port)").default("3000"),
-        Flag::text("host", "ADDR", "the address to bind").default("127.0.0.1"),
+        cli::port("3000"),
+        cli::host("127.0.0.1"),
         cli::LOG_LEVEL,
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,

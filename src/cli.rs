@@ -167,6 +167,16 @@ pub const LOG_LEVEL: Flag = Flag {
     help: "what to log (RUST_LOG may also be a list: warn,socketio_book=debug)",
 };
 
+/// `--port N` with its default (0 picks any free port: the tests start servers so).
+pub const fn port(default: &'static str) -> Flag {
+    Flag::number("port", "N", 0, 65535, "where to listen (0: any free port)").default(default)
+}
+
+/// `--host ADDR` with its default.
+pub const fn host(default: &'static str) -> Flag {
+    Flag::text("host", "ADDR", "the address to bind").default(default)
+}
+
 /// `--ping-interval`: the reference's `pingInterval` (default of `engineio::ServerOptions`).
 pub const PING_INTERVAL: Flag =
     Flag::number("ping-interval", "MS", 1, MAX_MS, "Engine.IO heartbeat: a ping every MS").default("25000");

@@ -127,10 +127,8 @@ const USAGE: Usage = Usage {
     program: env!("CARGO_BIN_NAME"),
     about: "the chapter's socket.js: Socket.IO at /socket.io, `news` to each client every 3 s",
     flags: &[
-        Flag::number("port", "N", 0, 65535, "where to listen (0: any free port)")
-            .default("8005")
-            .env("PORT"),
-        Flag::text("host", "ADDR", "the address to bind").default("0.0.0.0"),
+        cli::port("8005").env("PORT"),
+        cli::host("0.0.0.0"),
         cli::LOG_LEVEL,
         Flag::switch(
             "trace",
