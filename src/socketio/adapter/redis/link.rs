@@ -20,7 +20,7 @@
 //! Threads per server: these two, whatever the number of namespaces and clients.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,10 @@ use log::{debug, error};
 
 use super::connection::{Message, MessageHandler, Publisher, Subscriber, Subscription};
 use super::messages::WireSocket;
+use crate::socketio::adapter::{ClientAckCallback, ClientCountCallback, ServerSideEmitCallback, TimeoutError};
+use crate::socketio::namespace::WeakNamespace;
 use crate::socketio::packet::Arg;
-use crate::sync::lock;
+use crate::sync::{lock, run_guarded};
 use crate::timer::{TimerId, Timers};
 
 /// How long `init` waits for Redis to confirm a namespace's subscriptions.
@@ -63,12 +65,6 @@ pub enum Answer {
     Rooms(Vec<String>),
 }
 
-/// `server_side_emit`'s ack: `(err, responses)`, once.
-pub type ServerSideEmitCallback = Box<dyn FnOnce(Option<String>, Vec<Arg>) + Send>;
-/// How many clients one server sent a broadcast with acks to.
-pub type ClientCountCallback = Arc<dyn Fn(usize) + Send + Sync>;
-/// One client's answer to a broadcast with acks.
-pub type ClientAckCallback = Arc<dyn Fn(Arg) + Send + Sync>;
 
 /// A request of ours that waits for other servers.
 enum Pending {
@@ -79,7 +75,7 @@ enum Pending {
         expected: usize,
         responses: Vec<Arg>,
         callback: ServerSideEmitCallback,
-        timer: TimerId,
+        timer: Option<TimerId>,
     },
     /// A broadcast with acks: until its timeout, every server's count and every client's ack.
     Acks {
@@ -95,7 +91,9 @@ pub struct Link {
     /// per server is the same on the wire).
     pub uid: String,
     pub publisher: Publisher,
-    pub timers: Timers,
+    /// The server's `timers` thread (set by the first namespace's `init`): the timeouts of
+    /// server-side emits and of broadcasts with acks.
+    timers: OnceLock<Timers>,
     routes: Mutex<Routes>,
     requests: Mutex<HashMap<String, Pending>>,
     subscriber: Mutex<Option<Subscriber>>,
@@ -113,7 +111,7 @@ struct Routes {
 impl Link {
     /// Connects both connections (an unreachable Redis is an error naming `url`), starts the
     /// `redis-sub` and `redis-apply` threads.
-    pub fn start(url: &str, uid: String, timers: Timers) -> Result<Arc<Link>, String> {
+    pub fn start(url: &str, uid: String) -> Result<Arc<Link>, String> {
         let publisher = Publisher::connect(url)?;
         let (jobs, work) = crossbeam_channel::unbounded::<Job>();
         let worker = crate::threads::spawn("redis-apply".to_string(), move || run_jobs(work))
@@ -121,7 +119,7 @@ impl Link {
         let link = Arc::new(Link {
             uid,
             publisher,
-            timers,
+            timers: OnceLock::new(),
             routes: Mutex::new(Routes::default()),
             requests: Mutex::new(HashMap::new()),
             subscriber: Mutex::new(None),
@@ -137,6 +135,24 @@ impl Link {
         let subscriber = Subscriber::start(url, "redis-sub", handler)?;
         *lock(&link.subscriber) = Some(subscriber);
         Ok(link)
+    }
+
+    /// Takes the server's `timers` from a namespace (the first `init` does it).
+    pub fn init_timers(&self, nsp: &WeakNamespace) {
+        if let Some(nsp) = nsp.upgrade() {
+            let _ = self.timers.set(nsp.timers().clone());
+        }
+    }
+
+    /// `setTimeout(callback, delay)` on the server's `timers` thread.
+    fn set_timeout(&self, delay: Duration, callback: impl FnOnce() + Send + 'static) -> Option<TimerId> {
+        match self.timers.get() {
+            Some(timers) => Some(timers.set_timeout(delay, callback)),
+            None => {
+                error!("redis: no timers yet (no namespace initialised): a timeout is lost");
+                None
+            }
+        }
     }
 
     /// Routes `subscriptions` to `route`, subscribes, and waits for Redis to confirm (at most
@@ -283,7 +299,7 @@ impl Link {
     ) {
         let weak = Arc::downgrade(self);
         let id = request_id.to_string();
-        let timer = self.timers.set_timeout(timeout, move || {
+        let timer = self.set_timeout(timeout, move || {
             let Some(link) = weak.upgrade() else {
                 return;
             };
@@ -338,7 +354,9 @@ impl Link {
             return;
         };
         drop(requests);
-        self.timers.clear_timeout(timer);
+        if let (Some(timers), Some(timer)) = (self.timers.get(), timer) {
+            timers.clear_timeout(timer);
+        }
         self.run_later(Box::new(move || callback(None, responses)));
     }
 
@@ -354,7 +372,7 @@ impl Link {
         lock(&self.requests).insert(request_id.to_string(), Pending::Acks { client_count, ack });
         let weak = Arc::downgrade(self);
         let id = request_id.to_string();
-        self.timers.set_timeout(timeout, move || {
+        self.set_timeout(timeout, move || {
             if let Some(link) = weak.upgrade() {
                 lock(&link.requests).remove(&id);
             }
@@ -415,14 +433,6 @@ fn run_jobs(jobs: Receiver<Job>) {
         run_guarded("a job from Redis", job);
     }
     debug!("redis: redis-apply thread stops");
-}
-
-/// Runs `work`, catching a panic (application code) so that the thread running it lives on.
-pub fn run_guarded(what: &str, work: impl FnOnce()) {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-    if result.is_err() {
-        error!("redis: {what} panicked; the adapter goes on");
-    }
 }
 
 /// `length` random characters from `alphabet` (the reference's `uid2` and `randomId`).
