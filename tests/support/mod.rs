@@ -8,7 +8,8 @@
 //!   response at a time (status, headers, body by `Content-Length`);
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
-//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`.
+//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - `sio`: an in-process Socket.IO `Server` on a free port and raw clients joining it.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -16,6 +17,8 @@
 //! `examples/interop` ([`EchoServer::start_interop`]).
 
 #![allow(dead_code)]
+
+pub mod sio;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
