@@ -17,9 +17,9 @@
 //! | Socket.IO v5 | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
 //! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
 //! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members         |
-//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `on`, `emit`, acks, rooms, `disconnect` |
-//! |              | `socketio/broadcast.rs`  | `to(room)`, `except(room)`, `broadcast`                   |
-//! |              | `socketio/adapter.rs`    | rooms                                                      |
+//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `data`, `on`, `emit`, flags, acks, rooms, `disconnect` |
+//! |              | `socketio/broadcast.rs`  | operators: `to`/`in_`/`except`, `local`/`volatile`/`timeout`, `emit`, acks from many, `fetch_sockets`, `sockets_join`; `RemoteSocket` |
+//! |              | `socketio/adapter/`      | the `Adapter` trait (`mod.rs`): rooms, room events, how operators find sockets; `memory.rs`: the in-memory one |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
 //! |              | `engineio/server.rs`     | sessions by `sid`, `verify`, `handshake`, error codes, CORS |

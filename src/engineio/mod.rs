@@ -20,7 +20,7 @@ mod socket;
 mod websocket;
 
 pub use server::{AllowRequest, CorsOptions, Server, ServerOptions, TransportKind, generate_id};
-pub use socket::{ReadyState, SendError, Socket};
+pub use socket::{ReadyState, SendError, Socket, WriteOptions};
 
 /// The data of one MESSAGE packet: text (`4hello`) or bytes (a binary frame, or `b...` over
 /// polling).

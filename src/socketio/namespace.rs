@@ -1,8 +1,9 @@
 //! A namespace: `io.of("/custom")`, and `/` itself (the reference's `namespace.ts`).
 //!
 //! It holds the `connection` handler (`io.on('connection', ...)` is the handler of `/`), the
-//! middlewares (`io.use(...)`), its connected sockets and their rooms. A client joins it with
-//! a CONNECT packet:
+//! middlewares (`io.use(...)`), its connected sockets, its adapter (rooms, and every operator
+//! that reaches many sockets: `adapter/`), and the listeners of events sent by other servers
+//! (`nsp.on("hello", ...)` for `serverSideEmit`). A client joins it with a CONNECT packet:
 //!
 //! ```text
 //! 40                         CONNECT to "/" (no auth)   -> 40{"sid":"<socket id>"}
@@ -11,22 +12,30 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use log::debug;
 use serde_json::Value;
 
-use super::adapter::Adapter;
-use super::broadcast::BroadcastOperator;
+use super::adapter::{Adapter, AdapterFactory, TimeoutError};
+use super::broadcast::{BroadcastOperator, RemoteSocket};
 use super::packet::Arg;
 use super::socket::{EmitError, Socket};
-use crate::sync::lock;
+use crate::sync::{lock, run_guarded};
 use crate::timer::Timers;
 
 /// `io.on('connection', (socket) => ...)`.
 pub type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
 /// `io.use((socket, next) => ...)`: `Ok(())` is `next()`, `Err` is `next(new Error(...))`.
 pub type Middleware = Arc<dyn Fn(&Socket) -> Result<(), ConnectError> + Send + Sync>;
+/// `nsp.on("hello", (...args, cb?) => ...)`: an event another server sent with `serverSideEmit`;
+/// `Some(ack)` when it asked for an answer (`serverSideEmitWithAck`).
+pub type ServerSideListener = Arc<dyn Fn(Vec<Arg>, Option<ServerSideAck>) + Send + Sync>;
+
+/// Event names `serverSideEmit` refuses (the reference's namespace `RESERVED_EVENTS`).
+pub const SERVER_SIDE_RESERVED_EVENTS: [&str; 3] = ["connect", "connection", "new_namespace"];
 
 /// A middleware's refusal, sent to the client as CONNECT_ERROR `44{"message":...,"data":...}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,19 +46,38 @@ pub struct ConnectError {
     pub data: Option<Value>,
 }
 
-/// The sockets of a namespace and their rooms, under one lock.
-#[derive(Default)]
-struct Members {
-    sockets: HashMap<String, Socket>,
-    adapter: Adapter,
+/// The answer a server-side listener gives to `serverSideEmitWithAck` (the reference's `cb`,
+/// the listener's last argument). One argument, at most once: `send` takes `self`.
+pub struct ServerSideAck {
+    respond: Box<dyn FnOnce(Arg) + Send>,
+}
+
+impl ServerSideAck {
+    /// An answer that calls `respond` (a cluster adapter publishes it to the asking server).
+    pub fn new(respond: impl FnOnce(Arg) + Send + 'static) -> ServerSideAck {
+        ServerSideAck {
+            respond: Box::new(respond),
+        }
+    }
+
+    /// `cb(response)`.
+    pub fn send(self, response: Arg) {
+        (self.respond)(response)
+    }
 }
 
 struct Inner {
     name: String,
     timers: Timers,
+    adapter: Arc<dyn Adapter>,
     connection_handler: Mutex<Option<ConnectionHandler>>,
     middlewares: Mutex<Vec<Middleware>>,
-    members: Mutex<Members>,
+    /// `nsp.sockets`: the connected sockets by id.
+    sockets: Mutex<HashMap<String, Socket>>,
+    server_side_listeners: Mutex<HashMap<String, ServerSideListener>>,
+    /// The reference's `_ids`: ack ids, one counter for the namespace, so that a broadcast with
+    /// acks can give every socket the same id.
+    next_ack_id: AtomicU64,
 }
 
 /// A handle to a namespace.
@@ -58,17 +86,45 @@ pub struct Namespace {
     inner: Arc<Inner>,
 }
 
+/// A handle to a namespace that does not keep it alive: what its adapter holds.
+#[derive(Clone)]
+pub struct WeakNamespace {
+    name: String,
+    inner: Weak<Inner>,
+}
+
+impl WeakNamespace {
+    /// The namespace's name (works even while the namespace is being made).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace, while the server has it.
+    pub fn upgrade(&self) -> Option<Namespace> {
+        self.inner.upgrade().map(|inner| Namespace { inner })
+    }
+}
+
 impl Namespace {
-    pub(super) fn new(name: &str, timers: Timers) -> Namespace {
-        Namespace {
-            inner: Arc::new(Inner {
+    /// A namespace and its adapter, made by `adapter` (the server's `adapter` option); then the
+    /// adapter's `init`.
+    pub(super) fn new(name: &str, timers: Timers, adapter: &AdapterFactory) -> Namespace {
+        let inner = Arc::new_cyclic(|weak| Inner {
+            name: name.to_string(),
+            timers,
+            adapter: adapter.create(WeakNamespace {
                 name: name.to_string(),
-                timers,
-                connection_handler: Mutex::new(None),
-                middlewares: Mutex::new(Vec::new()),
-                members: Mutex::new(Members::default()),
+                inner: weak.clone(),
             }),
-        }
+            connection_handler: Mutex::new(None),
+            middlewares: Mutex::new(Vec::new()),
+            sockets: Mutex::new(HashMap::new()),
+            server_side_listeners: Mutex::new(HashMap::new()),
+            next_ack_id: AtomicU64::new(0),
+        });
+        let nsp = Namespace { inner };
+        nsp.adapter().init();
+        nsp
     }
 
     /// `nsp.name`: `"/"`, `"/custom"`.
@@ -76,8 +132,27 @@ impl Namespace {
         &self.inner.name
     }
 
-    pub(super) fn timers(&self) -> &Timers {
+    /// A handle that does not keep the namespace alive.
+    pub fn downgrade(&self) -> WeakNamespace {
+        WeakNamespace {
+            name: self.inner.name.clone(),
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// The server's timers (`setTimeout`), for ack timeouts.
+    pub fn timers(&self) -> &Timers {
         &self.inner.timers
+    }
+
+    /// `nsp.adapter`: its rooms (`rooms()`, `room_size(room)`), their events (`events()`).
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.inner.adapter
+    }
+
+    /// The next ack id of the namespace (the reference's `nsp._ids++`).
+    pub fn next_ack_id(&self) -> u64 {
+        self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// `nsp.on('connection', handler)`.
@@ -90,24 +165,142 @@ impl Namespace {
         lock(&self.inner.middlewares).push(Arc::new(middleware));
     }
 
+    // ----- operators: all of them are a `BroadcastOperator` to the whole namespace ---------------
+
+    /// A `BroadcastOperator` to every socket of the namespace.
+    pub fn operator(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone())
+    }
+
     /// `nsp.emit(event, ...args)`: to every socket of the namespace.
-    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<usize, EmitError> {
-        BroadcastOperator::new(self.clone()).emit(event, args)
+    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
+        self.operator().emit(event, args)
     }
 
     /// `nsp.to(room)`.
     pub fn to(&self, room: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).to(room)
+        self.operator().to(room)
+    }
+
+    /// `nsp.in(room)`: the same as `to`.
+    pub fn in_(&self, room: &str) -> BroadcastOperator {
+        self.operator().in_(room)
     }
 
     /// `nsp.except(room)`.
     pub fn except(&self, room: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).except(room)
+        self.operator().except(room)
     }
+
+    /// `nsp.local`: this server only.
+    pub fn local(&self) -> BroadcastOperator {
+        self.operator().local()
+    }
+
+    /// `nsp.volatile`: dropped for a client that cannot take it now.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.operator().volatile()
+    }
+
+    /// `nsp.compress(compress)`.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.operator().compress(compress)
+    }
+
+    /// `nsp.timeout(ms)`: then `emit_with_ack`.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.operator().timeout(timeout)
+    }
+
+    /// `nsp.fetchSockets()`: every socket of the namespace, on every server. May block (a
+    /// cluster adapter waits for the other servers).
+    pub fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, TimeoutError> {
+        self.operator().fetch_sockets()
+    }
+
+    /// `nsp.socketsJoin(rooms)`.
+    pub fn sockets_join(&self, rooms: &[&str]) {
+        self.operator().sockets_join(rooms)
+    }
+
+    /// `nsp.socketsLeave(rooms)`.
+    pub fn sockets_leave(&self, rooms: &[&str]) {
+        self.operator().sockets_leave(rooms)
+    }
+
+    /// `nsp.disconnectSockets(close)`.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.operator().disconnect_sockets(close)
+    }
+
+    // ----- events between servers --------------------------------------------------------------
+
+    /// `nsp.serverSideEmit(event, ...args)`: to this namespace's listeners on the other servers
+    /// of the cluster (with one server: a warning, nothing else).
+    pub fn server_side_emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
+        check_server_side_event(event)?;
+        self.adapter().server_side_emit(event, args, None);
+        Ok(())
+    }
+
+    /// `nsp.serverSideEmitWithAck(event, ...args)` (or `serverSideEmit(event, ...args, cb)`):
+    /// `callback(err, responses)`, one response per other server, `err` if some did not answer
+    /// within the adapter's `requestsTimeout`. With one server: the warning, then
+    /// `callback(None, [])` at once. May block (see `Adapter`).
+    pub fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Arg>,
+        callback: impl FnOnce(Option<TimeoutError>, Vec<Arg>) + Send + 'static,
+    ) -> Result<(), EmitError> {
+        check_server_side_event(event)?;
+        self.adapter().server_side_emit(event, args, Some(Box::new(callback)));
+        Ok(())
+    }
+
+    /// `nsp.on(event, (...args, cb?) => ...)`: the listener of an event other servers send with
+    /// `serverSideEmit` (one per event: a second replaces the first).
+    pub fn on(&self, event: &str, listener: impl Fn(Vec<Arg>, Option<ServerSideAck>) + Send + Sync + 'static) {
+        lock(&self.inner.server_side_listeners).insert(event.to_string(), Arc::new(listener));
+    }
+
+    /// The reference's `_onServerSideEmit`: another server's `serverSideEmit` arrived (a cluster
+    /// adapter calls this from its receiving thread, no lock held). Runs the listener of
+    /// `event`, with `ack` when an answer is wanted; a listener that panics is logged, and the
+    /// adapter's thread goes on.
+    pub fn on_server_side_emit(&self, event: &str, args: Vec<Arg>, ack: Option<ServerSideAck>) {
+        let listener = lock(&self.inner.server_side_listeners).get(event).cloned();
+        match listener {
+            Some(listener) => run_guarded(&format!("the {event:?} listener of {}", self.name()), || {
+                listener(args, ack)
+            }),
+            None => debug!("{}: no listener for server-side event {event:?}", self.name()),
+        }
+    }
+
+    // ----- members ----------------------------------------------------------------------------------
 
     /// The connected sockets (`nsp.sockets`).
     pub fn sockets(&self) -> Vec<Socket> {
-        lock(&self.inner.members).sockets.values().cloned().collect()
+        lock(&self.inner.sockets).values().cloned().collect()
+    }
+
+    /// The connected socket with this id.
+    pub fn socket(&self, id: &str) -> Option<Socket> {
+        lock(&self.inner.sockets).get(id).cloned()
+    }
+
+    /// The connected sockets among `ids` (the adapter's `nsp.sockets.get(id)`, for many at once:
+    /// one lock).
+    pub fn sockets_with_ids(&self, ids: &[String]) -> Vec<Socket> {
+        let sockets = lock(&self.inner.sockets);
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(socket) = sockets.get(id) {
+                found.push(socket.clone());
+            }
+        }
+        found
     }
 
     /// The reference's `_add`: run the middlewares on a new socket, then connect it or refuse it.
@@ -131,9 +324,7 @@ impl Namespace {
                 return None;
             }
         }
-        lock(&self.inner.members)
-            .sockets
-            .insert(socket.id().to_string(), socket.clone());
+        lock(&self.inner.sockets).insert(socket.id().to_string(), socket.clone());
         socket.on_connect();
         Some(socket)
     }
@@ -147,35 +338,22 @@ impl Namespace {
         }
     }
 
-    /// The reference's `_remove` plus `leaveAll`.
+    /// The reference's `leaveAll` then `_remove`: out of every room, then out of the namespace.
     pub(super) fn remove_socket(&self, id: &str) {
-        let mut members = lock(&self.inner.members);
-        members.sockets.remove(id);
-        members.adapter.del_all(id);
+        self.adapter().del_all(id);
+        lock(&self.inner.sockets).remove(id);
     }
 
-    pub(super) fn adapter_add(&self, id: &str, room: &str) {
-        lock(&self.inner.members).adapter.add(id, room);
+    /// `socket.rooms`: the rooms of a local socket (empty once it is gone).
+    pub(super) fn rooms_of(&self, id: &str) -> HashSet<String> {
+        self.adapter().socket_rooms(id).unwrap_or_default()
     }
+}
 
-    pub(super) fn adapter_del(&self, id: &str, room: &str) {
-        lock(&self.inner.members).adapter.del(id, room);
+/// `serverSideEmit` refuses the namespace's own event names.
+fn check_server_side_event(event: &str) -> Result<(), EmitError> {
+    if SERVER_SIDE_RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_string()));
     }
-
-    pub(super) fn adapter_rooms_of(&self, id: &str) -> HashSet<String> {
-        lock(&self.inner.members).adapter.rooms_of(id)
-    }
-
-    /// The sockets a broadcast to `rooms` minus `except` reaches.
-    pub(super) fn broadcast_targets(&self, rooms: &[String], except: &[String]) -> Vec<Socket> {
-        let members = lock(&self.inner.members);
-        let ids = members.adapter.targets(rooms, except);
-        let mut sockets = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(socket) = members.sockets.get(&id) {
-                sockets.push(socket.clone());
-            }
-        }
-        sockets
-    }
+    Ok(())
 }

@@ -10,7 +10,8 @@
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
 //! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
 //! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
-//! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop.
+//! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop;
+//! - `sio`: an in-process Socket.IO `Server` on a free port and raw clients joining it.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -20,6 +21,7 @@
 #![allow(dead_code)]
 
 pub mod redis_server;
+pub mod sio;
 pub mod tools;
 
 use std::io::{self, BufRead, BufReader, Read, Write};

@@ -1,11 +1,13 @@
 //! The Redis adapters (work in progress).
 
+mod classic;
 pub mod classic_messages;
 pub mod cluster_messages;
 pub mod connection;
 pub mod link;
 pub mod messages;
 pub mod msgpack;
+mod sharded;
 
 /// The tests' `redis-server` (shared with the integration tests).
 #[cfg(test)]
