@@ -146,9 +146,7 @@ impl ClassicAdapter {
             }
             RequestKind::Join { opts, rooms } => self.local.add_sockets(&options_from_wire(opts), rooms),
             RequestKind::Leave { opts, rooms } => self.local.del_sockets(&options_from_wire(opts), rooms),
-            RequestKind::Disconnect { opts, close } => {
-                self.local.disconnect_sockets(&options_from_wire(opts), *close)
-            }
+            RequestKind::Disconnect { opts, close } => self.local.disconnect_sockets(&options_from_wire(opts), *close),
             RequestKind::JoinSocket { sid, room } => {
                 if let Some(socket) = self.nsp.upgrade().and_then(|nsp| nsp.socket(sid)) {
                     socket.join(room);
@@ -352,7 +350,8 @@ impl Adapter for ClassicAdapter {
         if !opts.flags.local {
             let request_id = random_id(6, UID2_ALPHABET);
             let timeout = opts.flags.timeout.unwrap_or(Duration::ZERO);
-            self.link.expect_acks(&request_id, timeout, client_count.clone(), ack.clone());
+            self.link
+                .expect_acks(&request_id, timeout, client_count.clone(), ack.clone());
             let request = Request {
                 uid: Some(self.link.uid.clone()),
                 request_id: Some(request_id),
@@ -381,9 +380,7 @@ impl Adapter for ClassicAdapter {
         if opts.flags.local {
             return Ok(sockets);
         }
-        let servers = self
-            .count_servers()
-            .map_err(|e| TimeoutError { message: e })?;
+        let servers = self.count_servers().map_err(|e| TimeoutError { message: e })?;
         if servers <= 1 {
             return Ok(sockets);
         }

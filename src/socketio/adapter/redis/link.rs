@@ -65,7 +65,6 @@ pub enum Answer {
     Rooms(Vec<String>),
 }
 
-
 /// A request of ours that waits for other servers.
 enum Pending {
     /// A caller thread waits on the other end of `answers` (`wait_for_answers`).
@@ -311,10 +310,10 @@ impl Link {
                 ..
             }) = pending
             {
-                let error = timeout_error(responses.len(), expected);
-                debug!("redis: serverSideEmit {id}: {error}");
+                let message = timeout_error(responses.len(), expected);
+                debug!("redis: serverSideEmit {id}: {message}");
                 run_guarded("a serverSideEmitWithAck callback", move || {
-                    callback(Some(error), responses)
+                    callback(Some(TimeoutError { message }), responses)
                 });
             }
         });

@@ -178,7 +178,12 @@ impl ShardedAdapter {
                 packet,
                 request_id: Some(request_id),
                 opts,
-            } => self.broadcast_for(requester, request_id, &packet_from_wire(&packet, self.nsp.name(), None), &opts),
+            } => self.broadcast_for(
+                requester,
+                request_id,
+                &packet_from_wire(&packet, self.nsp.name(), None),
+                &opts,
+            ),
             MessageBody::SocketsJoin { opts, rooms } => self.local.add_sockets(&options_from_wire(&opts), &rooms),
             MessageBody::SocketsLeave { opts, rooms } => self.local.del_sockets(&options_from_wire(&opts), &rooms),
             MessageBody::DisconnectSockets { opts, close } => {
@@ -228,7 +233,8 @@ impl ShardedAdapter {
                 adapter.publish_response(&requester, body);
             }
         });
-        self.local.broadcast_with_ack(packet, &options_from_wire(opts), client_count, ack);
+        self.local
+            .broadcast_with_ack(packet, &options_from_wire(opts), client_count, ack);
     }
 
     fn on_server_side_emit(&self, requester: String, request_id: Option<String>, args: Vec<Arg>) {
@@ -392,7 +398,8 @@ impl Adapter for ShardedAdapter {
         if !opts.flags.local {
             let request_id = random_id(16, HEX_ALPHABET);
             let timeout = opts.flags.timeout.unwrap_or(Duration::ZERO);
-            self.link.expect_acks(&request_id, timeout, client_count.clone(), ack.clone());
+            self.link
+                .expect_acks(&request_id, timeout, client_count.clone(), ack.clone());
             self.publish(MessageBody::Broadcast {
                 packet: wire_packet(packet, None),
                 request_id: Some(request_id),
