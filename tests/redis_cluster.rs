@@ -13,44 +13,16 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
+use support::EchoServer;
+use support::cluster::{ours, reference};
 use support::redis_server::RedisServer;
-use support::{EchoServer, example_binary};
-
-/// Our `examples/interop` on `redis`, as server `id`.
-fn ours(redis: &RedisServer, id: &str, extra: &[&str]) -> EchoServer {
-    let mut command = Command::new(example_binary("interop"));
-    command
-        .args(["--log-level", "debug", "--port", "0"])
-        .args(["--redis", &redis.url(), "--server-id", id])
-        .args(["--redis-requests-timeout", "2000"])
-        .args(extra);
-    EchoServer::start_command(&format!("interop {id}"), command)
-}
-
-/// The reference on `redis`, as server `id`.
-fn reference(redis: &RedisServer, id: &str, extra: &[&str]) -> EchoServer {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut command = Command::new("node");
-    command
-        .arg(root.join("tests/node/reference/interop.mjs"))
-        .args(["--port", "0", "--redis", &redis.url(), "--server-id", id])
-        .args(["--redis-requests-timeout", "2000"])
-        .args(extra)
-        .current_dir(root);
-    EchoServer::start_command(&format!("interop.mjs {id}"), command)
-}
 
 /// Runs the cluster script against servers `a` and `b` and fails with its output unless every
 /// test passed.
 fn run_cluster_script(redis: &RedisServer, a: (&EchoServer, &str), b: (&EchoServer, &str), adapter: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(
-        root.join("tests/node/node_modules/@socket.io/redis-emitter").exists(),
-        "tests/node/node_modules is missing: run `npm ci --prefix tests/node` (see README)"
-    );
-    let output = Command::new("node")
+    let output = support::tools::node()
         .args(["--test", "--test-reporter=spec"])
         .arg(root.join("tests/node/cluster/cluster.test.mjs"))
         .env("SERVER_A", format!("http://127.0.0.1:{}", a.0.port))
@@ -59,9 +31,8 @@ fn run_cluster_script(redis: &RedisServer, a: (&EchoServer, &str), b: (&EchoServ
         .env("SERVER_B_ID", b.1)
         .env("REDIS_URL", redis.url())
         .env("ADAPTER", adapter)
-        .current_dir(root)
         .output()
-        .expect("Node.js is required for the cluster tests (see README)");
+        .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");

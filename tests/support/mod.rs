@@ -11,6 +11,7 @@
 //! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
 //! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
 //! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop;
+//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them;
 //! - `sio`: an in-process Socket.IO `Server` on a free port and raw clients joining it.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
@@ -20,6 +21,7 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod redis_server;
 pub mod sio;
 pub mod tools;

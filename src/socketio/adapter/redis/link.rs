@@ -247,6 +247,7 @@ impl Link {
         lock(&self.requests).insert(request_id.to_string(), Pending::Answers { request_type, answers });
         let mut collected = Vec::new();
         if publish() {
+            debug!("redis: request {request_id} out, waiting for {expected} answers (at most {timeout:?})");
             let deadline = Instant::now() + timeout;
             while collected.len() < expected {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -256,8 +257,16 @@ impl Link {
                 }
             }
         }
-        lock(&self.requests).remove(request_id);
+        let pending = {
+            let mut requests = lock(&self.requests);
+            requests.remove(request_id);
+            requests.len()
+        };
         if collected.len() < expected {
+            log::warn!(
+                "redis: request {request_id}: {} of {expected} answers within {timeout:?}; forgotten (pending requests: {pending})",
+                collected.len()
+            );
             return Err(collected);
         }
         Ok(collected)

@@ -1,0 +1,95 @@
+//! Servers on one Redis for the cluster tests (`redis_cluster.rs`, `redis_faults.rs`): ours
+//! (`examples/interop --redis`) and the reference's (`tests/node/reference/interop.mjs
+//! --redis`), and raw Socket.IO clients of them over WebSocket.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::redis_server::RedisServer;
+use super::sio::next_text;
+use super::{EchoServer, Ws, WsEvent, example_binary, tools, ws_connect_at, ws_send};
+
+/// The `requestsTimeout` the cluster tests give every server: short, so a test that waits for
+/// it stays lean.
+pub const REQUESTS_TIMEOUT_MS: &str = "1000";
+
+/// Our `examples/interop` on `redis` as server `id`, with `--log-level debug`.
+pub fn ours(redis: &RedisServer, id: &str, extra: &[&str]) -> EchoServer {
+    let mut command = Command::new(example_binary("interop"));
+    command
+        .args(["--log-level", "debug", "--port", "0"])
+        .args(["--redis", &redis.url(), "--server-id", id])
+        .args(["--redis-requests-timeout", REQUESTS_TIMEOUT_MS])
+        .args(extra);
+    EchoServer::start_command(&format!("interop {id}"), command)
+}
+
+/// The reference on `redis`, as server `id`.
+pub fn reference(redis: &RedisServer, id: &str, extra: &[&str]) -> EchoServer {
+    let mut command = tools::node();
+    command
+        .arg("tests/node/reference/interop.mjs")
+        .args(["--port", "0", "--redis", &redis.url(), "--server-id", id])
+        .args(["--redis-requests-timeout", REQUESTS_TIMEOUT_MS])
+        .args(extra);
+    EchoServer::start_command(&format!("interop.mjs {id}"), command)
+}
+
+/// A raw Socket.IO client of `server` over WebSocket, joined to `/` (its `auth` event read):
+/// the session and the socket id.
+pub fn client(server: &EchoServer) -> (Ws, String) {
+    let mut ws = ws_connect_at(server.port, "/socket.io/", "EIO=4&transport=websocket");
+    let open = next_text(&mut ws);
+    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
+    ws_send(&mut ws, "40");
+    let connected = next_text(&mut ws);
+    let id = connected
+        .strip_prefix(r#"40{"sid":""#)
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("{connected}"))
+        .to_string();
+    assert_eq!(next_text(&mut ws), r#"42["auth",{}]"#);
+    (ws, id)
+}
+
+/// The next text frame that starts with `prefix` within `within` (others are skipped), or
+/// `None`.
+pub fn frame_starting(ws: &mut Ws, prefix: &str, within: Duration) -> Option<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        match ws_next_or_none(ws, left) {
+            Some(WsEvent::Text(text)) if text.starts_with(prefix) => return Some(text),
+            Some(WsEvent::Closed(_)) => return None,
+            Some(_) => continue,
+            None => return None,
+        }
+    }
+}
+
+/// The next data frame or the end, or `None` when nothing comes within `within`.
+fn ws_next_or_none(ws: &mut Ws, within: Duration) -> Option<WsEvent> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        ws.get_ref().set_read_timeout(Some(left)).unwrap();
+        match ws.read() {
+            Ok(tungstenite::Message::Text(text)) => return Some(WsEvent::Text(text.as_str().to_string())),
+            Ok(tungstenite::Message::Binary(bytes)) => return Some(WsEvent::Binary(bytes.to_vec())),
+            Ok(tungstenite::Message::Close(_)) => return Some(WsEvent::Closed(None)),
+            Ok(_) => continue,
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+            {
+                continue;
+            }
+            Err(_) => return Some(WsEvent::Closed(None)),
+        }
+    }
+}
