@@ -311,7 +311,10 @@ impl Link {
             let Some(link) = weak.upgrade() else {
                 return;
             };
-            let pending = lock(&link.requests).remove(&id);
+            let (pending, left) = {
+                let mut requests = lock(&link.requests);
+                (requests.remove(&id), requests.len())
+            };
             if let Some(Pending::ServerSideEmit {
                 expected,
                 responses,
@@ -320,7 +323,7 @@ impl Link {
             }) = pending
             {
                 let message = timeout_error(responses.len(), expected);
-                debug!("redis: serverSideEmit {id}: {message}");
+                log::warn!("redis: serverSideEmit {id}: {message}; forgotten (pending requests: {left})");
                 run_guarded("a serverSideEmitWithAck callback", move || {
                     callback(Some(TimeoutError { message }), responses)
                 });
