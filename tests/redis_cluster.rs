@@ -14,13 +14,28 @@ mod support;
 
 use std::path::Path;
 
-use support::EchoServer;
-use support::cluster::{ours, reference};
-use support::redis_server::RedisServer;
+use std::time::Duration;
+
+use support::cluster::{client, frame_starting, ours, reference};
+use support::redis_server::{RedisServer, Subscriber};
+use support::{EchoServer, Ws, WsEvent, ws_expect_closed, ws_next, ws_send};
+
+const WAIT: Duration = Duration::from_secs(5);
 
 /// Runs the cluster script against servers `a` and `b` and fails with its output unless every
 /// test passed.
 fn run_cluster_script(redis: &RedisServer, a: (&EchoServer, &str), b: (&EchoServer, &str), adapter: &str) {
+    run_cluster_script_in_mode(redis, a, b, adapter, "dynamic");
+}
+
+/// The same, the sharded adapter in subscription mode `mode`.
+fn run_cluster_script_in_mode(
+    redis: &RedisServer,
+    a: (&EchoServer, &str),
+    b: (&EchoServer, &str),
+    adapter: &str,
+    mode: &str,
+) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = support::tools::node()
         .args(["--test", "--test-reporter=spec"])
@@ -31,6 +46,7 @@ fn run_cluster_script(redis: &RedisServer, a: (&EchoServer, &str), b: (&EchoServ
         .env("SERVER_B_ID", b.1)
         .env("REDIS_URL", redis.url())
         .env("ADAPTER", adapter)
+        .env("SUBSCRIPTION_MODE", mode)
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -38,7 +54,7 @@ fn run_cluster_script(redis: &RedisServer, a: (&EchoServer, &str), b: (&EchoServ
     println!("{stdout}");
     assert!(
         output.status.success() && stdout.contains("ℹ fail 0") && !stdout.contains("ℹ pass 0"),
-        "the cluster script failed ({adapter}):\n{stdout}\n{stderr}"
+        "the cluster script failed ({adapter}, {mode}):\n{stdout}\n{stderr}"
     );
 }
 
@@ -72,4 +88,196 @@ fn two_rust_servers_sharded_adapter() {
     let a = ours(&redis, "rust-a", &["--redis-sharded"]);
     let b = ours(&redis, "rust-b", &["--redis-sharded"]);
     run_cluster_script(&redis, (&a, "rust-a"), (&b, "rust-b"), "sharded");
+}
+
+#[test]
+fn mixed_cluster_sharded_adapter_static_and_dynamic_private_modes() {
+    for mode in ["static", "dynamic-private"] {
+        let redis = RedisServer::start();
+        let flags = ["--redis-sharded", "--redis-subscription-mode", mode];
+        let a = ours(&redis, "rust", &flags);
+        let b = reference(&redis, "node", &flags);
+        run_cluster_script_in_mode(&redis, (&a, "rust"), (&b, "node"), "sharded", mode);
+    }
+}
+
+/// The answer of ack `id` to `event` with `args` (a JSON array's inside) on `ws`: the rest of
+/// `43<id>[...]`.
+fn ask(ws: &mut Ws, id: u32, event: &str, args: &str) -> String {
+    let comma = if args.is_empty() { "" } else { "," };
+    ws_send(ws, &format!(r#"42{id}["{event}"{comma}{args}]"#));
+    let prefix = format!("43{id}");
+    let answer = frame_starting(ws, &prefix, WAIT).unwrap_or_else(|| panic!("no answer to {event}"));
+    answer[prefix.len()..].to_string()
+}
+
+/// The ids listed in a `fetch-sockets` answer, `[[{"id":...},...]]`.
+fn listed_ids(answer: &str) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_str(answer).unwrap();
+    let mut ids: Vec<String> = value[0]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|socket| socket["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn answers_on_the_requesters_own_channel_with_a_node_server() {
+    let redis = RedisServer::start();
+    let flag = ["--redis-specific-response-channel"];
+    let a = ours(&redis, "rust", &flag);
+    let b = reference(&redis, "node", &flag);
+    let (mut on_a, id_a) = client(&a);
+    let (mut on_b, id_b) = client(&b);
+    let mut both = vec![id_a, id_b];
+    both.sort();
+    let mut common = Subscriber::start(&redis, "socket.io-response#/#");
+    // Each server's fetch answered by the other on socket.io-response#/#<its uid>#...
+    assert_eq!(listed_ids(&ask(&mut on_a, 1, "fetch-sockets", "null")), both);
+    assert_eq!(listed_ids(&ask(&mut on_b, 1, "fetch-sockets", "null")), both);
+    // ... while a server-side emit's answer goes to the common channel in the reference too:
+    // the first answers there are those, not the fetches'.
+    assert_eq!(
+        ask(&mut on_a, 2, "server-side-emit-with-ack", ""),
+        r#"[{"err":null,"responses":["node"]}]"#
+    );
+    assert_eq!(
+        ask(&mut on_b, 2, "server-side-emit-with-ack", ""),
+        r#"[{"err":null,"responses":["rust"]}]"#
+    );
+    for _ in 0..2 {
+        let answer = common.next_message(WAIT).expect("the server-side emit's answer");
+        assert!(
+            answer.starts_with(br#"{"type":6,"requestId":""#),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+}
+
+#[test]
+fn a_node_server_lists_our_rooms_with_all_rooms() {
+    let redis = RedisServer::start();
+    let a = ours(&redis, "rust", &[]);
+    let b = reference(&redis, "node", &[]);
+    let (mut on_a, id_a) = client(&a);
+    let (mut on_b, id_b) = client(&b);
+    assert_eq!(ask(&mut on_a, 1, "join", r#""ours""#), "[]");
+    // The reference's allRooms(): ALL_ROOMS, answered by us with our rooms.
+    let mut rooms = vec![id_a, id_b, "ours".to_string()];
+    rooms.sort();
+    let expected = serde_json::json!([rooms]).to_string();
+    assert_eq!(ask(&mut on_b, 1, "all-rooms", ""), expected);
+}
+
+#[test]
+fn requests_no_8x_server_sends_are_answered_as_the_source_answers_them() {
+    // SOCKETS (0), ALL_ROOMS (1) and 7.x's one-socket REMOTE_JOIN, REMOTE_LEAVE,
+    // REMOTE_DISCONNECT (2, 3, 4 with sid): what lib/index.ts answers, on
+    // socket.io-response#/#.
+    let redis = RedisServer::start();
+    let a = ours(&redis, "rust", &[]);
+    let (mut on_a, id) = client(&a);
+    assert_eq!(ask(&mut on_a, 1, "join", r#""room1""#), "[]");
+    let mut responses = Subscriber::start(&redis, "socket.io-response#/#");
+    let mut request = |text: String| -> String {
+        assert_eq!(redis.publish("socket.io-request#/#", text.as_bytes()), 1);
+        let answer = responses.next_message(WAIT).expect("an answer");
+        String::from_utf8(answer).unwrap()
+    };
+    assert_eq!(
+        request(r#"{"uid":"old","requestId":"r0","type":0,"rooms":["room1"]}"#.to_string()),
+        format!(r#"{{"requestId":"r0","sockets":["{id}"]}}"#)
+    );
+    assert_eq!(
+        request(format!(
+            r#"{{"uid":"old","requestId":"r1","type":2,"sid":"{id}","room":"legacy"}}"#
+        )),
+        r#"{"requestId":"r1"}"#
+    );
+    let mut rooms = vec![id.clone(), "legacy".to_string(), "room1".to_string()];
+    rooms.sort();
+    assert_eq!(
+        request(r#"{"uid":"old","requestId":"r2","type":1}"#.to_string()),
+        serde_json::json!({"requestId": "r2", "rooms": rooms}).to_string()
+    );
+    assert_eq!(
+        request(format!(
+            r#"{{"uid":"old","requestId":"r3","type":3,"sid":"{id}","room":"legacy"}}"#
+        )),
+        r#"{"requestId":"r3"}"#
+    );
+    assert_eq!(
+        request(r#"{"uid":"old","requestId":"r4","type":0,"rooms":["legacy"]}"#.to_string()),
+        r#"{"requestId":"r4","sockets":[]}"#
+    );
+    assert_eq!(
+        request(format!(
+            r#"{{"uid":"old","requestId":"r5","type":4,"sid":"{id}","close":false}}"#
+        )),
+        r#"{"requestId":"r5"}"#
+    );
+    assert_eq!(frame_starting(&mut on_a, "41", WAIT).as_deref(), Some("41"));
+}
+
+/// `node tests/node/cluster/emitter.mjs --redis URL <args>`, once it has published.
+fn emitter(redis: &RedisServer, args: &[&str]) {
+    let output = support::tools::node()
+        .arg("tests/node/cluster/emitter.mjs")
+        .args(["--redis", &redis.url()])
+        .args(args)
+        .output()
+        .expect("run emitter.mjs");
+    assert!(
+        output.status.success() && output.stdout.starts_with(b"published"),
+        "emitter.mjs {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_emitter_script_drives_two_of_our_servers() {
+    let redis = RedisServer::start();
+    let a = ours(&redis, "a", &[]);
+    let b = ours(&redis, "b", &[]);
+    let (mut on_a, id_a) = client(&a);
+    let (mut on_b, _) = client(&b);
+    assert_eq!(ask(&mut on_b, 1, "join", r#""room1""#), "[]");
+    // To a room, with bytes: only b's client, as a binary event.
+    emitter(
+        &redis,
+        &["--to", "room1", "emit", "news", r#""to room1""#, r#"{"$bin":"0102"}"#],
+    );
+    assert_eq!(
+        frame_starting(&mut on_b, "451-", WAIT).as_deref(),
+        Some(r#"451-["news","to room1",{"_placeholder":true,"num":0}]"#)
+    );
+    assert_eq!(ws_next(&mut on_b, WAIT), WsEvent::Binary(vec![1, 2]));
+    // serverSideEmit: each server's `hello` listener answers its own clients.
+    emitter(&redis, &["server-side-emit", "hello", "1"]);
+    assert_eq!(
+        frame_starting(&mut on_a, r#"42["hello-back""#, WAIT).as_deref(),
+        Some(r#"42["hello-back","a",1]"#)
+    );
+    assert_eq!(
+        frame_starting(&mut on_b, r#"42["hello-back""#, WAIT).as_deref(),
+        Some(r#"42["hello-back","b",1]"#)
+    );
+    // socketsJoin, then a broadcast to that room reaches a's client; disconnectSockets.
+    emitter(&redis, &["--to", &id_a, "sockets-join", "joined"]);
+    let deadline = std::time::Instant::now() + WAIT;
+    while !ask(&mut on_b, 9, "fetch-sockets", r#""joined""#).contains(&id_a) {
+        assert!(std::time::Instant::now() < deadline, "a's client did not join");
+    }
+    emitter(&redis, &["--to", "joined", "emit", "news", r#""to joined""#]);
+    assert_eq!(
+        frame_starting(&mut on_a, r#"42["news""#, WAIT).as_deref(),
+        Some(r#"42["news","to joined"]"#)
+    );
+    emitter(&redis, &["--to", "room1", "disconnect-sockets", "true"]);
+    assert_eq!(frame_starting(&mut on_b, "41", WAIT).as_deref(), Some("41"));
+    assert_eq!(ws_expect_closed(&mut on_b, WAIT), None);
 }

@@ -191,6 +191,86 @@ impl Drop for RedisServer {
     }
 }
 
+/// A test's own subscriber: one connection in `SUBSCRIBE` to one channel, reading the
+/// messages Redis pushes (RESP2 `message` arrays).
+pub struct Subscriber {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Subscriber {
+    /// `SUBSCRIBE channel` on `redis`, confirmed.
+    pub fn start(redis: &RedisServer, channel: &str) -> Subscriber {
+        let mut stream = TcpStream::connect(("127.0.0.1", redis.port)).expect("connect to redis-server");
+        let command = format!("*2\r\n$9\r\nSUBSCRIBE\r\n${}\r\n{channel}\r\n", channel.len());
+        stream.write_all(command.as_bytes()).expect("SUBSCRIBE");
+        let mut subscriber = Subscriber {
+            stream,
+            buffer: Vec::new(),
+        };
+        let confirmation = subscriber
+            .next_push(Duration::from_secs(5))
+            .expect("subscribe confirmed");
+        assert_eq!(confirmation[0], b"subscribe");
+        subscriber
+    }
+
+    /// The payload of the next message, or `None` after `within`.
+    pub fn next_message(&mut self, within: Duration) -> Option<Vec<u8>> {
+        let push = self.next_push(within)?;
+        assert_eq!(push[0], b"message", "{push:?}");
+        Some(push[2].clone())
+    }
+
+    /// One pushed array, its items as bytes (integers as their digits).
+    fn next_push(&mut self, within: Duration) -> Option<Vec<Vec<u8>>> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some((items, used)) = parse_array(&self.buffer) {
+                self.buffer.drain(..used);
+                return Some(items);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(count) => self.buffer.extend_from_slice(&chunk[..count]),
+            }
+        }
+    }
+}
+
+/// `*N\r\n` then N items (`$len\r\nbytes\r\n` or `:n\r\n`), if `buffer` holds all of it:
+/// the items and how many bytes they took.
+fn parse_array(buffer: &[u8]) -> Option<(Vec<Vec<u8>>, usize)> {
+    fn line(buffer: &[u8], at: usize) -> Option<(&[u8], usize)> {
+        let end = buffer.get(at..)?.windows(2).position(|pair| pair == b"\r\n")?;
+        Some((&buffer[at..at + end], at + end + 2))
+    }
+    let (header, mut at) = line(buffer, 0)?;
+    let count: usize = std::str::from_utf8(header.strip_prefix(b"*")?).ok()?.parse().ok()?;
+    let mut items = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (item, next) = line(buffer, at)?;
+        match item.strip_prefix(b"$") {
+            Some(length) => {
+                let length: usize = std::str::from_utf8(length).ok()?.parse().ok()?;
+                items.push(buffer.get(next..next + length)?.to_vec());
+                at = next + length + 2;
+            }
+            None => {
+                items.push(item.get(1..)?.to_vec());
+                at = next;
+            }
+        }
+    }
+    (at <= buffer.len()).then_some((items, at))
+}
+
 /// `redis-server`, or a failure that says how to install it.
 fn redis_binary() -> PathBuf {
     if Path::new(DEBIAN_BINARY).exists() {

@@ -8,6 +8,7 @@
 //   SERVER_A_ID, SERVER_B_ID   their --server-id
 //   REDIS_URL                  the Redis they share
 //   ADAPTER                    classic | sharded (the emitter tests need classic)
+//   SUBSCRIPTION_MODE          the sharded adapter's: static | dynamic (default) | dynamic-private
 //
 // Each server has the interop handlers (examples/interop.rs, reference/interop.mjs):
 // `broadcast`, `join`, `to-room`, `except-room`, `set-data`, `fetch-sockets`, `sockets-join`,
@@ -24,6 +25,7 @@ const B = process.env.SERVER_B;
 const A_ID = process.env.SERVER_A_ID;
 const B_ID = process.env.SERVER_B_ID;
 const ADAPTER = process.env.ADAPTER ?? 'classic';
+const SUBSCRIPTION_MODE = process.env.SUBSCRIPTION_MODE ?? 'dynamic';
 assert.ok(A && B && A_ID && B_ID, 'SERVER_A, SERVER_B, SERVER_A_ID, SERVER_B_ID are needed');
 
 const WAIT_MS = 5000;
@@ -74,13 +76,13 @@ async function eventuallyListed(asker, room, expected) {
 }
 
 /**
- * With the sharded adapter ("dynamic" subscription mode), a server subscribes to a room's own
+ * With the sharded adapter (the "dynamic" subscription modes), a server subscribes to a room's own
  * channel when the room appears on it, without waiting for Redis: a broadcast to that room
  * right after the join could pass it by (in the reference too). Waits until `servers` servers
  * subscribe to the room's channel (PUBSUB SHARDNUMSUB).
  */
 async function roomSubscribed(room, servers) {
-  if (ADAPTER !== 'sharded') return;
+  if (ADAPTER !== 'sharded' || SUBSCRIPTION_MODE === 'static') return;
   const redis = createClient({ url: process.env.REDIS_URL });
   await redis.connect();
   try {

@@ -44,6 +44,7 @@ const { port, engineOpts, int, values } = parseServerArgs({
   'redis-sharded': { type: 'boolean' },
   'redis-requests-timeout': { type: 'string' },
   'redis-subscription-mode': { type: 'string' },
+  'redis-specific-response-channel': { type: 'boolean' },
   'server-id': { type: 'string' },
 });
 const connectTimeout = int('connect-timeout');
@@ -72,6 +73,7 @@ if (values.redis !== undefined) {
     adapter = createAdapter(pubClient, subClient, {
       ...(key !== undefined ? { key } : {}),
       ...(requestsTimeout !== undefined ? { requestsTimeout } : {}),
+      publishOnSpecificResponseChannel: values['redis-specific-response-channel'] === true,
     });
   }
 }
@@ -155,6 +157,10 @@ function setup(nsp) {
     });
     socket.on('server-side-emit', (...args) => {
       nsp.serverSideEmit('hello', ...withoutAck(args));
+    });
+    // Only here: the classic Redis adapter's allRooms() (every server's rooms).
+    socket.on('all-rooms', async (ack) => {
+      ack([...(await nsp.adapter.allRooms())].sort());
     });
     socket.on('server-side-emit-with-ack', async (ack) => {
       try {
