@@ -16,6 +16,11 @@
 //!                             `ask-answered` with the answer, or `ask-timeout`
 //! ```
 //!
+//! and the server API's operators (`set-data`, `fetch-sockets`, `sockets-join`, `sockets-leave`,
+//! `disconnect-sockets`, `broadcast-with-ack`, `server-side-emit`, `server-side-emit-with-ack`:
+//! see `setup_operators`), which act across a cluster with `--redis URL` (the Redis adapter;
+//! `tests/redis_cluster.rs` runs this server beside the reference on one Redis).
+//!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
 //!
@@ -285,6 +290,15 @@ const USAGE: Usage = Usage {
 fn run() -> Result<(), String> {
     let flags = cli::parse_args(&USAGE);
     cli::init_logging(flags.log_level("log-level"));
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
+    };
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
@@ -295,7 +309,7 @@ fn run() -> Result<(), String> {
             origins: origins.split(',').map(str::to_string).collect(),
             credentials: true,
         }),
-        adapter: redis::adapter_from_flags(&flags)?,
+        adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };
     // Bound first: the port is the default --server-id.

@@ -173,6 +173,16 @@ fn run() -> Result<(), String> {
         None => CLIENT_SCRIPT.to_string(),
     };
 
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
+    };
+
     // const io = SocketIO(server, { path: '/socket.io' });
     // Socket.IO on the HTTP server, with an options object; the chapter sets only `path`, where
     // clients connect. The page's `path` option must be the same.
@@ -183,7 +193,7 @@ fn run() -> Result<(), String> {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
-        adapter: redis::adapter_from_flags(&flags)?,
+        adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;

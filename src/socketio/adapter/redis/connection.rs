@@ -573,7 +573,7 @@ impl SubscriberThread {
             Ok(connection) => connection,
             Err(e) => {
                 self.attempts += 1;
-                if self.attempts == 1 || self.attempts % 20 == 0 {
+                if self.attempts == 1 || self.attempts.is_multiple_of(20) {
                     warn!("redis: {e} (attempt {})", self.attempts);
                 }
                 return false;

@@ -109,14 +109,30 @@ impl RedisOptions {
     }
 }
 
-impl RedisOptions {
-    /// From the command line (`cli::REDIS` and the rows after it, which the binary's table
-    /// must declare): `None` without `--redis`.
-    pub fn from_flags(flags: &crate::cli::Flags) -> Result<Option<RedisOptions>, String> {
-        let Some(url) = flags.text("redis") else {
+/// The values of the `--redis` rows of `cli` (`cli::REDIS` and those after it), as a `main`
+/// reads them.
+pub struct RedisFlags<'a> {
+    /// `--redis URL`; none: one server alone.
+    pub url: Option<&'a str>,
+    /// `--redis-key PREFIX`.
+    pub key: Option<&'a str>,
+    /// `--redis-sharded`.
+    pub sharded: bool,
+    /// `--redis-subscription-mode MODE`.
+    pub subscription_mode: Option<&'a str>,
+    /// `--redis-requests-timeout MS`.
+    pub requests_timeout: Duration,
+    /// `--redis-specific-response-channel`.
+    pub specific_response_channel: bool,
+}
+
+impl RedisFlags<'_> {
+    /// The options they ask for; `None` without `--redis`.
+    pub fn options(&self) -> Result<Option<RedisOptions>, String> {
+        let Some(url) = self.url else {
             return Ok(None);
         };
-        let mode = flags.text("redis-subscription-mode").unwrap_or("dynamic");
+        let mode = self.subscription_mode.unwrap_or("dynamic");
         let Some(mode) = SubscriptionMode::parse(mode) else {
             return Err(format!(
                 "--redis-subscription-mode {mode}: static, dynamic or dynamic-private"
@@ -124,20 +140,20 @@ impl RedisOptions {
         };
         Ok(Some(RedisOptions {
             url: url.to_string(),
-            key: flags.text("redis-key").unwrap_or("socket.io").to_string(),
-            sharded: flags.switch("redis-sharded").then_some(mode),
-            requests_timeout: flags.millis("redis-requests-timeout"),
-            publish_on_specific_response_channel: flags.switch("redis-specific-response-channel"),
+            key: self.key.unwrap_or("socket.io").to_string(),
+            sharded: self.sharded.then_some(mode),
+            requests_timeout: self.requests_timeout,
+            publish_on_specific_response_channel: self.specific_response_channel,
         }))
     }
-}
 
-/// The server's `adapter` option: the Redis adapter when `--redis` is given, else the in-memory
-/// one. An unreachable Redis is an error naming the URL.
-pub fn adapter_from_flags(flags: &crate::cli::Flags) -> Result<AdapterFactory, String> {
-    match RedisOptions::from_flags(flags)? {
-        Some(options) => adapter_factory(options),
-        None => Ok(AdapterFactory::in_memory()),
+    /// The server's `adapter` option: the Redis adapter with `--redis` (an unreachable Redis is
+    /// an error naming the URL), else the in-memory one.
+    pub fn adapter(&self) -> Result<AdapterFactory, String> {
+        match self.options()? {
+            Some(options) => adapter_factory(options),
+            None => Ok(AdapterFactory::in_memory()),
+        }
     }
 }
 
