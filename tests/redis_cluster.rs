@@ -281,3 +281,34 @@ fn the_emitter_script_drives_two_of_our_servers() {
     assert_eq!(frame_starting(&mut on_b, "41", WAIT).as_deref(), Some("41"));
     assert_eq!(ws_expect_closed(&mut on_b, WAIT), None);
 }
+
+#[test]
+fn the_adapter_adds_two_threads_per_server_and_none_per_client() {
+    let redis = RedisServer::start();
+    let mut alone = std::process::Command::new(support::example_binary("interop"));
+    alone.args(["--port", "0"]);
+    let alone = EchoServer::start_command("interop alone", alone);
+    let clustered = ours(&redis, "a", &[]);
+    // redis-sub and redis-apply, beside the accept loop and `timers`.
+    let thread_counts = || {
+        (
+            support::thread_count(alone.pid()),
+            support::thread_count(clustered.pid()),
+        )
+    };
+    let (without, with) = thread_counts();
+    assert_eq!(with, without + 2, "threads without --redis: {without}, with: {with}");
+    // Clients on both: each client's threads, the same with and without Redis.
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        sessions.push(client(&alone));
+        sessions.push(client(&clustered));
+    }
+    let (without_more, with_more) = thread_counts();
+    assert_eq!(
+        with_more - without_more,
+        2,
+        "{without_more} and {with_more} threads with 5 clients each"
+    );
+    assert_eq!(with_more - with, without_more - without);
+}

@@ -472,3 +472,76 @@ pub fn random_id(length: usize, alphabet: &[u8]) -> String {
 pub const UID2_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /// Hexadecimal: 16 of these make a cluster adapter's uid and request ids (`001768e133baf464`).
 pub const HEX_ALPHABET: &[u8] = b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::super::redis_server::RedisServer;
+    use super::*;
+
+    #[test]
+    fn a_request_is_forgotten_whether_its_answers_come_or_not() {
+        let redis = RedisServer::start();
+        let link = Link::start(&redis.url(), "tester".to_string()).unwrap();
+        // Nobody answers: after the timeout, the answers so far (none), and nothing pending.
+        let started = Instant::now();
+        let result = link.wait_for_answers("r1", 5, 1, Duration::from_millis(200), || true);
+        assert_eq!(result, Err(Vec::new()));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(link.pending_requests(), 0);
+        // Answers (here given while "publishing") reach the caller, then it is forgotten too.
+        let result = link.wait_for_answers("r2", 5, 2, Duration::from_secs(5), || {
+            assert_eq!(link.request_type("r2"), Some(5));
+            assert!(link.answer("r2", Answer::Rooms(vec!["a".to_string()])));
+            assert!(link.answer("r2", Answer::SocketIds(Vec::new())));
+            true
+        });
+        assert_eq!(
+            result,
+            Ok(vec![
+                Answer::Rooms(vec!["a".to_string()]),
+                Answer::SocketIds(Vec::new())
+            ])
+        );
+        assert_eq!(link.pending_requests(), 0);
+        assert!(
+            !link.answer("r2", Answer::Rooms(Vec::new())),
+            "a late answer finds nobody"
+        );
+        // A request that could not be published waits for nothing.
+        let started = Instant::now();
+        assert_eq!(
+            link.wait_for_answers("r3", 5, 1, Duration::from_secs(5), || false),
+            Err(Vec::new())
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        link.close();
+    }
+
+    #[test]
+    fn redis_apply_survives_a_job_that_panics() {
+        let redis = RedisServer::start();
+        let link = Link::start(&redis.url(), "tester".to_string()).unwrap();
+        let (done, finished) = crossbeam_channel::bounded(1);
+        link.run_later(Box::new(|| panic!("an application listener panics")));
+        link.run_later(Box::new(move || done.send(()).unwrap()));
+        assert!(finished.recv_timeout(Duration::from_secs(5)).is_ok());
+        // close() ends both threads (it joins them): the subscriber's connection is gone.
+        let nobody: Weak<dyn Receive> = Weak::<Nobody>::new();
+        let route = Route {
+            adapter: nobody,
+            response: false,
+        };
+        link.subscribe(vec![Subscription::Channel("x".to_string())], route, true);
+        redis.wait_for_subscribers("x", 1, false, Duration::from_secs(5));
+        link.close();
+        redis.wait_for_subscribers("x", 0, false, Duration::from_secs(5));
+    }
+
+    /// An adapter that is never there.
+    struct Nobody;
+
+    impl Receive for Nobody {
+        fn on_message(&self, _channel: &str, _payload: &[u8]) {}
+        fn on_response(&self, _channel: &str, _payload: &[u8]) {}
+    }
+}
