@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::redis_server::RedisServer;
-use super::sio::next_text;
-use super::{EchoServer, Ws, WsEvent, example_binary, tools, ws_connect_at, ws_send};
+use super::sio::{connect, next_text};
+use super::{EchoServer, Ws, WsEvent, example_binary, tools};
 
 /// The `requestsTimeout` the cluster tests give every server: short, so a test that waits for
 /// it stays lean.
@@ -38,16 +38,7 @@ pub fn reference(redis: &RedisServer, id: &str, extra: &[&str]) -> EchoServer {
 /// A raw Socket.IO client of `server` over WebSocket, joined to `/` (its `auth` event read):
 /// the session and the socket id.
 pub fn client(server: &EchoServer) -> (Ws, String) {
-    let mut ws = ws_connect_at(server.port, "/socket.io/", "EIO=4&transport=websocket");
-    let open = next_text(&mut ws);
-    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
-    ws_send(&mut ws, "40");
-    let connected = next_text(&mut ws);
-    let id = connected
-        .strip_prefix(r#"40{"sid":""#)
-        .and_then(|rest| rest.strip_suffix(r#""}"#))
-        .unwrap_or_else(|| panic!("{connected}"))
-        .to_string();
+    let (mut ws, id) = connect(server.port);
     assert_eq!(next_text(&mut ws), r#"42["auth",{}]"#);
     (ws, id)
 }

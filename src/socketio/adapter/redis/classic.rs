@@ -298,13 +298,7 @@ impl Adapter for ClassicAdapter {
 
     /// `PUBSUB NUMSUB socket.io-request#<nsp>#`; 1 (this server) when Redis does not answer.
     fn server_count(&self) -> usize {
-        match self.count_servers() {
-            Ok(count) => count,
-            Err(e) => {
-                warn!("redis: cannot count the servers: {e}");
-                1
-            }
-        }
+        self.link.server_count(&self.channels.request, false)
     }
 
     fn add_all(&self, id: &str, rooms: &[String]) {
@@ -466,22 +460,16 @@ impl Adapter for ClassicAdapter {
             return;
         };
         let others = self.server_count().saturating_sub(1);
-        if others == 0 {
-            return ack(None, Vec::new());
-        }
         let request_id = random_id(6, UID2_ALPHABET);
-        self.link.expect_server_side_emit_answers(
-            &request_id,
-            others,
-            self.options.requests_timeout,
-            |received, expected| format!("timeout reached: only {received} responses received out of {expected}"),
-            ack,
-        );
-        self.publish_request(&Request {
-            uid: Some(self.link.uid.clone()),
-            request_id: Some(request_id),
-            kind: RequestKind::ServerSideEmit { args: data },
-        });
+        let timeout = self.options.requests_timeout;
+        self.link
+            .server_side_emit_with_ack(others, request_id, timeout, ack, |request_id| {
+                self.publish_request(&Request {
+                    uid: Some(self.link.uid.clone()),
+                    request_id: Some(request_id),
+                    kind: RequestKind::ServerSideEmit { args: data },
+                })
+            });
     }
 
     fn rooms(&self) -> std::collections::HashMap<String, std::collections::HashSet<String>> {

@@ -294,15 +294,43 @@ impl Link {
         }
     }
 
-    /// `server_side_emit` with an ack, once the request is published: the callback gets the
-    /// answers when `expected` came, or `timeout_error(count so far)` with them after `timeout`
-    /// (on `redis-apply` or `timers`; the request is forgotten then).
-    pub fn expect_server_side_emit_answers(
+    /// `PUBSUB NUMSUB channel` (or `SHARDNUMSUB` when `sharded`): how many servers; 1 (this
+    /// one) when Redis does not answer.
+    pub fn server_count(&self, channel: &str, sharded: bool) -> usize {
+        match self.publisher.count_subscribers(channel, sharded) {
+            Ok(count) => count,
+            Err(e) => {
+                log::warn!("redis: cannot count the servers: {e}");
+                1
+            }
+        }
+    }
+
+    /// `serverSideEmitWithAck` to `others` servers: with none, `callback(None, [])` at once;
+    /// else request `request_id` is sent by `publish`, and the callback gets one answer per
+    /// server, or after `timeout` the reference's error with the answers that came (on
+    /// `redis-apply` or `timers`; the request is forgotten then).
+    pub fn server_side_emit_with_ack(
+        self: &Arc<Self>,
+        others: usize,
+        request_id: String,
+        timeout: Duration,
+        callback: ServerSideEmitCallback,
+        publish: impl FnOnce(String) -> bool,
+    ) {
+        if others == 0 {
+            return callback(None, Vec::new());
+        }
+        self.expect_server_side_emit_answers(&request_id, others, timeout, callback);
+        publish(request_id);
+    }
+
+    /// The answers of a `server_side_emit` with an ack, as `server_side_emit_with_ack` says.
+    fn expect_server_side_emit_answers(
         self: &Arc<Self>,
         request_id: &str,
         expected: usize,
         timeout: Duration,
-        timeout_error: fn(usize, usize) -> String,
         callback: ServerSideEmitCallback,
     ) {
         let weak = Arc::downgrade(self);
@@ -322,7 +350,10 @@ impl Link {
                 ..
             }) = pending
             {
-                let message = timeout_error(responses.len(), expected);
+                let message = format!(
+                    "timeout reached: only {} responses received out of {expected}",
+                    responses.len()
+                );
                 log::warn!("redis: serverSideEmit {id}: {message}; forgotten (pending requests: {left})");
                 run_guarded("a serverSideEmitWithAck callback", move || {
                     callback(Some(TimeoutError { message }), responses)

@@ -356,13 +356,7 @@ impl Adapter for ShardedAdapter {
 
     /// `PUBSUB SHARDNUMSUB socket.io#<nsp>#`; 1 when Redis does not answer.
     fn server_count(&self) -> usize {
-        match self.count_servers() {
-            Ok(count) => count,
-            Err(e) => {
-                warn!("redis: cannot count the servers: {e}");
-                1
-            }
-        }
+        self.link.server_count(&self.channel, true)
     }
 
     fn add_all(&self, id: &str, rooms: &[String]) {
@@ -495,21 +489,15 @@ impl Adapter for ShardedAdapter {
             return;
         };
         let others = self.server_count().saturating_sub(1);
-        if others == 0 {
-            return ack(None, Vec::new());
-        }
         let request_id = random_id(16, HEX_ALPHABET);
-        self.link.expect_server_side_emit_answers(
-            &request_id,
-            others,
-            self.options.requests_timeout,
-            |received, expected| format!("timeout reached: only {received} responses received out of {expected}"),
-            ack,
-        );
-        self.publish(MessageBody::ServerSideEmit {
-            request_id: Some(request_id),
-            args: data,
-        });
+        let timeout = self.options.requests_timeout;
+        self.link
+            .server_side_emit_with_ack(others, request_id, timeout, ack, |request_id| {
+                self.publish(MessageBody::ServerSideEmit {
+                    request_id: Some(request_id),
+                    args: data,
+                })
+            });
     }
 
     fn rooms(&self) -> std::collections::HashMap<String, std::collections::HashSet<String>> {
