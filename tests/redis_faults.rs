@@ -402,8 +402,8 @@ fn garbage_wrong_types() {
     garbage.both_still_work();
 }
 
-/// Arrays that claim or hold too much: a header for 4 billion items with nothing after it, and
-/// lists of room names past `MAX_ITEMS` (100,000).
+/// Arrays that claim or hold too much: a header for 4 billion items with nothing after it, a
+/// message of more than 4 million values, lists of room names past `MAX_ITEMS` (100,000).
 #[test]
 fn garbage_huge_arrays() {
     let garbage = Garbage::start();
@@ -414,7 +414,15 @@ fn garbage_huge_arrays() {
     // 300,000 nils, decodable, then not a broadcast.
     let mut nils = vec![0xdd, 0x00, 0x04, 0x93, 0xe0];
     nils.extend(std::iter::repeat_n(0xc0u8, 300_000));
+    // 4,000,001 nils: more values than a message may hold, refused before any is built.
+    let mut too_many = vec![0xdd, 0x00, 0x3d, 0x09, 0x01];
+    too_many.extend(std::iter::repeat_n(0xc0u8, 4_000_001));
     garbage.classic(&[
+        (
+            Channel::Main,
+            &too_many,
+            "(undecodable: msgpack not msgpack: more than 4000000 values",
+        ),
         (
             Channel::Main,
             b"\xdd\xff\xff\xff\xff",

@@ -67,9 +67,42 @@ impl From<DecodeError> for MessageError {
 pub fn decode_json_or_msgpack(bytes: &[u8]) -> Result<Json, MessageError> {
     match bytes.first() {
         None => Err(MessageError::Undecodable("empty message".to_string())),
-        Some(b'{') => serde_json::from_slice(bytes).map_err(|e| MessageError::Undecodable(format!("JSON {e}"))),
+        Some(b'{') => {
+            if json_values_at_least(bytes) > msgpack::MAX_VALUES {
+                return Err(MessageError::Undecodable(format!(
+                    "JSON of more than {} values",
+                    msgpack::MAX_VALUES
+                )));
+            }
+            serde_json::from_slice(bytes).map_err(|e| MessageError::Undecodable(format!("JSON {e}")))
+        }
         Some(_) => decode_msgpack(bytes),
     }
+}
+
+/// A lower bound of the values a JSON text holds, without parsing it: its `,`, `[` and `{`
+/// outside strings (each starts or follows a value).
+fn json_values_at_least(bytes: &[u8]) -> usize {
+    let mut count = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for byte in bytes {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b',' | b'[' | b'{' => count += 1,
+            _ => {}
+        }
+    }
+    count
 }
 
 /// A msgpack message (bytes as nested placeholders).
@@ -361,6 +394,15 @@ mod tests {
             decode_json_or_msgpack(&[0xa5, 0x61]),
             Err(MessageError::Undecodable(_))
         ));
+        // More values than msgpack::MAX_VALUES: refused before parsing.
+        let huge = format!(r#"{{"rooms":[{}0]}}"#, "0,".repeat(msgpack::MAX_VALUES));
+        assert_eq!(
+            decode_json_or_msgpack(huge.as_bytes()),
+            Err(MessageError::Undecodable(
+                "JSON of more than 4000000 values".to_string()
+            ))
+        );
+        assert_eq!(json_values_at_least(br#"{"a":[1,2],"b":"x,[{\"y"}"#), 4);
     }
 
     #[test]

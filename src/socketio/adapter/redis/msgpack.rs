@@ -37,10 +37,11 @@
 //!
 //! The decoder reads anything notepack reads: also float32, the old `ext 0` forms (undefined,
 //! a Date in milliseconds, an ArrayBuffer), and other extension types as `[type, bytes]`.
-//! `rmpv` refuses a truncated message and never allocates for a length it has not read, so
-//! `dd ff ff ff ff` (an array of 4 billion items, and nothing after) is an error at once; nesting
-//! deeper than 128 levels is an error too (as in a packet's JSON). Trailing bytes are an error, as in
-//! notepack ("1 trailing bytes").
+//! Before building anything it counts the values (`count_values`, no allocation): more than
+//! [`MAX_VALUES`], or bytes that end before the values do (`dd ff ff ff ff`, an array of 4
+//! billion items and nothing after), is an error at once; `rmpv` then refuses nesting deeper
+//! than 128 levels (as in a packet's JSON) and never allocates for a length it has not read.
+//! Trailing bytes are an error, as in notepack ("1 trailing bytes").
 
 use rmpv::Value as Msgpack;
 use serde_json::{Map, Number, Value as Json};
@@ -92,8 +93,10 @@ pub fn encode(value: &Msgpack) -> Vec<u8> {
     bytes
 }
 
-/// One whole value, nothing after it.
+/// One whole value, nothing after it, of at most [`MAX_VALUES`] values in all (counted before
+/// any is built: a message of millions of tiny items would take gigabytes as `Value`s).
 pub fn decode(bytes: &[u8]) -> Result<Msgpack, DecodeError> {
+    count_values(bytes, MAX_VALUES)?;
     let mut rest = bytes;
     let value = rmpv::decode::read_value_with_max_depth(&mut rest, MAX_DEPTH)
         .map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -101,6 +104,66 @@ pub fn decode(bytes: &[u8]) -> Result<Msgpack, DecodeError> {
         return Err(DecodeError::TrailingBytes(rest.len()));
     }
     Ok(value)
+}
+
+/// The most values one message may hold, nested ones included: 4 million (a `fetchSockets`
+/// answer listing 100,000 sockets holds about 3 million).
+pub const MAX_VALUES: usize = 4_000_000;
+
+/// How many values `bytes` hold, walking the markers without building anything; an error as
+/// soon as there are more than `limit`, or the bytes end before the values do. O(bytes).
+pub fn count_values(bytes: &[u8], limit: usize) -> Result<usize, DecodeError> {
+    let too_short = || DecodeError::Malformed("the bytes end before the values do".to_string());
+    // Big-endian length of `size` bytes at `at`.
+    let length = |at: usize, size: usize| -> Result<usize, DecodeError> {
+        let field = bytes.get(at..at + size).ok_or_else(too_short)?;
+        Ok(field.iter().fold(0usize, |n, byte| (n << 8) | usize::from(*byte)))
+    };
+    let mut to_read: usize = 1;
+    let mut at = 0;
+    let mut count = 0;
+    while to_read > 0 {
+        to_read -= 1;
+        count += 1;
+        if count > limit {
+            return Err(DecodeError::Malformed(format!("more than {limit} values")));
+        }
+        let marker = *bytes.get(at).ok_or_else(too_short)?;
+        at += 1;
+        // What follows the marker: bytes to skip, and values to read after it.
+        let (skip, values) = match marker {
+            0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => (0, 0),
+            0x80..=0x8f => (0, 2 * usize::from(marker & 0x0f)),
+            0x90..=0x9f => (0, usize::from(marker & 0x0f)),
+            0xa0..=0xbf => (usize::from(marker & 0x1f), 0),
+            0xc4 | 0xd9 => (1 + length(at, 1)?, 0),
+            0xc5 | 0xda => (2 + length(at, 2)?, 0),
+            0xc6 | 0xdb => (4 + length(at, 4)?, 0),
+            0xc7 => (2 + length(at, 1)?, 0),
+            0xc8 => (3 + length(at, 2)?, 0),
+            0xc9 => (5 + length(at, 4)?, 0),
+            0xca | 0xce | 0xd2 => (4, 0),
+            0xcb | 0xcf | 0xd3 => (8, 0),
+            0xcc | 0xd0 => (1, 0),
+            0xcd | 0xd1 => (2, 0),
+            0xd4 => (2, 0),
+            0xd5 => (3, 0),
+            0xd6 => (5, 0),
+            0xd7 => (9, 0),
+            0xd8 => (17, 0),
+            0xdc => (2, length(at, 2)?),
+            0xdd => (4, length(at, 4)?),
+            0xde => (2, 2 * length(at, 2)?),
+            0xdf => (4, 2 * length(at, 4)?),
+            0xc1 => return Err(DecodeError::Malformed("0xc1 is no msgpack marker".to_string())),
+        };
+        at += skip;
+        if at > bytes.len() {
+            return Err(too_short());
+        }
+        to_read = to_read.saturating_add(values);
+    }
+    Ok(count)
 }
 
 // ----- JSON and Socket.IO arguments to msgpack ----------------------------------------------
@@ -574,6 +637,22 @@ mod tests {
     }
 
     #[test]
+    fn values_are_counted_as_rmpv_reads_them() {
+        for vector in notepack_vectors() {
+            let bytes = unhex(vector["hex"].as_str().unwrap());
+            match (decode(&bytes), count_values(&bytes, usize::MAX)) {
+                (Ok(_), Ok(count)) => assert!(count >= 1),
+                (Err(_), _) => {}
+                (Ok(value), Err(e)) => panic!("{}: {value} counted as {e}", vector["name"]),
+            }
+        }
+        assert_eq!(count_values(&unhex("93c0c0c0"), 10), Ok(4));
+        assert_eq!(count_values(&unhex("82a161c0a16292c0c0"), 10), Ok(7));
+        assert_eq!(count_values(&unhex("c70cff0000000100000000000003e8"), 10), Ok(1));
+        assert!(count_values(&unhex("93c0c0c0"), 3).is_err());
+    }
+
+    #[test]
     fn dates_read_as_javascript_shows_them() {
         let json_of = |millis: i64| to_json(timestamp(millis)).unwrap();
         assert_eq!(json_of(0), "1970-01-01T00:00:00.000Z");
@@ -613,6 +692,13 @@ mod tests {
         assert_eq!(to_json(map_with_array_key), Err(DecodeError::UnsupportedKey));
         let deep = vec![0x91; 100_000];
         assert!(matches!(decode(&deep), Err(DecodeError::Malformed(_))));
+        // More values than MAX_VALUES: refused before any is built.
+        let mut many = vec![0xdd, 0x00, 0x3d, 0x09, 0x01];
+        many.extend(std::iter::repeat_n(0xc0, MAX_VALUES));
+        assert_eq!(count_values(&many[..1000], usize::MAX).map_err(|_| ()), Err(()));
+        assert!(matches!(decode(&many), Err(DecodeError::Malformed(m)) if m == "more than 4000000 values"));
+        // 0xc1 is no marker (notepack: "Could not parse"; rmpv would read nil).
+        assert!(decode(&[0x91, 0xc1]).is_err());
         // Invalid UTF-8 in a string does not stop the message.
         assert_eq!(to_json(decode(&unhex("a3ff6162")).unwrap()).unwrap(), "\u{fffd}ab");
     }
