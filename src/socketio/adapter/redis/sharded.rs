@@ -103,7 +103,8 @@ impl ShardedAdapter {
         } = body
         {
             if let [room] = opts.rooms.as_slice() {
-                let looks_like_a_socket_id = room.chars().count() == 20;
+                // The reference's `looksLikeASocketId`: 20 JavaScript (UTF-16) characters.
+                let looks_like_a_socket_id = room.encode_utf16().count() == 20;
                 let own_channel = match self.mode {
                     SubscriptionMode::Static => false,
                     SubscriptionMode::Dynamic => !looks_like_a_socket_id,
