@@ -5,7 +5,8 @@
 // connect_error "not authorized", data {code: 401}.
 //
 // Flags: --port N (0 = ephemeral), --ping-interval MS, --ping-timeout MS,
-//        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN.
+//        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN,
+//        --server-id NAME (SERVER_ID below; default: the port it listens on).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -26,14 +27,30 @@
 //   `emit-with-ack` (...args) emit `ask` (...args) to the sender with an ack and a
 //                             5 s timeout; when acked: emit `ask-answered` with the
 //                             ack's arguments; on timeout: emit `ask-timeout` (no args)
+// Operators on many sockets (issue 9):
+//   `set-data` (value, ack)   socket.data = value; ack()
+//   `fetch-sockets` (room|null, ack)
+//                             ack([{id, rooms, data}] of (room ? nsp.in(room) : nsp).fetchSockets(),
+//                             sorted by id, each one's rooms sorted)
+//   `sockets-join` (target, room, ack)   nsp.in(target).socketsJoin(room); ack()
+//   `sockets-leave` (target, room, ack)  nsp.in(target).socketsLeave(room); ack()
+//   `disconnect-sockets` (room, ack)     ack(); then nsp.in(room).disconnectSockets(true)
+//   `broadcast-with-ack` (...args, ack)  nsp.timeout(2000).emit('ask', ...args, (err, responses) =>
+//                             ack({err: err ? err.message : null, count: responses.length}))
+//   `server-side-emit` (...args)         nsp.serverSideEmit('hello', ...args); on 'hello' from
+//                             another server: nsp.local.emit('hello-back', SERVER_ID, ...args)
+//   `server-side-emit-with-ack` (ack)    nsp.serverSideEmitWithAck('ping') -> ack({err, responses
+//                             sorted}); on 'ping' (cb) from another server: cb(SERVER_ID). With the
+//                             in-memory adapter (one server) it never settles: no ack.
 // A trailing ack callback on any event other than `message-with-ack` and `join`
 // is ignored.
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { parseServerArgs, listen } from './common.mjs';
 
-const { port, engineOpts, int } = parseServerArgs({
+const { port, engineOpts, int, values } = parseServerArgs({
   'connect-timeout': { type: 'string' },
+  'server-id': { type: 'string' },
 });
 const connectTimeout = int('connect-timeout');
 
@@ -50,9 +67,65 @@ const io = new Server(httpServer, {
 
 const withoutAck = (args) =>
   args.length > 0 && typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args;
+const lastAck = (args) => (typeof args[args.length - 1] === 'function' ? args[args.length - 1] : () => {});
+const serverId = () => values['server-id'] ?? String(httpServer.address().port);
+
+function setupOperators(nsp, socket) {
+  socket.on('set-data', (value, ack) => {
+    socket.data = value;
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('fetch-sockets', async (room, ack) => {
+    const sockets = await (room ? nsp.in(room) : nsp).fetchSockets();
+    const list = sockets
+      .map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (typeof ack === 'function') ack(list);
+  });
+  socket.on('sockets-join', (target, room, ack) => {
+    nsp.in(target).socketsJoin(room);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('sockets-leave', (target, room, ack) => {
+    nsp.in(target).socketsLeave(room);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('disconnect-sockets', (room, ack) => {
+    if (typeof ack === 'function') ack();
+    nsp.in(room).disconnectSockets(true);
+  });
+  socket.on('broadcast-with-ack', (...args) => {
+    const ack = lastAck(args);
+    nsp.timeout(2000).emit('ask', ...withoutAck(args), (err, responses) => {
+      ack({ err: err ? err.message : null, count: responses.length });
+    });
+  });
+  socket.on('server-side-emit', (...args) => {
+    nsp.serverSideEmit('hello', ...withoutAck(args));
+  });
+  socket.on('server-side-emit-with-ack', async (ack) => {
+    try {
+      const responses = await nsp.serverSideEmitWithAck('ping');
+      ack({ err: null, responses: [...responses].sort() });
+    } catch (err) {
+      ack({ err: err.message, responses: [...(err.responses ?? [])].sort() });
+    }
+  });
+}
+
+function setupServerSide(nsp) {
+  nsp.on('hello', (...args) => {
+    nsp.local.emit('hello-back', serverId(), ...args);
+  });
+  nsp.on('ping', (cb) => {
+    cb(serverId());
+  });
+}
 
 function setup(nsp) {
+  setupServerSide(nsp);
   nsp.on('connection', (socket) => {
+    setupOperators(nsp, socket);
     socket.emit('auth', socket.handshake.auth);
 
     socket.on('message', (...args) => {
