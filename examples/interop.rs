@@ -96,19 +96,20 @@ fn setup_operators(socket: &Socket, nsp: &Namespace) {
             Some(room) => namespace.in_(&room),
             None => namespace.operator(),
         };
-        let found = match operator.fetch_sockets() {
+        let mut found = match operator.fetch_sockets() {
             Ok(found) => found,
             Err(e) => {
                 log::warn!("{}: fetchSockets failed: {e}", socket.id());
                 return;
             }
         };
-        let mut list = Vec::new();
+        found.sort_by(|a, b| a.id().cmp(b.id()));
+        let mut list = Vec::with_capacity(found.len());
         for remote in found {
-            let details = remote.details(); // rooms sorted
-            list.push(json!({"id": details.id, "rooms": details.rooms, "data": details.data}));
+            let mut rooms: Vec<String> = remote.rooms().into_iter().collect();
+            rooms.sort();
+            list.push(json!({"id": remote.id(), "rooms": rooms, "data": remote.data()}));
         }
-        list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
         answer(ack, vec![Arg::Json(Value::Array(list))]);
     });
     let namespace = nsp.clone();
