@@ -12,7 +12,9 @@ use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::packet::ParseError;
-use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{
+    Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket, SocketError,
+};
 use support::{Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, sid_of_open, ws_connect_at, ws_next, ws_send};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -129,7 +131,7 @@ impl Polling {
 /// What the handlers of a socket of `/` saw, in order.
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
-    Error(ParseError),
+    Error(SocketError),
     Disconnect(String),
 }
 
@@ -475,7 +477,11 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
     for (wire, error) in malformed_cases() {
         let (mut ws, _) = connect(port);
         ws_send(&mut ws, wire);
-        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Error(SocketError::Parse(error)),
+            "{wire}"
+        );
         assert_eq!(
             seen.recv_timeout(WAIT).unwrap(),
             Seen::Disconnect("forced close".to_string()),
@@ -498,7 +504,11 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
     for (wire, error) in malformed_cases() {
         let (mut session, _) = Polling::connect(port);
         session.post(wire);
-        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Error(SocketError::Parse(error)),
+            "{wire}"
+        );
         assert!(
             seen.recv_timeout(Duration::from_millis(200)).is_err(),
             "{wire}: disconnected before the close went out"
