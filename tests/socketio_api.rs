@@ -10,23 +10,15 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
-use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::packet::ParseError;
 use socketio_book::socketio::{
     Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket, SocketError,
 };
-use support::{Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, sid_of_open, ws_connect_at, ws_next, ws_send};
+use support::{
+    Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, serve, sid_of_open, ws_connect_at, ws_next, ws_send,
+};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Serves `io` on an ephemeral port, on a thread of its own (it lives as long as the test).
-fn serve(io: &Server) -> u16 {
-    let http = HttpServer::bind("127.0.0.1:0", ListenerConfig::default()).unwrap();
-    let port = http.local_addr().unwrap().port();
-    let service = Arc::new(io.clone());
-    thread::spawn(move || http.serve(service));
-    port
-}
 
 /// A WebSocket session that has joined `/`; returns it and the socket id.
 fn connect(port: u16) -> (Ws, String) {

@@ -8,7 +8,8 @@
 //!   response at a time (status, headers, body by `Content-Length`);
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
-//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`.
+//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - [`serve`]: a Socket.IO `Server` of the test's own, in-process, on a free port.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -775,4 +776,17 @@ pub fn ws_expect_closed(ws: &mut Ws, timeout: Duration) -> Option<u16> {
 /// The code of a `Message too big` close frame.
 pub fn close_code_too_big() -> u16 {
     u16::from(CloseCode::Size)
+}
+
+// ----- Socket.IO in-process -------------------------------------------------------------------
+
+/// Serves `io` on an ephemeral port, on a thread of its own (it lives as long as the test).
+pub fn serve(io: &socketio_book::socketio::Server) -> u16 {
+    let http =
+        socketio_book::listener::HttpServer::bind("127.0.0.1:0", socketio_book::listener::ListenerConfig::default())
+            .expect("bind 127.0.0.1:0");
+    let port = http.local_addr().expect("local_addr").port();
+    let service = Arc::new(io.clone());
+    thread::spawn(move || http.serve(service));
+    port
 }
