@@ -14,26 +14,13 @@ use socketio_book::socketio::packet::ParseError;
 use socketio_book::socketio::{
     Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket, SocketError,
 };
+use support::sio_connect as connect;
 use support::{
-    Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, serve, sid_of_open, ws_connect_at, ws_next, ws_send,
+    Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, serve, sid_of_open, sockets_of, ws_connect_at, ws_next,
+    ws_send,
 };
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A WebSocket session that has joined `/`; returns it and the socket id.
-fn connect(port: u16) -> (Ws, String) {
-    let mut ws = ws_connect_at(port, "/socket.io/", "EIO=4&transport=websocket");
-    let open = next_text(&mut ws);
-    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
-    ws_send(&mut ws, "40");
-    let connected = next_text(&mut ws);
-    let id = connected
-        .strip_prefix(r#"40{"sid":""#)
-        .and_then(|rest| rest.strip_suffix(r#""}"#))
-        .unwrap_or_else(|| panic!("{connected}"))
-        .to_string();
-    (ws, id)
-}
 
 fn next_text(ws: &mut Ws) -> String {
     match ws_next(ws, WAIT) {
@@ -135,15 +122,6 @@ fn record_errors_and_disconnects(io: &Server) -> Receiver<Seen> {
         socket.on_error(move |_socket, error| errors.send(Seen::Error(error.clone())).unwrap());
         let disconnects = sender.clone();
         socket.on_disconnect(move |_socket, why| disconnects.send(Seen::Disconnect(why.to_string())).unwrap());
-    });
-    receiver
-}
-
-/// Every socket that connects to `/`, as it connects.
-fn sockets_of(io: &Server) -> Receiver<Socket> {
-    let (sender, receiver) = unbounded();
-    io.on_connection(move |socket| {
-        sender.send(socket.clone()).unwrap();
     });
     receiver
 }

@@ -7,34 +7,12 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Sender, unbounded};
 use serde_json::json;
 use socketio_book::socketio::{Arg, ListenerId, MiddlewareError, Server, ServerOptions, Socket, SocketError};
-use support::{Ws, serve, ws_connect_at, ws_send, ws_text};
+use support::{Ws, serve, sio_connect, sockets_of, ws_send, ws_text};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A WebSocket session that has joined `/`; returns it and the socket id.
-fn connect(port: u16) -> (Ws, String) {
-    let mut ws = ws_connect_at(port, "/socket.io/", "EIO=4&transport=websocket");
-    let open = ws_text(&mut ws);
-    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
-    ws_send(&mut ws, "40");
-    let connected = ws_text(&mut ws);
-    let id = connected
-        .strip_prefix(r#"40{"sid":""#)
-        .and_then(|rest| rest.strip_suffix(r#""}"#))
-        .unwrap_or_else(|| panic!("{connected}"))
-        .to_string();
-    (ws, id)
-}
-
-/// The server's socket for the next client that connects to `/`.
-fn sockets_of(io: &Server) -> Receiver<Socket> {
-    let (sender, receiver) = unbounded();
-    io.on_connection(move |socket| sender.send(socket.clone()).unwrap());
-    receiver
-}
 
 fn sorted(rooms: std::collections::HashSet<String>) -> Vec<String> {
     let mut rooms: Vec<String> = rooms.into_iter().collect();
@@ -86,8 +64,8 @@ fn disconnecting_runs_before_disconnect_and_still_sees_the_rooms() {
         socket.on_disconnect(move |socket, reason| record(&seen, "disconnect", socket, reason));
     });
     let port = serve(&io);
-    let (mut ws, id) = connect(port);
-    let (mut other, other_id) = connect(port);
+    let (mut ws, id) = sio_connect(port);
+    let (mut other, other_id) = sio_connect(port);
     ws_send(&mut ws, "41");
     assert_eq!(
         seen.recv_timeout(WAIT).unwrap(),
@@ -124,6 +102,21 @@ fn disconnecting_runs_before_disconnect_and_still_sees_the_rooms() {
     assert_eq!(seen.recv_timeout(WAIT).unwrap().event, "disconnect");
 }
 
+/// A server, one raw client joined to `/`, and the server's socket of that client.
+fn one_socket() -> (Server, Ws, Socket) {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let sockets = sockets_of(&io);
+    let port = serve(&io);
+    let (ws, _) = sio_connect(port);
+    let socket = sockets.recv_timeout(WAIT).unwrap();
+    (io, ws, socket)
+}
+
+/// What the log holds so far, leaving it empty.
+fn take(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
 /// Records the listeners that ran, by name, and the event's arguments.
 fn listener(
     log: &Arc<Mutex<Vec<String>>>,
@@ -135,11 +128,7 @@ fn listener(
 
 #[test]
 fn on_any_runs_before_the_handler_in_order_and_off_any_removes_exactly_one() {
-    let io = Server::new(ServerOptions::default()).unwrap();
-    let sockets = sockets_of(&io);
-    let port = serve(&io);
-    let (mut ws, _) = connect(port);
-    let socket = sockets.recv_timeout(WAIT).unwrap();
+    let (_io, mut ws, socket) = one_socket();
     let log = Arc::new(Mutex::new(Vec::new()));
     let a = socket.on_any(listener(&log, "a"));
     let b = socket.on_any(listener(&log, "b"));
@@ -150,7 +139,6 @@ fn on_any_runs_before_the_handler_in_order_and_off_any_removes_exactly_one() {
         handled.lock().unwrap().push(format!("handler ev {}", args.len()));
         socket.emit("done", Vec::new()).unwrap();
     });
-    let take = |log: &Arc<Mutex<Vec<String>>>| std::mem::take(&mut *log.lock().unwrap());
 
     ws_send(&mut ws, r#"42["ev",1,2]"#);
     assert_eq!(ws_text(&mut ws), r#"42["done"]"#);
@@ -192,11 +180,7 @@ fn on_any_runs_before_the_handler_in_order_and_off_any_removes_exactly_one() {
 
 #[test]
 fn on_any_outgoing_hears_emits_acked_emits_and_broadcasts_not_acks() {
-    let io = Server::new(ServerOptions::default()).unwrap();
-    let sockets = sockets_of(&io);
-    let port = serve(&io);
-    let (mut ws, _) = connect(port);
-    let socket = sockets.recv_timeout(WAIT).unwrap();
+    let (io, mut ws, socket) = one_socket();
     let log = Arc::new(Mutex::new(Vec::new()));
     let first = socket.on_any_outgoing(listener(&log, "out"));
     let second = socket.prepend_any_outgoing(listener(&log, "before"));
@@ -244,11 +228,7 @@ fn seen_by(log: &Arc<Mutex<Vec<String>>>, entry: String) {
 
 #[test]
 fn a_socket_use_error_reaches_the_error_handlers_and_the_handler_is_not_called() {
-    let io = Server::new(ServerOptions::default()).unwrap();
-    let sockets = sockets_of(&io);
-    let port = serve(&io);
-    let (mut ws, _) = connect(port);
-    let socket = sockets.recv_timeout(WAIT).unwrap();
+    let (_io, mut ws, socket) = one_socket();
     let log = Arc::new(Mutex::new(Vec::new()));
     let (errors_sender, errors) = unbounded::<SocketError>();
 
@@ -289,7 +269,6 @@ fn a_socket_use_error_reaches_the_error_handlers_and_the_handler_is_not_called()
         seen_by(&l, format!("error {error}"));
         errors_sender.send(error.clone()).unwrap();
     });
-    let take = |log: &Arc<Mutex<Vec<String>>>| std::mem::take(&mut *log.lock().unwrap());
 
     ws_send(&mut ws, r#"42["yes",1]"#);
     assert_eq!(ws_text(&mut ws), r#"42["handled"]"#);

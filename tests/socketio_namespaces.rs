@@ -12,30 +12,11 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use regex::Regex;
 use serde_json::Value;
 use socketio_book::socketio::{ConnectError, Namespace, Server, ServerOptions};
-use support::{Ws, serve, ws_connect_at, ws_send, ws_text};
+use support::sio_join as join;
+use support::sio_session as session;
+use support::{Ws, serve, ws_send, ws_text};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A WebSocket session of `/socket.io/`, its open packet read.
-fn session(port: u16) -> Ws {
-    let mut ws = ws_connect_at(port, "/socket.io/", "EIO=4&transport=websocket");
-    let open = ws_text(&mut ws);
-    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
-    ws
-}
-
-/// `40<nsp>,<auth>` (`40<auth>` for `/`): joins `nsp`; returns the socket id of its answer,
-/// `40<nsp>,{"sid":...}`.
-fn join(ws: &mut Ws, nsp: &str, auth: &str) -> String {
-    let prefix = if nsp == "/" { String::new() } else { format!("{nsp},") };
-    ws_send(ws, &format!("40{prefix}{auth}"));
-    let answer = ws_text(ws);
-    answer
-        .strip_prefix(&format!(r#"40{prefix}{{"sid":""#))
-        .and_then(|rest| rest.strip_suffix(r#""}"#))
-        .unwrap_or_else(|| panic!("joining {nsp}: {answer}"))
-        .to_string()
-}
 
 /// `40<nsp>,<auth>`, which must be refused: returns the `44<nsp>,{...}` packet.
 fn refused(ws: &mut Ws, nsp: &str, auth: &str) -> String {
