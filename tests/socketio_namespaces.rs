@@ -292,3 +292,45 @@ fn a_middleware_that_panics_gives_44_and_the_server_lives_on() {
     ws_send(&mut ws, r#"42["ping",1]"#);
     assert_eq!(ws_text(&mut ws), r#"42["pong",1]"#);
 }
+
+/// A child is not removed while a CONNECT is on its way in: the last socket leaves while
+/// another client's middleware is still running on the same child; that client then joins the
+/// child its parent still has, and a broadcast on the parent reaches it.
+#[test]
+fn cleanup_keeps_a_child_while_a_connect_is_still_in_its_middlewares() {
+    let options = ServerOptions {
+        cleanup_empty_child_namespaces: true,
+        ..ServerOptions::default()
+    };
+    let io = Server::new(options).unwrap();
+    let parent = io.of(dynamic());
+    let (waiting_sender, waiting) = unbounded::<()>();
+    let (gate_sender, gate) = unbounded::<()>();
+    parent.use_middleware(move |socket| {
+        if socket.handshake().auth.get("wait").is_some() {
+            waiting_sender.send(()).unwrap();
+            gate.recv_timeout(WAIT).unwrap();
+        }
+        Ok(())
+    });
+    let (left_sender, left) = unbounded::<()>();
+    parent.on_connection(move |socket| {
+        let left = left_sender.clone();
+        socket.on_disconnect(move |_socket, _reason| left.send(()).unwrap());
+    });
+    let port = serve(&io);
+    let mut a = session(port);
+    join(&mut a, "/dyn-1", "{}");
+    let mut b = session(port);
+    ws_send(&mut b, r#"40/dyn-1,{"wait":true}"#);
+    waiting.recv_timeout(WAIT).unwrap();
+    // b's CONNECT is in the middleware (on b's reader thread); a leaves on its own thread.
+    ws_send(&mut a, "41/dyn-1,");
+    left.recv_timeout(WAIT).unwrap();
+    assert_eq!(names(&parent.children()), ["/dyn-1"], "removed under a joining socket");
+    gate_sender.send(()).unwrap();
+    let answer = ws_text(&mut b);
+    assert!(answer.starts_with(r#"40/dyn-1,{"sid":""#), "{answer}");
+    assert_eq!(parent.emit("hi", Vec::new()), Ok(1));
+    assert_eq!(ws_text(&mut b), r#"42/dyn-1,["hi"]"#);
+}
