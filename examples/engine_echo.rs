@@ -3,9 +3,14 @@
 //!
 //! ```text
 //! cargo run --example engine_echo -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--cors-origin ORIGIN[,ORIGIN...]] [--upgrade-timeout MS]
-//!     [--max-connections N] [--allowed-origin ORIGIN] [--log-level info]
+//!     [--max-payload BYTES] [--upgrade-timeout MS] [--max-connections N]
+//!     [--allowed-origin ORIGIN] [--log-level info] [ENGINE FLAGS]
 //! ```
+//!
+//! ENGINE FLAGS, as `cli::EngineFlags` reads them: `--transports websocket[,polling]`,
+//! `--allow-upgrades false`, `--cookie NAME`, `--cors-origin ORIGIN[,ORIGIN...]` (with
+//! credentials) and `--cors-methods`, `--cors-allowed-headers`, `--cors-exposed-headers`,
+//! `--cors-max-age`, `--initial-header 'Name: value'`, `--header 'Name: value'`.
 //!
 //! `--allowed-origin` sets the reference's `allowRequest`: a handshake from a page of another
 //! origin is refused (`403 {"code":4,...}`).
@@ -16,8 +21,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use socketio_book::cli::{self, Flags};
-use socketio_book::engineio::{AllowRequest, CorsOptions, Handler, Message, Server, ServerOptions, Socket};
+use socketio_book::cli::{self, EngineFlags, Flags};
+use socketio_book::engineio::{AllowRequest, Handler, Message, Server, ServerOptions, Socket};
 use socketio_book::http::Request;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::timer::Timers;
@@ -58,16 +63,17 @@ fn run() -> Result<(), String> {
     let flags = Flags::from_args(&[])?;
     cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
     let defaults = ServerOptions::default();
+    let engine_flags = EngineFlags::from_flags(&flags)?;
     let options = ServerOptions {
         path: "/engine.io/".to_string(),
         ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
         ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
         upgrade_timeout: flags.millis("upgrade-timeout", defaults.upgrade_timeout)?,
         max_payload: flags.get("max-payload", defaults.max_payload)?,
-        cors: flags.text("cors-origin").map(|origins| CorsOptions {
-            origins: origins.split(',').map(str::to_string).collect(),
-            credentials: true,
-        }),
+        transports: engine_flags.transports.clone(),
+        allow_upgrades: engine_flags.allow_upgrades,
+        cookie: engine_flags.cookie.clone(),
+        cors: engine_flags.cors.clone(),
         allow_request: flags.text("allowed-origin").map(allowed_origin_only),
         ..defaults
     };
@@ -79,6 +85,15 @@ fn run() -> Result<(), String> {
     };
     let timers = Timers::start().map_err(|e| e.to_string())?;
     let engine = Server::new(options, Arc::new(Echo), timers);
+    engine_flags.add_header_listeners(&engine);
+    engine.on_connection_error(|error| {
+        log::info!(
+            "connection_error: {} {} {}",
+            error.code as u8,
+            error.message,
+            error.context
+        );
+    });
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
     let address = http.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");

@@ -21,8 +21,14 @@
 //!
 //! ```text
 //! cargo run --example interop -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--connect-timeout MS] [--cors-origin ORIGIN[,ORIGIN...]] [--log-level info]
+//!     [--max-payload BYTES] [--connect-timeout MS] [--log-level info] [ENGINE FLAGS]
 //! ```
+//!
+//! ENGINE FLAGS, as `cli::EngineFlags` reads them (and `engine_echo` takes them):
+//! `--transports websocket[,polling]`, `--allow-upgrades false`, `--cookie NAME`,
+//! `--cors-origin ORIGIN[,ORIGIN...]` (with credentials), `--cors-methods`,
+//! `--cors-allowed-headers`, `--cors-exposed-headers`, `--cors-max-age`,
+//! `--initial-header 'Name: value'`, `--header 'Name: value'`.
 //!
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections.
 
@@ -31,8 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use socketio_book::cli::{self, Flags};
-use socketio_book::engineio::CorsOptions;
+use socketio_book::cli::{self, EngineFlags, Flags};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
 
@@ -106,19 +111,21 @@ fn run() -> Result<(), String> {
     let flags = Flags::from_args(&[])?;
     cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
     let defaults = ServerOptions::default();
+    let engine_flags = EngineFlags::from_flags(&flags)?;
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
         ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
         max_http_buffer_size: flags.get("max-payload", defaults.max_http_buffer_size)?,
         connect_timeout: flags.millis("connect-timeout", defaults.connect_timeout)?,
-        cors: flags.text("cors-origin").map(|origins| CorsOptions {
-            origins: origins.split(',').map(str::to_string).collect(),
-            credentials: true,
-        }),
+        transports: engine_flags.transports.clone(),
+        allow_upgrades: engine_flags.allow_upgrades,
+        cookie: engine_flags.cookie.clone(),
+        cors: engine_flags.cors.clone(),
         ..defaults
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;
+    engine_flags.add_header_listeners(io.engine());
     setup(io.of("/"));
     setup(io.of("/custom"));
     let guarded = io.of("/guarded");

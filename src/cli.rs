@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use simplelog::{ColorChoice, ConfigBuilder, LevelFilter, TermLogger, TerminalMode};
 
+use crate::engineio::{self, CookieOptions, CorsOptions, CorsOrigin, TransportKind};
+
 /// The flags given on the command line.
 #[derive(Debug, Default)]
 pub struct Flags {
@@ -151,6 +153,94 @@ pub fn log_level(flags: &Flags, default: LevelFilter) -> Result<LevelFilter, Str
     match std::env::var("RUST_LOG") {
         Ok(text) => Ok(parse_rust_log(&text, CRATE)?.unwrap_or(default)),
         Err(_) => Ok(default),
+    }
+}
+
+/// The Engine.IO flags of the example servers (`engine_echo`, `interop`), named and read as the
+/// reference servers read them (`tests/node/reference/common.mjs`):
+///
+/// ```text
+/// --transports websocket[,polling]      transports (default both)
+/// --allow-upgrades false                allowUpgrades
+/// --cookie NAME                         cookie: { name: NAME } (the reference's defaults)
+/// --cors-origin ORIGIN[,ORIGIN...]      cors: { origin: ORIGIN or [ORIGIN, ...], credentials: true }
+///   --cors-methods M,M  --cors-allowed-headers H,H  --cors-exposed-headers H,H  --cors-max-age S
+/// --initial-header 'Name: value'        an `initial_headers` listener adding this header
+/// --header 'Name: value'                a `headers` listener adding this header
+/// ```
+pub struct EngineFlags {
+    pub transports: Vec<TransportKind>,
+    pub allow_upgrades: bool,
+    pub cookie: Option<CookieOptions>,
+    pub cors: Option<CorsOptions>,
+    pub initial_header: Option<(String, String)>,
+    pub header: Option<(String, String)>,
+}
+
+impl EngineFlags {
+    /// Reads them; defaults are the reference's.
+    pub fn from_flags(flags: &Flags) -> Result<EngineFlags, String> {
+        let list = |name: &str| -> Option<Vec<String>> {
+            flags
+                .text(name)
+                .map(|text| text.split(',').map(|item| item.trim().to_string()).collect())
+        };
+        let mut transports = vec![TransportKind::Polling, TransportKind::WebSocket];
+        if let Some(names) = list("transports") {
+            transports = Vec::new();
+            for name in names {
+                match TransportKind::from_name(&name) {
+                    Some(transport) => transports.push(transport),
+                    None => return Err(format!("--transports: unknown transport {name:?}")),
+                }
+            }
+        }
+        let cors = match list("cors-origin") {
+            None => None,
+            Some(origins) => {
+                let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+                let mut cors = CorsOptions::with_credentials(CorsOrigin::from_list(&origins));
+                if let Some(methods) = list("cors-methods") {
+                    cors.methods = methods;
+                }
+                cors.allowed_headers = list("cors-allowed-headers");
+                cors.exposed_headers = list("cors-exposed-headers").unwrap_or_default();
+                if flags.text("cors-max-age").is_some() {
+                    cors.max_age = Some(flags.get("cors-max-age", 0)?);
+                }
+                Some(cors)
+            }
+        };
+        let header = |name: &str| -> Result<Option<(String, String)>, String> {
+            match flags.text(name) {
+                None => Ok(None),
+                Some(text) => match text.split_once(':') {
+                    Some((key, value)) => Ok(Some((key.trim().to_string(), value.trim().to_string()))),
+                    None => Err(format!("--{name}: expected 'Name: value', got {text:?}")),
+                },
+            }
+        };
+        Ok(EngineFlags {
+            transports,
+            allow_upgrades: flags.get("allow-upgrades", true)?,
+            cookie: flags.text("cookie").map(|name| CookieOptions {
+                name: name.to_string(),
+                ..CookieOptions::default()
+            }),
+            cors,
+            initial_header: header("initial-header")?,
+            header: header("header")?,
+        })
+    }
+
+    /// Registers the `--initial-header` and `--header` listeners on `engine`.
+    pub fn add_header_listeners(&self, engine: &engineio::Server) {
+        if let Some((name, value)) = self.initial_header.clone() {
+            engine.on_initial_headers(move |headers, _request| headers.push((name.clone(), value.clone())));
+        }
+        if let Some((name, value)) = self.header.clone() {
+            engine.on_headers(move |headers, _request| headers.push((name.clone(), value.clone())));
+        }
     }
 }
 
