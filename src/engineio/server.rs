@@ -359,14 +359,16 @@ impl Server {
                         request.method, request.url
                     );
                     let refused = Refused::new(ErrorCode::BadRequest, json!({"name": "MIDDLEWARE_FAILURE"}));
-                    if request.is_websocket_upgrade() {
+                    if request.is_websocket_upgrade() && self.shared.options.allows(TransportKind::WebSocket) {
                         return self.refuse_upgrade(&request, connection, refused);
                     }
                     return self.abort_request(&request, connection, refused);
                 }
             }
         }
-        if request.is_websocket_upgrade() {
+        // Without the WebSocket transport the reference does not listen for upgrades at all: Node
+        // then hands such a request over as a plain one.
+        if request.is_websocket_upgrade() && self.shared.options.allows(TransportKind::WebSocket) {
             return websocket::handle_upgrade(self, request, connection);
         }
         let socket = match self.verify(&request, false) {
