@@ -434,3 +434,37 @@ fn connection_error_for_each_refused_request() {
     assert!(raw_head(&mut raw).starts_with("HTTP/1.1 400 Bad Request\r\n"));
     server.expect_log(r#"connection_error: 1 Session ID unknown {"sid":"BBBBBBBBBBBBBBBBBBBB"}"#);
 }
+
+// ----- the official clients over WebSocket only -----------------------------------------------
+
+/// Runs `tests/node/websocket_only.mjs <mode> http://127.0.0.1:<port>`; fails with its output
+/// unless every check passed.
+fn run_websocket_only(mode: &str, port: u16) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("tests/node/node_modules/engine.io-client").exists(),
+        "tests/node/node_modules is missing: run `npm ci --prefix tests/node` (see README)"
+    );
+    let output = std::process::Command::new("node")
+        .arg(root.join("tests/node/websocket_only.mjs"))
+        .arg(mode)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .expect("Node.js is required (see README: `apt-get install nodejs npm`)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    println!("{stdout}");
+}
+
+#[test]
+fn engine_io_client_over_websocket_only() {
+    let server = EchoServer::start(&["--transports", "websocket"]);
+    run_websocket_only("engine", server.port);
+}
+
+#[test]
+fn socket_io_client_over_websocket_only() {
+    let server = EchoServer::start_interop(&["--transports", "websocket"]);
+    run_websocket_only("socketio", server.port);
+}
