@@ -102,36 +102,6 @@ fn allow_upgrades_false_offers_no_upgrade() {
 // ----- the io cookie, initial_headers, headers -----------------------------------------------
 
 #[test]
-fn the_io_cookie_is_set_on_the_polling_handshake_only() {
-    let server = EchoServer::start(&["--cookie", "io"]);
-    let mut http = server.http();
-    let response = http.get(POLLING_HANDSHAKE);
-    let sid = sid_of_open(&response.text());
-    assert_eq!(
-        engine_headers(&response),
-        pairs(&[
-            ("Content-Type", "text/plain; charset=UTF-8"),
-            ("cache-control", "no-store"),
-            ("Set-Cookie", &format!("io={sid}; Path=/; HttpOnly; SameSite=Lax")),
-        ])
-    );
-    // Later answers do not carry it.
-    let post = http.post(&polling(&sid), b"4hi");
-    assert_eq!(
-        engine_headers(&post),
-        pairs(&[("Content-Type", "text/html"), ("cache-control", "no-store")])
-    );
-    let get = http.get(&polling(&sid));
-    assert_eq!(get.text(), "4hi");
-    assert_eq!(get.header_values("Set-Cookie"), Vec::<&str>::new());
-    // A session opened over WebSocket gets none either (the reference sets it from the polling
-    // transport's `headers` event only).
-    let mut raw = server.http();
-    raw.send(&upgrade_request(server.port, WEBSOCKET_HANDSHAKE));
-    assert_eq!(raw_head(&mut raw), format!("{ACCEPT}\r\n"));
-}
-
-#[test]
 fn the_cookie_takes_its_name_from_the_option() {
     let server = EchoServer::start(&["--cookie", "sticky"]);
     let response = server.http().get(POLLING_HANDSHAKE);
@@ -143,7 +113,7 @@ fn the_cookie_takes_its_name_from_the_option() {
 }
 
 #[test]
-fn initial_headers_and_headers_listeners() {
+fn the_io_cookie_and_the_initial_headers_and_headers_listeners() {
     let server = EchoServer::start(&[
         "--cookie",
         "io",
@@ -167,7 +137,7 @@ fn initial_headers_and_headers_listeners() {
             ("X-Every", "1"),
         ])
     );
-    // Every later polling answer: `headers` only; a held GET included.
+    // Every later polling answer: `headers` only (no cookie); a held GET included.
     assert_eq!(
         engine_headers(&http.post(&polling(&sid), b"4a")),
         pairs(&[
@@ -195,7 +165,8 @@ fn initial_headers_and_headers_listeners() {
     let error = server.http().get("EIO=4&transport=foo");
     assert_eq!(engine_headers(&error), pairs(&[("Content-Type", "application/json")]));
 
-    // The WebSocket handshake's 101: both listeners; an upgrade's 101: `headers` only.
+    // The WebSocket handshake's 101: both listeners, but no cookie (the reference sets it from
+    // the polling transport's `headers` event only); an upgrade's 101: `headers` only.
     let mut raw = server.http();
     raw.send(&upgrade_request(server.port, WEBSOCKET_HANDSHAKE));
     assert_eq!(
