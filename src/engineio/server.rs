@@ -20,7 +20,11 @@
 //! {"code":5,"message":"Unsupported protocol version"}
 //! ```
 //!
-//! A refused WebSocket upgrade gets the reference's plain `400` with the message as text.
+//! A refused WebSocket upgrade gets the reference's plain `400` with the message as text. Every
+//! refusal is also the `connection_error` event, with the reference's `context` (`events.rs`).
+//!
+//! Before any of this, the `cors` middleware (`cors.rs`) decides the CORS headers of the answer
+//! and answers a preflight `OPTIONS` itself, as the reference's first middleware does.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -29,7 +33,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use log::{debug, info};
-
 use serde_json::{Value, json};
 
 use super::base64;
