@@ -19,16 +19,8 @@
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
 //!
-//! ```text
-//! cargo run --example interop -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--connect-timeout MS] [--log-level info] [ENGINE FLAGS]
-//! ```
-//!
-//! ENGINE FLAGS, as `cli::EngineFlags` reads them (and `engine_echo` takes them):
-//! `--transports websocket[,polling]`, `--allow-upgrades false`, `--cookie NAME`,
-//! `--cors-origin ORIGIN[,ORIGIN...]` (with credentials), `--cors-methods`,
-//! `--cors-allowed-headers`, `--cors-exposed-headers`, `--cors-max-age`,
-//! `--initial-header 'Name: value'`, `--header 'Name: value'`.
+//! `cargo run --example interop -- --help` lists its flags (the table `USAGE` below, also in
+//! README).
 //!
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections.
 
@@ -37,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use socketio_book::cli::{self, EngineFlags, Flags};
+use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
 
@@ -107,25 +99,68 @@ fn setup(nsp: Namespace) {
     });
 }
 
+/// The flags of `cargo run --example interop -- ...`: `--help` prints this table.
+const USAGE: Usage = Usage {
+    program: env!("CARGO_BIN_NAME"),
+    about: "the Socket.IO server the interop tests drive (the same as tests/node/reference/interop.mjs)",
+    flags: &[
+        cli::port("3000"),
+        cli::host("127.0.0.1"),
+        cli::LOG_LEVEL,
+        cli::PING_INTERVAL,
+        cli::PING_TIMEOUT,
+        cli::MAX_PAYLOAD,
+        Flag::number(
+            "connect-timeout",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "how long a client may take to join a namespace (connectTimeout)",
+        )
+        .default("45000"),
+        cli::CORS_ORIGIN,
+        cli::CORS_METHODS,
+        cli::CORS_ALLOWED_HEADERS,
+        cli::CORS_EXPOSED_HEADERS,
+        cli::CORS_MAX_AGE,
+        cli::TRANSPORTS,
+        cli::ALLOW_UPGRADES,
+        cli::COOKIE,
+        cli::INITIAL_HEADER,
+        cli::HEADER,
+        cli::MAX_CONNECTIONS,
+    ],
+};
+
 fn run() -> Result<(), String> {
-    let flags = Flags::from_args(&[])?;
-    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
-    let defaults = ServerOptions::default();
-    let engine_flags = EngineFlags::from_flags(&flags)?;
+    let flags = cli::parse_args(&USAGE);
+    cli::init_logging(flags.log_level("log-level"));
+    let engine_flags = cli::EngineFlags {
+        transports: flags.text("transports"),
+        allow_upgrades: flags.text("allow-upgrades"),
+        cookie: flags.text("cookie"),
+        cors_origin: flags.text("cors-origin"),
+        cors_methods: flags.text("cors-methods"),
+        cors_allowed_headers: flags.text("cors-allowed-headers"),
+        cors_exposed_headers: flags.text("cors-exposed-headers"),
+        cors_max_age: flags.text("cors-max-age"),
+        initial_header: flags.text("initial-header"),
+        header: flags.text("header"),
+    };
     let options = ServerOptions {
         path: "/socket.io".to_string(),
-        ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
-        ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
-        max_http_buffer_size: flags.get("max-payload", defaults.max_http_buffer_size)?,
-        connect_timeout: flags.millis("connect-timeout", defaults.connect_timeout)?,
-        transports: engine_flags.transports.clone(),
-        allow_upgrades: engine_flags.allow_upgrades,
-        cookie: engine_flags.cookie.clone(),
-        cors: engine_flags.cors.clone(),
-        ..defaults
+        ping_interval: flags.millis("ping-interval"),
+        ping_timeout: flags.millis("ping-timeout"),
+        max_http_buffer_size: flags.number("max-payload"),
+        connect_timeout: flags.millis("connect-timeout"),
+        transports: engine_flags.transports()?,
+        allow_upgrades: engine_flags.allow_upgrades()?,
+        cookie: engine_flags.cookie(),
+        cors: engine_flags.cors()?,
+        ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;
-    engine_flags.add_header_listeners(io.engine());
+    engine_flags.add_header_listeners(io.engine())?;
     setup(io.of("/"));
     setup(io.of("/custom"));
     let guarded = io.of("/guarded");
@@ -141,10 +176,10 @@ fn run() -> Result<(), String> {
     });
     setup(guarded);
 
-    let port: u16 = flags.get("port", 3000)?;
-    let host = flags.text("host").unwrap_or("127.0.0.1").to_string();
+    let port: u16 = flags.number("port");
+    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
     let listener_config = ListenerConfig {
-        max_connections: flags.get("max-connections", ListenerConfig::default().max_connections)?,
+        max_connections: flags.number("max-connections"),
         ..ListenerConfig::default()
     };
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;

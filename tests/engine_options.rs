@@ -12,6 +12,7 @@ mod support;
 
 use std::time::Duration;
 
+use support::tools;
 use support::*;
 
 /// The headers of an answer that the Engine.IO layer chose, in order.
@@ -408,20 +409,15 @@ fn connection_error_for_each_refused_request() {
 
 // ----- the official clients over WebSocket only -----------------------------------------------
 
-/// Runs `tests/node/websocket_only.mjs <mode> http://127.0.0.1:<port>`; fails with its output
-/// unless every check passed.
+/// Runs `tests/node/websocket_only.mjs <mode> http://127.0.0.1:<port>` (Node.js and the pinned npm
+/// packages: `support::tools::node`); fails with its output unless every check passed.
 fn run_websocket_only(mode: &str, port: u16) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(
-        root.join("tests/node/node_modules/engine.io-client").exists(),
-        "tests/node/node_modules is missing: run `npm ci --prefix tests/node` (see README)"
-    );
-    let output = std::process::Command::new("node")
-        .arg(root.join("tests/node/websocket_only.mjs"))
+    let output = tools::node()
+        .arg(tools::node_dir().join("websocket_only.mjs"))
         .arg(mode)
         .arg(format!("http://127.0.0.1:{port}"))
         .output()
-        .expect("Node.js is required (see README: `apt-get install nodejs npm`)");
+        .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");

@@ -8,7 +8,8 @@
 //!   response at a time (status, headers, body by `Content-Length`);
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
-//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`.
+//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -16,6 +17,8 @@
 //! `examples/interop` ([`EchoServer::start_interop`]).
 
 #![allow(dead_code)]
+
+pub mod tools;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -63,18 +66,29 @@ pub fn example_binary(name: &str) -> PathBuf {
         "{} is missing: `cargo test` builds it, run the tests through cargo",
         binary.display()
     );
-    assert_up_to_date(&binary);
+    assert_up_to_date(&binary, name);
     binary
 }
 
 /// `cargo test --test X` builds the library and that test, not the examples: fail clearly rather
-/// than test an old binary.
-fn assert_up_to_date(binary: &Path) {
+/// than test an old binary. Its sources are the library's (`src/` but `main.rs` and `bin/`) and
+/// its own (`examples/NAME.rs` or `examples/NAME/`): Cargo does not relink an example when
+/// another binary changes.
+fn assert_up_to_date(binary: &Path, name: &str) {
     // The newest `.rs` file under `path`.
     fn newest(path: &Path) -> std::time::SystemTime {
         let mut time = std::time::SystemTime::UNIX_EPOCH;
+        if path.is_file() {
+            return std::fs::metadata(path).and_then(|m| m.modified()).expect("mtime");
+        }
+        if !path.exists() {
+            return time;
+        }
         for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
             let path = entry.path();
+            if path.ends_with("src/main.rs") || path.ends_with("src/bin") {
+                continue;
+            }
             if path.is_dir() {
                 time = time.max(newest(&path));
             } else if path.extension().is_some_and(|ext| ext == "rs") {
@@ -85,7 +99,9 @@ fn assert_up_to_date(binary: &Path) {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let built = std::fs::metadata(binary).and_then(|m| m.modified()).expect("mtime");
-    let sources = newest(&root.join("src")).max(newest(&root.join("examples")));
+    let examples = root.join("examples");
+    let own = newest(&examples.join(format!("{name}.rs"))).max(newest(&examples.join(name)));
+    let sources = newest(&root.join("src")).max(own);
     assert!(
         sources <= built,
         "{} is older than the sources: run `cargo build --examples` first (or plain `cargo test`, \
