@@ -42,7 +42,8 @@
 //! `forbidden` (...args)       emit `forbidden-handled` (never: the middleware drops it)
 //! `off-any` (ack)             socket.offAny(the `any-back` listener); ack(socket.listenersAny().length)
 //! `outgoing-log` (ack)        ack(outgoing)
-//! `conn` (ack)                ack({id: socket.conn.id, transport: socket.conn.transport.name})
+//! socket.conn.on("upgrade", (transport) => upgrades.push(transport.name))
+//! `conn` (ack)                ack({id: socket.conn.id, transport: socket.conn.transport.name, upgrades})
 //! disconnecting (reason)      nsp.to("watchers").emit(`peer-disconnecting`, socket.id, [...socket.rooms].sort(), reason)
 //! disconnect (reason)         nsp.to("watchers").emit(`peer-disconnect`, socket.id, [...socket.rooms].sort(), reason)
 //! ```
@@ -129,11 +130,17 @@ fn setup_listeners(nsp: Namespace, created: Created) {
                 let _ = ack.send(vec![Arg::Json(Value::Array(log))]);
             }
         });
-        socket.on("conn", |socket, _args, ack| {
+        let upgrades = Arc::new(Mutex::new(Vec::<Value>::new()));
+        let seen = Arc::clone(&upgrades);
+        socket
+            .conn()
+            .on_upgrade(move |conn| seen.lock().unwrap().push(Value::from(conn.transport_name())));
+        socket.on("conn", move |socket, _args, ack| {
             if let Some(ack) = ack {
                 let conn = socket.conn();
+                let upgrades = upgrades.lock().unwrap().clone();
                 let _ = ack.send(vec![Arg::Json(
-                    json!({"id": conn.id(), "transport": conn.transport_name()}),
+                    json!({"id": conn.id(), "transport": conn.transport_name(), "upgrades": upgrades}),
                 )]);
             }
         });

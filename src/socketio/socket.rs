@@ -330,7 +330,9 @@ impl Socket {
 
     /// `socket.conn`: the Engine.IO session under this socket (shared by the client's other
     /// namespaces): its `id()` (the `sid` of the requests), `transport_name()`, `ready_state()`,
-    /// `request()`, `close()`.
+    /// `request()`, `close()`, and its events: `socket.conn.on('upgrade', ...)` is
+    /// `socket.conn().on_upgrade(...)`, likewise `on_packet`, `on_packet_create`, `on_flush`,
+    /// `on_upgrading`, `on_close` (`engineio/socket.rs`).
     pub fn conn(&self) -> &engineio::Socket {
         &self.inner.conn
     }

@@ -49,7 +49,8 @@
 //   `forbidden` (...args)     emit `forbidden-handled` (never: the middleware drops it)
 //   `off-any` (ack)           socket.offAny(the `any-back` listener); ack(socket.listenersAny().length)
 //   `outgoing-log` (ack)      ack(outgoing)
-//   `conn` (ack)              ack({ id: socket.conn.id, transport: socket.conn.transport.name })
+//   socket.conn.on('upgrade', (transport) => upgrades.push(transport.name))
+//   `conn` (ack)              ack({ id: socket.conn.id, transport: socket.conn.transport.name, upgrades })
 //   disconnecting (reason)    nsp.to('watchers').emit(`peer-disconnecting`, socket.id, [...socket.rooms].sort(), reason)
 //   disconnect (reason)       nsp.to('watchers').emit(`peer-disconnect`, socket.id, [...socket.rooms].sort(), reason)
 // A trailing ack callback on any event other than `message-with-ack` and `join`
@@ -104,8 +105,10 @@ function setupListeners(nsp) {
     socket.on('outgoing-log', (ack) => {
       if (typeof ack === 'function') ack([...outgoing]);
     });
+    const upgrades = [];
+    socket.conn.on('upgrade', (transport) => upgrades.push(transport.name));
     socket.on('conn', (ack) => {
-      if (typeof ack === 'function') ack({ id: socket.conn.id, transport: socket.conn.transport.name });
+      if (typeof ack === 'function') ack({ id: socket.conn.id, transport: socket.conn.transport.name, upgrades: [...upgrades] });
     });
     socket.on('disconnecting', (reason) => {
       nsp.to('watchers').emit('peer-disconnecting', socket.id, [...socket.rooms].sort(), reason);

@@ -92,12 +92,17 @@ for (const kind of Object.keys(KINDS)) {
       ]);
     });
 
-    test('socket.conn is the Engine.IO session: its id and transport', { timeout: TEST_TIMEOUT }, async (t) => {
+    test('socket.conn is the Engine.IO session: its id, transport and `upgrade` event', { timeout: TEST_TIMEOUT }, async (t) => {
       const clients = new Clients(t);
       const { socket } = await clients.connect(kind, '/listeners');
       const [conn] = await emitAck(socket, 'conn');
-      assert.deepEqual(conn, { id: socket.io.engine.id, transport: socket.io.engine.transport.name });
-      assert.equal(conn.transport, kind === 'polling' ? 'polling' : 'websocket');
+      assert.deepEqual(conn, {
+        id: socket.io.engine.id,
+        transport: kind === 'polling' ? 'polling' : 'websocket',
+        // heard by the `connection` handler's listener: only the default client upgrades
+        upgrades: kind === 'default' ? ['websocket'] : [],
+      });
+      assert.equal(conn.transport, socket.io.engine.transport.name);
     });
   });
 }
