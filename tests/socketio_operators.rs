@@ -19,8 +19,9 @@ use socketio_book::socketio::packet::Packet;
 use socketio_book::socketio::{
     AckError, Arg, EmitError, RemoteSocket, Server, ServerOptions, ServerSideAck, Socket, WeakNamespace,
 };
-use support::sio::{Polling, WAIT, connect, next_text, serve, sockets_of};
-use support::{Ws, ws_send};
+use support::sio_connect as connect;
+use support::ws_text as next_text;
+use support::{Polling, TIMEOUT as WAIT, Ws, serve, sockets_of, ws_send};
 
 /// `42<id>["ask",...]` -> the ack id.
 fn ack_id_of(wire: &str, rest: &str) -> u64 {
