@@ -143,6 +143,7 @@ fn rooms_and_their_sizes() {
     let ids: Vec<String> = all.iter().map(|(_, socket)| socket.id().to_string()).collect();
 
     assert_eq!(nsp.adapter().room_size("r"), 2);
+    assert_eq!(all[0].1.adapter().room_size("r"), 2); // the book's socket.adapter.rooms.get(room)?.size
     assert_eq!(nsp.adapter().room_size("s"), 1);
     assert_eq!(nsp.adapter().room_size(&ids[2]), 1);
     assert_eq!(nsp.adapter().room_size("nowhere"), 0);
@@ -720,4 +721,36 @@ fn a_wrapping_adapter_sees_every_operator() {
     );
     io.close();
     assert_eq!(take(&calls), vec!["close"]);
+}
+
+#[test]
+fn a_parent_namespace_hands_broadcasts_to_its_children_and_fetches_nobody() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let parent = io.of(regex::Regex::new(r"^/room-\d+$").unwrap());
+    let port = serve(&io);
+    let mut ws = support::sio_session(port);
+    let id = support::sio_join(&mut ws, "/room-1", "");
+    let child = io.of("/room-1");
+    assert_eq!(child.adapter().room_size(&id), 1);
+    parent.emit("hi", vec![]).unwrap();
+    assert_eq!(next_text(&mut ws), r#"42/room-1,["hi"]"#);
+    // As the reference: the parent has no sockets of its own for anything but a broadcast.
+    assert!(parent.fetch_sockets().unwrap().is_empty());
+    let (done, result) = unbounded();
+    parent
+        .timeout(Duration::from_secs(60))
+        .emit_with_ack("ask", vec![], move |err, responses| {
+            done.send((err, responses)).unwrap()
+        })
+        .unwrap();
+    assert_eq!(result.try_recv().unwrap(), (None, vec![]));
+    // The child's own operators reach it.
+    assert_eq!(child.fetch_sockets().unwrap().len(), 1);
+    child
+        .timeout(Duration::from_secs(5))
+        .emit_with_ack("ask", vec![], |_, _| {})
+        .unwrap();
+    let asked = next_text(&mut ws);
+    assert!(asked.starts_with("42/room-1,"), "{asked}");
+    ack_id_of(&asked.replace("42/room-1,", "42"), r#"["ask"]"#);
 }

@@ -20,6 +20,7 @@
 //! | `socket.timeout(ms).emit('ask', (err, a) => ...)` | `socket.emit_with_ack("ask", args, timeout, callback)`, or `socket.timeout(d).emit_with_ack("ask", args, callback)` |
 //! | `socket.volatile.emit(...)`, `socket.compress(false).emit(...)` | `socket.volatile().emit(...)`, `socket.compress(false).emit(...)` |
 //! | `socket.data`, `socket.data = {...}`        | `socket.data()`, `socket.set_data(json!({...}))` |
+//! | `socket.adapter.rooms.get(room)?.size`      | `socket.adapter().room_size(room)`            |
 //! | `socket.join(room)` / `socket.leave(room)`  | `socket.join(room)` / `socket.leave(room)`    |
 //! | `socket.to(room).emit(...)`, `socket.in(room)`, `socket.except(room)`, `socket.broadcast.emit(...)` | `socket.to(room).emit(...)`, `socket.in_(room)`, `socket.except(room)`, `socket.broadcast().emit(...)` |
 //! | `socket.disconnect(close)`                  | `socket.disconnect(close)`                    |
@@ -422,6 +423,12 @@ impl Socket {
     /// `socket.nsp`.
     pub fn nsp(&self) -> &Namespace {
         &self.inner.nsp
+    }
+
+    /// `socket.adapter` (its namespace's): `socket.adapter().room_size(room)` is the book's
+    /// `socket.adapter.rooms.get(roomId)?.size`.
+    pub fn adapter(&self) -> &std::sync::Arc<dyn super::adapter::Adapter> {
+        self.inner.nsp.adapter()
     }
 
     fn nsp_name(&self) -> &str {
