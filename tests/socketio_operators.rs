@@ -754,3 +754,40 @@ fn a_parent_namespace_hands_broadcasts_to_its_children_and_fetches_nobody() {
     assert!(asked.starts_with("42/room-1,"), "{asked}");
     ack_id_of(&asked.replace("42/room-1,", "42"), r#"["ask"]"#);
 }
+
+#[test]
+fn several_rooms_add_up_and_a_socket_gets_a_broadcast_once() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let port = serve(&io);
+    let mut all = clients(&io, port, 4);
+    all[0].1.join("a");
+    all[1].1.join("a");
+    all[1].1.join("b"); // in both: once
+    all[2].1.join("b");
+    all[2].1.join("c"); // excepted
+    io.to("a").in_("b").except("c").emit("hi", vec![]).unwrap();
+    for client in [0, 1] {
+        assert_eq!(next_text(&mut all[client].0), r#"42["hi"]"#);
+        sync(&mut all[client].0, "once");
+    }
+    for client in [2, 3] {
+        sync(&mut all[client].0, "not reached");
+    }
+    // From a socket, with flags: the others in the rooms, this one excepted.
+    let (first, rest) = all.split_at_mut(1);
+    first[0]
+        .1
+        .compress(false)
+        .to("a")
+        .to("b")
+        .emit("from-first", vec![])
+        .unwrap();
+    assert_eq!(next_text(&mut rest[0].0), r#"42["from-first"]"#);
+    assert_eq!(next_text(&mut rest[1].0), r#"42["from-first"]"#);
+    sync(&mut first[0].0, "not to itself");
+    sync(&mut rest[2].0, "not in a or b");
+    let options = io.to("a").to("b").to("a").except("c").local().options();
+    assert_eq!(options.rooms, vec!["a", "b"]);
+    assert_eq!(options.except, vec!["c"]);
+    assert!(options.flags.local && !options.flags.volatile);
+}
