@@ -24,13 +24,17 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// logged with `what` and stops there, so that the thread, and every session it serves, lives on.
 pub fn run_guarded(what: &str, code: impl FnOnce()) {
     if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(code)) {
-        let message = if let Some(text) = panic.downcast_ref::<&str>() {
-            text.to_string()
-        } else if let Some(text) = panic.downcast_ref::<String>() {
-            text.clone()
-        } else {
-            "(not a string)".to_string()
-        };
-        log::error!("{what} panicked: {message}; the server goes on");
+        log::error!("{what} panicked: {}; the server goes on", panic_message(&*panic));
     }
+}
+
+/// The text of a caught panic (`panic!("...")` carries a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        return text.to_string();
+    }
+    if let Some(text) = panic.downcast_ref::<String>() {
+        return text.clone();
+    }
+    "(no message)".to_string()
 }

@@ -11,9 +11,31 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
 use socketio_book::socketio::packet::ParseError;
-use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket};
-use support::sio::{Polling, WAIT, connect, join_custom, next_text, serve, sockets_of};
-use support::{Http, Ws, WsEvent, polling, sid_of_open, ws_connect_at, ws_next, ws_send};
+use socketio_book::socketio::{
+    Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket, SocketError,
+};
+use support::sio_connect as connect;
+use support::{Http, Polling, Ws, WsEvent, polling, serve, sid_of_open, sockets_of, ws_connect_at, ws_next, ws_send};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn next_text(ws: &mut Ws) -> String {
+    match ws_next(ws, WAIT) {
+        WsEvent::Text(text) => text,
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+/// `40/custom,` on a session: joins `/custom`, returns the socket id.
+fn join_custom(ws: &mut Ws) -> String {
+    ws_send(ws, "40/custom,");
+    let connected = next_text(ws);
+    connected
+        .strip_prefix(r#"40/custom,{"sid":""#)
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("{connected}"))
+        .to_string()
+}
 
 /// `/custom` answers `sync` with `synced` (same arguments): a round trip that shows what the
 /// server queued for this client before it.
@@ -34,7 +56,7 @@ fn sync_custom(ws: &mut Ws, tag: &str) {
 /// What the handlers of a socket of `/` saw, in order.
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
-    Error(ParseError),
+    Error(SocketError),
     Disconnect(String),
 }
 
@@ -371,7 +393,11 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
     for (wire, error) in malformed_cases() {
         let (mut ws, _) = connect(port);
         ws_send(&mut ws, wire);
-        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Error(SocketError::Parse(error)),
+            "{wire}"
+        );
         assert_eq!(
             seen.recv_timeout(WAIT).unwrap(),
             Seen::Disconnect("forced close".to_string()),
@@ -394,7 +420,11 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
     for (wire, error) in malformed_cases() {
         let (mut session, _) = Polling::connect(port);
         session.post(wire);
-        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Error(SocketError::Parse(error)),
+            "{wire}"
+        );
         assert!(
             seen.recv_timeout(Duration::from_millis(200)).is_err(),
             "{wire}: disconnected before the close went out"

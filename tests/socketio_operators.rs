@@ -19,8 +19,9 @@ use socketio_book::socketio::packet::Packet;
 use socketio_book::socketio::{
     AckError, Arg, EmitError, RemoteSocket, Server, ServerOptions, ServerSideAck, Socket, WeakNamespace,
 };
-use support::sio::{Polling, WAIT, connect, next_text, serve, sockets_of};
-use support::{Ws, ws_send};
+use support::sio_connect as connect;
+use support::ws_text as next_text;
+use support::{Polling, TIMEOUT as WAIT, Ws, serve, sockets_of, ws_send};
 
 /// `42<id>["ask",...]` -> the ack id.
 fn ack_id_of(wire: &str, rest: &str) -> u64 {
@@ -142,6 +143,7 @@ fn rooms_and_their_sizes() {
     let ids: Vec<String> = all.iter().map(|(_, socket)| socket.id().to_string()).collect();
 
     assert_eq!(nsp.adapter().room_size("r"), 2);
+    assert_eq!(all[0].1.adapter().room_size("r"), 2); // the book's socket.adapter.rooms.get(room)?.size
     assert_eq!(nsp.adapter().room_size("s"), 1);
     assert_eq!(nsp.adapter().room_size(&ids[2]), 1);
     assert_eq!(nsp.adapter().room_size("nowhere"), 0);
@@ -719,4 +721,73 @@ fn a_wrapping_adapter_sees_every_operator() {
     );
     io.close();
     assert_eq!(take(&calls), vec!["close"]);
+}
+
+#[test]
+fn a_parent_namespace_hands_broadcasts_to_its_children_and_fetches_nobody() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let parent = io.of(regex::Regex::new(r"^/room-\d+$").unwrap());
+    let port = serve(&io);
+    let mut ws = support::sio_session(port);
+    let id = support::sio_join(&mut ws, "/room-1", "");
+    let child = io.of("/room-1");
+    assert_eq!(child.adapter().room_size(&id), 1);
+    parent.emit("hi", vec![]).unwrap();
+    assert_eq!(next_text(&mut ws), r#"42/room-1,["hi"]"#);
+    // As the reference: the parent has no sockets of its own for anything but a broadcast.
+    assert!(parent.fetch_sockets().unwrap().is_empty());
+    let (done, result) = unbounded();
+    parent
+        .timeout(Duration::from_secs(60))
+        .emit_with_ack("ask", vec![], move |err, responses| {
+            done.send((err, responses)).unwrap()
+        })
+        .unwrap();
+    assert_eq!(result.try_recv().unwrap(), (None, vec![]));
+    // The child's own operators reach it.
+    assert_eq!(child.fetch_sockets().unwrap().len(), 1);
+    child
+        .timeout(Duration::from_secs(5))
+        .emit_with_ack("ask", vec![], |_, _| {})
+        .unwrap();
+    let asked = next_text(&mut ws);
+    assert!(asked.starts_with("42/room-1,"), "{asked}");
+    ack_id_of(&asked.replace("42/room-1,", "42"), r#"["ask"]"#);
+}
+
+#[test]
+fn several_rooms_add_up_and_a_socket_gets_a_broadcast_once() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let port = serve(&io);
+    let mut all = clients(&io, port, 4);
+    all[0].1.join("a");
+    all[1].1.join("a");
+    all[1].1.join("b"); // in both: once
+    all[2].1.join("b");
+    all[2].1.join("c"); // excepted
+    io.to("a").in_("b").except("c").emit("hi", vec![]).unwrap();
+    for client in [0, 1] {
+        assert_eq!(next_text(&mut all[client].0), r#"42["hi"]"#);
+        sync(&mut all[client].0, "once");
+    }
+    for client in [2, 3] {
+        sync(&mut all[client].0, "not reached");
+    }
+    // From a socket, with flags: the others in the rooms, this one excepted.
+    let (first, rest) = all.split_at_mut(1);
+    first[0]
+        .1
+        .compress(false)
+        .to("a")
+        .to("b")
+        .emit("from-first", vec![])
+        .unwrap();
+    assert_eq!(next_text(&mut rest[0].0), r#"42["from-first"]"#);
+    assert_eq!(next_text(&mut rest[1].0), r#"42["from-first"]"#);
+    sync(&mut first[0].0, "not to itself");
+    sync(&mut rest[2].0, "not in a or b");
+    let options = io.to("a").to("b").to("a").except("c").local().options();
+    assert_eq!(options.rooms, vec!["a", "b"]);
+    assert_eq!(options.except, vec!["c"]);
+    assert!(options.flags.local && !options.flags.volatile);
 }

@@ -13,6 +13,9 @@
 //!                                        each 43/custom,12[answer] is one response; cb(err, responses)
 //!                                        once all came, or after d with "operation has timed out"
 //! io.in_("room1").fetch_sockets()        adapter.fetch_sockets: handles on the sockets of room1
+//! parent.to("room1").emit("hi")          a parent namespace's (`io.of(regex)`) adapter hands it to
+//!                                        each child's: 42/dynamic-1,["hi"] to room1 of /dynamic-1,
+//!                                        42/dynamic-2,["hi"] to room1 of /dynamic-2, ...
 //! ```
 
 use std::collections::HashSet;

@@ -9,21 +9,29 @@
 //! 40                         CONNECT to "/" (no auth)   -> 40{"sid":"<socket id>"}
 //! 40/custom,{"token":"abc"}  CONNECT to "/custom"        -> 40/custom,{"sid":"<socket id>"}
 //!                            refused by a middleware     -> 44/custom,{"message":"not authorized","data":{...}}
+//!                            a middleware that panicked  -> 44/custom,{"message":"middleware panicked"}
 //! ```
+//!
+//! A *parent* namespace (`io.of(regex)`, `io.of_fn(...)`, the reference's `ParentNamespace`) is
+//! a `Namespace` too, named `/_0`, `/_1`, ...: no client joins it; it holds the `connection`
+//! handler and middlewares its children copy when they are made (`new_child`), and its adapter
+//! (`adapter::ParentAdapter`) hands a broadcast on it to each child's adapter. `namespaces.rs`
+//! makes the children.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use log::debug;
+use log::{debug, error};
 use serde_json::Value;
 
-use super::adapter::{Adapter, AdapterFactory, TimeoutError};
+use super::adapter::{Adapter, AdapterFactory, ParentAdapter, TimeoutError};
 use super::broadcast::{BroadcastOperator, RemoteSocket};
 use super::packet::Arg;
 use super::socket::{EmitError, Socket};
-use crate::sync::{lock, run_guarded};
+use crate::sync::{lock, panic_message, run_guarded};
 use crate::timer::Timers;
 
 /// `io.on('connection', (socket) => ...)`.
@@ -66,18 +74,31 @@ impl ServerSideAck {
     }
 }
 
+/// The sockets of a namespace, under one lock (their rooms are the adapter's).
+#[derive(Default)]
+struct Members {
+    /// `nsp.sockets`: the connected sockets by id.
+    sockets: HashMap<String, Socket>,
+    /// CONNECTs on their way in (the reference's `_preConnectSockets`): found in the server's
+    /// namespaces, middlewares not yet done. An empty child is removed only when this is 0 too.
+    connecting: usize,
+}
+
 struct Inner {
     name: String,
     timers: Timers,
     adapter: Arc<dyn Adapter>,
     connection_handler: Mutex<Option<ConnectionHandler>>,
     middlewares: Mutex<Vec<Middleware>>,
-    /// `nsp.sockets`: the connected sockets by id.
-    sockets: Mutex<HashMap<String, Socket>>,
+    members: Mutex<Members>,
     server_side_listeners: Mutex<HashMap<String, ServerSideListener>>,
     /// The reference's `_ids`: ack ids, one counter for the namespace, so that a broadcast with
     /// acks can give every socket the same id.
     next_ack_id: AtomicU64,
+    /// `Some` for a parent namespace: its children, in the order they were made.
+    children: Option<Mutex<Vec<Namespace>>>,
+    /// For a child: its parent (weak: the parent holds its children).
+    parent: Option<Weak<Inner>>,
 }
 
 /// A handle to a namespace.
@@ -106,30 +127,100 @@ impl WeakNamespace {
 }
 
 impl Namespace {
-    /// A namespace and its adapter, made by `adapter` (the server's `adapter` option); then the
-    /// adapter's `init`.
+    /// A namespace clients join (`io.of("/custom")`), with the adapter `adapter` makes (the
+    /// server's `adapter` option). Its `init` is the caller's to run, with no lock held.
     pub(super) fn new(name: &str, timers: Timers, adapter: &AdapterFactory) -> Namespace {
+        Namespace::make(name, timers, None, None, |nsp| adapter.create(nsp))
+    }
+
+    /// A parent namespace (`io.of(regex)`): no sockets of its own, only children; its adapter is
+    /// always a `ParentAdapter` (the reference's `ParentBroadcastAdapter`).
+    pub(super) fn new_parent(name: &str, timers: Timers) -> Namespace {
+        Namespace::make(name, timers, Some(Mutex::new(Vec::new())), None, |nsp| {
+            Arc::new(ParentAdapter::new(nsp))
+        })
+    }
+
+    fn make(
+        name: &str,
+        timers: Timers,
+        children: Option<Mutex<Vec<Namespace>>>,
+        parent: Option<Weak<Inner>>,
+        adapter: impl FnOnce(WeakNamespace) -> Arc<dyn Adapter>,
+    ) -> Namespace {
         let inner = Arc::new_cyclic(|weak| Inner {
             name: name.to_string(),
             timers,
-            adapter: adapter.create(WeakNamespace {
+            adapter: adapter(WeakNamespace {
                 name: name.to_string(),
                 inner: weak.clone(),
             }),
             connection_handler: Mutex::new(None),
             middlewares: Mutex::new(Vec::new()),
-            sockets: Mutex::new(HashMap::new()),
+            members: Mutex::new(Members::default()),
             server_side_listeners: Mutex::new(HashMap::new()),
             next_ack_id: AtomicU64::new(0),
+            children,
+            parent,
         });
-        let nsp = Namespace { inner };
-        nsp.adapter().init();
-        nsp
+        Namespace { inner }
     }
 
-    /// `nsp.name`: `"/"`, `"/custom"`.
+    /// The reference's `createChild`, its first half: a child of this parent namespace, named
+    /// `name`, with its adapter from `adapter`, and a copy of the parent's `connection` handler
+    /// and middlewares as they are now (added to the parent later, they do not reach this
+    /// child). `namespaces.rs` registers it.
+    pub(super) fn new_child(&self, name: &str, adapter: &AdapterFactory) -> Namespace {
+        let child = Namespace::make(
+            name,
+            self.inner.timers.clone(),
+            None,
+            Some(Arc::downgrade(&self.inner)),
+            |nsp| adapter.create(nsp),
+        );
+        *lock(&child.inner.connection_handler) = lock(&self.inner.connection_handler).clone();
+        *lock(&child.inner.middlewares) = lock(&self.inner.middlewares).clone();
+        if let Some(children) = &self.inner.children {
+            lock(children).push(child.clone());
+        }
+        child
+    }
+
+    /// `nsp.name`: `"/"`, `"/custom"`; `"/_0"` for the first parent namespace.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// Whether this is a parent namespace (`io.of(regex)`, `io.of_fn(...)`).
+    pub fn is_parent(&self) -> bool {
+        self.inner.children.is_some()
+    }
+
+    /// A parent's children (the reference's private `children`), in the order they were made;
+    /// empty for any other namespace.
+    pub fn children(&self) -> Vec<Namespace> {
+        match &self.inner.children {
+            Some(children) => lock(children).clone(),
+            None => Vec::new(),
+        }
+    }
+
+    /// A child's parent namespace.
+    pub fn parent(&self) -> Option<Namespace> {
+        let parent = self.inner.parent.as_ref()?.upgrade()?;
+        Some(Namespace { inner: parent })
+    }
+
+    /// Whether both handles name the same namespace.
+    pub fn same(&self, other: &Namespace) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Takes `child` out of this parent's children (`cleanupEmptyChildNamespaces`).
+    pub(super) fn remove_child(&self, child: &Namespace) {
+        if let Some(children) = &self.inner.children {
+            lock(children).retain(|each| !each.same(child));
+        }
     }
 
     /// A handle that does not keep the namespace alive.
@@ -155,7 +246,8 @@ impl Namespace {
         self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// `nsp.on('connection', handler)`.
+    /// `nsp.on('connection', handler)`. On a parent namespace: the handler of the children made
+    /// from now on.
     pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
         *lock(&self.inner.connection_handler) = Some(Arc::new(handler));
     }
@@ -172,7 +264,8 @@ impl Namespace {
         BroadcastOperator::new(self.clone())
     }
 
-    /// `nsp.emit(event, ...args)`: to every socket of the namespace.
+    /// `nsp.emit(event, ...args)`: to every socket of the namespace (of every child, on a
+    /// parent namespace).
     pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
         self.operator().emit(event, args)
     }
@@ -280,35 +373,71 @@ impl Namespace {
 
     // ----- members ----------------------------------------------------------------------------------
 
-    /// The connected sockets (`nsp.sockets`).
+    /// The connected sockets (`nsp.sockets`); none on a parent namespace.
     pub fn sockets(&self) -> Vec<Socket> {
-        lock(&self.inner.sockets).values().cloned().collect()
+        lock(&self.inner.members).sockets.values().cloned().collect()
     }
 
     /// The connected socket with this id.
     pub fn socket(&self, id: &str) -> Option<Socket> {
-        lock(&self.inner.sockets).get(id).cloned()
+        lock(&self.inner.members).sockets.get(id).cloned()
     }
 
     /// The connected sockets among `ids` (the adapter's `nsp.sockets.get(id)`, for many at once:
     /// one lock).
     pub fn sockets_with_ids(&self, ids: &[String]) -> Vec<Socket> {
-        let sockets = lock(&self.inner.sockets);
+        let members = lock(&self.inner.members);
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(socket) = sockets.get(id) {
+            if let Some(socket) = members.sockets.get(id) {
                 found.push(socket.clone());
             }
         }
         found
     }
 
+    /// A CONNECT for this namespace is on its way in (`namespaces.rs`, under its lock).
+    pub(super) fn begin_connect(&self) {
+        lock(&self.inner.members).connecting += 1;
+    }
+
+    /// That CONNECT is done: connected or refused.
+    pub(super) fn end_connect(&self) {
+        let mut members = lock(&self.inner.members);
+        members.connecting = members.connecting.saturating_sub(1);
+    }
+
+    /// No socket, and none on its way in.
+    pub(super) fn is_empty(&self) -> bool {
+        let members = lock(&self.inner.members);
+        members.sockets.is_empty() && members.connecting == 0
+    }
+
     /// The reference's `_add`: run the middlewares on a new socket, then connect it or refuse it.
     /// Returns the socket when it connected.
+    ///
+    /// A middleware that panics refuses the socket: the client gets
+    /// `44{"message":"middleware panicked"}` and the panic is logged (the reference, whose
+    /// `_add` is an `async` function, would leave the promise rejected and Node would stop).
     pub(super) fn add(&self, socket: Socket) -> Option<Socket> {
         let middlewares = lock(&self.inner.middlewares).clone();
         for middleware in middlewares {
-            if let Err(refusal) = middleware(&socket) {
+            let outcome = match catch_unwind(AssertUnwindSafe(|| middleware(&socket))) {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    error!(
+                        "{}: a middleware panicked on socket {}: {}",
+                        self.name(),
+                        socket.id(),
+                        panic_message(&*panic)
+                    );
+                    Err(ConnectError {
+                        message: "middleware panicked".to_string(),
+                        data: None,
+                    })
+                }
+            };
+            if let Err(refusal) = outcome {
                 debug!(
                     "{}: middleware refused socket {}: {}",
                     self.name(),
@@ -324,7 +453,9 @@ impl Namespace {
                 return None;
             }
         }
-        lock(&self.inner.sockets).insert(socket.id().to_string(), socket.clone());
+        lock(&self.inner.members)
+            .sockets
+            .insert(socket.id().to_string(), socket.clone());
         socket.on_connect();
         Some(socket)
     }
@@ -341,7 +472,7 @@ impl Namespace {
     /// The reference's `leaveAll` then `_remove`: out of every room, then out of the namespace.
     pub(super) fn remove_socket(&self, id: &str) {
         self.adapter().del_all(id);
-        lock(&self.inner.sockets).remove(id);
+        lock(&self.inner.members).sockets.remove(id);
     }
 
     /// `socket.rooms`: the rooms of a local socket (empty once it is gone).

@@ -6,8 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::redis_server::RedisServer;
-use super::sio::{connect, next_text};
-use super::{EchoServer, Ws, WsEvent, example_binary, tools};
+use super::{EchoServer, Ws, WsEvent, example_binary, sio_connect, tools, ws_text};
 
 /// The `requestsTimeout` the cluster tests give every server: short, so a test that waits for
 /// it stays lean.
@@ -38,8 +37,8 @@ pub fn reference(redis: &RedisServer, id: &str, extra: &[&str]) -> EchoServer {
 /// A raw Socket.IO client of `server` over WebSocket, joined to `/` (its `auth` event read):
 /// the session and the socket id.
 pub fn client(server: &EchoServer) -> (Ws, String) {
-    let (mut ws, id) = connect(server.port);
-    assert_eq!(next_text(&mut ws), r#"42["auth",{}]"#);
+    let (mut ws, id) = sio_connect(server.port);
+    assert_eq!(ws_text(&mut ws), r#"42["auth",{}]"#);
     (ws, id)
 }
 

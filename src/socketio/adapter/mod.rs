@@ -5,6 +5,7 @@
 //! |-------------|-----------------------------------------------------------------------|-------------------------------|
 //! | `mod.rs`    | the `Adapter` trait, `BroadcastOptions`, the room events, the factory | `in-memory-adapter.ts` (types)|
 //! | `memory.rs` | `MemoryAdapter`: rooms in two maps, one server (the default)          | `Adapter`                     |
+//! | `parent.rs` | `ParentAdapter`: a parent namespace's, hands broadcasts to its children | `ParentBroadcastAdapter` (`parent-namespace.ts`) |
 //!
 //! Every operator of the layer above goes through it: `socket.join` is `add_all`,
 //! `io.to("r").emit(...)` is `broadcast`, `io.timeout(d).emit(..., cb)` is `broadcast_with_ack`,
@@ -21,6 +22,7 @@
 //! ```
 
 mod memory;
+mod parent;
 pub mod redis;
 
 use std::collections::{HashMap, HashSet};
@@ -36,6 +38,7 @@ use super::socket::Handshake;
 use crate::sync::lock;
 
 pub use memory::MemoryAdapter;
+pub use parent::ParentAdapter;
 
 /// The reference's `BroadcastFlags`: how an emit is to be delivered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
