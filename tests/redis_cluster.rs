@@ -16,9 +16,9 @@ use std::path::Path;
 
 use std::time::Duration;
 
-use support::cluster::{client, frame_starting, ours, reference};
+use support::cluster::{ask, client, frame_starting, ours, reference};
 use support::redis_server::{RedisServer, Subscriber};
-use support::{EchoServer, Ws, WsEvent, ws_expect_closed, ws_next, ws_send};
+use support::{EchoServer, WsEvent, ws_expect_closed, ws_next};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -99,16 +99,6 @@ fn mixed_cluster_sharded_adapter_static_and_dynamic_private_modes() {
         let b = reference(&redis, "node", &flags);
         run_cluster_script_in_mode(&redis, (&a, "rust"), (&b, "node"), "sharded", mode);
     }
-}
-
-/// The answer of ack `id` to `event` with `args` (a JSON array's inside) on `ws`: the rest of
-/// `43<id>[...]`.
-fn ask(ws: &mut Ws, id: u32, event: &str, args: &str) -> String {
-    let comma = if args.is_empty() { "" } else { "," };
-    ws_send(ws, &format!(r#"42{id}["{event}"{comma}{args}]"#));
-    let prefix = format!("43{id}");
-    let answer = frame_starting(ws, &prefix, WAIT).unwrap_or_else(|| panic!("no answer to {event}"));
-    answer[prefix.len()..].to_string()
 }
 
 /// The ids listed in a `fetch-sockets` answer, `[[{"id":...},...]]`.

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::cluster::{client, frame_starting, ours};
+use support::cluster::{ask, client, frame_starting, ours};
 use support::redis_server::RedisServer;
 use support::{EchoServer, Ws, example_binary, ws_send};
 
@@ -115,14 +115,6 @@ fn redis_killed_and_started_again_mid_test() {
     a.expect_log("messages were not published meanwhile");
 }
 
-/// The answer of ack `id` to `event` on `ws`, the rest of `431[...]`.
-fn ask(ws: &mut Ws, id: u32, event: &str, within: Duration) -> String {
-    ws_send(ws, &format!(r#"42{id}["{event}"]"#));
-    let prefix = format!("43{id}");
-    let answer = frame_starting(ws, &prefix, within).unwrap_or_else(|| panic!("no answer to {event}"));
-    answer[prefix.len()..].to_string()
-}
-
 #[test]
 fn a_server_killed_while_another_waits_for_its_answer() {
     for sharded in [false, true] {
@@ -134,7 +126,7 @@ fn a_server_killed_while_another_waits_for_its_answer() {
         let (_on_b, _) = client(&b);
         // With both alive: one answer from b.
         assert_eq!(
-            ask(&mut on_a, 1, "server-side-emit-with-ack", WAIT),
+            ask(&mut on_a, 1, "server-side-emit-with-ack", ""),
             r#"[{"err":null,"responses":["b"]}]"#
         );
 
@@ -143,7 +135,7 @@ fn a_server_killed_while_another_waits_for_its_answer() {
         signal(&b, "STOP");
         let started = Instant::now();
         assert_eq!(
-            ask(&mut on_a, 2, "server-side-emit-with-ack", WAIT),
+            ask(&mut on_a, 2, "server-side-emit-with-ack", ""),
             r#"[{"err":"timeout reached: only 0 responses received out of 1","responses":[]}]"#
         );
         let waited = started.elapsed();
@@ -175,7 +167,7 @@ fn a_server_killed_while_another_waits_for_its_answer() {
         };
         subscribed(&redis, counted, 1, sharded);
         assert_eq!(
-            ask(&mut on_a, 3, "server-side-emit-with-ack", WAIT),
+            ask(&mut on_a, 3, "server-side-emit-with-ack", ""),
             r#"[{"err":null,"responses":[]}]"#
         );
     }

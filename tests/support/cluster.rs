@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::redis_server::RedisServer;
-use super::{EchoServer, Ws, WsEvent, example_binary, sio_connect, tools, ws_text};
+use super::{EchoServer, Ws, WsEvent, example_binary, sio_connect, tools, ws_send, ws_text};
 
 /// The `requestsTimeout` the cluster tests give every server: short, so a test that waits for
 /// it stays lean.
@@ -40,6 +40,16 @@ pub fn client(server: &EchoServer) -> (Ws, String) {
     let (mut ws, id) = sio_connect(server.port);
     assert_eq!(ws_text(&mut ws), r#"42["auth",{}]"#);
     (ws, id)
+}
+
+/// The answer of ack `id` to `event` with `args` (a JSON array's inside, or empty) on `ws`:
+/// the rest of `43<id>[...]`, within 5 s.
+pub fn ask(ws: &mut Ws, id: u32, event: &str, args: &str) -> String {
+    let comma = if args.is_empty() { "" } else { "," };
+    ws_send(ws, &format!(r#"42{id}["{event}"{comma}{args}]"#));
+    let prefix = format!("43{id}");
+    let answer = frame_starting(ws, &prefix, Duration::from_secs(5)).unwrap_or_else(|| panic!("no answer to {event}"));
+    answer[prefix.len()..].to_string()
 }
 
 /// The next text frame that starts with `prefix` within `within` (others are skipped), or
