@@ -62,6 +62,12 @@ fn an_unreachable_redis_at_start_is_an_error_naming_the_url() {
             assert!(started.elapsed() < WAIT, "{:?}", started.elapsed());
         }
     }
+    // With Redis there, the chapter's server starts and subscribes (one server counted).
+    let redis = RedisServer::start();
+    let mut chapter = Command::new(env!("CARGO_BIN_EXE_socketio_book"));
+    chapter.args(["--port", "0", "--host", "127.0.0.1", "--redis", &redis.url()]);
+    let _chapter = EchoServer::start_command("socketio_book --redis", chapter);
+    subscribed(&redis, "socket.io-request#/#", 1, false);
 }
 
 #[test]
