@@ -1,0 +1,137 @@
+//! The book's next sections (11.4 to 11.6, first edition): the real-time GIF chat room, on this
+//! crate's HTTP layer and Socket.IO server. The book's files, and where they are here:
+//!
+//! | the book             | here                                   |
+//! |----------------------|----------------------------------------|
+//! | `app.js`             | `main.rs` (set-up), `app.rs` (the middleware chain), `session.rs`, `web.rs` |
+//! | `socket.js`          | `socket.rs`                            |
+//! | `routes/index.js`    | `routes.rs`, `multipart.rs` and `uploads.rs` (multer) |
+//! | `schemas/*.js`       | `store.rs` (SQLite)                    |
+//! | `views/*.pug`        | `views/*.html` (minijinja), `views.rs` |
+//! | `public/main.css`    | `public/main.css`                      |
+//! | `color-hash`         | `color_hash.rs`                        |
+//! | `cookie-signature`   | `hmac.rs`                              |
+//!
+//! ```text
+//! cargo run --example gif_chat                      # http://localhost:8005
+//! cargo run --example gif_chat -- --port 3000 --data /tmp/chat
+//! ```
+//!
+//! Flags: `--port N` (or env `PORT`; default 8005), `--host ADDR` (default 0.0.0.0),
+//! `--data DIR` (the database `gif_chat.sqlite3` and `uploads/`; default `gif_chat_data`),
+//! `--log-level LEVEL` (or env `RUST_LOG`), `--trace` (every packet), `--client-script FILE`
+//! (serve FILE as `/socket.io/socket.io.js`, e.g. the official bundle). Env `COOKIE_SECRET` signs
+//! the session cookies (the book's `.env`); without it a random secret is made at start.
+//! Prints `listening on ADDRESS:PORT` once it accepts connections.
+
+// Nested `if`s are kept where they read more plainly (as in the library).
+#![allow(clippy::collapsible_if)]
+
+mod app;
+mod color_hash;
+mod hmac;
+mod multipart;
+mod routes;
+mod session;
+mod socket;
+mod store;
+mod uploads;
+mod views;
+mod web;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use log::info;
+use socketio_book::cli::{self, Flags};
+use socketio_book::engineio::base64;
+use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::socketio::{Server, ServerOptions};
+use socketio_book::www::CLIENT_SCRIPT;
+
+use crate::app::App;
+use crate::session::Sessions;
+use crate::store::Store;
+use crate::views::Views;
+
+/// `process.env.COOKIE_SECRET`, or 32 random bytes (then the cookies of an earlier run are
+/// refused after a restart, as their sessions are gone anyway: the store is in memory).
+fn cookie_secret() -> Result<String, String> {
+    if let Ok(secret) = std::env::var("COOKIE_SECRET") {
+        if !secret.is_empty() {
+            return Ok(secret);
+        }
+    }
+    let mut bytes = [0u8; 32];
+    File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom for a cookie secret: {e}"))?;
+    Ok(base64::encode(&bytes))
+}
+
+fn run() -> Result<(), String> {
+    let flags = Flags::from_args(&["trace"])?;
+    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
+    if flags.switch("trace") {
+        socketio_book::trace::enable();
+    }
+    // app.set('port', process.env.PORT || 8005)
+    let default_port: u16 = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| format!("PORT: cannot read {port:?}"))?,
+        Err(_) => 8005,
+    };
+    let port: u16 = flags.get("port", default_port)?;
+    let host = flags.text("host").unwrap_or("0.0.0.0").to_string();
+    let data = PathBuf::from(flags.text("data").unwrap_or("gif_chat_data"));
+    let client_script = match flags.text("client-script") {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}"))?,
+        None => CLIENT_SCRIPT.to_string(),
+    };
+
+    // connect(): the database, and the uploads folder (the book's fs.mkdirSync('uploads')).
+    let uploads = data.join("uploads");
+    std::fs::create_dir_all(&uploads).map_err(|e| format!("cannot create {}: {e}", uploads.display()))?;
+    let database = data.join("gif_chat.sqlite3");
+    let store = Store::open(&database).map_err(|e| format!("cannot open {}: {e}", database.display()))?;
+    info!("database {}, uploads in {}", database.display(), uploads.display());
+
+    // const io = SocketIO(server, { path: '/socket.io' }); app.set('io', io)
+    let io = Server::new(ServerOptions::default()).map_err(|e| e.to_string())?;
+    let views = Views::new().map_err(|e| format!("a template does not compile: {e}"))?;
+    let app = Arc::new(App {
+        io,
+        store,
+        sessions: Sessions::new(&cookie_secret()?),
+        views,
+        uploads,
+        client_script,
+    });
+    // webSocket(server, app, sessionMiddleware)
+    socket::socket_js(&app);
+
+    // app.listen(app.get('port'), () => console.log(app.get('port'), '번 포트에서 대기중'))
+    let http = HttpServer::bind((host.as_str(), port), ListenerConfig::default())
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let address = http.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {address}");
+    info!(
+        "{} 번 포트에서 대기중: open http://localhost:{}",
+        address.port(),
+        address.port()
+    );
+    http.serve(app);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gif_chat: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
