@@ -13,9 +13,9 @@
 //!              <- 40/chat,{"sid":"<socket id>"}    or 44/chat,{"message":"비밀번호가 틀렸습니다."}
 //!   others     <- 42/chat,["join",{"user":"system","chat":"#501f93님이 입장하셨습니다."}]
 //!   everyone   <- 42/chat,["participants",{"count":2,"participants":[{"id":"<socket id>","color":"#501f93"},...]}]
-//!              -> 420/chat,["whisper",{"to":"<socket id>","chat":"psst"}]
+//!              -> 42/chat,0["whisper",{"to":"<socket id>","chat":"psst"}]
 //!   the target <- 42/chat,["whisper",{"from":"#501f93","chat":"psst"}]
-//!              <- 430/chat,[{"ok":true,"to":"#53aca8"}]     (or [{"error":"..."}])
+//!              <- 43/chat,0[{"ok":true,"to":"#53aca8"}]     (or [{"error":"..."}])
 //!   others     <- 42/chat,["exit",{"user":"system","chat":"#501f93님이 퇴장하셨습니다."}]
 //! ```
 //!

@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests (`engine_protocol.rs`, `engine_threads.rs`,
-//! `socketio_protocol.rs`, `chapter_app.rs`).
+//! `socketio_protocol.rs`, `chapter_app.rs`, `gif_chat.rs`, `browser.rs`).
 //!
 //! - [`EchoServer`]: a server as a child process on a free port, `examples/engine_echo` or any
 //!   other binary ([`EchoServer::start_command`]), killed on drop (its log is printed when a test
@@ -8,7 +8,8 @@
 //!   response at a time (status, headers, body by `Content-Length`);
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
-//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`.
+//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -775,4 +776,95 @@ pub fn ws_expect_closed(ws: &mut Ws, timeout: Duration) -> Option<u16> {
 /// The code of a `Message too big` close frame.
 pub fn close_code_too_big() -> u16 {
     u16::from(CloseCode::Size)
+}
+
+// ----- the browser suites (node --test, headless Chromium) ------------------------------------
+
+/// Debian's Chromium, which the browser suites drive.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The summary of node's test runner (`ℹ tests 6`, `ℹ pass 6`, ...) as (name, count).
+fn node_test_summary(stdout: &str) -> Vec<(String, u64)> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("ℹ "))
+        .filter_map(|rest| {
+            let (name, count) = rest.split_once(' ')?;
+            Some((name.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs `node --test <file>` (a suite of `tests/browser/`) with `env` added, and checks that its
+/// `cases` cases all ran and passed: node's summary must say exactly that, so that a case
+/// deleted, skipped or left as a todo fails too. Screenshots and logs go to
+/// `target/<profile>/browser-screenshots` (`BROWSER_ARTIFACTS`, the CI artifact).
+///
+/// Needs Node.js, `npm ci --prefix tests/node` and `apt-get install chromium` (the README's
+/// set-up; `.ci/run` does it): when any is missing this fails with the command that installs
+/// it, it never skips.
+pub fn run_browser_suite(file: &str, env: &[(&str, &std::ffi::OsStr)], cases: u64) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // target/<profile>/deps/<test binary> -> target/<profile>/browser-screenshots
+    let test_binary = std::env::current_exe().expect("current_exe");
+    let artifacts = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .join("browser-screenshots");
+
+    let version = Command::new("node").arg("--version").output();
+    assert!(
+        matches!(&version, Ok(out) if out.status.success()),
+        "Node.js is required for the browser tests (see README, Test: Node 18+ and `npm ci --prefix tests/node`)"
+    );
+    let node_modules = root.join("tests/node/node_modules");
+    for package in ["playwright-core", "socket.io-client/dist/socket.io.js"] {
+        assert!(
+            node_modules.join(package).exists(),
+            "tests/node/node_modules/{package} is missing: run `npm ci --prefix tests/node` (see README, Test)"
+        );
+    }
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: the browser tests need Debian's Chromium, `apt-get install chromium` (see README, Test)"
+    );
+
+    let mut command = Command::new("node");
+    command
+        .arg("--test")
+        .arg("--test-reporter=spec")
+        .arg(file)
+        .env("BROWSER_ARTIFACTS", &artifacts)
+        .env("CHROMIUM", CHROMIUM)
+        .current_dir(root);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}\n{stderr}\nscreenshots and logs: {}", artifacts.display());
+    assert!(
+        output.status.success(),
+        "the browser tests of {file} failed (screenshots and logs in {}):\n{stdout}\n{stderr}",
+        artifacts.display()
+    );
+    let counts = node_test_summary(&stdout);
+    let count = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    for (name, expected) in [
+        ("tests", cases),
+        ("pass", cases),
+        ("fail", 0),
+        ("cancelled", 0),
+        ("skipped", 0),
+        ("todo", 0),
+    ] {
+        assert_eq!(
+            count(name),
+            Some(expected),
+            "node's summary of {file} should say `ℹ {name} {expected}` (screenshots and logs in {}):\n{stdout}\n{stderr}",
+            artifacts.display()
+        );
+    }
 }
