@@ -447,7 +447,9 @@ fn bad_room_forms_are_refused_and_store_nothing() {
     let cookie = site.visitor();
     let form = "application/x-www-form-urlencoded";
     let long_title = format!("title={}", "a".repeat(101));
-    let cases: Vec<(Option<String>, &str, Vec<u8>, u16, &str)> = vec![
+    // (cookie, Content-Type, body, status, what the page says)
+    type Case = (Option<String>, &'static str, Vec<u8>, u16, &'static str);
+    let cases: Vec<Case> = vec![
         (
             Some(cookie.clone()),
             form,
@@ -590,7 +592,9 @@ fn chat_messages_reach_the_room_and_bad_ones_store_nothing() {
     let max = "가".repeat(1000);
     let too_long = "가".repeat(1001);
     let big = format!("{{\"chat\":\"{}\"}}", "a".repeat(100 * 1024));
-    let cases: Vec<(Option<String>, &str, &str, String, u16, &str)> = vec![
+    // (cookie, path, Content-Type, body, status, answer)
+    type Case = (Option<String>, &'static str, &'static str, String, u16, &'static str);
+    let cases: Vec<Case> = vec![
         (
             Some(cookie.clone()),
             "/room/1/chat",
@@ -793,7 +797,9 @@ fn bad_uploads_get_a_clear_answer_and_store_nothing() {
         big.resize(5 * 1024 * 1024 + 1, 0);
         big
     };
-    let cases: Vec<(&str, Option<String>, &str, Vec<u8>, u16, &str)> = vec![
+    // (what, cookie, Content-Type, body, status, answer)
+    type Case = (&'static str, Option<String>, &'static str, Vec<u8>, u16, &'static str);
+    let cases: Vec<Case> = vec![
         (
             "not an image",
             Some(cookie.clone()),
