@@ -19,10 +19,8 @@
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
 //!
-//! ```text
-//! cargo run --example interop -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--connect-timeout MS] [--cors-origin ORIGIN[,ORIGIN...]] [--log-level info]
-//! ```
+//! `cargo run --example interop -- --help` lists its flags (the table `USAGE` below, also in
+//! README).
 //!
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections.
 
@@ -31,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use socketio_book::cli::{self, Flags};
+use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::engineio::CorsOptions;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
@@ -102,21 +100,44 @@ fn setup(nsp: Namespace) {
     });
 }
 
+/// The flags of `cargo run --example interop -- ...`: `--help` prints this table.
+const USAGE: Usage = Usage {
+    program: env!("CARGO_BIN_NAME"),
+    about: "the Socket.IO server the interop tests drive (the same as tests/node/reference/interop.mjs)",
+    flags: &[
+        cli::port("3000"),
+        cli::host("127.0.0.1"),
+        cli::LOG_LEVEL,
+        cli::PING_INTERVAL,
+        cli::PING_TIMEOUT,
+        cli::MAX_PAYLOAD,
+        Flag::number(
+            "connect-timeout",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "how long a client may take to join a namespace (connectTimeout)",
+        )
+        .default("45000"),
+        cli::CORS_ORIGIN,
+        cli::MAX_CONNECTIONS,
+    ],
+};
+
 fn run() -> Result<(), String> {
-    let flags = Flags::from_args(&[])?;
-    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
-    let defaults = ServerOptions::default();
+    let flags = cli::parse_args(&USAGE);
+    cli::init_logging(flags.log_level("log-level"));
     let options = ServerOptions {
         path: "/socket.io".to_string(),
-        ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
-        ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
-        max_http_buffer_size: flags.get("max-payload", defaults.max_http_buffer_size)?,
-        connect_timeout: flags.millis("connect-timeout", defaults.connect_timeout)?,
+        ping_interval: flags.millis("ping-interval"),
+        ping_timeout: flags.millis("ping-timeout"),
+        max_http_buffer_size: flags.number("max-payload"),
+        connect_timeout: flags.millis("connect-timeout"),
         cors: flags.text("cors-origin").map(|origins| CorsOptions {
             origins: origins.split(',').map(str::to_string).collect(),
             credentials: true,
         }),
-        ..defaults
+        ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;
     setup(io.of("/"));
@@ -134,10 +155,10 @@ fn run() -> Result<(), String> {
     });
     setup(guarded);
 
-    let port: u16 = flags.get("port", 3000)?;
-    let host = flags.text("host").unwrap_or("127.0.0.1").to_string();
+    let port: u16 = flags.number("port");
+    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
     let listener_config = ListenerConfig {
-        max_connections: flags.get("max-connections", ListenerConfig::default().max_connections)?,
+        max_connections: flags.number("max-connections"),
         ..ListenerConfig::default()
     };
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;

@@ -31,7 +31,7 @@
 //! |              | `http.rs`                | request heads (httparse), bodies, keep-alive, timeouts, responses |
 //! | support      | `timer.rs`               | `setTimeout` for every session on one `timers` thread     |
 //! |              | `trace.rs`               | `--trace`: each packet in and out, explained              |
-//! |              | `cli.rs`                 | flags and logging                                         |
+//! |              | `cli.rs`                 | flags: each binary's table, `--help`, the parser; logging |
 //! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
 //! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
 //!

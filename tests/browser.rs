@@ -1,6 +1,7 @@
 //! The chapter in a real browser: runs `node --test tests/browser/chapter.test.mjs`, which starts
 //! our `socketio_book` binary (its path in `SOCKETIO_BOOK_BIN`) on ephemeral ports and drives
-//! Debian's headless Chromium (`/usr/bin/chromium`) with `playwright-core`: the console's
+//! headless Chromium or Chrome (`support::tools::browser`: `CHROME`, else `chromium`,
+//! `chromium-browser` or `google-chrome` on `PATH`) with `playwright-core`: the console's
 //! `Hello Socket.IO` every 3 s, polling then the WebSocket, the server's log, the `news` thread
 //! ending on disconnect (within 1 s: `clearInterval`), the WebSocket-only variant, the official
 //! `socket.io-client` bundle (served byte for byte), and reconnection after a server restart.
@@ -10,8 +11,9 @@
 //! Screenshots (`<case>.png`, and `<case>-failed.png` of a case that failed with its page open),
 //! server logs and page consoles are kept in `target/browser-screenshots/` (the CI artifact).
 //!
-//! Needs Node.js, `npm ci --prefix tests/node` and `apt-get install chromium` (the README's
-//! set-up; `.ci/run` does it). When any is missing this test fails, it never skips.
+//! Needs Node.js and a Chromium or Chrome; the pinned npm packages are installed on first use
+//! (`support::tools`). When Node.js or the browser is missing this test fails with the command
+//! that installs it, it never skips.
 
 mod support;
 

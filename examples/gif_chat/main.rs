@@ -17,12 +17,10 @@
 //! cargo run --example gif_chat -- --port 3000 --data /tmp/chat
 //! ```
 //!
-//! Flags: `--port N` (or env `PORT`; default 8005), `--host ADDR` (default 0.0.0.0),
-//! `--data DIR` (the database `gif_chat.sqlite3` and `uploads/`; default `gif_chat_data`),
-//! `--log-level LEVEL` (or env `RUST_LOG`), `--trace` (every packet), `--client-script FILE`
-//! (serve FILE as `/socket.io/socket.io.js`, e.g. the official bundle). Env `COOKIE_SECRET` signs
-//! the session cookies (the book's `.env`); without it a random secret is made at start.
-//! Prints `listening on ADDRESS:PORT` once it accepts connections.
+//! `--help` lists the flags (the table `USAGE` below, also in README): `--port` (8005), `--data
+//! DIR` (the database `gif_chat.sqlite3` and `uploads/`), ... Env `COOKIE_SECRET` signs the
+//! session cookies (the book's `.env`); without it a random secret is made at start. Prints
+//! `listening on ADDRESS:PORT` once it accepts connections.
 
 // Nested `if`s are kept where they read more plainly (as in the library).
 #![allow(clippy::collapsible_if)]
@@ -46,7 +44,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::info;
-use socketio_book::cli::{self, Flags};
+use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::engineio::base64;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Server, ServerOptions};
@@ -72,20 +70,42 @@ fn cookie_secret() -> Result<String, String> {
     Ok(base64::encode(&bytes))
 }
 
+/// The flags of `cargo run --example gif_chat -- ...`: `--help` prints this table.
+const USAGE: Usage = Usage {
+    program: env!("CARGO_BIN_NAME"),
+    about: "the book's GIF chat (11.4 to 11.6): rooms, chats and GIFs over Socket.IO namespaces /room and /chat",
+    flags: &[
+        cli::port("8005").env("PORT"),
+        cli::host("0.0.0.0"),
+        Flag::text(
+            "data",
+            "DIR",
+            "where the database (gif_chat.sqlite3) and the uploads (uploads/) are kept",
+        )
+        .default("gif_chat_data"),
+        cli::LOG_LEVEL,
+        Flag::switch(
+            "trace",
+            "log every Engine.IO and Socket.IO packet in and out, explained",
+        ),
+        Flag::text(
+            "client-script",
+            "FILE",
+            "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
+        ),
+    ],
+};
+
 fn run() -> Result<(), String> {
-    let flags = Flags::from_args(&["trace"])?;
-    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
+    let flags = cli::parse_args(&USAGE);
+    cli::init_logging(flags.log_level("log-level"));
     if flags.switch("trace") {
         socketio_book::trace::enable();
     }
     // app.set('port', process.env.PORT || 8005)
-    let default_port: u16 = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| format!("PORT: cannot read {port:?}"))?,
-        Err(_) => 8005,
-    };
-    let port: u16 = flags.get("port", default_port)?;
-    let host = flags.text("host").unwrap_or("0.0.0.0").to_string();
-    let data = PathBuf::from(flags.text("data").unwrap_or("gif_chat_data"));
+    let port: u16 = flags.number("port");
+    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
+    let data = PathBuf::from(flags.text("data").unwrap_or_default()); // it has a default
     let client_script = match flags.text("client-script") {
         Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}"))?,
         None => CLIENT_SCRIPT.to_string(),

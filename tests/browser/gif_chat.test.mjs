@@ -1,6 +1,7 @@
 // The GIF chat (examples/gif_chat) in a real browser, as three people use it: headless
-// Chromium (Debian's /usr/bin/chromium, driven by playwright-core) with one browser context per
-// person, so each has their own session cookie and colour. One story, told twice: with our
+// Chromium or Chrome (CHROME, else chromium, chromium-browser or google-chrome on PATH; driven
+// by playwright-core) with one browser context per person, so each has their own session cookie
+// and colour. One story, told twice: with our
 // client (www/socket.io.js) and with the official bundle (socket.io.min.js, `--client-script`).
 //
 //    1  A and B open the list; A's and B's colours are color-hash of their session ids
@@ -25,7 +26,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ARTIFACTS, CHROMIUM, NODE_DIR, ROOT, Server, playwright, waitFor } from './support.mjs';
+import { ARTIFACTS, CHROME, NODE_DIR, ROOT, Server, playwright, waitFor } from './support.mjs';
 
 const GIF_CHAT_BIN = process.env.GIF_CHAT_BIN || path.join(ROOT, 'target', 'debug', 'examples', 'gif_chat');
 const OFFICIAL_MIN_BUNDLE = path.join(NODE_DIR, 'node_modules', 'socket.io-client', 'dist', 'socket.io.min.js');
@@ -396,7 +397,7 @@ describe('the GIF chat in Chromium', { concurrency: true }, () => {
   before(async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
     browser = await playwright().chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROME,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
   });

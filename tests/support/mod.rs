@@ -9,6 +9,8 @@
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
 //! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
 //! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
@@ -17,6 +19,8 @@
 //! `examples/interop` ([`EchoServer::start_interop`]).
 
 #![allow(dead_code)]
+
+pub mod tools;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -64,18 +68,29 @@ pub fn example_binary(name: &str) -> PathBuf {
         "{} is missing: `cargo test` builds it, run the tests through cargo",
         binary.display()
     );
-    assert_up_to_date(&binary);
+    assert_up_to_date(&binary, name);
     binary
 }
 
 /// `cargo test --test X` builds the library and that test, not the examples: fail clearly rather
-/// than test an old binary.
-fn assert_up_to_date(binary: &Path) {
+/// than test an old binary. Its sources are the library's (`src/` but `main.rs` and `bin/`) and
+/// its own (`examples/NAME.rs` or `examples/NAME/`): Cargo does not relink an example when
+/// another binary changes.
+fn assert_up_to_date(binary: &Path, name: &str) {
     // The newest `.rs` file under `path`.
     fn newest(path: &Path) -> std::time::SystemTime {
         let mut time = std::time::SystemTime::UNIX_EPOCH;
+        if path.is_file() {
+            return std::fs::metadata(path).and_then(|m| m.modified()).expect("mtime");
+        }
+        if !path.exists() {
+            return time;
+        }
         for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
             let path = entry.path();
+            if path.ends_with("src/main.rs") || path.ends_with("src/bin") {
+                continue;
+            }
             if path.is_dir() {
                 time = time.max(newest(&path));
             } else if path.extension().is_some_and(|ext| ext == "rs") {
@@ -86,7 +101,9 @@ fn assert_up_to_date(binary: &Path) {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let built = std::fs::metadata(binary).and_then(|m| m.modified()).expect("mtime");
-    let sources = newest(&root.join("src")).max(newest(&root.join("examples")));
+    let examples = root.join("examples");
+    let own = newest(&examples.join(format!("{name}.rs"))).max(newest(&examples.join(name)));
+    let sources = newest(&root.join("src")).max(own);
     assert!(
         sources <= built,
         "{} is older than the sources: run `cargo build --examples` first (or plain `cargo test`, \
@@ -780,9 +797,6 @@ pub fn close_code_too_big() -> u16 {
 
 // ----- the browser suites (node --test, headless Chromium) ------------------------------------
 
-/// Debian's Chromium, which the browser suites drive.
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-
 /// The summary of node's test runner (`ℹ tests 6`, `ℹ pass 6`, ...) as (name, count).
 fn node_test_summary(stdout: &str) -> Vec<(String, u64)> {
     stdout
@@ -800,11 +814,10 @@ fn node_test_summary(stdout: &str) -> Vec<(String, u64)> {
 /// deleted, skipped or left as a todo fails too. Screenshots and logs go to
 /// `target/<profile>/browser-screenshots` (`BROWSER_ARTIFACTS`, the CI artifact).
 ///
-/// Needs Node.js, `npm ci --prefix tests/node` and `apt-get install chromium` (the README's
-/// set-up; `.ci/run` does it): when any is missing this fails with the command that installs
+/// Needs Node.js and a Chromium or Chrome; the pinned npm packages are installed on first use
+/// ([`tools`]). When Node.js or the browser is missing this fails with the command that installs
 /// it, it never skips.
 pub fn run_browser_suite(file: &str, env: &[(&str, &std::ffi::OsStr)], cases: u64) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // target/<profile>/deps/<test binary> -> target/<profile>/browser-screenshots
     let test_binary = std::env::current_exe().expect("current_exe");
     let artifacts = test_binary
@@ -813,38 +826,25 @@ pub fn run_browser_suite(file: &str, env: &[(&str, &std::ffi::OsStr)], cases: u6
         .expect("target/<profile>")
         .join("browser-screenshots");
 
-    let version = Command::new("node").arg("--version").output();
-    assert!(
-        matches!(&version, Ok(out) if out.status.success()),
-        "Node.js is required for the browser tests (see README, Test: Node 18+ and `npm ci --prefix tests/node`)"
-    );
-    let node_modules = root.join("tests/node/node_modules");
-    for package in ["playwright-core", "socket.io-client/dist/socket.io.js"] {
-        assert!(
-            node_modules.join(package).exists(),
-            "tests/node/node_modules/{package} is missing: run `npm ci --prefix tests/node` (see README, Test)"
-        );
-    }
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: the browser tests need Debian's Chromium, `apt-get install chromium` (see README, Test)"
-    );
-
-    let mut command = Command::new("node");
+    let chrome = tools::browser();
+    let mut command = tools::node();
     command
         .arg("--test")
         .arg("--test-reporter=spec")
         .arg(file)
         .env("BROWSER_ARTIFACTS", &artifacts)
-        .env("CHROMIUM", CHROMIUM)
-        .current_dir(root);
+        .env("CHROME", &chrome);
     for (name, value) in env {
         command.env(name, value);
     }
     let output = command.output().expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}\n{stderr}\nscreenshots and logs: {}", artifacts.display());
+    println!(
+        "{stdout}\n{stderr}\nbrowser: {}\nscreenshots and logs: {}",
+        chrome.display(),
+        artifacts.display()
+    );
     assert!(
         output.status.success(),
         "the browser tests of {file} failed (screenshots and logs in {}):\n{stdout}\n{stderr}",
