@@ -48,7 +48,7 @@ use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::engineio::base64;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Server, ServerOptions};
-use socketio_book::www::CLIENT_SCRIPT;
+use socketio_book::www;
 
 use crate::app::App;
 use crate::session::Sessions;
@@ -84,15 +84,8 @@ const USAGE: Usage = Usage {
         )
         .default("gif_chat_data"),
         cli::LOG_LEVEL,
-        Flag::switch(
-            "trace",
-            "log every Engine.IO and Socket.IO packet in and out, explained",
-        ),
-        Flag::text(
-            "client-script",
-            "FILE",
-            "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
-        ),
+        cli::TRACE,
+        cli::CLIENT_SCRIPT,
     ],
 };
 
@@ -106,10 +99,7 @@ fn run() -> Result<(), String> {
     let port: u16 = flags.number("port");
     let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
     let data = PathBuf::from(flags.text("data").unwrap_or_default()); // it has a default
-    let client_script = match flags.text("client-script") {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}"))?,
-        None => CLIENT_SCRIPT.to_string(),
-    };
+    let client_script = www::client_script(flags.text("client-script"))?;
 
     // connect(): the database, and the uploads folder (the book's fs.mkdirSync('uploads')).
     let uploads = data.join("uploads");

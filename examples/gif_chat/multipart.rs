@@ -22,6 +22,8 @@
 //! `fieldSize`), and a body that ends before its closing delimiter, or a part whose own
 //! `Content-Length` disagrees with its bytes, is refused rather than guessed at.
 
+use crate::web::unquote;
+
 /// Parts in one body at most.
 pub const MAX_PARTS: usize = 10;
 /// Header bytes of one part at most.
@@ -78,11 +80,7 @@ pub fn boundary(content_type: &str) -> Result<String, MultipartError> {
         if !name.trim().eq_ignore_ascii_case("boundary") {
             continue;
         }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|inner| inner.strip_suffix('"'))
-            .unwrap_or(value);
+        let value = unquote(value);
         let printable = value.bytes().all(|byte| (0x20..0x7f).contains(&byte));
         if value.is_empty() || value.len() > 70 || !printable {
             return Err(MultipartError::BadBoundary);

@@ -22,7 +22,7 @@ use socketio_book::http;
 
 use crate::app::{App, Visit};
 use crate::multipart::{self, MultipartError};
-use crate::store::{Content, Room};
+use crate::store::{Chat, Content, Room};
 use crate::uploads::{self, MAX_FILE_BYTES};
 use crate::web::{Response, encode_uri_component, media_type};
 
@@ -158,10 +158,7 @@ pub fn parse_room_id(text: &str) -> Option<i64> {
 /// is unknown, the password wrong or the room full: then a flash message and back to `/`.
 pub fn enter_room(visit: &mut Visit, id: &str) -> Result<Response, Response> {
     let session = visit.session()?;
-    let room = match parse_room_id(id) {
-        Some(id) => visit.app.store.room(id).map_err(|e| visit.app.server_error(&e))?,
-        None => None,
-    };
+    let room = find_room(visit, id)?;
     let members = match &room {
         Some(room) => visit.app.room_size(room.id),
         None => 0,
@@ -219,13 +216,17 @@ pub fn remove_room(app: &App, id: i64) {
     });
 }
 
+/// `Room.findOne({ _id: req.params.id })`: `None` for an id that is not one.
+fn find_room(visit: &Visit, id: &str) -> Result<Option<Room>, Response> {
+    match parse_room_id(id) {
+        Some(id) => visit.app.store.room(id).map_err(|e| visit.app.server_error(&e)),
+        None => Ok(None),
+    }
+}
+
 /// The room a `POST /room/:id/...` writes to: 404 if there is none.
 fn existing_room(visit: &Visit, id: &str) -> Result<Room, Response> {
-    let room = match parse_room_id(id) {
-        Some(id) => visit.app.store.room(id).map_err(|e| visit.app.server_error(&e))?,
-        None => None,
-    };
-    match room {
+    match find_room(visit, id)? {
         Some(room) => Ok(room),
         None => Err(Response::text(404, NO_SUCH_ROOM)),
     }
@@ -271,14 +272,17 @@ pub fn send_chat(visit: &mut Visit, id: &str) -> Result<Response, Response> {
         .store
         .add_chat(room.id, &session.color, &Content::Text(text))
         .map_err(|e| visit.app.server_error(&e))?;
-    // req.app.get('io').of('/chat').to(req.params.id).emit('chat', chat)
-    let _ = visit
-        .app
-        .io
-        .of("/chat")
-        .to(&room.id.to_string())
-        .emit("chat", vec![chat.to_json().into()]);
+    emit_chat(visit.app, &chat);
     Ok(Response::text(200, "ok"))
+}
+
+/// `req.app.get('io').of('/chat').to(req.params.id).emit('chat', chat)`: a stored line to every
+/// socket in its room.
+fn emit_chat(app: &App, chat: &Chat) {
+    let _ = app
+        .chat()
+        .to(&chat.room.to_string())
+        .emit("chat", vec![chat.to_json().into()]);
 }
 
 /// `router.post('/room/:id/gif', upload.single('gif'))`: one file in field `gif`, at most 5 MB,
@@ -349,12 +353,7 @@ pub fn send_gif(visit: &mut Visit, id: &str) -> Result<Response, Response> {
             return Err(visit.app.server_error(&e));
         }
     };
-    let _ = visit
-        .app
-        .io
-        .of("/chat")
-        .to(&room.id.to_string())
-        .emit("chat", vec![chat.to_json().into()]);
+    emit_chat(visit.app, &chat);
     Ok(Response::text(200, "ok"))
 }
 

@@ -27,7 +27,7 @@ use socketio_book::sync::lock;
 
 use crate::color_hash;
 use crate::hmac::{equal_in_constant_time, hmac_sha256};
-use crate::web::{decode_uri_component, encode_uri_component};
+use crate::web::{decode_uri_component, encode_uri_component, unquote};
 
 /// express-session's default cookie name.
 pub const COOKIE_NAME: &str = "connect.sid";
@@ -215,12 +215,7 @@ pub fn cookie_value(header: &str, name: &str) -> Option<String> {
         if key.trim() != name {
             continue;
         }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|inner| inner.strip_suffix('"'))
-            .unwrap_or(value);
-        return Some(decode_uri_component(value));
+        return Some(decode_uri_component(unquote(value)));
     }
     None
 }

@@ -107,6 +107,16 @@ pub fn media_type(request: &Request) -> String {
     header.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
+/// A header parameter's value without its surrounding quotes, if it has them:
+/// `"a b"` -> `a b`, `abc` -> `abc`.
+pub fn unquote(value: &str) -> &str {
+    let value = value.trim();
+    value
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(value)
+}
+
 /// JavaScript's `encodeURIComponent`: everything but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` as `%XX`
 /// of its UTF-8 bytes.
 pub fn encode_uri_component(text: &str) -> String {
