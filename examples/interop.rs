@@ -30,7 +30,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 use socketio_book::cli::{self, Flag, Usage};
-use socketio_book::engineio::CorsOptions;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
 
@@ -120,6 +119,15 @@ const USAGE: Usage = Usage {
         )
         .default("45000"),
         cli::CORS_ORIGIN,
+        cli::CORS_METHODS,
+        cli::CORS_ALLOWED_HEADERS,
+        cli::CORS_EXPOSED_HEADERS,
+        cli::CORS_MAX_AGE,
+        cli::TRANSPORTS,
+        cli::ALLOW_UPGRADES,
+        cli::COOKIE,
+        cli::INITIAL_HEADER,
+        cli::HEADER,
         cli::MAX_CONNECTIONS,
     ],
 };
@@ -127,19 +135,32 @@ const USAGE: Usage = Usage {
 fn run() -> Result<(), String> {
     let flags = cli::parse_args(&USAGE);
     cli::init_logging(flags.log_level("log-level"));
+    let engine_flags = cli::EngineFlags {
+        transports: flags.text("transports"),
+        allow_upgrades: flags.text("allow-upgrades"),
+        cookie: flags.text("cookie"),
+        cors_origin: flags.text("cors-origin"),
+        cors_methods: flags.text("cors-methods"),
+        cors_allowed_headers: flags.text("cors-allowed-headers"),
+        cors_exposed_headers: flags.text("cors-exposed-headers"),
+        cors_max_age: flags.text("cors-max-age"),
+        initial_header: flags.text("initial-header"),
+        header: flags.text("header"),
+    };
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
         max_http_buffer_size: flags.number("max-payload"),
         connect_timeout: flags.millis("connect-timeout"),
-        cors: flags.text("cors-origin").map(|origins| CorsOptions {
-            origins: origins.split(',').map(str::to_string).collect(),
-            credentials: true,
-        }),
+        transports: engine_flags.transports()?,
+        allow_upgrades: engine_flags.allow_upgrades()?,
+        cookie: engine_flags.cookie(),
+        cors: engine_flags.cors()?,
         ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;
+    engine_flags.add_header_listeners(io.engine())?;
     setup(io.of("/"));
     setup(io.of("/custom"));
     let guarded = io.of("/guarded");

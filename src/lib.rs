@@ -23,7 +23,10 @@
 //! |              | `socketio/adapter.rs`    | rooms                                                      |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
-//! |              | `engineio/server.rs`     | sessions by `sid`, `verify`, `handshake`, error codes, CORS |
+//! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |
+//! |              | `engineio/events.rs`     | `connection_error`, `headers`, `packet`, `packet_create`, `upgrade`, `close`... |
+//! |              | `engineio/cors.rs`       | CORS headers and the preflight, as the `cors` package     |
+//! |              | `engineio/cookie.rs`     | the `io` cookie of the polling handshake                  |
 //! |              | `engineio/socket.rs`     | one session: `writeBuffer`, heartbeat, upgrade, `onClose` |
 //! |              | `engineio/polling.rs`    | long-polling: the held GET and the POST                   |
 //! |              | `engineio/websocket.rs`  | WebSocket: the reader thread, writes without waiting, the probe |

@@ -24,7 +24,7 @@ use super::client::{Client, Namespaces};
 use super::namespace::{ConnectError, Namespace};
 use super::packet::Arg;
 use super::socket::{EmitError, Socket};
-use crate::engineio::{self, CorsOptions, TransportKind};
+use crate::engineio::{self, CookieOptions, CorsOptions, TransportKind};
 use crate::http::{Connection, Request};
 use crate::listener::{HttpService, Next};
 use crate::sync::lock;
@@ -47,7 +47,11 @@ pub struct ServerOptions {
     pub connect_timeout: Duration,
     /// `transports`: polling and WebSocket.
     pub transports: Vec<TransportKind>,
-    /// `cors`: none.
+    /// `allowUpgrades`: true.
+    pub allow_upgrades: bool,
+    /// `cookie`: none (the `io` cookie of the polling handshake; see `engineio::CookieOptions`).
+    pub cookie: Option<CookieOptions>,
+    /// `cors`: none (see `engineio::CorsOptions`).
     pub cors: Option<CorsOptions>,
     /// `allowRequest`: none (every handshake is allowed).
     pub allow_request: Option<engineio::AllowRequest>,
@@ -66,6 +70,8 @@ impl Default for ServerOptions {
             max_http_buffer_size: engine.max_payload,
             connect_timeout: Duration::from_secs(45),
             transports: engine.transports,
+            allow_upgrades: engine.allow_upgrades,
+            cookie: None,
             cors: None,
             allow_request: None,
             max_buffered_packets: engine.max_buffered_packets,
@@ -135,6 +141,8 @@ impl Server {
             upgrade_timeout: options.upgrade_timeout,
             max_payload: options.max_http_buffer_size,
             transports: options.transports.clone(),
+            allow_upgrades: options.allow_upgrades,
+            cookie: options.cookie.clone(),
             cors: options.cors.clone(),
             allow_request: options.allow_request.clone(),
             max_buffered_packets: options.max_buffered_packets,

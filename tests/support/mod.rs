@@ -722,6 +722,29 @@ pub fn ws_connect_at(port: u16, path: &str, query: &str) -> Ws {
     }
 }
 
+/// The bytes of a WebSocket request to `/engine.io/?<query>` (RFC 6455's sample key, whose
+/// accept value is `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`).
+pub fn upgrade_request(port: u16, query: &str) -> Vec<u8> {
+    upgrade_request_with(port, query, "")
+}
+
+/// [`upgrade_request`] with more header lines (each ending with `\r\n`).
+pub fn upgrade_request_with(port: u16, query: &str, extra_headers: &str) -> Vec<u8> {
+    format!(
+        "GET {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra_headers}Connection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// A WebSocket for polling session `sid` that has sent `2probe` and got `3probe`.
+pub fn probe(port: u16, sid: &str) -> Ws {
+    let mut ws = ws_connect(port, &websocket(sid));
+    ws_send(&mut ws, "2probe");
+    assert_eq!(ws_text(&mut ws), "3probe");
+    ws
+}
+
 /// A session opened over WebSocket: the socket, its sid, and its open packet.
 pub fn ws_open(port: u16) -> (Ws, String, String) {
     let mut ws = ws_connect(port, WEBSOCKET_HANDSHAKE);

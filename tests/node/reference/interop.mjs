@@ -5,7 +5,9 @@
 // connect_error "not authorized", data {code: 401}.
 //
 // Flags: --port N (0 = ephemeral), --ping-interval MS, --ping-timeout MS,
-//        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN.
+//        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN[,ORIGIN...],
+//        --transports websocket[,polling], and the other engine flags of
+//        common.mjs (--allow-upgrades, --cookie, --cors-*, --initial-header, --header).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -32,7 +34,7 @@ import http from 'node:http';
 import { Server } from 'socket.io';
 import { parseServerArgs, listen } from './common.mjs';
 
-const { port, engineOpts, int } = parseServerArgs({
+const { port, engineOpts, int, addHeaderListeners } = parseServerArgs({
   'connect-timeout': { type: 'string' },
 });
 const connectTimeout = int('connect-timeout');
@@ -47,6 +49,7 @@ const io = new Server(httpServer, {
   ...engineOpts,
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
 });
+addHeaderListeners(io.engine);
 
 const withoutAck = (args) =>
   args.length > 0 && typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args;
