@@ -239,55 +239,27 @@ const BOUNDARY: &str = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
 
 // ----- a raw Socket.IO client over polling ----------------------------------------------------
 
-/// One Engine.IO session over polling, joined to a namespace.
-struct Polling {
-    http: Http,
-    sid: String,
-    /// Packets received but not looked at yet.
+/// A client of one namespace over polling (`support::Polling`), and the packets it received
+/// but has not looked at yet.
+struct Client {
+    session: Polling,
     pending: Vec<String>,
 }
 
-impl Polling {
+impl Client {
     /// Handshake with these headers (the browser's `Cookie` and `Referer`), then CONNECT to
-    /// `nsp`; returns the client and the packets answering the CONNECT (`40/chat,{"sid":...}` or
-    /// `44/chat,{...}`), plus any that came with it.
-    fn connect(port: u16, nsp: &str, headers: &[(&str, &str)]) -> (Polling, Vec<String>) {
-        let mut http = Http::connect_at(port, "/socket.io/");
-        let open = http.request("GET", POLLING_HANDSHAKE, headers, None);
-        assert_eq!(open.status, 200, "{open:?}");
-        let sid = sid_of_open(&open.text());
-        let connect = format!("40{nsp},");
-        assert_eq!(http.post(&polling(&sid), connect.as_bytes()).text(), "ok");
-        let mut packets = http.get(&polling(&sid)).packets();
+    /// `nsp`; returns the client and the answer to the CONNECT (`40/chat,{"sid":...}` or
+    /// `44/chat,{...}`).
+    fn connect(port: u16, nsp: &str, headers: &[(&str, &str)]) -> (Client, Vec<String>) {
+        let mut session = Polling::open_with(port, headers);
+        session.post(&format!("40{nsp},"));
+        let mut packets = session.get();
         let pending = packets.split_off(1.min(packets.len()));
-        (Polling { http, sid, pending }, packets)
-    }
-
-    /// The next long-poll's packets (pings answered and left out), waiting up to `within`.
-    fn poll(&mut self, within: Duration) -> Vec<String> {
-        let deadline = Instant::now() + within;
-        loop {
-            self.http.send_get(&polling(&self.sid));
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let response = self.http.read_response_within(remaining + Duration::from_secs(1));
-            assert_eq!(response.status, 200, "long-poll of {}: {response:?}", self.sid);
-            let packets = response.packets();
-            let mut events = Vec::new();
-            for packet in packets {
-                if packet == "2" {
-                    assert_eq!(self.http.post(&polling(&self.sid), b"3").text(), "ok");
-                } else {
-                    events.push(packet);
-                }
-            }
-            if !events.is_empty() || Instant::now() > deadline {
-                return events;
-            }
-        }
+        (Client { session, pending }, packets)
     }
 
     /// The first packet that starts with `prefix`, from those received already or by polling
-    /// (packets before it are dropped, those after it kept).
+    /// (packets before it are dropped, those after it kept; pings are answered).
     fn expect(&mut self, prefix: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -297,13 +269,18 @@ impl Polling {
                 return packet;
             }
             assert!(Instant::now() < deadline, "no packet {prefix:?} within 10 s");
-            let packets = self.poll(Duration::from_secs(10));
-            self.pending = packets;
+            for packet in self.session.get() {
+                if packet == "2" {
+                    self.session.post("3");
+                } else {
+                    self.pending.push(packet);
+                }
+            }
         }
     }
 
     fn send(&mut self, packet: &str) {
-        assert_eq!(self.http.post(&polling(&self.sid), packet.as_bytes()).text(), "ok");
+        self.session.post(packet);
     }
 }
 
@@ -548,7 +525,7 @@ fn chat_messages_reach_the_room_and_bad_ones_store_nothing() {
     let color = user_color(&page);
     // A member of the room, as the page connects: the session cookie, the page as Referer.
     let referer = format!("http://127.0.0.1:{}/room/1", site.port());
-    let (mut member, packets) = Polling::connect(site.port(), "/chat", &[("Cookie", &cookie), ("Referer", &referer)]);
+    let (mut member, packets) = Client::connect(site.port(), "/chat", &[("Cookie", &cookie), ("Referer", &referer)]);
     let id = socket_id(&packets[0], "/chat");
     let participants = member.expect("42/chat,[\"participants\"");
     assert_eq!(
@@ -972,7 +949,7 @@ fn the_chat_namespace_refuses_what_the_page_refuses() {
     site.create_room(&cookie, "title=secret&password=pw");
     let port = site.port();
     let page = |path: &str| format!("http://127.0.0.1:{port}{path}");
-    let refused = |headers: &[(&str, &str)]| refusal(&Polling::connect(port, "/chat", headers).1);
+    let refused = |headers: &[(&str, &str)]| refusal(&Client::connect(port, "/chat", headers).1);
 
     assert_eq!(
         refused(&[("Referer", &page("/room/1"))]),
@@ -1003,7 +980,7 @@ fn the_chat_namespace_refuses_what_the_page_refuses() {
         refused(&[("Cookie", &cookie), ("Referer", &page("/room/2?password=PW"))]),
         WRONG_PASSWORD
     );
-    let (_secret_member, packets) = Polling::connect(
+    let (_secret_member, packets) = Client::connect(
         port,
         "/chat",
         &[("Cookie", &cookie), ("Referer", &page("/room/2?password=pw"))],
@@ -1013,13 +990,13 @@ fn the_chat_namespace_refuses_what_the_page_refuses() {
     // Room 1 holds two: a third socket is refused, and so is its page.
     let first_visitor = site.visitor();
     let second_visitor = site.visitor();
-    let (mut first, packets) = Polling::connect(
+    let (mut first, packets) = Client::connect(
         port,
         "/chat",
         &[("Cookie", &first_visitor), ("Referer", &page("/room/1"))],
     );
     socket_id(&packets[0], "/chat");
-    let (_second, packets) = Polling::connect(
+    let (_second, packets) = Client::connect(
         port,
         "/chat",
         &[("Cookie", &second_visitor), ("Referer", &page("/room/1"))],
@@ -1067,11 +1044,11 @@ fn the_room_goes_two_seconds_after_its_last_member_leaves() {
     site.create_room(&owner, "title=short-lived");
     let referer = format!("http://127.0.0.1:{port}/room/1");
     // A page of the list, listening on /room.
-    let (mut list, packets) = Polling::connect(port, "/room", &[]);
+    let (mut list, packets) = Client::connect(port, "/room", &[]);
     socket_id(&packets[0], "/room");
-    let (mut a, packets) = Polling::connect(port, "/chat", &[("Cookie", &owner), ("Referer", &referer)]);
+    let (mut a, packets) = Client::connect(port, "/chat", &[("Cookie", &owner), ("Referer", &referer)]);
     let a_id = socket_id(&packets[0], "/chat");
-    let (mut b, packets) = Polling::connect(port, "/chat", &[("Cookie", &guest), ("Referer", &referer)]);
+    let (mut b, packets) = Client::connect(port, "/chat", &[("Cookie", &guest), ("Referer", &referer)]);
     socket_id(&packets[0], "/chat");
     let guest_color = user_color(&site.get("/room/1", Some(&guest)));
     let owner_color = user_color(&site.get("/room/1", Some(&owner)));

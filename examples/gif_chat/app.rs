@@ -21,7 +21,7 @@ use log::{debug, error, warn};
 use serde_json::Value;
 use socketio_book::http::{Connection, Request};
 use socketio_book::listener::{HttpService, Next};
-use socketio_book::socketio::{Namespace, Server, Socket};
+use socketio_book::socketio::{Namespace, Server};
 
 use crate::routes;
 use crate::session::{NoSession, Session, Sessions};
@@ -29,6 +29,11 @@ use crate::store::Store;
 use crate::uploads;
 use crate::views::Views;
 use crate::web::{self, Response};
+
+/// The colour a `/chat` socket's `socket.data` holds (`{"color":"#501f93","room":1}`).
+pub fn color_in(data: &Value) -> String {
+    data["color"].as_str().unwrap_or("?").to_string()
+}
 
 /// `public/main.css`.
 const MAIN_CSS: &str = include_str!("public/main.css");
@@ -130,25 +135,29 @@ impl App {
         self.io.of("/chat")
     }
 
-    /// The sockets in room `room_id` of `/chat`.
-    // TODO(adapter): `io.of('/chat').in(room).fetchSockets()` once the adapter API is on main;
-    // until then every socket of the namespace is asked for its rooms.
-    pub fn room_members(&self, room_id: i64) -> Vec<Socket> {
-        let room = room_id.to_string();
-        let mut members: Vec<Socket> = self
-            .chat()
-            .sockets()
-            .into_iter()
-            .filter(|socket| socket.rooms().contains(&room))
-            .collect();
-        members.sort_by(|a, b| a.id().cmp(b.id()));
-        members
+    /// How many sockets are in room `room_id` of `/chat`: the book's
+    /// `io.of('/chat').adapter.rooms[id].length`, in socket.io 4 `adapter.rooms.get(id)?.size`.
+    pub fn room_size(&self, room_id: i64) -> usize {
+        self.chat().adapter().room_size(&room_id.to_string())
     }
 
-    /// How many sockets are in room `room_id` of `/chat`: the book's
-    /// `io.of('/chat').adapter.rooms[id].length` (a `Map` of `Set`s in socket.io 4: `.get(id).size`).
-    pub fn room_size(&self, room_id: i64) -> usize {
-        self.room_members(room_id).len()
+    /// Who is in room `room_id` of `/chat`, as `(socket id, colour)`, ordered by socket id:
+    /// `io.of('/chat').in(id).fetchSockets()`, each socket's colour from its `socket.data`
+    /// (set by `socket.rs` when it joined).
+    pub fn participants(&self, room_id: i64) -> Vec<(String, String)> {
+        let sockets = match self.chat().in_(&room_id.to_string()).fetch_sockets() {
+            Ok(sockets) => sockets,
+            Err(e) => {
+                error!("room {room_id}: fetch_sockets: {e}");
+                Vec::new()
+            }
+        };
+        let mut participants: Vec<(String, String)> = sockets
+            .iter()
+            .map(|socket| (socket.id().to_string(), color_in(&socket.data())))
+            .collect();
+        participants.sort();
+        participants
     }
 
     /// Answers one request that is not for Socket.IO (see the module documentation).

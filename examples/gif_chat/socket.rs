@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 use socketio_book::http::parse_query;
 use socketio_book::socketio::{Ack, Arg, ConnectError, Handshake, Socket};
 
-use crate::app::App;
+use crate::app::{App, color_in};
 use crate::routes::{self, entry_refusal, parse_room_id};
 use crate::session::Session;
 use crate::store::Content;
@@ -107,22 +107,15 @@ fn system_message(app: &App, room_id: i64, text: String) -> Arg {
     json!({ "user": "system", "chat": text }).into()
 }
 
-/// The colour of the session behind a socket (its handshake's cookie).
-fn color_of(app: &App, socket: &Socket) -> String {
-    match app.sessions.by_cookie(socket.handshake().header("cookie")) {
-        Ok(session) => session.color,
-        Err(_) => "?".to_string(),
-    }
-}
-
-/// `participants` to everyone in the room: how many, and who (socket id and colour).
+/// `participants` to everyone in the room: how many (the room's size, as `GET /room/:id` counts
+/// it), and who (socket id and colour).
 fn send_participants(app: &App, room_id: i64) {
-    let members = app.room_members(room_id);
-    let list: Vec<Value> = members
-        .iter()
-        .map(|socket| json!({ "id": socket.id(), "color": color_of(app, socket) }))
+    let list: Vec<Value> = app
+        .participants(room_id)
+        .into_iter()
+        .map(|(id, color)| json!({ "id": id, "color": color }))
         .collect();
-    let data = json!({ "count": members.len(), "participants": list });
+    let data = json!({ "count": app.room_size(room_id), "participants": list });
     let _ = app
         .chat()
         .to(&room_id.to_string())
@@ -145,18 +138,17 @@ fn whisper(app: &App, socket: &Socket, room_id: i64, args: &[Arg]) -> Value {
     if to == socket.id() {
         return json!({ "error": "cannot whisper to yourself" });
     }
-    let target = app.room_members(room_id).into_iter().find(|member| member.id() == to);
-    let target = match target {
-        Some(target) => target,
+    let target = app.participants(room_id).into_iter().find(|(id, _color)| *id == to);
+    let to_color = match target {
+        Some((_id, color)) => color,
         None => return json!({ "error": "no such participant in this room" }),
     };
-    let from = color_of(app, socket);
-    let to_color = color_of(app, &target);
+    let from = color_in(&socket.data());
     let _ = app
         .chat()
         .to(&to)
         .emit("whisper", vec![json!({ "from": from, "chat": text }).into()]);
-    info!("room {room_id}: whisper from {} to {}", socket.id(), target.id());
+    info!("room {room_id}: whisper from {} to {to}", socket.id());
     json!({ "ok": true, "to": to_color })
 }
 
@@ -173,6 +165,9 @@ fn on_chat_connection(app: &Arc<App>, socket: &Socket) {
         }
     };
     let room = room_id.to_string();
+    // What the book reads from `socket.request.session` later, kept where socket.io 4 keeps a
+    // socket's own data (fetch_sockets returns it too).
+    socket.set_data(json!({ "color": session.color, "room": room_id }));
     // socket.join(roomId); socket.to(roomId).emit('join', { user: 'system', chat: ... })
     socket.join(&room);
     let joined = system_message(app, room_id, format!("{}님이 입장하셨습니다.", session.color));
