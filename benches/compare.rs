@@ -7,6 +7,15 @@
 //! core 1: taskset -c 1  loadgen CASE ... --port P --server-pid PID           (one thread)
 //! ```
 //!
+//! The `cluster` case runs two servers of a kind on one Redis (`--redis`), Rust + Rust beside
+//! Node + Node, all three processes on core 0 (two servers on one core each would need more cores
+//! than the machine has with a load client):
+//!
+//! ```text
+//! core 0: taskset -c 0  redis-server;  interop --redis URL (twice) | node_reference.mjs --redis URL (twice)
+//! core 1: taskset -c 1  loadgen cluster ... --port A,B --server-pid PA,PB
+//! ```
+//!
 //! Each case runs `BENCH_REPS` times (3; 1 in quick mode) on each server, alternating which server
 //! goes first; the table shows the medians, Rust beside Node, the ratio Rust/Node and the
 //! target of issue 5 (issue 9 for `broadcast-ack` and `fetch-sockets`). The load client reads the server's CPU, RSS, threads and file descriptors
@@ -130,6 +139,31 @@ const CASES: &[Case] = &[
         loadgen: "fetch-sockets",
         full: &["--clients", "10000", "--rounds", "10", "--interval-ms", "300"],
         quick: &["--clients", "2000", "--rounds", "5", "--interval-ms", "300"],
+        limit_s: 300,
+    },
+    Case {
+        name: "cluster",
+        loadgen: "cluster",
+        full: &[
+            "--clients",
+            "2000",
+            "--broadcasts",
+            "20",
+            "--rounds",
+            "10",
+            "--interval-ms",
+            "300",
+        ],
+        quick: &[
+            "--clients",
+            "2000",
+            "--broadcasts",
+            "5",
+            "--rounds",
+            "5",
+            "--interval-ms",
+            "300",
+        ],
         limit_s: 300,
     },
     Case {
@@ -325,6 +359,50 @@ const METRICS: &[Metric] = &[
         Target::None,
     ),
     c("fetch-sockets", "client CPU ms/fetch", "client_cpu_ms_per_fetch"),
+    m(
+        "cluster",
+        "broadcast: all have it p50 ms",
+        "broadcast.all_have_it_p50_ms",
+        Target::RatioAtMost(0.5),
+    ),
+    m(
+        "cluster",
+        "broadcast: all have it p99 ms",
+        "broadcast.all_have_it_p99_ms",
+        Target::RatioAtMost(0.5),
+    ),
+    m(
+        "cluster",
+        "broadcast: lost deliveries",
+        "broadcast.lost",
+        Target::RustAtMost(0.0),
+    ),
+    m(
+        "cluster",
+        "broadcast: servers' CPU ms/broadcast",
+        "broadcast.server_cpu_ms_per_broadcast",
+        Target::RatioAtMost(0.5),
+    ),
+    c(
+        "cluster",
+        "broadcast: client CPU ms/broadcast",
+        "broadcast.client_cpu_ms_per_broadcast",
+    ),
+    m("cluster", "fetch p50 ms", "fetch.p50_ms", Target::RatioAtMost(0.5)),
+    m("cluster", "fetch max ms", "fetch.max_ms", Target::None),
+    m(
+        "cluster",
+        "sockets listed, min",
+        "fetch.count_min",
+        Target::RustAllClients,
+    ),
+    m(
+        "cluster",
+        "fetch: servers' CPU ms/fetch",
+        "fetch.server_cpu_ms_per_fetch",
+        Target::RatioAtMost(0.5),
+    ),
+    c("cluster", "fetch: client CPU ms/fetch", "fetch.client_cpu_ms_per_fetch"),
     m("idle", "RSS kB/client", "rss_per_client_kb", Target::RatioAtMost(1.0)),
     m("idle", "RSS MB total", "server_after.rss_mb", Target::None),
     m("idle", "threads", "threads", Target::None),
@@ -527,7 +605,8 @@ struct Running {
     pid: u32,
 }
 
-fn start_server(server: Server, interop: &Path, log: &Path) -> Result<Running, String> {
+/// One server on core 0, with `extra` flags (the cluster case's `--redis URL`).
+fn start_server(server: Server, interop: &Path, log: &Path, extra: &[String]) -> Result<Running, String> {
     let mut command = Command::new("taskset");
     command.arg("-c").arg("0");
     match server {
@@ -542,6 +621,7 @@ fn start_server(server: Server, interop: &Path, log: &Path) -> Result<Running, S
     }
     // The issue's default heartbeat (socket.io's defaults), spelled out for both.
     command.args(["--port", "0", "--ping-interval", "25000", "--ping-timeout", "20000"]);
+    command.args(extra);
     let log_file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let mut child = command
         .current_dir(ROOT)
@@ -582,8 +662,11 @@ fn start_server(server: Server, interop: &Path, log: &Path) -> Result<Running, S
     }
 }
 
-/// Runs the load client against a running server; its JSON.
-fn run_loadgen(loadgen: &Path, case: &Case, args: &[String], running: &Running) -> Result<Value, String> {
+/// Runs the load client against the running servers (one, or the two of a cluster); its JSON.
+fn run_loadgen(loadgen: &Path, case: &Case, args: &[String], servers: &[Running]) -> Result<Value, String> {
+    // `--port A,B --server-pid PA,PB`
+    let ports: Vec<String> = servers.iter().map(|s| s.port.to_string()).collect();
+    let pids: Vec<String> = servers.iter().map(|s| s.pid.to_string()).collect();
     let mut command = Command::new("taskset");
     command
         .arg("-c")
@@ -591,12 +674,7 @@ fn run_loadgen(loadgen: &Path, case: &Case, args: &[String], running: &Running) 
         .arg(loadgen)
         .arg(case.loadgen)
         .args(args)
-        .args([
-            "--port",
-            &running.port.to_string(),
-            "--server-pid",
-            &running.pid.to_string(),
-        ])
+        .args(["--port", &ports.join(","), "--server-pid", &pids.join(",")])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -643,6 +721,58 @@ fn derive(result: &mut Value) {
     }
 }
 
+/// `redis-server` on core 0 for the cluster case: a free port, no persistence.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+fn start_redis(log: &Path) -> Result<Redis, String> {
+    let binary = ["/usr/bin/redis-server", "redis-server"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .ok_or("the cluster case needs redis-server: apt-get install redis-server")?;
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("a free port for redis-server: {e}"))?
+        .port();
+    let dir = log.parent().unwrap_or(Path::new("."));
+    let mut command = Command::new("taskset");
+    command
+        .args(["-c", "0", binary, "--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(log);
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // PING: it is ready.
+        let pong = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
+            stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+            stream.write_all(b"PING\r\n")?;
+            let mut answer = [0u8; 7];
+            std::io::Read::read_exact(&mut stream, &mut answer)?;
+            Ok(&answer == b"+PONG\r\n")
+        });
+        if matches!(pong, Ok(true)) {
+            return Ok(Redis { child, port });
+        }
+        if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("redis-server did not start on port {port}; see {}", log.display()));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn one_run(
     server: Server,
     case: &Case,
@@ -651,14 +781,41 @@ fn one_run(
     logs: &Path,
     label: &str,
 ) -> Result<Value, String> {
-    let log = logs.join(format!("{}-{}-{label}.log", case.name, server.name()));
-    let running = start_server(server, &bins.0, &log)?;
-    let result = run_loadgen(&bins.1, case, args, &running);
-    let exited = stop_server(running);
+    // The cluster case: two servers on one Redis; the others: one server alone.
+    let mut redis = None;
+    let mut names = vec![""];
+    let mut extra = Vec::new();
+    if case.loadgen == "cluster" {
+        let started = start_redis(&logs.join(format!("{}-{}-redis-{label}.log", case.name, server.name())))?;
+        extra = vec!["--redis".to_string(), format!("redis://127.0.0.1:{}", started.port)];
+        redis = Some(started);
+        names = vec!["-a", "-b"];
+    }
+    let mut servers = Vec::new();
+    let mut failed = None;
+    for name in names {
+        let log = logs.join(format!("{}-{}{name}-{label}.log", case.name, server.name()));
+        match start_server(server, &bins.0, &log, &extra) {
+            Ok(running) => servers.push(running),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let result = match failed {
+        Some(e) => Err(e),
+        None => run_loadgen(&bins.1, case, args, &servers),
+    };
+    let exited: Vec<String> = servers.into_iter().filter_map(stop_server).collect();
+    if let Some(mut redis) = redis {
+        let _ = redis.child.kill();
+        let _ = redis.child.wait();
+    }
     thread::sleep(Duration::from_millis(500));
     let mut result = result?;
-    if let Some(exited) = exited {
-        result["server_exited"] = json!(exited);
+    if !exited.is_empty() {
+        result["server_exited"] = json!(exited.join("; "));
     }
     derive(&mut result);
     Ok(result)
@@ -719,6 +876,18 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("max_ms"),
             pick("count_min"),
             pick("server_cpu_ms_per_fetch"),
+            pick("connect.connected")
+        ),
+        "cluster" => format!(
+            "broadcast: all have it p50 {} ms, p99 {} ms, lost {}, {} ms CPU/broadcast; fetch p50 {} ms, \
+             listed min {}, {} ms CPU/fetch; connected {}",
+            pick("broadcast.all_have_it_p50_ms"),
+            pick("broadcast.all_have_it_p99_ms"),
+            pick("broadcast.lost"),
+            pick("broadcast.server_cpu_ms_per_broadcast"),
+            pick("fetch.p50_ms"),
+            pick("fetch.count_min"),
+            pick("fetch.server_cpu_ms_per_fetch"),
             pick("connect.connected")
         ),
         _ => format!(

@@ -22,11 +22,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// `kill -SIGNAL pid`.
 fn signal(server: &EchoServer, signal: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &server.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    support::signal(server.pid(), signal);
 }
 
 /// Waits until `channel` has `count` subscribers: the servers have (re)subscribed.

@@ -21,11 +21,18 @@
 //! ```
 //!
 //! ```text
-//! loadgen CASE --port P --server-pid PID [--clients N] [--concurrency C]
+//! loadgen CASE --port P[,P2] --server-pid PID[,PID2] [--clients N] [--concurrency C]
 //!              [--transport websocket|upgrade] [--duration S] [--inflight K]
 //!              [--broadcasts B] [--interval-ms MS] [--hold S] [--warmup S] [--rounds R]
 //! CASE: connect | rtt | throughput | broadcast | broadcast-ack | fetch-sockets | idle | scale
+//!       | cluster
 //! ```
+//!
+//! With several servers (`--port A,B --server-pid PA,PB`, a cluster on one Redis) client i
+//! connects to server i mod 2, so client 0, the one that sends the orders, is a client of A; the
+//! server figures are sums over the servers. `cluster` is `broadcast` then `fetch-sockets` on one
+//! set of clients: a broadcast from a client of A to every client of both, then `fetchSockets()`
+//! of every socket of the cluster, asked of A.
 //!
 //! Prints one JSON object on stdout: the case's figures, the server's CPU, RSS, threads and file
 //! descriptors (from /proc/PID) and the load client's own CPU (from /proc/self), so that the
@@ -64,8 +71,10 @@ enum Transport {
 
 struct Args {
     case: String,
-    port: u16,
-    server_pid: u32,
+    /// One server, or the servers of a cluster.
+    ports: Vec<u16>,
+    /// Their processes, in the same order.
+    server_pids: Vec<u32>,
     clients: usize,
     concurrency: usize,
     transport: Transport,
@@ -85,8 +94,8 @@ impl Args {
         let case = raw.next().ok_or("usage: loadgen CASE --port P --server-pid PID ...")?;
         let mut args = Args {
             case,
-            port: 0,
-            server_pid: 0,
+            ports: Vec::new(),
+            server_pids: Vec::new(),
             clients: 1000,
             concurrency: 50,
             transport: Transport::WebSocket,
@@ -103,9 +112,13 @@ impl Args {
             fn num<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
                 value.parse().map_err(|_| format!("{flag}: bad value {value}"))
             }
+            // `A` or `A,B`.
+            fn list<T: std::str::FromStr>(flag: &str, value: &str) -> Result<Vec<T>, String> {
+                value.split(',').map(|one| num(flag, one)).collect()
+            }
             match flag.as_str() {
-                "--port" => args.port = num(&flag, &value)?,
-                "--server-pid" => args.server_pid = num(&flag, &value)?,
+                "--port" => args.ports = list(&flag, &value)?,
+                "--server-pid" => args.server_pids = list(&flag, &value)?,
                 "--clients" => args.clients = num(&flag, &value)?,
                 "--concurrency" => args.concurrency = num(&flag, &value)?,
                 "--duration" => args.duration = num(&flag, &value)?,
@@ -125,8 +138,8 @@ impl Args {
                 _ => return Err(format!("unknown flag {flag}")),
             }
         }
-        if args.port == 0 || args.server_pid == 0 {
-            return Err("--port and --server-pid are required".into());
+        if args.ports.is_empty() || args.ports.len() != args.server_pids.len() {
+            return Err("--port and --server-pid are required, as many of each".into());
         }
         Ok(args)
     }
@@ -195,10 +208,11 @@ struct Sample {
 }
 
 impl Sample {
-    fn take(pid: u32) -> Sample {
+    /// The servers' CPU is the sum over `pids`.
+    fn take(pids: &[u32]) -> Sample {
         Sample {
             at: Instant::now(),
-            server: cpu_seconds(&pid.to_string()),
+            server: pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum(),
             client: cpu_seconds("self"),
         }
     }
@@ -787,7 +801,7 @@ async fn client_loop(
 /// Returns when every attempt has succeeded or failed (or too many failed).
 async fn connect_clients(
     shared: &Rc<Shared>,
-    port: u16,
+    ports: &[u16],
     n: usize,
     concurrency: usize,
     transport: Transport,
@@ -805,6 +819,7 @@ async fn connect_clients(
         let shared = shared.clone();
         let modes = modes.clone();
         let sender = if idx == 0 { sender.take() } else { None };
+        let port = ports[idx % ports.len()];
         tokio::task::spawn_local(async move {
             let started = Instant::now();
             let attempt = async {
@@ -868,9 +883,16 @@ fn connect_json(shared: &Shared, launched: usize, started: Instant) -> Value {
     })
 }
 
-fn server_state(pid: u32) -> Value {
-    let (rss, threads) = rss_and_threads(pid);
-    json!({ "rss_kb": rss, "threads": threads, "fds": fd_count(pid) })
+/// RSS, threads and file descriptors, summed over the servers.
+fn server_state(pids: &[u32]) -> Value {
+    let (mut rss, mut threads, mut fds) = (0, 0, 0);
+    for &pid in pids {
+        let (one_rss, one_threads) = rss_and_threads(pid);
+        rss += one_rss;
+        threads += one_threads;
+        fds += fd_count(pid);
+    }
+    json!({ "rss_kb": rss, "threads": threads, "fds": fds })
 }
 
 async fn sleep_secs(secs: f64) {
@@ -880,11 +902,151 @@ async fn sleep_secs(secs: f64) {
 // ---------------------------------------------------------------------------------------------
 // The cases
 
+/// `broadcast`: client 0 asks for `args.broadcasts` broadcasts, `args.interval_ms` apart; every
+/// client records when each arrives. Time until all have it, one delivery, lost deliveries, the
+/// servers' CPU per broadcast.
+async fn broadcast_phase(
+    shared: &Shared,
+    order_tx: &mpsc::UnboundedSender<Order>,
+    pids: &[u32],
+    args: &Args,
+    connected: usize,
+    r: &mut serde_json::Map<String, Value>,
+) {
+    let clients = shared.clients;
+    let s0 = Sample::take(pids);
+    for seq in 0..args.broadcasts {
+        let _ = order_tx.send(Order::Broadcast(seq as u32));
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    let expected = (args.broadcasts * connected) as u64;
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while shared.broadcast_received.get() < expected && Instant::now() < give_up {
+        sleep_secs(0.05).await;
+    }
+    let s1 = Sample::take(pids);
+    let sent = shared.broadcast_sent_us.borrow();
+    let received = shared.broadcast_received_us.borrow();
+    let mut complete = Vec::new();
+    let mut deliveries = Vec::new();
+    let mut lost = 0u64;
+    for (seq, &at) in sent.iter().enumerate() {
+        let mut last = 0;
+        for idx in 0..clients {
+            if !shared.ever.borrow()[idx] {
+                continue; // never connected
+            }
+            let got = received[seq * clients + idx];
+            if got == u64::MAX || at == u64::MAX {
+                lost += 1;
+            } else {
+                let took = got.saturating_sub(at);
+                deliveries.push(took);
+                last = last.max(took);
+            }
+        }
+        complete.push(last);
+    }
+    complete.sort_unstable();
+    deliveries.sort_unstable();
+    let span = s0.span(&s1);
+    r.insert("broadcasts".into(), json!(args.broadcasts));
+    r.insert("all_have_it_p50_ms".into(), json!(percentile(&complete, 0.5) / 1000.0));
+    r.insert("all_have_it_p99_ms".into(), json!(percentile(&complete, 0.99) / 1000.0));
+    r.insert("all_have_it_max_ms".into(), json!(percentile(&complete, 1.0) / 1000.0));
+    r.insert("delivery_p50_ms".into(), json!(percentile(&deliveries, 0.5) / 1000.0));
+    r.insert("lost".into(), json!(lost));
+    r.insert("dropped".into(), json!(shared.dropped.get()));
+    r.insert(
+        "server_cpu_ms_per_broadcast".into(),
+        json!(span.server * 1e3 / args.broadcasts as f64),
+    );
+    r.insert(
+        "client_cpu_ms_per_broadcast".into(),
+        json!(span.client * 1e3 / args.broadcasts as f64),
+    );
+    r.insert("span".into(), span.json());
+}
+
+/// `broadcast-ack`, `fetch-sockets`: client 0 sends `args.rounds` orders made by `order`, each
+/// once the previous one is answered and `args.interval_ms` later. Round trip, what each answer
+/// counted, the servers' CPU per round (between sending and the answer).
+async fn rounds_phase(
+    shared: &Shared,
+    order_tx: &mpsc::UnboundedSender<Order>,
+    pids: &[u32],
+    args: &Args,
+    order: fn(u32) -> Order,
+    connected: usize,
+    r: &mut serde_json::Map<String, Value>,
+) {
+    let asks_before = shared.asks_answered.get();
+    let mut server_cpu = 0.0;
+    let mut client_cpu = 0.0;
+    for seq in 0..args.rounds {
+        let s0 = Sample::take(pids);
+        let _ = order_tx.send(order(seq as u32));
+        let give_up = Instant::now() + Duration::from_secs(15);
+        while shared.round_done_us.borrow()[seq] == u64::MAX && Instant::now() < give_up {
+            let _ = tokio::time::timeout(Duration::from_millis(100), shared.round_done.notified()).await;
+        }
+        let span = s0.span(&Sample::take(pids));
+        server_cpu += span.server;
+        client_cpu += span.client;
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    let sent = shared.round_sent_us.borrow();
+    let done = shared.round_done_us.borrow();
+    let counts = shared.round_count.borrow();
+    let mut took: Vec<u64> = Vec::new();
+    let mut unanswered = 0u64;
+    for seq in 0..args.rounds {
+        if done[seq] == u64::MAX || sent[seq] == u64::MAX {
+            unanswered += 1;
+        } else {
+            took.push(done[seq] - sent[seq]);
+        }
+    }
+    took.sort_unstable();
+    let per_round = connected as u64;
+    let errors: Vec<String> = shared.round_error.borrow().iter().flatten().cloned().collect();
+    r.insert("rounds".into(), json!(args.rounds));
+    r.insert("unanswered_rounds".into(), json!(unanswered));
+    r.insert("p50_ms".into(), json!(percentile(&took, 0.5) / 1000.0));
+    r.insert("p99_ms".into(), json!(percentile(&took, 0.99) / 1000.0));
+    r.insert("max_ms".into(), json!(percentile(&took, 1.0) / 1000.0));
+    r.insert("counts".into(), json!(*counts));
+    r.insert("count_min".into(), json!(counts.iter().min().copied().unwrap_or(0)));
+    r.insert("dropped".into(), json!(shared.dropped.get()));
+    if let Order::BroadcastWithAck(_) = order(0) {
+        // Every round wants an ack from every connected client.
+        let missing: u64 = counts.iter().map(|&c| per_round.saturating_sub(c)).sum();
+        let acks = (args.rounds as u64 * per_round) as f64;
+        r.insert("acks_missing".into(), json!(missing));
+        r.insert("errors".into(), json!(errors));
+        r.insert("asks_answered".into(), json!(shared.asks_answered.get() - asks_before));
+        r.insert("server_cpu_us_per_ack".into(), json!(server_cpu * 1e6 / acks));
+        r.insert("client_cpu_us_per_ack".into(), json!(client_cpu * 1e6 / acks));
+    } else {
+        r.insert(
+            "server_cpu_ms_per_fetch".into(),
+            json!(server_cpu * 1e3 / args.rounds as f64),
+        );
+        r.insert(
+            "client_cpu_ms_per_fetch".into(),
+            json!(client_cpu * 1e3 / args.rounds as f64),
+        );
+    }
+}
+
 async fn run(args: Args) -> Value {
-    let pid = args.server_pid;
-    let broadcasts = if args.case == "broadcast" { args.broadcasts } else { 0 };
+    let pid = &args.server_pids[..];
+    let broadcasts = match args.case.as_str() {
+        "broadcast" | "cluster" => args.broadcasts,
+        _ => 0,
+    };
     let rounds = match args.case.as_str() {
-        "broadcast-ack" | "fetch-sockets" => args.rounds,
+        "broadcast-ack" | "fetch-sockets" | "cluster" => args.rounds,
         _ => 0,
     };
     let clients = if args.case == "throughput" && args.clients == 1000 {
@@ -898,10 +1060,14 @@ async fn run(args: Args) -> Value {
     let base = server_state(pid);
 
     let before = Sample::take(pid);
-    let sender = matches!(args.case.as_str(), "broadcast" | "broadcast-ack" | "fetch-sockets").then_some(order_rx);
+    let sender = matches!(
+        args.case.as_str(),
+        "broadcast" | "broadcast-ack" | "fetch-sockets" | "cluster"
+    )
+    .then_some(order_rx);
     let launched = connect_clients(
         &shared,
-        args.port,
+        &args.ports,
         clients,
         args.concurrency,
         args.transport,
@@ -989,121 +1155,26 @@ async fn run(args: Args) -> Value {
         }
         "broadcast" => {
             sleep_secs(1.0).await;
-            let s0 = Sample::take(pid);
-            for seq in 0..args.broadcasts {
-                let _ = order_tx.send(Order::Broadcast(seq as u32));
-                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-            }
-            let expected = (args.broadcasts * connected) as u64;
-            let give_up = Instant::now() + Duration::from_secs(5);
-            while shared.broadcast_received.get() < expected && Instant::now() < give_up {
-                sleep_secs(0.05).await;
-            }
-            let s1 = Sample::take(pid);
-            let sent = shared.broadcast_sent_us.borrow();
-            let received = shared.broadcast_received_us.borrow();
-            let mut complete = Vec::new();
-            let mut deliveries = Vec::new();
-            let mut lost = 0u64;
-            for (seq, &at) in sent.iter().enumerate() {
-                let mut last = 0;
-                for idx in 0..clients {
-                    if !shared.ever.borrow()[idx] {
-                        continue; // never connected
-                    }
-                    let got = received[seq * clients + idx];
-                    if got == u64::MAX || at == u64::MAX {
-                        lost += 1;
-                    } else {
-                        let took = got.saturating_sub(at);
-                        deliveries.push(took);
-                        last = last.max(took);
-                    }
-                }
-                complete.push(last);
-            }
-            complete.sort_unstable();
-            deliveries.sort_unstable();
-            let span = s0.span(&s1);
-            r.insert("broadcasts".into(), json!(args.broadcasts));
-            r.insert("all_have_it_p50_ms".into(), json!(percentile(&complete, 0.5) / 1000.0));
-            r.insert("all_have_it_max_ms".into(), json!(percentile(&complete, 1.0) / 1000.0));
-            r.insert("delivery_p50_ms".into(), json!(percentile(&deliveries, 0.5) / 1000.0));
-            r.insert("lost".into(), json!(lost));
-            r.insert("dropped".into(), json!(shared.dropped.get()));
-            r.insert(
-                "server_cpu_ms_per_broadcast".into(),
-                json!(span.server * 1e3 / args.broadcasts as f64),
-            );
-            r.insert(
-                "client_cpu_ms_per_broadcast".into(),
-                json!(span.client * 1e3 / args.broadcasts as f64),
-            );
-            r.insert("span".into(), span.json());
+            broadcast_phase(&shared, &order_tx, pid, &args, connected, r).await;
         }
-        "broadcast-ack" | "fetch-sockets" => {
+        "broadcast-ack" => {
             sleep_secs(1.0).await;
-            let asks_before = shared.asks_answered.get();
-            let mut server_cpu = 0.0;
-            let mut client_cpu = 0.0;
-            for seq in 0..args.rounds {
-                let order = if args.case == "broadcast-ack" {
-                    Order::BroadcastWithAck(seq as u32)
-                } else {
-                    Order::FetchSockets(seq as u32)
-                };
-                let s0 = Sample::take(pid);
-                let _ = order_tx.send(order);
-                let give_up = Instant::now() + Duration::from_secs(15);
-                while shared.round_done_us.borrow()[seq] == u64::MAX && Instant::now() < give_up {
-                    let _ = tokio::time::timeout(Duration::from_millis(100), shared.round_done.notified()).await;
-                }
-                let span = s0.span(&Sample::take(pid));
-                server_cpu += span.server;
-                client_cpu += span.client;
-                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-            }
-            let sent = shared.round_sent_us.borrow();
-            let done = shared.round_done_us.borrow();
-            let counts = shared.round_count.borrow();
-            let mut took: Vec<u64> = Vec::new();
-            let mut unanswered = 0u64;
-            for seq in 0..args.rounds {
-                if done[seq] == u64::MAX || sent[seq] == u64::MAX {
-                    unanswered += 1;
-                } else {
-                    took.push(done[seq] - sent[seq]);
-                }
-            }
-            took.sort_unstable();
-            let per_round = connected as u64;
-            let errors: Vec<String> = shared.round_error.borrow().iter().flatten().cloned().collect();
-            r.insert("rounds".into(), json!(args.rounds));
-            r.insert("unanswered_rounds".into(), json!(unanswered));
-            r.insert("p50_ms".into(), json!(percentile(&took, 0.5) / 1000.0));
-            r.insert("max_ms".into(), json!(percentile(&took, 1.0) / 1000.0));
-            r.insert("counts".into(), json!(*counts));
-            r.insert("count_min".into(), json!(counts.iter().min().copied().unwrap_or(0)));
-            r.insert("dropped".into(), json!(shared.dropped.get()));
-            if args.case == "broadcast-ack" {
-                // Every round wants an ack from every connected client.
-                let missing: u64 = counts.iter().map(|&c| per_round.saturating_sub(c)).sum();
-                let acks = (args.rounds as u64 * per_round) as f64;
-                r.insert("acks_missing".into(), json!(missing));
-                r.insert("errors".into(), json!(errors));
-                r.insert("asks_answered".into(), json!(shared.asks_answered.get() - asks_before));
-                r.insert("server_cpu_us_per_ack".into(), json!(server_cpu * 1e6 / acks));
-                r.insert("client_cpu_us_per_ack".into(), json!(client_cpu * 1e6 / acks));
-            } else {
-                r.insert(
-                    "server_cpu_ms_per_fetch".into(),
-                    json!(server_cpu * 1e3 / args.rounds as f64),
-                );
-                r.insert(
-                    "client_cpu_ms_per_fetch".into(),
-                    json!(client_cpu * 1e3 / args.rounds as f64),
-                );
-            }
+            rounds_phase(&shared, &order_tx, pid, &args, Order::BroadcastWithAck, connected, r).await;
+        }
+        "fetch-sockets" => {
+            sleep_secs(1.0).await;
+            rounds_phase(&shared, &order_tx, pid, &args, Order::FetchSockets, connected, r).await;
+        }
+        "cluster" => {
+            // The same clients, both servers: first the broadcasts, then the fetches.
+            sleep_secs(1.0).await;
+            let mut broadcast = serde_json::Map::new();
+            broadcast_phase(&shared, &order_tx, pid, &args, connected, &mut broadcast).await;
+            r.insert("broadcast".into(), Value::Object(broadcast));
+            sleep_secs(0.5).await;
+            let mut fetch = serde_json::Map::new();
+            rounds_phase(&shared, &order_tx, pid, &args, Order::FetchSockets, connected, &mut fetch).await;
+            r.insert("fetch".into(), Value::Object(fetch));
         }
         "idle" | "scale" => {
             sleep_secs(1.0).await;

@@ -16,7 +16,9 @@
 //! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
 //! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked;
 //! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop;
-//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them.
+//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them;
+//! - [`proxies::LoadBalancer`]: nginx or HAProxy from `examples/cluster/`, stopped on drop;
+//! - [`signal`]: `kill -SIGNAL pid`.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -26,6 +28,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod proxies;
 pub mod redis_server;
 pub mod tools;
 
@@ -276,6 +279,15 @@ impl Drop for EchoServer {
             eprintln!("----- end of server log -----");
         }
     }
+}
+
+/// `kill -SIGNAL pid` (`signal` as `TERM`, `INT`, `STOP`...).
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 /// The number of threads of process `pid` (`Threads:` in `/proc/PID/status`).
