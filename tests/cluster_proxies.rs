@@ -268,8 +268,29 @@ struct RunScript {
 
 impl RunScript {
     /// `examples/cluster/run [--haproxy]` on free ports, the chapter's servers from the debug
-    /// build with a 200 ms `news`; returns once it printed `ready`.
+    /// build with a 200 ms `news`; returns once it printed `ready`. A port taken by someone else
+    /// between our probe and the script's bind makes one of its processes exit, and the script
+    /// with it: then again on other ports.
     fn start(haproxy: bool) -> RunScript {
+        for _attempt in 0..3 {
+            let mut script = RunScript::spawn(haproxy);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if script.output().lines().any(|line| line == "ready") {
+                    return script;
+                }
+                if matches!(script.child.try_wait(), Ok(Some(_))) {
+                    eprintln!("examples/cluster/run exited before it was ready:\n{}", script.output());
+                    break;
+                }
+                assert!(Instant::now() < deadline, "run is not ready after 60 s:\n{}", script.output());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("examples/cluster/run did not start on 3 sets of free ports");
+    }
+
+    fn spawn(haproxy: bool) -> RunScript {
         let ports = [free_port(), free_port(), free_port(), free_port()];
         let server = format!(
             "{} --news-interval 200 --log-level debug",
@@ -300,9 +321,7 @@ impl RunScript {
                 }
             });
         }
-        let script = RunScript { child, output, ports };
-        script.wait_for("ready", Duration::from_secs(30));
-        script
+        RunScript { child, output, ports }
     }
 
     fn output(&self) -> String {
