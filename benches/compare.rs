@@ -730,7 +730,12 @@ struct Redis {
 fn start_redis(log: &Path) -> Result<Redis, String> {
     let binary = ["/usr/bin/redis-server", "redis-server"]
         .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .ok_or("the cluster case needs redis-server: apt-get install redis-server")?;
     let port = std::net::TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
@@ -767,7 +772,10 @@ fn start_redis(log: &Path) -> Result<Redis, String> {
         if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("redis-server did not start on port {port}; see {}", log.display()));
+            return Err(format!(
+                "redis-server did not start on port {port}; see {}",
+                log.display()
+            ));
         }
         thread::sleep(Duration::from_millis(20));
     }

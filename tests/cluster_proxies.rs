@@ -121,12 +121,17 @@ fn assert_sticky(report: &Report, event: &str) {
         // Polling first (the handshake GET, the CONNECT's POST, a GET with the CONNECT's answer),
         // then one WebSocket handshake.
         let answers = report.answers_of(index);
-        let polling = answers.iter().filter(|a| a["path"].as_str().unwrap().contains("transport=polling"));
+        let polling = answers
+            .iter()
+            .filter(|a| a["path"].as_str().unwrap().contains("transport=polling"));
         assert!(polling.count() >= 3, "client {index}: {answers:?}");
         let upgrades: Vec<_> = answers.iter().filter(|a| a["status"] == 101).collect();
         assert_eq!(upgrades.len(), 1, "client {index}: {answers:?}");
         assert!(
-            upgrades[0]["path"].as_str().unwrap().contains("transport=websocket&sid="),
+            upgrades[0]["path"]
+                .as_str()
+                .unwrap()
+                .contains("transport=websocket&sid="),
             "{upgrades:?}"
         );
     }
@@ -283,7 +288,11 @@ impl RunScript {
                     eprintln!("examples/cluster/run exited before it was ready:\n{}", script.output());
                     break;
                 }
-                assert!(Instant::now() < deadline, "run is not ready after 60 s:\n{}", script.output());
+                assert!(
+                    Instant::now() < deadline,
+                    "run is not ready after 60 s:\n{}",
+                    script.output()
+                );
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
@@ -332,7 +341,11 @@ impl RunScript {
     fn wait_for(&self, line: &str, within: Duration) {
         let deadline = Instant::now() + within;
         while !self.output.lock().unwrap().iter().any(|l| l.contains(line)) {
-            assert!(Instant::now() < deadline, "no {line:?} within {within:?}:\n{}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "no {line:?} within {within:?}:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -398,7 +411,10 @@ fn the_run_script_serves_the_chapter_behind_nginx_and_stops_on_ctrl_c() {
     );
     assert_chapter_behind(&script, &report);
     // nginx's access log, printed by the script.
-    script.wait_for("[nginx] 127.0.0.2 \"GET /socket.io/?EIO=4&transport=polling", Duration::from_secs(5));
+    script.wait_for(
+        "[nginx] 127.0.0.2 \"GET /socket.io/?EIO=4&transport=polling",
+        Duration::from_secs(5),
+    );
     script.interrupt();
 }
 
@@ -406,10 +422,7 @@ fn the_run_script_serves_the_chapter_behind_nginx_and_stops_on_ctrl_c() {
 fn the_run_script_serves_the_chapter_behind_haproxy_and_stops_on_ctrl_c() {
     let script = RunScript::start(true);
     let url = format!("http://127.0.0.1:{}", script.ports[0]);
-    let report = run_clients(
-        &url,
-        &[("CLIENTS", "4"), ("WITH_CREDENTIALS", "1"), ("EVENT", "news")],
-    );
+    let report = run_clients(&url, &[("CLIENTS", "4"), ("WITH_CREDENTIALS", "1"), ("EVENT", "news")]);
     assert_chapter_behind(&script, &report);
     script.interrupt();
 }

@@ -1173,7 +1173,16 @@ async fn run(args: Args) -> Value {
             r.insert("broadcast".into(), Value::Object(broadcast));
             sleep_secs(0.5).await;
             let mut fetch = serde_json::Map::new();
-            rounds_phase(&shared, &order_tx, pid, &args, Order::FetchSockets, connected, &mut fetch).await;
+            rounds_phase(
+                &shared,
+                &order_tx,
+                pid,
+                &args,
+                Order::FetchSockets,
+                connected,
+                &mut fetch,
+            )
+            .await;
             r.insert("fetch".into(), Value::Object(fetch));
         }
         "idle" | "scale" => {

@@ -100,7 +100,12 @@ impl LoadBalancer {
             std::fs::write(&config, fill(template, port, servers)).expect("write the configuration");
             let mut command = Command::new(&binary);
             match kind {
-                Kind::Nginx => command.arg("-p").arg(&dir).arg("-c").arg(&config).args(["-g", "daemon off;"]),
+                Kind::Nginx => command
+                    .arg("-p")
+                    .arg(&dir)
+                    .arg("-c")
+                    .arg(&config)
+                    .args(["-g", "daemon off;"]),
                 Kind::HaProxy => command.arg("-f").arg(&config).arg("-db"),
             };
             let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr.log");
@@ -181,7 +186,12 @@ impl Drop for LoadBalancer {
             let _ = child.wait();
         }
         if std::thread::panicking() {
-            eprintln!("----- {} (port {}) -----\n{}", self.kind.program(), self.port, self.logs());
+            eprintln!(
+                "----- {} (port {}) -----\n{}",
+                self.kind.program(),
+                self.port,
+                self.logs()
+            );
             let access = self.access_log();
             if !access.is_empty() {
                 eprintln!("----- nginx access log -----\n{access}");
