@@ -56,7 +56,9 @@
 // Nested `if`s are kept where they read more plainly, one condition per line in a debugger.
 #![allow(clippy::collapsible_if)]
 
+pub mod admin;
 pub mod cli;
+pub mod date;
 pub mod engineio;
 pub mod http;
 pub mod interval;

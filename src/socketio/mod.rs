@@ -28,5 +28,5 @@ pub use listeners::{AnyListener, ListenerId};
 pub use namespace::{ConnectError, Namespace};
 pub use namespaces::{NamespaceFn, NamespaceName};
 pub use packet::Arg;
-pub use server::{Server, ServerOptions};
+pub use server::{Server, ServerOptions, WeakServer};
 pub use socket::{Ack, AckError, EmitError, Handshake, MiddlewareError, Socket, SocketError};

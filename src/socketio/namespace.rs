@@ -57,7 +57,8 @@ struct Members {
 struct Inner {
     name: String,
     timers: Timers,
-    connection_handler: Mutex<Option<ConnectionHandler>>,
+    /// The `connection` listeners, in the order they run.
+    connection_handlers: Mutex<Vec<ConnectionHandler>>,
     middlewares: Mutex<Vec<Middleware>>,
     members: Mutex<Members>,
     /// `Some` for a parent namespace: its children, in the order they were made.
@@ -93,7 +94,7 @@ impl Namespace {
             inner: Arc::new(Inner {
                 name: name.to_string(),
                 timers,
-                connection_handler: Mutex::new(None),
+                connection_handlers: Mutex::new(Vec::new()),
                 middlewares: Mutex::new(Vec::new()),
                 members: Mutex::new(Members::default()),
                 children,
@@ -103,11 +104,11 @@ impl Namespace {
     }
 
     /// The reference's `createChild`, its first half: a child of this parent namespace, named
-    /// `name`, with a copy of the parent's `connection` handler and middlewares as they are now
+    /// `name`, with a copy of the parent's `connection` handlers and middlewares as they are now
     /// (added to the parent later, they do not reach this child). `namespaces.rs` registers it.
     pub(super) fn new_child(&self, name: &str) -> Namespace {
         let child = Namespace::make(name, self.inner.timers.clone(), None, Some(Arc::downgrade(&self.inner)));
-        *lock(&child.inner.connection_handler) = lock(&self.inner.connection_handler).clone();
+        *lock(&child.inner.connection_handlers) = lock(&self.inner.connection_handlers).clone();
         *lock(&child.inner.middlewares) = lock(&self.inner.middlewares).clone();
         if let Some(children) = &self.inner.children {
             lock(children).push(child.clone());
@@ -156,10 +157,16 @@ impl Namespace {
         &self.inner.timers
     }
 
-    /// `nsp.on('connection', handler)`. On a parent namespace: the handler of the children made
-    /// from now on.
+    /// `nsp.on('connection', handler)`: runs for each socket that connects, after the handlers
+    /// added before it. On a parent namespace: a handler of the children made from now on.
     pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
-        *lock(&self.inner.connection_handler) = Some(Arc::new(handler));
+        lock(&self.inner.connection_handlers).push(Arc::new(handler));
+    }
+
+    /// `nsp.prependListener('connection', handler)`: the same, run before the handlers already
+    /// added (the admin UI watches sockets so, before the application's handler runs).
+    pub fn prepend_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
+        lock(&self.inner.connection_handlers).insert(0, Arc::new(handler));
     }
 
     /// `nsp.use(middleware)`: runs before `connection`, in the order added.
@@ -252,12 +259,15 @@ impl Namespace {
         Some(socket)
     }
 
-    /// Emits `connection` (after the client has registered the socket).
+    /// Emits `connection` (after the client has registered the socket): each handler in order,
+    /// with no lock held.
     pub(super) fn emit_connection(&self, socket: &Socket) {
-        let handler = lock(&self.inner.connection_handler).clone();
-        match handler {
-            Some(handler) => handler(socket),
-            None => debug!("{}: no connection handler", self.name()),
+        let handlers = lock(&self.inner.connection_handlers).clone();
+        if handlers.is_empty() {
+            debug!("{}: no connection handler", self.name());
+        }
+        for handler in handlers {
+            handler(socket);
         }
     }
 

@@ -109,10 +109,19 @@ export class Server {
 
   static #startOnce(port, args) {
     const argv = ['--host', '127.0.0.1', '--port', String(port), '--trace', '--log-level', 'info', ...args];
+    return Server.startCommand([BIN, ...argv]);
+  }
+
+  /**
+   * Starts any server command (`[file, ...args]`, e.g. an example binary or `node` and a
+   * reference script) and waits for its `listening on HOST:PORT` line on stdout.
+   */
+  static startCommand(command) {
+    const [file, ...argv] = command;
     const env = { ...process.env };
     delete env.RUST_LOG;
     delete env.PORT;
-    const child = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: ROOT });
     running.add(child);
     const raw = [];
     const lines = [];
@@ -143,7 +152,7 @@ export class Server {
           const server = new Server(child, Number(m[1]));
           server.raw = raw;
           server.lines = lines;
-          server.argv = [BIN, ...argv].join(' ');
+          server.argv = command.join(' ');
           child.server = server;
           resolve(server);
         }
@@ -151,7 +160,7 @@ export class Server {
       child.on('error', reject);
       child.exited.then(({ code, signal }) => {
         if (!child.server) {
-          reject(new Error(`${BIN} ${argv.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
+          reject(new Error(`${command.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
         }
       });
     });

@@ -9,6 +9,9 @@
 //        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN[,ORIGIN...],
 //        --transports websocket[,polling], and the other engine flags of
 //        common.mjs (--allow-upgrades, --cookie, --cors-*, --initial-header, --header).
+//        --admin-ui [--admin-ui-auth USER:BCRYPT_HASH] [--admin-ui-readonly]
+//        [--admin-ui-mode development|production]: instrument(io, {...}) of
+//        @socket.io/admin-ui (its CORS is --cors-origin's).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -57,10 +60,15 @@
 // is ignored.
 import http from 'node:http';
 import { Server } from 'socket.io';
+import { instrument } from '@socket.io/admin-ui';
 import { parseServerArgs, listen } from './common.mjs';
 
-const { port, engineOpts, int, addHeaderListeners } = parseServerArgs({
+const { port, engineOpts, int, addHeaderListeners, values } = parseServerArgs({
   'connect-timeout': { type: 'string' },
+  'admin-ui': { type: 'boolean' },
+  'admin-ui-auth': { type: 'string' },
+  'admin-ui-readonly': { type: 'boolean' },
+  'admin-ui-mode': { type: 'string', default: 'development' },
 });
 const connectTimeout = int('connect-timeout');
 
@@ -175,6 +183,16 @@ setup(guarded);
 setupListeners(io.of('/listeners'));
 setup(io.of(/^\/dynamic-\d+$/));
 setup(io.of((name, auth, next) => next(null, name.startsWith('/fn-') && auth.deny !== true)));
+
+if (values['admin-ui']) {
+  let auth = false;
+  if (values['admin-ui-auth'] !== undefined) {
+    const text = values['admin-ui-auth'];
+    const at = text.indexOf(':');
+    auth = { type: 'basic', username: text.slice(0, at), password: text.slice(at + 1) };
+  }
+  instrument(io, { auth, readonly: values['admin-ui-readonly'] === true, mode: values['admin-ui-mode'] });
+}
 
 io.engine.on('connection_error', (err) => {
   console.error(`connection_error: ${err.code} ${err.message}`);
