@@ -181,3 +181,62 @@ pub fn browser() -> PathBuf {
         BROWSERS.join(", ")
     );
 }
+
+/// The summary of node's test runner (`ℹ tests 6`, `ℹ pass 6`, ...) as (name, count).
+fn node_test_summary(stdout: &str) -> Vec<(String, u64)> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("ℹ "))
+        .filter_map(|rest| {
+            let (name, count) = rest.split_once(' ')?;
+            Some((name.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs `node --test <script>` of the browser tests with the browser ([`browser`]) in `CHROME`,
+/// `artifacts` in `BROWSER_ARTIFACTS` and `env`; every one of its `cases` must run and pass:
+/// node's summary is checked exactly, so that a case deleted, skipped or left as a todo fails.
+pub fn run_browser_tests(script: &str, env: &[(&str, &Path)], artifacts: &Path, cases: u64) {
+    let chrome = browser();
+    let mut command = node();
+    command
+        .arg("--test")
+        .arg("--test-reporter=spec")
+        .arg(script)
+        .env("BROWSER_ARTIFACTS", artifacts)
+        .env("CHROME", &chrome);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!(
+        "{stdout}\n{stderr}\nbrowser: {}\nscreenshots and logs: {}",
+        chrome.display(),
+        artifacts.display()
+    );
+    assert!(
+        output.status.success(),
+        "the browser tests failed (screenshots and logs in {}):\n{stdout}\n{stderr}",
+        artifacts.display()
+    );
+    let counts = node_test_summary(&stdout);
+    let count = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    for (name, expected) in [
+        ("tests", cases),
+        ("pass", cases),
+        ("fail", 0),
+        ("cancelled", 0),
+        ("skipped", 0),
+        ("todo", 0),
+    ] {
+        assert_eq!(
+            count(name),
+            Some(expected),
+            "node's summary should say `ℹ {name} {expected}` (screenshots and logs in {}):\n{stdout}\n{stderr}",
+            artifacts.display()
+        );
+    }
+}
