@@ -9,10 +9,12 @@
 //! ← 42/admin,["_disconnect","/",false,"<id>"]       io.of("/").in("<id>").disconnectSockets(false)
 //! ```
 //!
-//! Nothing is answered. A command that names a namespace the server does not have, or a room no
-//! socket is in, does nothing and is logged (the reference's `io.of(nsp)` would make that
-//! namespace); so is one whose arguments are not what the UI sends (a name that is not a
-//! string, a reserved event name). Read-only instruments register none of them.
+//! Nothing is answered. A command that names a namespace the server does not have does nothing
+//! and is logged (the reference's `io.of(nsp)` would make that namespace); so does one whose
+//! arguments are not what the UI sends (a name that is not a string, a reserved event name). A
+//! room no socket of this server is in is logged too (then the command reaches no one here; with
+//! a cluster adapter, it still reaches the other servers' sockets in it). Read-only instruments
+//! register none of them.
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use log::{debug, warn};
 use serde_json::Value;
 
 use super::Admin;
-use crate::socketio::{Arg, Namespace, Socket};
+use crate::socketio::{Arg, BroadcastOperator, Namespace, Socket};
 
 /// The socket's commands (not when `readonly`).
 pub fn register_commands(admin: &Arc<Admin>, socket: &Socket) {
@@ -58,22 +60,19 @@ fn filter(args: &[Arg], index: usize) -> Result<Option<&str>, Refusal> {
     }
 }
 
-/// The sockets of `nsp` a command reaches: all, or those in the room `filter`; an error when
-/// the filter matches no socket.
-fn targets(nsp: &Namespace, filter: Option<&str>) -> Result<Vec<Socket>, Refusal> {
-    let sockets = nsp.sockets();
-    let room = match filter {
-        None => return Ok(sockets),
-        Some(room) => room,
-    };
-    let chosen: Vec<Socket> = sockets
-        .into_iter()
-        .filter(|socket| socket.rooms().contains(room))
-        .collect();
-    if chosen.is_empty() {
-        return Err(format!("no socket of {} is in room {room:?}", nsp.name()));
+/// `io.of(nsp)`, or `io.of(nsp).in(filter)`: the sockets a command reaches. A filter that no
+/// socket of this server is in is logged (the command still goes to the other servers of a
+/// cluster, through the adapter).
+fn targets(nsp: &Namespace, filter: Option<&str>) -> BroadcastOperator {
+    match filter {
+        None => nsp.operator(),
+        Some(room) => {
+            if nsp.adapter().sockets(&[room.to_string()]).is_empty() {
+                warn!("admin: no socket of {} is in room {room:?}", nsp.name());
+            }
+            nsp.in_(room)
+        }
     }
-    Ok(chosen)
 }
 
 impl Admin {
@@ -99,40 +98,37 @@ fn command_emit(nsp: &Namespace, args: &[Arg]) -> Result<(), Refusal> {
     let filter = filter(args, 0)?;
     let event = text(args, 1, "the event name")?;
     let event_args: Vec<Arg> = args.iter().skip(2).cloned().collect();
-    let sockets = targets(nsp, filter)?;
-    for socket in sockets {
-        socket.emit(event, event_args.clone()).map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    targets(nsp, filter).emit(event, event_args).map_err(|e| e.to_string())
 }
 
 /// `join` (nsp, room, filter): `io.of(nsp).in(filter).socketsJoin(room)`.
 fn command_join(nsp: &Namespace, args: &[Arg]) -> Result<(), Refusal> {
     let room = text(args, 0, "the room")?;
-    for socket in targets(nsp, filter(args, 1)?)? {
-        socket.join(room);
-    }
+    targets(nsp, filter(args, 1)?).sockets_join(&[room]);
     Ok(())
 }
 
 /// `leave` (nsp, room, filter): `io.of(nsp).in(filter).socketsLeave(room)`.
 fn command_leave(nsp: &Namespace, args: &[Arg]) -> Result<(), Refusal> {
     let room = text(args, 0, "the room")?;
-    for socket in targets(nsp, filter(args, 1)?)? {
-        socket.leave(room);
-    }
+    targets(nsp, filter(args, 1)?).sockets_leave(&[room]);
     Ok(())
+}
+
+/// JavaScript's truthiness, as the reference's `if (close)` reads the UI's `close`: `false`,
+/// `null`, `0`, `""` and a missing argument are false, anything else true.
+fn truthy(arg: Option<&Arg>) -> bool {
+    match arg {
+        None | Some(Arg::Json(Value::Null)) | Some(Arg::Json(Value::Bool(false))) => false,
+        Some(Arg::Json(Value::Number(n))) => n.as_f64().is_some_and(|n| n != 0.0),
+        Some(Arg::Json(Value::String(text))) => !text.is_empty(),
+        Some(_) => true,
+    }
 }
 
 /// `_disconnect` (nsp, close, filter): `io.of(nsp).in(filter).disconnectSockets(close)`.
 fn command_disconnect(nsp: &Namespace, args: &[Arg]) -> Result<(), Refusal> {
-    let close = match args.first() {
-        Some(Arg::Json(Value::Bool(close))) => *close,
-        None | Some(Arg::Json(Value::Null)) => false,
-        Some(other) => return Err(format!("close should be true or false, not {other:?}")),
-    };
-    for socket in targets(nsp, filter(args, 1)?)? {
-        socket.disconnect(close);
-    }
+    let close = truthy(args.first());
+    targets(nsp, filter(args, 1)?).disconnect_sockets(close);
     Ok(())
 }

@@ -43,11 +43,11 @@ mod watch;
 
 use std::sync::Arc;
 
-use log::{debug, info};
+use log::{debug, info, warn};
 use serde_json::{Value, json};
 
 pub use auth::{Auth, InvalidAuth, SessionStore};
-pub use serialize::serialize_socket;
+pub use serialize::{serialize_data, serialize_socket};
 pub use stats::{STATS_INTERVAL, hostname};
 
 use crate::socketio::{Arg, Server, Socket, WeakServer};
@@ -104,6 +104,7 @@ pub(crate) struct Admin {
     /// `supportedFeatures`, as `config` sends them.
     features: Vec<&'static str>,
     counters: Arc<stats::EngineCounters>,
+    leaving: watch::Leaving,
 }
 
 impl Admin {
@@ -169,6 +170,7 @@ pub fn instrument(io: &Server, options: InstrumentOptions) -> Result<(), Invalid
         readonly: options.readonly,
         features,
         counters: Arc::new(stats::EngineCounters::default()),
+        leaving: watch::Leaving::default(),
     });
 
     let on_admin = Arc::clone(&admin);
@@ -203,12 +205,19 @@ fn on_admin_connection(admin: &Arc<Admin>, socket: &Socket, development: bool) {
     }
 }
 
-/// `fetchAllSockets`: every socket of every namespace, serialized, namespace by namespace.
+/// `fetchAllSockets`: every socket of every namespace (`fetch_sockets`: of every server of a
+/// cluster), serialized, namespace by namespace. A namespace whose other servers did not
+/// answer in time is left out, and logged.
 fn all_sockets(io: &Server) -> Value {
     let mut all = Vec::new();
     for nsp in io.namespaces() {
-        for socket in nsp.sockets() {
-            all.push(serialize_socket(&socket));
+        match nsp.fetch_sockets() {
+            Ok(sockets) => {
+                for socket in sockets {
+                    all.push(serialize::serialize_fetched(&socket, nsp.name()));
+                }
+            }
+            Err(e) => warn!("admin: all_sockets: the sockets of {} are missing: {e}", nsp.name()),
         }
     }
     Value::Array(all)

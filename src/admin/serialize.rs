@@ -17,42 +17,37 @@
 //!
 //! `handshake.auth` is left out (it may hold a password).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
-use crate::socketio::{Handshake, Socket};
+use crate::socketio::{Handshake, RemoteSocket, Socket};
 
 /// How many characters of the Engine.IO session id the UI is shown (the reference: "this
 /// information is quite sensitive").
 pub const CLIENT_ID_LENGTH: usize = 12;
 
-/// `[("a","1"),("a","2")]` -> `{"a":"1, 2"}`: Node's `req.headers` and a parsed query.
-fn pairs_to_object(pairs: &[(String, String)]) -> Value {
-    let mut object = Map::new();
-    for (key, value) in pairs {
-        match object.get_mut(key) {
-            Some(Value::String(first)) => {
-                first.push_str(", ");
-                first.push_str(value);
-            }
-            _ => {
-                object.insert(key.clone(), Value::String(value.clone()));
-            }
-        }
-    }
-    Value::Object(object)
+/// `socket.data._admin` as the admin keeps it in each socket's data (`watch.rs`), so that a
+/// socket fetched from another server of a cluster carries it too:
+/// `{"clientId":"baBnZluPgex8","transport":"websocket"}`.
+pub fn admin_data(socket: &Socket) -> Value {
+    let client_id: String = socket.conn().id().chars().take(CLIENT_ID_LENGTH).collect();
+    json!({"clientId": client_id, "transport": socket.transport_name()})
 }
 
-/// The handshake the UI shows ("Initial request").
+/// The handshake the UI shows ("Initial HTTP request"): the fields of `handshake.to_json()` it
+/// reads, `auth` left out, `address` the client's as a proxy reports it.
 fn serialize_handshake(handshake: &Handshake) -> Value {
     let address = handshake
         .header("cf-connecting-ip")
         .or_else(|| handshake.header("x-forwarded-for"))
         .map(str::to_string)
         .unwrap_or_else(|| handshake.address.ip().to_string());
+    let all = handshake.to_json();
     json!({
         "address": address,
-        "headers": pairs_to_object(&handshake.headers),
-        "query": pairs_to_object(&handshake.query),
+        "headers": all["headers"],
+        "query": all["query"],
         "issued": handshake.issued,
         "secure": handshake.secure,
         "time": handshake.time,
@@ -73,37 +68,41 @@ pub fn serialize_data(data: &Value) -> Value {
     }
 }
 
-/// `serialize(socket, nsp)`: one connected socket of this server.
-pub fn serialize_socket(socket: &Socket) -> Value {
-    let client_id: String = socket.conn().id().chars().take(CLIENT_ID_LENGTH).collect();
+/// `serialize(socket, nsp)`: `clientId` and `transport` from `data._admin` (left out when the
+/// socket has none, as `JSON.stringify` leaves out `undefined`).
+fn serialize(id: &str, nsp: &str, handshake: &Handshake, rooms: HashSet<String>, data: &Value) -> Value {
     // Its own room first, then the others by name (a JavaScript `Set` keeps the order joined).
-    let mut rooms: Vec<String> = socket.rooms().into_iter().filter(|room| room != socket.id()).collect();
-    rooms.sort();
-    rooms.insert(0, socket.id().to_string());
-    json!({
-        "id": socket.id(),
-        "clientId": client_id,
-        "transport": socket.transport_name(),
-        "nsp": socket.nsp().name(),
-        "data": serialize_data(&Value::Object(Map::new())),
-        "handshake": serialize_handshake(socket.handshake()),
-        "rooms": rooms,
-    })
+    let mut others: Vec<String> = rooms.into_iter().filter(|room| room != id).collect();
+    others.sort();
+    let mut ordered = vec![id.to_string()];
+    ordered.extend(others);
+    let mut object = Map::new();
+    object.insert("id".to_string(), json!(id));
+    for key in ["clientId", "transport"] {
+        if let Some(value) = data.get("_admin").and_then(|admin| admin.get(key)) {
+            object.insert(key.to_string(), value.clone());
+        }
+    }
+    object.insert("nsp".to_string(), json!(nsp));
+    object.insert("data".to_string(), serialize_data(data));
+    object.insert("handshake".to_string(), serialize_handshake(handshake));
+    object.insert("rooms".to_string(), json!(ordered));
+    Value::Object(object)
+}
+
+/// A connected socket of this server (`socket_connected`).
+pub fn serialize_socket(socket: &Socket) -> Value {
+    serialize(socket.id(), socket.nsp().name(), socket.handshake(), socket.rooms(), &socket.data())
+}
+
+/// A socket `fetch_sockets` found, of this server or another (`all_sockets`).
+pub fn serialize_fetched(socket: &RemoteSocket, nsp: &str) -> Value {
+    serialize(socket.id(), nsp, socket.handshake(), socket.rooms(), &socket.data())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers_and_query_as_node_has_them() {
-        let pairs = vec![
-            ("host".to_string(), "a".to_string()),
-            ("accept".to_string(), "x".to_string()),
-            ("accept".to_string(), "y".to_string()),
-        ];
-        assert_eq!(pairs_to_object(&pairs).to_string(), r#"{"host":"a","accept":"x, y"}"#);
-    }
 
     #[test]
     fn data_without_admin() {

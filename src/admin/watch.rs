@@ -18,14 +18,25 @@
 //! event), the thread that emits (`event_sent`), the WebSocket's reader (the upgrade), the thread
 //! that closes the session.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use log::debug;
+use serde_json::{Map, Value, json};
 
 use super::Admin;
-use super::serialize::serialize_socket;
+use super::serialize::{admin_data, serialize_data, serialize_socket};
 use crate::date;
 use crate::socketio::{Arg, Namespace, Socket};
+use crate::sync::lock;
+
+/// The `room_left` of sockets that are disconnecting, held until their `socket_disconnected`
+/// has gone (the reference sends each `room_left` on the next tick, so after the
+/// `socket_disconnected` of the same close): by socket id, for the sockets watched.
+#[derive(Default)]
+pub struct Leaving {
+    rooms: Mutex<HashMap<String, Vec<String>>>,
+}
 
 /// `new Date()` as JSON writes it.
 fn now() -> Arg {
@@ -43,32 +54,97 @@ fn event_and_args(event: &str, args: &[Arg]) -> Arg {
     Arg::Json(Value::Array(all))
 }
 
-/// `registerVerboseListeners(adminNamespace, nsp)`.
+/// `registerVerboseListeners(adminNamespace, nsp)`: its sockets (a `connection` listener put
+/// before the application's) and its rooms (the adapter's `join-room` and `leave-room`).
 pub fn watch_namespace(admin: &Arc<Admin>, nsp: &Namespace) {
     let watching_admin = nsp.name() == admin.namespace_name;
     let on_connection = Arc::clone(admin);
-    // prepended: it runs before the application's own `connection` handler
     nsp.prepend_connection(move |socket| watch_socket(&on_connection, socket, watching_admin));
+
+    let (joined, nsp_name) = (Arc::clone(admin), nsp.name().to_string());
+    nsp.adapter().events().on_join_room(move |room, id| {
+        if let Some(io) = joined.server() {
+            let args = vec![nsp_name.as_str().into(), room.into(), id.into(), now()];
+            joined.emit(&io, "room_joined", args);
+        }
+    });
+    let (left, weak_nsp) = (Arc::clone(admin), nsp.downgrade());
+    nsp.adapter().events().on_leave_room(move |room, id| {
+        let Some(nsp) = weak_nsp.upgrade() else { return };
+        // A socket leaving its rooms because it disconnects: after its socket_disconnected.
+        let closing = nsp.socket(id).is_some_and(|socket| !socket.connected());
+        if closing {
+            if let Some(rooms) = lock(&left.leaving.rooms).get_mut(id) {
+                rooms.push(room.to_string());
+                return;
+            }
+        }
+        room_left(&left, nsp.name(), room, id);
+    });
 }
 
-/// The `connection` listener: tells the UI of the socket, then watches its events.
-fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
-    let io = match admin.server() {
-        Some(io) => io,
-        None => return,
-    };
-    let nsp_name = socket.nsp().name().to_string();
-    admin.emit(&io, "socket_connected", vec![Arg::Json(serialize_socket(socket)), now()]);
+fn room_left(admin: &Admin, nsp: &str, room: &str, id: &str) {
+    if let Some(io) = admin.server() {
+        admin.emit(&io, "room_left", vec![nsp.into(), room.into(), id.into(), now()]);
+    }
+}
 
-    // socket.conn.on("upgrade"): a listener of the Engine.IO session, which outlives nothing
-    // here: it holds the ids, not the socket.
+/// `{"id":...,"nsp":...,"data":...}`: a socket's data changed.
+fn data_updated(admin: &Admin, socket: &Socket, data: &Value) {
+    if let Some(io) = admin.server() {
+        let update = json!({"id": socket.id(), "nsp": socket.nsp().name(), "data": serialize_data(data)});
+        admin.emit(&io, "socket_updated", vec![Arg::Json(update)]);
+    }
+}
+
+/// The reference's `socket.data = createProxy({_admin: {...}})`, then each key the application
+/// had set (in a middleware) copied back in, one at a time: each copy is a change the UI hears
+/// (`socket_updated`), before `socket_connected`. A `data` that is not an object is left alone
+/// (the reference would spread a string into it).
+fn adopt_data(admin: &Arc<Admin>, socket: &Socket) {
+    let before = match socket.data() {
+        Value::Object(before) => before,
+        Value::Null => Map::new(),
+        _ => return,
+    };
+    let mut data = Map::new();
+    data.insert("_admin".to_string(), admin_data(socket));
+    socket.set_data(Value::Object(data.clone()));
+    let watcher = Arc::clone(admin);
+    socket.on_data_change(move |socket, data| data_updated(&watcher, socket, data));
+    for (key, value) in before {
+        data.insert(key, value);
+        socket.set_data(Value::Object(data.clone()));
+    }
+}
+
+/// `socket.data._admin.transport = transport.name`: a change the UI hears like any other.
+fn note_transport(socket: &Socket, transport: &str) {
+    let mut data = socket.data();
+    if let Some(Value::Object(admin)) = data.get_mut("_admin") {
+        admin.insert("transport".to_string(), Value::from(transport));
+        socket.set_data(data);
+    }
+}
+
+/// The `connection` listener: tells the UI of the socket, then watches it.
+fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
+    let Some(io) = admin.server() else { return };
+    adopt_data(admin, socket);
+    admin.emit(&io, "socket_connected", vec![Arg::Json(serialize_socket(socket)), now()]);
+    lock(&admin.leaving.rooms).insert(socket.id().to_string(), Vec::new());
+
+    // socket.conn.on("upgrade"): a listener of the Engine.IO session, which keeps its listeners
+    // as long as it lives: it holds the ids and finds the socket, rather than hold it.
     let upgraded = Arc::clone(admin);
-    let (id, nsp) = (socket.id().to_string(), nsp_name.clone());
+    let (id, nsp) = (socket.id().to_string(), socket.nsp().downgrade());
     socket.conn().on_upgrade(move |conn| {
-        if let Some(io) = upgraded.server() {
-            let update = json!({"id": id, "nsp": nsp, "transport": conn.transport_name()});
-            upgraded.emit(&io, "socket_updated", vec![Arg::Json(update)]);
+        let (Some(io), Some(nsp)) = (upgraded.server(), nsp.upgrade()) else { return };
+        if let Some(socket) = nsp.socket(&id) {
+            note_transport(&socket, conn.transport_name());
         }
+        let update = json!({"id": id, "nsp": nsp.name(), "transport": conn.transport_name()});
+        upgraded.emit(&io, "socket_updated", vec![Arg::Json(update)]);
     });
 
     if !watching_admin {
@@ -90,9 +166,13 @@ fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
 
     let disconnected = Arc::clone(admin);
     socket.on_disconnect(move |socket, reason| {
-        if let Some(io) = disconnected.server() {
-            let args = vec![socket.nsp().name().into(), socket.id().into(), reason.into(), now()];
-            disconnected.emit(&io, "socket_disconnected", args);
+        let rooms = lock(&disconnected.leaving.rooms).remove(socket.id()).unwrap_or_default();
+        let Some(io) = disconnected.server() else { return };
+        let args = vec![socket.nsp().name().into(), socket.id().into(), reason.into(), now()];
+        disconnected.emit(&io, "socket_disconnected", args);
+        debug!("admin: {} left {} room(s) as it disconnected", socket.id(), rooms.len());
+        for room in rooms {
+            room_left(&disconnected, socket.nsp().name(), &room, socket.id());
         }
     });
 }
