@@ -105,6 +105,8 @@ pub(crate) struct Admin {
     features: Vec<&'static str>,
     counters: Arc<stats::EngineCounters>,
     leaving: watch::Leaving,
+    /// How many `server_stats` went out (for the log, and to see the timer stop).
+    stats_sent: std::sync::atomic::AtomicU64,
 }
 
 impl Admin {
@@ -139,6 +141,11 @@ impl Admin {
 ///
 /// Refused: a `password` that is not a bcrypt hash.
 pub fn instrument(io: &Server, options: InstrumentOptions) -> Result<(), InvalidAuth> {
+    start(io, options).map(|_admin| ())
+}
+
+/// `instrument`, returning what its listeners share.
+fn start(io: &Server, options: InstrumentOptions) -> Result<Arc<Admin>, InvalidAuth> {
     info!(
         "admin UI on namespace {} ({:?} mode{})",
         options.namespace_name,
@@ -171,6 +178,7 @@ pub fn instrument(io: &Server, options: InstrumentOptions) -> Result<(), Invalid
         features,
         counters: Arc::new(stats::EngineCounters::default()),
         leaving: watch::Leaving::default(),
+        stats_sent: std::sync::atomic::AtomicU64::new(0),
     });
 
     let on_admin = Arc::clone(&admin);
@@ -186,8 +194,8 @@ pub fn instrument(io: &Server, options: InstrumentOptions) -> Result<(), Invalid
         io.on_new_namespace(move |nsp| watch::watch_namespace(&watcher, nsp));
     }
 
-    stats::start_stats_emitter(admin);
-    Ok(())
+    stats::start_stats_emitter(Arc::clone(&admin));
+    Ok(admin)
 }
 
 /// The admin namespace's `connection` handler: the commands, `config`, and in development mode

@@ -238,7 +238,8 @@ pub fn start_stats_emitter(admin: Arc<Admin>) {
             return;
         }
     };
-    debug!("admin: emit stats");
+    let count = admin.stats_sent.fetch_add(1, Ordering::SeqCst) + 1;
+    debug!("admin: emit stats (#{count})");
     let stats = server_stats(&admin, &io);
     admin.emit(&io, "server_stats", vec![stats.into()]);
     let timers = io.engine().timers().clone();
@@ -291,6 +292,28 @@ mod tests {
         assert_eq!(data_bytes(&Packet::Ping("probe".into())), Some(5));
         assert_eq!(data_bytes(&Packet::Close), None);
         assert_eq!(data_bytes(&Packet::Upgrade), None);
+    }
+
+    #[test]
+    fn the_stats_stop_when_the_server_closes() {
+        use crate::admin::{Auth, InstrumentOptions};
+        use crate::socketio::{Server, ServerOptions};
+        let sent = |admin: &Admin| admin.stats_sent.load(Ordering::SeqCst);
+        let io = Server::new(ServerOptions::default()).unwrap();
+        let admin = super::super::start(&io, InstrumentOptions::new(Auth::None)).unwrap();
+        assert_eq!(sent(&admin), 1, "one at once");
+        let deadline = std::time::Instant::now() + STATS_INTERVAL * 4;
+        while sent(&admin) < 2 {
+            assert!(std::time::Instant::now() < deadline, "no second server_stats");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        io.close();
+        // a tick that had looked before the close may still go out; then none
+        std::thread::sleep(STATS_INTERVAL + Duration::from_millis(500));
+        let after_close = sent(&admin);
+        assert!(after_close <= 3, "{after_close}");
+        std::thread::sleep(STATS_INTERVAL + Duration::from_millis(500));
+        assert_eq!(sent(&admin), after_close, "the timer stopped");
     }
 
     #[test]

@@ -109,7 +109,7 @@ fn adopt_data(admin: &Arc<Admin>, socket: &Socket) {
     };
     let mut data = Map::new();
     data.insert("_admin".to_string(), admin_data(socket));
-    socket.set_data(Value::Object(data.clone()));
+    socket.set_data_unheard(Value::Object(data.clone()));
     let watcher = Arc::clone(admin);
     socket.on_data_change(move |socket, data| data_updated(&watcher, socket, data));
     for (key, value) in before {
@@ -118,12 +118,14 @@ fn adopt_data(admin: &Arc<Admin>, socket: &Socket) {
     }
 }
 
-/// `socket.data._admin.transport = transport.name`: a change the UI hears like any other.
+/// `socket.data._admin.transport = transport.name`. The reference's Proxy wraps `socket.data`,
+/// not the `_admin` object inside it: this change is not told to the UI as a `socket_updated`
+/// of `data` (the next one, of `transport`, is).
 fn note_transport(socket: &Socket, transport: &str) {
     let mut data = socket.data();
     if let Some(Value::Object(admin)) = data.get_mut("_admin") {
         admin.insert("transport".to_string(), Value::from(transport));
-        socket.set_data(data);
+        socket.set_data_unheard(data);
     }
 }
 

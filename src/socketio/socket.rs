@@ -497,6 +497,12 @@ impl Socket {
         }
     }
 
+    /// `socket.data = value` that the `on_data_change` listeners do not hear: the admin UI's
+    /// own bookkeeping in `data._admin`, which the reference's `Proxy` does not hear either.
+    pub(crate) fn set_data_unheard(&self, data: Value) {
+        *crate::sync::lock(&self.inner.data) = data;
+    }
+
     /// Hears every `set_data` (the new value), on the thread that set it, with no lock held.
     /// No JavaScript call matches it: the reference's admin UI wraps `socket.data` in a `Proxy`
     /// to hear each change; here every change goes through `set_data`, so a listener does.
