@@ -20,8 +20,8 @@
 //! then (the UI adds its own only once connected, so it never sees one). The sessions live in
 //! memory as long as the server (the reference's default store); a Redis store is not here.
 //!
-//! bcrypt is slow on purpose (cost 10: about 2^10 rounds); the check runs on the reader thread
-//! of the client that sent the CONNECT, and delays only that client.
+//! bcrypt is slow on purpose (cost 10: 2^10 rounds of key set-up, tenths of a second); the check
+//! runs on the reader thread of the client that sent the CONNECT, and delays only that client.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -103,7 +103,9 @@ pub fn init_authentication(nsp: &Namespace, auth: &Auth, store: &Arc<SessionStor
         Auth::Basic { username, password } => (username.clone(), password.clone()),
     };
     if hash.parse::<bcrypt::HashParts>().is_err() {
-        return Err(InvalidAuth("the `password` field must be a valid bcrypt hash".to_string()));
+        return Err(InvalidAuth(
+            "the `password` field must be a valid bcrypt hash".to_string(),
+        ));
     }
     debug!("admin: basic authentication is enabled");
     let store = Arc::clone(store);
@@ -166,7 +168,10 @@ mod tests {
     fn session_ids_are_16_hex_digits() {
         let id = random_session_id().unwrap();
         assert_eq!(id.len(), 16);
-        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{id}");
+        assert!(
+            id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{id}"
+        );
         assert_ne!(id, random_session_id().unwrap());
     }
 

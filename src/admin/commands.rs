@@ -27,11 +27,17 @@ use crate::socketio::{Arg, BroadcastOperator, Namespace, Socket};
 /// The socket's commands (not when `readonly`).
 pub fn register_commands(admin: &Arc<Admin>, socket: &Socket) {
     let on_emit = Arc::clone(admin);
-    socket.on("emit", move |_socket, args, _ack| on_emit.run("emit", &args, command_emit));
+    socket.on("emit", move |_socket, args, _ack| {
+        on_emit.run("emit", &args, command_emit)
+    });
     let on_join = Arc::clone(admin);
-    socket.on("join", move |_socket, args, _ack| on_join.run("join", &args, command_join));
+    socket.on("join", move |_socket, args, _ack| {
+        on_join.run("join", &args, command_join)
+    });
     let on_leave = Arc::clone(admin);
-    socket.on("leave", move |_socket, args, _ack| on_leave.run("leave", &args, command_leave));
+    socket.on("leave", move |_socket, args, _ack| {
+        on_leave.run("leave", &args, command_leave)
+    });
     let on_disconnect = Arc::clone(admin);
     socket.on("_disconnect", move |_socket, args, _ack| {
         on_disconnect.run("_disconnect", &args, command_disconnect)
@@ -89,7 +95,8 @@ impl Admin {
     fn namespace_of(&self, args: &[Arg]) -> Result<Namespace, Refusal> {
         let name = text(args, 0, "the namespace")?;
         let io = self.server().ok_or("the server is gone")?;
-        io.namespace(name).ok_or_else(|| format!("there is no namespace {name:?}"))
+        io.namespace(name)
+            .ok_or_else(|| format!("there is no namespace {name:?}"))
     }
 }
 

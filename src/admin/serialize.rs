@@ -92,7 +92,13 @@ fn serialize(id: &str, nsp: &str, handshake: &Handshake, rooms: HashSet<String>,
 
 /// A connected socket of this server (`socket_connected`).
 pub fn serialize_socket(socket: &Socket) -> Value {
-    serialize(socket.id(), socket.nsp().name(), socket.handshake(), socket.rooms(), &socket.data())
+    serialize(
+        socket.id(),
+        socket.nsp().name(),
+        socket.handshake(),
+        socket.rooms(),
+        &socket.data(),
+    )
 }
 
 /// A socket `fetch_sockets` found, of this server or another (`all_sockets`).

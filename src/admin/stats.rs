@@ -205,7 +205,11 @@ pub fn process_uptime() -> f64 {
     // SAFETY: sysconf reads a constant of the system; it has no preconditions.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     match (since_boot, started_ticks) {
-        (Some(since_boot), Some(started)) if ticks_per_second > 0.0 => (since_boot - started / ticks_per_second).max(0.0),
+        (Some(since_boot), Some(started)) if ticks_per_second > 0.0 => {
+            let seconds = (since_boot - started / ticks_per_second).max(0.0);
+            // to the millisecond: the two clocks have 1/100 s steps, the rest is float noise
+            (seconds * 1000.0).round() / 1000.0
+        }
         _ => 0.0,
     }
 }

@@ -133,7 +133,11 @@ fn note_transport(socket: &Socket, transport: &str) {
 fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
     let Some(io) = admin.server() else { return };
     adopt_data(admin, socket);
-    admin.emit(&io, "socket_connected", vec![Arg::Json(serialize_socket(socket)), now()]);
+    admin.emit(
+        &io,
+        "socket_connected",
+        vec![Arg::Json(serialize_socket(socket)), now()],
+    );
     lock(&admin.leaving.rooms).insert(socket.id().to_string(), Vec::new());
 
     // socket.conn.on("upgrade"): a listener of the Engine.IO session, which keeps its listeners
@@ -141,7 +145,9 @@ fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
     let upgraded = Arc::clone(admin);
     let (id, nsp) = (socket.id().to_string(), socket.nsp().downgrade());
     socket.conn().on_upgrade(move |conn| {
-        let (Some(io), Some(nsp)) = (upgraded.server(), nsp.upgrade()) else { return };
+        let (Some(io), Some(nsp)) = (upgraded.server(), nsp.upgrade()) else {
+            return;
+        };
         if let Some(socket) = nsp.socket(&id) {
             note_transport(&socket, conn.transport_name());
         }
@@ -153,14 +159,24 @@ fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
         let received = Arc::clone(admin);
         socket.on_any(move |socket, event, args| {
             if let Some(io) = received.server() {
-                let args = vec![socket.nsp().name().into(), socket.id().into(), event_and_args(event, args), now()];
+                let args = vec![
+                    socket.nsp().name().into(),
+                    socket.id().into(),
+                    event_and_args(event, args),
+                    now(),
+                ];
                 received.emit(&io, "event_received", args);
             }
         });
         let sent = Arc::clone(admin);
         socket.on_any_outgoing(move |socket, event, args| {
             if let Some(io) = sent.server() {
-                let args = vec![socket.nsp().name().into(), socket.id().into(), event_and_args(event, args), now()];
+                let args = vec![
+                    socket.nsp().name().into(),
+                    socket.id().into(),
+                    event_and_args(event, args),
+                    now(),
+                ];
                 sent.emit(&io, "event_sent", args);
             }
         });
@@ -168,7 +184,9 @@ fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
 
     let disconnected = Arc::clone(admin);
     socket.on_disconnect(move |socket, reason| {
-        let rooms = lock(&disconnected.leaving.rooms).remove(socket.id()).unwrap_or_default();
+        let rooms = lock(&disconnected.leaving.rooms)
+            .remove(socket.id())
+            .unwrap_or_default();
         let Some(io) = disconnected.server() else { return };
         let args = vec![socket.nsp().name().into(), socket.id().into(), reason.into(), now()];
         disconnected.emit(&io, "socket_disconnected", args);

@@ -1,6 +1,7 @@
 //! A namespace: `io.of("/custom")`, and `/` itself (the reference's `namespace.ts`).
 //!
-//! It holds the `connection` handler (`io.on('connection', ...)` is the handler of `/`), the
+//! It holds the `connection` handlers (`io.on('connection', ...)` adds one to `/`; each runs in
+//! the order added, a `prepend_connection` one first), the
 //! middlewares (`io.use(...)`), its connected sockets, its adapter (rooms, and every operator
 //! that reaches many sockets: `adapter/`), and the listeners of events sent by other servers
 //! (`nsp.on("hello", ...)` for `serverSideEmit`). A client joins it with a CONNECT packet:

@@ -19,7 +19,7 @@
 //! | `socket.emit('news', 'Hello Socket.IO')`    | `socket.emit("news", vec!["Hello Socket.IO".into()])` |
 //! | `socket.timeout(ms).emit('ask', (err, a) => ...)` | `socket.emit_with_ack("ask", args, timeout, callback)`, or `socket.timeout(d).emit_with_ack("ask", args, callback)` |
 //! | `socket.volatile.emit(...)`, `socket.compress(false).emit(...)` | `socket.volatile().emit(...)`, `socket.compress(false).emit(...)` |
-//! | `socket.data`, `socket.data = {...}`        | `socket.data()`, `socket.set_data(json!({...}))` |
+//! | `socket.data`, `socket.data = {...}`        | `socket.data()`, `socket.set_data(json!({...}))`; `on_data_change` hears it |
 //! | `socket.adapter.rooms.get(room)?.size`      | `socket.adapter().room_size(room)`            |
 //! | `socket.join(room)` / `socket.leave(room)`  | `socket.join(room)` / `socket.leave(room)`    |
 //! | `socket.to(room).emit(...)`, `socket.in(room)`, `socket.except(room)`, `socket.broadcast.emit(...)` | `socket.to(room).emit(...)`, `socket.in_(room)`, `socket.except(room)`, `socket.broadcast().emit(...)` |

@@ -129,8 +129,9 @@ async function client(ctx, server, nsp = '/') {
   return socket;
 }
 
-/** A screenshot of the page as it is: `<case>-<what>.png`. */
+/** A screenshot of the page: `<case>-<what>.png` (after the charts' and pages' animations). */
 async function screenshot(ctx, what) {
+  await ctx.page.waitForTimeout(1_000);
   await ctx.page.screenshot({ path: path.join(ARTIFACTS, `${ctx.name}-${what}.png`) });
 }
 
