@@ -30,12 +30,7 @@ const CASES: u64 = 6;
 fn the_admin_ui_in_chromium() {
     let binary = Path::new(env!("CARGO_BIN_EXE_socketio_book"));
     let interop = support::example_binary("interop");
-    // target/<profile>/socketio_book -> target/admin-ui-screenshots
-    let artifacts = binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .join("admin-ui-screenshots");
+    let artifacts = tools::artifacts_dir(binary, "admin-ui-screenshots");
     tools::run_browser_tests(
         "tests/browser/admin_ui.test.mjs",
         &[("SOCKETIO_BOOK_BIN", binary), ("INTEROP_BIN", &interop)],

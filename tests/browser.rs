@@ -27,12 +27,7 @@ const CASES: u64 = 6;
 #[test]
 fn the_chapter_in_chromium() {
     let binary = Path::new(env!("CARGO_BIN_EXE_socketio_book"));
-    // target/<profile>/socketio_book -> target/browser-screenshots
-    let artifacts = binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .join("browser-screenshots");
+    let artifacts = tools::artifacts_dir(binary, "browser-screenshots");
     tools::run_browser_tests(
         "tests/browser/chapter.test.mjs",
         &[("SOCKETIO_BOOK_BIN", binary)],

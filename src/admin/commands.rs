@@ -24,24 +24,23 @@ use serde_json::Value;
 use super::Admin;
 use crate::socketio::{Arg, BroadcastOperator, Namespace, Socket};
 
+/// One command: it gets the command's namespace and the arguments after its name.
+type Command = fn(&Namespace, &[Arg]) -> Result<(), Refusal>;
+
+/// The commands by the event names the UI sends.
+const COMMANDS: [(&str, Command); 4] = [
+    ("emit", command_emit),
+    ("join", command_join),
+    ("leave", command_leave),
+    ("_disconnect", command_disconnect),
+];
+
 /// The socket's commands (not when `readonly`).
 pub fn register_commands(admin: &Arc<Admin>, socket: &Socket) {
-    let on_emit = Arc::clone(admin);
-    socket.on("emit", move |_socket, args, _ack| {
-        on_emit.run("emit", &args, command_emit)
-    });
-    let on_join = Arc::clone(admin);
-    socket.on("join", move |_socket, args, _ack| {
-        on_join.run("join", &args, command_join)
-    });
-    let on_leave = Arc::clone(admin);
-    socket.on("leave", move |_socket, args, _ack| {
-        on_leave.run("leave", &args, command_leave)
-    });
-    let on_disconnect = Arc::clone(admin);
-    socket.on("_disconnect", move |_socket, args, _ack| {
-        on_disconnect.run("_disconnect", &args, command_disconnect)
-    });
+    for (name, command) in COMMANDS {
+        let admin = Arc::clone(admin);
+        socket.on(name, move |_socket, args, _ack| admin.run(name, &args, command));
+    }
 }
 
 /// Why a command was not carried out (logged).
@@ -83,7 +82,7 @@ fn targets(nsp: &Namespace, filter: Option<&str>) -> BroadcastOperator {
 
 impl Admin {
     /// Runs one command: finds its namespace (`args[0]`), then `command`; logs a refusal.
-    fn run(&self, name: &str, args: &[Arg], command: fn(&Namespace, &[Arg]) -> Result<(), Refusal>) {
+    fn run(&self, name: &str, args: &[Arg], command: Command) {
         let outcome = self.namespace_of(args).and_then(|nsp| command(&nsp, &args[1..]));
         match outcome {
             Ok(()) => debug!("admin: {name} {args:?}: done"),

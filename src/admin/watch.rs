@@ -54,6 +54,19 @@ fn event_and_args(event: &str, args: &[Arg]) -> Arg {
     Arg::Json(Value::Array(all))
 }
 
+/// `event_received` or `event_sent`: `[nsp, socket id, [event, ...args], date]`.
+fn event_of(admin: &Admin, name: &str, socket: &Socket, event: &str, args: &[Arg]) {
+    if let Some(io) = admin.server() {
+        let args = vec![
+            socket.nsp().name().into(),
+            socket.id().into(),
+            event_and_args(event, args),
+            now(),
+        ];
+        admin.emit(&io, name, args);
+    }
+}
+
 /// `registerVerboseListeners(adminNamespace, nsp)`: its sockets (a `connection` listener put
 /// before the application's) and its rooms (the adapter's `join-room` and `leave-room`).
 pub fn watch_namespace(admin: &Arc<Admin>, nsp: &Namespace) {
@@ -157,29 +170,9 @@ fn watch_socket(admin: &Arc<Admin>, socket: &Socket, watching_admin: bool) {
 
     if !watching_admin {
         let received = Arc::clone(admin);
-        socket.on_any(move |socket, event, args| {
-            if let Some(io) = received.server() {
-                let args = vec![
-                    socket.nsp().name().into(),
-                    socket.id().into(),
-                    event_and_args(event, args),
-                    now(),
-                ];
-                received.emit(&io, "event_received", args);
-            }
-        });
+        socket.on_any(move |socket, event, args| event_of(&received, "event_received", socket, event, args));
         let sent = Arc::clone(admin);
-        socket.on_any_outgoing(move |socket, event, args| {
-            if let Some(io) = sent.server() {
-                let args = vec![
-                    socket.nsp().name().into(),
-                    socket.id().into(),
-                    event_and_args(event, args),
-                    now(),
-                ];
-                sent.emit(&io, "event_sent", args);
-            }
-        });
+        socket.on_any_outgoing(move |socket, event, args| event_of(&sent, "event_sent", socket, event, args));
     }
 
     let disconnected = Arc::clone(admin);

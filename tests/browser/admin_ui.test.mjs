@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ARTIFACTS, BIN, CHROME, NODE_DIR, ROOT, Server, playwright, record, waitFor } from './support.mjs';
+import { ARTIFACTS, BIN, CHROME, NODE_DIR, ROOT, Server, playwright, waitFor, withPage as withPageOf } from './support.mjs';
 
 const require = createRequire(path.join(NODE_DIR, 'package.json'));
 const { io: connectClient } = require('socket.io-client');
@@ -83,32 +83,8 @@ function serveUi() {
 
 // ---- one case: a page, servers, clients --------------------------------------------------------
 
-/** Runs `body(ctx)` with a fresh page; on failure the error carries the logs and a screenshot. */
-async function withPage(name, body) {
-  fs.rmSync(path.join(ARTIFACTS, `${name}-failed.png`), { force: true });
-  // wide enough for the navigation drawer to stay open (Vuetify's lgAndUp)
-  const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
-  const page = await context.newPage();
-  const rec = record(page);
-  const ctx = { name, page, rec, servers: [], clients: [] };
-  try {
-    await body(ctx);
-  } catch (error) {
-    let screenshot = 'none';
-    if (!page.isClosed()) {
-      screenshot = path.join(ARTIFACTS, `${name}-failed.png`);
-      await page.screenshot({ path: screenshot }).catch((e) => (screenshot = `none: ${e.message}`));
-    }
-    const logs = ctx.servers.map((s) => `--- server (${s.argv}) ---\n${s.raw.join('\n')}`).join('\n');
-    throw new Error(`[${name}] ${error.message}\n\nscreenshot: ${screenshot}\n\n${logs}\n${rec.dump()}`, { cause: error });
-  } finally {
-    const logs = ctx.servers.map((s) => `--- server (${s.argv}) ---\n${s.raw.join('\n')}`).join('\n');
-    fs.writeFileSync(path.join(ARTIFACTS, `${name}.log`), `${logs}\n${rec.dump()}\n`);
-    for (const client of ctx.clients) client.disconnect();
-    await context.close().catch(() => {});
-    await Promise.all(ctx.servers.map((s) => s.kill()));
-  }
-}
+/** `withPage` of support.mjs, wide enough for the UI's navigation drawer to stay open (Vuetify's lgAndUp). */
+const withPage = (name, body) => withPageOf(browser, name, { width: 1400, height: 850 }, body);
 
 async function startServer(ctx, command) {
   const server = await Server.startCommand(command);
@@ -209,6 +185,8 @@ async function sockets_and_rooms(kind) {
     await waitForRow(page, 'the dashboard\'s row of "/" with 3 sockets', (cells) => cells[0] === '/' && cells[1] === '3');
     const rows = await waitForRow(page, 'the row of "/admin" with 1 socket', (cells) => cells[0] === '/admin' && cells[1] === '1');
     assert.ok(rows.some((cells) => cells[0] === '/custom' && cells[1] === '1'), `/custom with 1 socket: ${JSON.stringify(rows)}`);
+    // The clients card: the four official clients and the UI itself, all over WebSocket by now.
+    await waitForRow(page, 'the clients card with 5 WebSocket clients', (cells) => cells[0] === 'WebSocket' && cells[1].startsWith('5'));
     await screenshot(ctx, 'dashboard');
 
     // Sockets (namespace "/" is selected first): the official clients' ids.

@@ -240,3 +240,50 @@ export function record(page) {
     ].join('\n');
   return rec;
 }
+
+// ---- one case ------------------------------------------------------------------------------------
+
+/**
+ * Screenshot of a failed case, `<name>-failed.png` beside the others; returns where it went, or
+ * why there is none (a case that already closed its page has its earlier `<name>.png` only).
+ */
+async function failureScreenshot(page, name) {
+  if (page.isClosed()) return 'none: the page was already closed';
+  const file = path.join(ARTIFACTS, `${name}-failed.png`);
+  try {
+    await page.screenshot({ path: file });
+    return file;
+  } catch (e) {
+    return `none: ${e.message}`;
+  }
+}
+
+/**
+ * Runs `body(ctx)` with a fresh context of `browser` (pages of `viewport`) and a page:
+ * `ctx = { name, page, rec, servers: [], clients: [] }` (the case adds the servers it starts and
+ * the socket.io clients it connects: they are stopped and disconnected at the end). On failure a
+ * screenshot is taken and the server logs and the page's console and network are added to the
+ * error. Logs are saved as artifacts (`<name>.log`) either way.
+ */
+export async function withPage(browser, name, viewport, body) {
+  // A failure screenshot left by an earlier run would mislead.
+  fs.rmSync(path.join(ARTIFACTS, `${name}-failed.png`), { force: true });
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const rec = record(page);
+  const ctx = { name, page, rec, servers: [], clients: [] };
+  try {
+    await body(ctx);
+  } catch (error) {
+    const screenshot = await failureScreenshot(page, name);
+    const logs = ctx.servers.map((s, i) => `--- server ${i + 1} log (${s.argv}) ---\n${s.log()}`).join('\n');
+    // A new error: its stack (what the reporter prints) then carries the logs too.
+    throw new Error(`[${name}] ${error.message}\n\nscreenshot: ${screenshot}\n\n${logs}\n${rec.dump()}`, { cause: error });
+  } finally {
+    const logs = ctx.servers.map((s, i) => `--- server ${i + 1} (${s.argv}) ---\n${s.log()}`).join('\n');
+    fs.writeFileSync(path.join(ARTIFACTS, `${name}.log`), `${logs}\n${rec.dump()}\n`);
+    for (const client of ctx.clients) client.disconnect();
+    await context.close().catch(() => {});
+    await Promise.all(ctx.servers.map((s) => s.kill()));
+  }
+}

@@ -194,6 +194,16 @@ fn node_test_summary(stdout: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// `target/<profile>/<name>`, next to the binary `binary` (`target/<profile>/socketio_book`):
+/// where a browser test keeps its screenshots and logs.
+pub fn artifacts_dir(binary: &Path, name: &str) -> PathBuf {
+    binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .join(name)
+}
+
 /// Runs `node --test <script>` of the browser tests with the browser ([`browser`]) in `CHROME`,
 /// `artifacts` in `BROWSER_ARTIFACTS` and `env`; every one of its `cases` must run and pass:
 /// node's summary is checked exactly, so that a case deleted, skipped or left as a todo fails.
