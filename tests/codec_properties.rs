@@ -20,8 +20,7 @@ use socketio_book::engineio::base64;
 use socketio_book::engineio::packet::{self as engine, Packet as EnginePacket};
 use socketio_book::http::parse_query;
 use socketio_book::socketio::packet::{
-    Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode,
-    validate_packet,
+    Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode, validate_packet,
 };
 
 const CASES: u32 = 256;
@@ -82,7 +81,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         any::<String>().prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {

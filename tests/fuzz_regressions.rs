@@ -28,13 +28,14 @@ fn a_large_number_is_parsed_to_the_nearest_double() {
     let Arg::Json(Value::Number(number)) = &args[0] else {
         panic!("{packet:?}");
     };
-    assert_eq!(number.as_f64(), Some(111111111111111111111111111111111111111111111111142.0));
+    assert_eq!(
+        number.as_f64(),
+        Some(111111111111111111111111111111111111111111111111142.0)
+    );
     assert_eq!(number.to_string(), "1.111111111111111e+50");
     // Whatever decodes re-encodes to something that decodes the same.
     let wire = encode(&packet);
     assert_eq!(wire, vec![Message::Text(r#"2[1.111111111111111e+50,"x"]"#.to_string())]);
-    let Message::Text(text) = &wire[0] else {
-        unreachable!()
-    };
+    let Message::Text(text) = &wire[0] else { unreachable!() };
     assert_eq!(decode_one(text), packet);
 }

@@ -17,5 +17,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let encoded = packet.encode_as_text();
-    assert_eq!(Packet::decode_text(&encoded), Ok(packet), "{text:?} re-encoded as {encoded:?}");
+    assert_eq!(
+        Packet::decode_text(&encoded),
+        Ok(packet),
+        "{text:?} re-encoded as {encoded:?}"
+    );
 });

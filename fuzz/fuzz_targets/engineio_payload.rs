@@ -22,5 +22,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let encoded = encode_payload(&packets);
-    assert_eq!(decode_payload(&encoded), (packets, None), "{body:?} re-encoded as {encoded:?}");
+    assert_eq!(
+        decode_payload(&encoded),
+        (packets, None),
+        "{body:?} re-encoded as {encoded:?}"
+    );
 });

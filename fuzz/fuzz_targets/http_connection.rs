@@ -33,9 +33,7 @@ use std::thread;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use socketio_book::http::{
-    BodyFraming, Connection, Limits, MAX_HEAD_BYTES, MAX_SKIPPED_BODY, READ_CHUNK_BYTES,
-};
+use socketio_book::http::{BodyFraming, Connection, Limits, MAX_HEAD_BYTES, MAX_SKIPPED_BODY, READ_CHUNK_BYTES};
 
 /// The allocator of this process: the system's, counting the bytes allocated.
 struct CountingAllocator;
@@ -190,7 +188,12 @@ fn seqpacket_pair() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors socketpair writes.
     let result = unsafe {
-        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
     };
     assert_eq!(result, 0, "socketpair: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened, and nothing else owns them.
@@ -221,7 +224,12 @@ fn send_piece(socket: &OwnedFd, piece: &[u8]) -> bool {
     loop {
         // SAFETY: `socket` is open, `piece` is valid for reads of its length.
         let sent = unsafe {
-            libc::send(socket.as_raw_fd(), piece.as_ptr().cast(), piece.len(), libc::MSG_NOSIGNAL)
+            libc::send(
+                socket.as_raw_fd(),
+                piece.as_ptr().cast(),
+                piece.len(),
+                libc::MSG_NOSIGNAL,
+            )
         };
         if sent >= 0 {
             return true;
