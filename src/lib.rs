@@ -16,13 +16,18 @@
 //! |              | `interval.rs`            | `setInterval` / `clearInterval` as a thread and a channel |
 //! | Socket.IO v5 | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
 //! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
-//! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members         |
-//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `on`, `emit`, acks, rooms, `disconnect` |
-//! |              | `socketio/broadcast.rs`  | `to(room)`, `except(room)`, `broadcast`                   |
+//! |              | `socketio/namespaces.rs` | every namespace by name; `io.of(regex)`, `io.of_fn`: children made on CONNECT, `new_namespace` |
+//! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members; a parent's children |
+//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `on`, `emit`, acks, rooms, `use`, `disconnecting`, `disconnect` |
+//! |              | `socketio/listeners.rs`  | `onAny`, `onAnyOutgoing`: catch-all listeners and their ids |
+//! |              | `socketio/broadcast.rs`  | `to(room)`, `except(room)`, `broadcast`; a parent's to every child |
 //! |              | `socketio/adapter.rs`    | rooms                                                      |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
-//! |              | `engineio/server.rs`     | sessions by `sid`, `verify`, `handshake`, error codes, CORS |
+//! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |
+//! |              | `engineio/events.rs`     | `connection_error`, `headers`, `packet`, `packet_create`, `upgrade`, `close`... |
+//! |              | `engineio/cors.rs`       | CORS headers and the preflight, as the `cors` package     |
+//! |              | `engineio/cookie.rs`     | the `io` cookie of the polling handshake                  |
 //! |              | `engineio/socket.rs`     | one session: `writeBuffer`, heartbeat, upgrade, `onClose` |
 //! |              | `engineio/polling.rs`    | long-polling: the held GET and the POST                   |
 //! |              | `engineio/websocket.rs`  | WebSocket: the reader thread, writes without waiting, the probe |
@@ -31,7 +36,7 @@
 //! |              | `http.rs`                | request heads (httparse), bodies, keep-alive, timeouts, responses |
 //! | support      | `timer.rs`               | `setTimeout` for every session on one `timers` thread     |
 //! |              | `trace.rs`               | `--trace`: each packet in and out, explained              |
-//! |              | `cli.rs`                 | flags and logging                                         |
+//! |              | `cli.rs`                 | flags: each binary's table, `--help`, the parser; logging |
 //! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
 //! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
 //!

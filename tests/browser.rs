@@ -1,6 +1,7 @@
 //! The chapter in a real browser: runs `node --test tests/browser/chapter.test.mjs`, which starts
 //! our `socketio_book` binary (its path in `SOCKETIO_BOOK_BIN`) on ephemeral ports and drives
-//! Debian's headless Chromium (`/usr/bin/chromium`) with `playwright-core`: the console's
+//! headless Chromium or Chrome (`support::tools::browser`: `CHROME`, else `chromium`,
+//! `chromium-browser` or `google-chrome` on `PATH`) with `playwright-core`: the console's
 //! `Hello Socket.IO` every 3 s, polling then the WebSocket, the server's log, the `news` thread
 //! ending on disconnect (within 1 s: `clearInterval`), the WebSocket-only variant, the official
 //! `socket.io-client` bundle (served byte for byte), and reconnection after a server restart.
@@ -9,13 +10,15 @@
 //! Screenshots (`<case>.png`, and `<case>-failed.png` of a case that failed with its page open),
 //! server logs and page consoles are kept in `target/browser-screenshots/` (the CI artifact).
 //!
-//! Needs Node.js, `npm ci --prefix tests/node` and `apt-get install chromium` (the README's
-//! set-up; `.ci/run` does it). When any is missing this test fails, it never skips.
+//! Needs Node.js and a Chromium or Chrome; the pinned npm packages are installed on first use
+//! (`support::tools`). When Node.js or the browser is missing this test fails with the command
+//! that installs it, it never skips.
+
+mod support;
 
 use std::path::Path;
-use std::process::Command;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+use support::tools;
 
 /// The cases of tests/browser/chapter.test.mjs (1 to 4, 5 and 5b): all must run and pass, so that
 /// a case deleted, skipped or left as a todo fails this test.
@@ -35,7 +38,6 @@ fn summary(stdout: &str) -> Vec<(String, u64)> {
 
 #[test]
 fn the_chapter_in_chromium() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let binary = Path::new(env!("CARGO_BIN_EXE_socketio_book"));
     // target/<profile>/socketio_book -> target/browser-screenshots
     let artifacts = binary
@@ -44,36 +46,23 @@ fn the_chapter_in_chromium() {
         .expect("target/<profile>")
         .join("browser-screenshots");
 
-    let version = Command::new("node").arg("--version").output();
-    assert!(
-        matches!(&version, Ok(out) if out.status.success()),
-        "Node.js is required for the browser tests (see README, Test: Node 18+ and `npm ci --prefix tests/node`)"
-    );
-    let node_modules = root.join("tests/node/node_modules");
-    for package in ["playwright-core", "socket.io-client/dist/socket.io.js"] {
-        assert!(
-            node_modules.join(package).exists(),
-            "tests/node/node_modules/{package} is missing: run `npm ci --prefix tests/node` (see README, Test)"
-        );
-    }
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: the browser tests need Debian's Chromium, `apt-get install chromium` (see README, Test)"
-    );
-
-    let output = Command::new("node")
+    let chrome = tools::browser();
+    let output = tools::node()
         .arg("--test")
         .arg("--test-reporter=spec")
         .arg("tests/browser/chapter.test.mjs")
         .env("SOCKETIO_BOOK_BIN", binary)
         .env("BROWSER_ARTIFACTS", &artifacts)
-        .env("CHROMIUM", CHROMIUM)
-        .current_dir(root)
+        .env("CHROME", &chrome)
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}\n{stderr}\nscreenshots and logs: {}", artifacts.display());
+    println!(
+        "{stdout}\n{stderr}\nbrowser: {}\nscreenshots and logs: {}",
+        chrome.display(),
+        artifacts.display()
+    );
     assert!(
         output.status.success(),
         "the browser tests failed (screenshots and logs in {}):\n{stdout}\n{stderr}",

@@ -182,14 +182,6 @@ fn an_error_answer_keeps_the_connection_usable() {
 }
 
 /// The raw bytes of a WebSocket upgrade request.
-fn upgrade_request(port: u16, query: &str) -> Vec<u8> {
-    format!(
-        "GET {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    )
-    .into_bytes()
-}
-
 #[test]
 fn refused_websocket_upgrade_is_a_plain_400_then_close() {
     let server = EchoServer::start(&[]);
@@ -326,13 +318,6 @@ fn keep_alive_several_requests_on_one_connection() {
 // ----- upgrade --------------------------------------------------------------------------------
 
 /// Probes session `sid` with a new WebSocket: `2probe` -> `3probe`.
-fn probe(port: u16, sid: &str) -> Ws {
-    let mut ws = ws_connect(port, &websocket(sid));
-    ws_send(&mut ws, "2probe");
-    assert_eq!(ws_text(&mut ws), "3probe");
-    ws
-}
-
 #[test]
 fn upgrade_from_polling_to_websocket() {
     let server = EchoServer::start(&[]);
