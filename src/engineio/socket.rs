@@ -56,6 +56,19 @@ pub enum ReadyState {
     Closed,
 }
 
+/// How to write one Socket.IO packet's messages (the reference's `conn.write(data, options)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The `compress` flag of the emit: `true` unless `compress(false)` was asked.
+    pub compress: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> WriteOptions {
+        WriteOptions { compress: true }
+    }
+}
+
 /// Why `send` did not queue a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendError {
@@ -331,17 +344,50 @@ impl Socket {
     /// Queues several MESSAGE packets back to back, so that no other packet comes between them
     /// (a Socket.IO binary event and its attachments).
     pub fn send_many(&self, messages: Vec<Message>) -> Result<(), SendError> {
+        self.write(messages, WriteOptions::default())
+    }
+
+    /// The reference's `socket.write(data, options)`: `send_many` with the options of the
+    /// Socket.IO emit that made these messages (`compress`).
+    pub fn write(&self, messages: Vec<Message>, options: WriteOptions) -> Result<(), SendError> {
         let packets = messages.into_iter().map(Packet::Message).collect();
-        self.send_packets(packets)
+        self.send_packets(packets, options)
+    }
+
+    /// The reference's `transport.writable`: whether a packet queued now would leave at once,
+    /// which is what a `volatile` emit asks before it is queued (Socket.IO drops it otherwise).
+    ///
+    /// - polling: a GET is held and nothing is waiting for it (once something is queued, the
+    ///   GET is taken: the reference sets `writable = false` as it sends);
+    /// - WebSocket: no thread is writing (the reference's "previous write completed") and
+    ///   nothing is queued;
+    /// - never during an upgrade (a probe is open), nor once the session is closing.
+    pub fn writable(&self) -> bool {
+        let state = self.lock();
+        if state.ready_state != ReadyState::Open || state.upgrading {
+            return false;
+        }
+        if !state.write_buffer.is_empty() {
+            return false;
+        }
+        if state.websocket.is_some() {
+            return !state.flushing;
+        }
+        state.held_poll.is_some()
     }
 
     /// Queues a packet and wakes the writer (the reference's `sendPacket` + `flush`).
     pub(super) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
-        self.send_packets(vec![packet])
+        self.send_packets(vec![packet], WriteOptions::default())
     }
 
     /// Queues packets together, or none of them if the buffer has no room.
-    fn send_packets(&self, packets: Vec<Packet>) -> Result<(), SendError> {
+    ///
+    /// `options.compress` (the Socket.IO `compress(bool)` flag, `true` unless an emit said
+    /// otherwise) ends here: this is where per-message compression will read it; nothing is
+    /// compressed yet (see NOTES.md, "Where we differ").
+    fn send_packets(&self, packets: Vec<Packet>, options: WriteOptions) -> Result<(), SendError> {
+        let WriteOptions { compress: _ } = options;
         if let Some(listeners) = self.inner.listeners.current() {
             // As the reference: `packetCreate` for a session that is open, before queuing.
             if !listeners.packet_create.is_empty() && self.ready_state() == ReadyState::Open {
