@@ -270,7 +270,7 @@ pub struct Connection {
 impl Connection {
     /// Wraps a freshly accepted stream (the write timeout is set here; the listener has set
     /// TCP_NODELAY). Nothing here needs TCP itself: `fuzz/` runs a `Connection` over one end of
-    /// a `UnixStream` pair, its descriptor wrapped as a `TcpStream`.
+    /// a Unix socket pair, its descriptor wrapped as a `TcpStream`.
     pub fn new(stream: TcpStream, peer: SocketAddr, limits: Limits) -> io::Result<Connection> {
         stream.set_write_timeout(Some(limits.write_timeout))?;
         Ok(Connection {
