@@ -14,6 +14,7 @@
 //! | the chapter  | `main.rs`                | `socket.js`: `io.on('connection')`, the IP line, `disconnect`, `error`, `reply`, the 3 s `news`; `--admin-ui` |
 //! |              | `www.rs`, `www/`         | `index.pug` as `index.html`, our client `socket.io.js`, the app's routes |
 //! |              | `interval.rs`            | `setInterval` / `clearInterval` as a thread and a channel |
+//! | the next sections | `examples/gif_chat/` | the book's GIF chat (11.4 to 11.6): namespaces `/room` and `/chat`, rooms, a session shared with Socket.IO, SQLite, uploads (NOTES.md section 10) |
 //! | admin UI     | `admin/mod.rs`           | `instrument(io, options)`: `@socket.io/admin-ui`'s server half, `config`, `all_sockets` |
 //! |              | `admin/auth.rs`          | no log-in, or basic auth against a bcrypt hash; `session` ids |
 //! |              | `admin/stats.rs`         | `server_stats` every 2 s from the engine's events (packets, bytes, connections) |
@@ -28,6 +29,10 @@
 //! |              | `socketio/listeners.rs`  | `onAny`, `onAnyOutgoing`: catch-all listeners and their ids |
 //! |              | `socketio/broadcast.rs`  | operators: `to`/`in_`/`except`, `local`/`volatile`/`timeout`, `emit`, acks from many, `fetch_sockets`, `sockets_join`; `RemoteSocket`; a parent's to every child |
 //! |              | `socketio/adapter/`      | the `Adapter` trait (`mod.rs`): rooms, room events, how operators find sockets; `memory.rs`: the in-memory one |
+//! |              | `socketio/adapter/redis/`| `--redis`: several servers on one Redis, `@socket.io/redis-adapter`'s messages (`mod.rs` has its map) |
+//! |              | ` classic.rs`, `sharded.rs` | the two adapters: `createAdapter` (PUBLISH/PSUBSCRIBE), `createShardedAdapter` (SPUBLISH/SSUBSCRIBE) |
+//! |              | ` *_messages.rs`, `messages.rs`, `msgpack.rs` | their messages, JSON or msgpack as notepack.io writes it |
+//! |              | ` link.rs`, `connection.rs` | the server's two Redis connections, its `redis-sub` and `redis-apply` threads, waiting requests |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
 //! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |
@@ -57,7 +62,9 @@
 //! - `poll <sid>`: holds one long-poll GET until there is something to send;
 //! - `timers`: heartbeats, upgrade and connect timeouts, ack timeouts, for every session; the
 //!   admin UI's `server_stats` every 2 s;
-//! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`).
+//! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`);
+//! - with `--redis`: `redis-sub` (reads the subscribed Redis connection) and `redis-apply`
+//!   (applies the other servers' messages), one each per server.
 //!
 //! NOTES.md walks through a whole session, packet by packet.
 

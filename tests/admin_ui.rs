@@ -11,8 +11,9 @@
 //! 2. basic auth: a wrong password shows "Invalid credentials", the right one connects;
 //! 3. the chapter: the events page shows the `news` sent to a client and its `reply`.
 //!
-//! Screenshots of each page (`<ours|reference>-<case>-<page>.png`), the servers' logs and the
-//! pages' consoles are kept in `target/admin-ui-screenshots/` (the CI artifact).
+//! Screenshots of each page (`admin-<ours|reference>-<case>-<page>.png`), the servers' logs and
+//! the pages' consoles are kept in `target/browser-screenshots/` (the CI artifact), beside the
+//! chapter's (`support::run_browser_suite`).
 //!
 //! Needs Node.js and a Chromium or Chrome (see `tests/browser.rs`): it fails with the command that
 //! installs what is missing, it never skips.
@@ -21,8 +22,6 @@ mod support;
 
 use std::path::Path;
 
-use support::tools;
-
 /// The cases of tests/browser/admin_ui.test.mjs: 3, against ours and against the reference.
 const CASES: u64 = 6;
 
@@ -30,11 +29,12 @@ const CASES: u64 = 6;
 fn the_admin_ui_in_chromium() {
     let binary = Path::new(env!("CARGO_BIN_EXE_socketio_book"));
     let interop = support::example_binary("interop");
-    let artifacts = tools::artifacts_dir(binary, "admin-ui-screenshots");
-    tools::run_browser_tests(
+    support::run_browser_suite(
         "tests/browser/admin_ui.test.mjs",
-        &[("SOCKETIO_BOOK_BIN", binary), ("INTEROP_BIN", &interop)],
-        &artifacts,
+        &[
+            ("SOCKETIO_BOOK_BIN", binary.as_os_str()),
+            ("INTEROP_BIN", interop.as_os_str()),
+        ],
         CASES,
     );
 }

@@ -5,7 +5,8 @@
 //! `Hello Socket.IO` every 3 s, polling then the WebSocket, the server's log, the `news` thread
 //! ending on disconnect (within 1 s: `clearInterval`), the WebSocket-only variant, the official
 //! `socket.io-client` bundle (served byte for byte), and reconnection after a server restart.
-//! Every case must run and pass: the summary's counts are checked exactly.
+//! Every case must run and pass: the summary's counts are checked exactly
+//! (`support::run_browser_suite`).
 //!
 //! Screenshots (`<case>.png`, and `<case>-failed.png` of a case that failed with its page open),
 //! server logs and page consoles are kept in `target/browser-screenshots/` (the CI artifact).
@@ -18,8 +19,6 @@ mod support;
 
 use std::path::Path;
 
-use support::tools;
-
 /// The cases of tests/browser/chapter.test.mjs (1 to 4, 5 and 5b): all must run and pass, so that
 /// a case deleted, skipped or left as a todo fails this test.
 const CASES: u64 = 6;
@@ -27,11 +26,9 @@ const CASES: u64 = 6;
 #[test]
 fn the_chapter_in_chromium() {
     let binary = Path::new(env!("CARGO_BIN_EXE_socketio_book"));
-    let artifacts = tools::artifacts_dir(binary, "browser-screenshots");
-    tools::run_browser_tests(
+    support::run_browser_suite(
         "tests/browser/chapter.test.mjs",
-        &[("SOCKETIO_BOOK_BIN", binary)],
-        &artifacts,
+        &[("SOCKETIO_BOOK_BIN", binary.as_os_str())],
         CASES,
     );
 }

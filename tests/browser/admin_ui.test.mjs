@@ -14,8 +14,8 @@
 //
 // The UI is served by this script on a port of its own, so it is another origin than the server:
 // the server allows it with CORS and credentials, as socket.io's docs set up
-// https://admin.socket.io. Screenshots (`<kind>-<case>-<page>.png`), server logs and page consoles
-// go to BROWSER_ARTIFACTS (tests/admin_ui.rs: target/admin-ui-screenshots).
+// https://admin.socket.io. Screenshots (`admin-<kind>-<case>-<page>.png`), server logs and page
+// consoles go to BROWSER_ARTIFACTS (tests/admin_ui.rs: target/browser-screenshots).
 //
 // Env (tests/admin_ui.rs sets them): SOCKETIO_BOOK_BIN (the chapter), INTEROP_BIN
 // (examples/interop), BROWSER_ARTIFACTS, CHROME.
@@ -171,7 +171,7 @@ async function waitForRow(page, what, match, timeout = 15_000) {
 
 /** Case 1: dashboard, sockets, rooms, and a disconnect pressed in the UI. */
 async function sockets_and_rooms(kind) {
-  await withPage(`${kind}-1-sockets-rooms`, async (ctx) => {
+  await withPage(`admin-${kind}-1-sockets-rooms`, async (ctx) => {
     const { page } = ctx;
     const server = await startServer(ctx, SERVERS[kind].interop(['--admin-ui', '--cors-origin', ui.origin]));
     const clients = [];
@@ -220,7 +220,7 @@ async function sockets_and_rooms(kind) {
 
 /** Case 2: basic auth, a wrong password then the right one. */
 async function basic_auth(kind) {
-  await withPage(`${kind}-2-basic-auth`, async (ctx) => {
+  await withPage(`admin-${kind}-2-basic-auth`, async (ctx) => {
     const { page } = ctx;
     const args = ['--admin-ui', '--admin-ui-auth', `admin:${HASH}`, '--cors-origin', ui.origin];
     const server = await startServer(ctx, SERVERS[kind].interop(args));
@@ -239,7 +239,7 @@ async function basic_auth(kind) {
 
 /** Case 3: the chapter's `news` and `reply` on the events page. */
 async function chapter_events(kind) {
-  await withPage(`${kind}-3-chapter-events`, async (ctx) => {
+  await withPage(`admin-${kind}-3-chapter-events`, async (ctx) => {
     const { page } = ctx;
     const args = ['--admin-ui', '--admin-ui-origin', ui.origin, '--news-interval', '500'];
     const server = await startServer(ctx, SERVERS[kind].chapter(args));

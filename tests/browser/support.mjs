@@ -94,12 +94,15 @@ export class Server {
     this.origin = `http://127.0.0.1:${port}`;
   }
 
-  /** Starts a server and waits for `listening on`; on `port` busy retries for `retryFor` ms. */
-  static async start({ port = 0, args = [], retryFor = 0 } = {}) {
+  /**
+   * Starts a server and waits for `listening on`; on `port` busy retries for `retryFor` ms.
+   * `bin` is another binary taking the same flags (e.g. the GIF chat example).
+   */
+  static async start({ port = 0, args = [], retryFor = 0, bin = BIN } = {}) {
     const end = Date.now() + retryFor;
     for (;;) {
       try {
-        return await Server.#startOnce(port, args);
+        return await Server.#startOnce(bin, port, args);
       } catch (e) {
         if (Date.now() > end) throw e;
         await sleep(200);
@@ -107,9 +110,9 @@ export class Server {
     }
   }
 
-  static #startOnce(port, args) {
+  static #startOnce(bin, port, args) {
     const argv = ['--host', '127.0.0.1', '--port', String(port), '--trace', '--log-level', 'info', ...args];
-    return Server.startCommand([BIN, ...argv]);
+    return Server.startCommand([bin, ...argv]);
   }
 
   /**
