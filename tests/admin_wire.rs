@@ -666,3 +666,35 @@ fn data_set_in_a_middleware_then_changed_is_told_to_the_ui() {
     );
     io.close();
 }
+
+#[test]
+fn a_dynamic_namespace_is_watched_from_its_first_connect() {
+    let server = EchoServer::start_interop(&["--admin-ui"]);
+    let (mut admin_ws, _admin_id, _) = admin(server.port, "");
+    let mut seen = Vec::new();
+    wait_event(&mut admin_ws, "all_sockets", &mut seen);
+    // io.of(/^\/dynamic-\d+$/): the CONNECT makes the child `/dynamic-7` (new_namespace)
+    let (mut ws, _sid) = session(server.port);
+    ws_send(&mut ws, "40/dynamic-7,");
+    let answer = ws_text(&mut ws);
+    let id = answer
+        .strip_prefix(r#"40/dynamic-7,{"sid":""#)
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_string();
+    let joined = wait_event(&mut admin_ws, "room_joined", &mut seen);
+    assert_eq!(&joined[..3], [json!("/dynamic-7"), json!(id), json!(id)]);
+    let connected = wait_event(&mut admin_ws, "socket_connected", &mut seen);
+    assert_eq!(
+        (connected[0]["id"].as_str(), connected[0]["nsp"].as_str()),
+        (Some(id.as_str()), Some("/dynamic-7"))
+    );
+    let stats = wait_event(&mut admin_ws, "server_stats", &mut seen);
+    assert!(
+        stats[0]["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "/dynamic-7", "socketsCount": 1})),
+        "{stats:?}"
+    );
+}
