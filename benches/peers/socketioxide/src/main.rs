@@ -37,17 +37,40 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use serde::Serialize;
+use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use tokio::net::TcpListener;
 
-/// An event's arguments, sent back as as many arguments (socketioxide sends a tuple as several
-/// arguments, a `Vec` as one array argument).
+/// All of an event's arguments, received and sent as as many arguments. socketioxide hands a
+/// handler every argument only when the extracted type reads itself as a tuple (any other type
+/// gets the first argument alone), and sends a tuple as several arguments (a `Vec` would go as
+/// one array argument): so `Args` is a tuple of any length both ways.
 struct Args(Vec<Value>);
+
+impl<'de> Deserialize<'de> for Args {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Args, D::Error> {
+        struct ArgsVisitor;
+        impl<'de> Visitor<'de> for ArgsVisitor {
+            type Value = Args;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("the arguments of an event")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Args, A::Error> {
+                let mut args = Vec::new();
+                while let Some(value) = seq.next_element()? {
+                    args.push(value);
+                }
+                Ok(Args(args))
+            }
+        }
+        deserializer.deserialize_tuple(usize::MAX, ArgsVisitor)
+    }
+}
 
 impl Serialize for Args {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -75,40 +98,40 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
     let auth = auth.unwrap_or_else(|_| Value::Object(Default::default()));
     let _ = socket.emit("auth", &auth);
 
-    socket.on("message", async |socket: SocketRef, Data(args): Data<Vec<Value>>| {
-        let _ = socket.emit("message-back", &Args(args));
+    socket.on("message", async |socket: SocketRef, Data(args): Data<Args>| {
+        let _ = socket.emit("message-back", &args);
     });
     socket.on(
         "message-with-ack",
-        async |Data(args): Data<Vec<Value>>, ack: AckSender| {
-            let _ = ack.send(&Args(args));
+        async |Data(args): Data<Args>, ack: AckSender| {
+            let _ = ack.send(&args);
         },
     );
     socket.on(
         "broadcast",
-        async |io: SocketIo, socket: SocketRef, Data(args): Data<Vec<Value>>| {
+        async |io: SocketIo, socket: SocketRef, Data(args): Data<Args>| {
             if let Some(nsp) = io.of(socket.ns()) {
-                let _ = nsp.emit("broadcast-back", &Args(args)).await;
+                let _ = nsp.emit("broadcast-back", &args).await;
             }
         },
     );
     socket.on(
         "join",
-        async |socket: SocketRef, Data(args): Data<Vec<Value>>, ack: AckSender| {
+        async |socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
             if let Some(Value::String(room)) = args.first() {
                 socket.join(room.clone());
             }
             let _ = ack.send(&Args(Vec::new()));
         },
     );
-    socket.on("to-room", async |socket: SocketRef, Data(args): Data<Vec<Value>>| {
+    socket.on("to-room", async |socket: SocketRef, Data(Args(args)): Data<Args>| {
         if let Some((room, rest)) = room_and_rest(args) {
             let _ = socket.to(room).emit("room-back", &Args(rest)).await;
         }
     });
     socket.on(
         "except-room",
-        async |io: SocketIo, socket: SocketRef, Data(args): Data<Vec<Value>>| {
+        async |io: SocketIo, socket: SocketRef, Data(Args(args)): Data<Args>| {
             if let (Some((room, rest)), Some(nsp)) = (room_and_rest(args), io.of(socket.ns())) {
                 let _ = nsp.except(room).emit("room-back", &Args(rest)).await;
             }
@@ -117,13 +140,13 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
     socket.on("server-disconnect", async |socket: SocketRef| {
         let _ = socket.disconnect();
     });
-    socket.on("emit-with-ack", async |socket: SocketRef, Data(args): Data<Vec<Value>>| {
+    socket.on("emit-with-ack", async |socket: SocketRef, Data(Args(args)): Data<Args>| {
         let asked = socket
             .timeout(Duration::from_secs(5))
-            .emit_with_ack::<_, Vec<Value>>("ask", &Args(args));
+            .emit_with_ack::<_, Args>("ask", &Args(args));
         let Ok(answer) = asked else { return };
         let _ = match answer.await {
-            Ok(answer) => socket.emit("ask-answered", &Args(answer)),
+            Ok(answer) => socket.emit("ask-answered", &answer),
             Err(_) => socket.emit("ask-timeout", &Args(Vec::new())),
         };
     });
