@@ -86,7 +86,9 @@ impl Serialize for Args {
 fn room_and_rest(mut args: Vec<Value>) -> Option<(String, Vec<Value>)> {
     match args.first() {
         Some(Value::String(_)) => {
-            let Value::String(room) = args.remove(0) else { unreachable!() };
+            let Value::String(room) = args.remove(0) else {
+                unreachable!()
+            };
             Some((room, args))
         }
         _ => None,
@@ -101,12 +103,9 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
     socket.on("message", async |socket: SocketRef, Data(args): Data<Args>| {
         let _ = socket.emit("message-back", &args);
     });
-    socket.on(
-        "message-with-ack",
-        async |Data(args): Data<Args>, ack: AckSender| {
-            let _ = ack.send(&args);
-        },
-    );
+    socket.on("message-with-ack", async |Data(args): Data<Args>, ack: AckSender| {
+        let _ = ack.send(&args);
+    });
     socket.on(
         "broadcast",
         async |io: SocketIo, socket: SocketRef, Data(args): Data<Args>| {
@@ -140,16 +139,19 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
     socket.on("server-disconnect", async |socket: SocketRef| {
         let _ = socket.disconnect();
     });
-    socket.on("emit-with-ack", async |socket: SocketRef, Data(Args(args)): Data<Args>| {
-        let asked = socket
-            .timeout(Duration::from_secs(5))
-            .emit_with_ack::<_, Args>("ask", &Args(args));
-        let Ok(answer) = asked else { return };
-        let _ = match answer.await {
-            Ok(answer) => socket.emit("ask-answered", &answer),
-            Err(_) => socket.emit("ask-timeout", &Args(Vec::new())),
-        };
-    });
+    socket.on(
+        "emit-with-ack",
+        async |socket: SocketRef, Data(Args(args)): Data<Args>| {
+            let asked = socket
+                .timeout(Duration::from_secs(5))
+                .emit_with_ack::<_, Args>("ask", &Args(args));
+            let Ok(answer) = asked else { return };
+            let _ = match answer.await {
+                Ok(answer) => socket.emit("ask-answered", &answer),
+                Err(_) => socket.emit("ask-timeout", &Args(Vec::new())),
+            };
+        },
+    );
 }
 
 /// `/guarded`'s middleware.
@@ -180,7 +182,11 @@ fn parse_flags() -> Result<Flags, String> {
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
         let value = raw.next().ok_or_else(|| format!("{flag}: missing value"))?;
-        let number = || value.parse::<u64>().map_err(|_| format!("{flag}: not a number: {value}"));
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| format!("{flag}: not a number: {value}"))
+        };
         match flag.as_str() {
             "--port" => flags.port = value.parse().map_err(|_| format!("--port: bad port {value}"))?,
             "--ping-interval" => flags.ping_interval = number()?,
