@@ -1,20 +1,22 @@
 //! The accept loop: one `std::net::TcpListener`, one thread per accepted connection.
 //!
 //! ```text
-//! accept thread (the caller of `serve`)          connection thread "conn 127.0.0.1:50412"
+//! accept thread (the caller of `serve`)          connection thread "conn 7"
 //! ─────────────────────────────────────          ───────────────────────────────────────
 //! loop {                                         handle_connection():
-//!   accept() ──────── spawn ───────────────────►   loop {
-//!   (over the cap: 503, close)                       read_request()      (http.rs)
-//!   (EMFILE: log, back off, go on)                   service.handle()    (engine / app)
-//! }                                                  KeepAlive? next request : return
-//!                                                  }
+//!   accept() ── pool.run: a parked thread, ────►   loop {
+//!               or a new one (pool.rs)               read_request()      (http.rs)
+//!   (over the cap: 503, close)                       service.handle()    (engine / app)
+//!   (EMFILE: log, back off, go on)                   KeepAlive? next request : return
+//! }                                                }
+//!                                                then parked for the next connection (pool.rs)
 //! ```
 //!
-//! A connection thread is owned by its connection: it ends when the client closes, when a
-//! timeout in `http::Limits` fires, or when the service says `Next::Close`. The listener keeps a
+//! A connection thread is owned by its connection until that connection ends: when the client
+//! closes, when a timeout in `http::Limits` fires, or when the service says `Next::Close`. Then it
+//! waits a moment in the pool for the next connection (`pool.rs`), or ends. The listener keeps a
 //! count of open connections; past `max_connections` a new one is answered `503` at once, and
-//! likewise when the process has no room for another thread (`threads.rs`).
+//! likewise when no thread is parked and the process has no room for another (`threads.rs`).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -26,6 +28,7 @@ use std::time::Duration;
 use log::{debug, error, warn};
 
 use crate::http::{self, Connection, HeadError, Limits, Request};
+use crate::pool::Pool;
 use crate::threads;
 
 /// What the connection does after a request was handled.
@@ -67,6 +70,8 @@ pub struct HttpServer {
     listener: TcpListener,
     config: ListenerConfig,
     open_connections: Arc<AtomicUsize>,
+    /// The connection threads, busy and parked.
+    pool: Pool,
 }
 
 impl HttpServer {
@@ -77,6 +82,7 @@ impl HttpServer {
             listener,
             config,
             open_connections: Arc::new(AtomicUsize::new(0)),
+            pool: Pool::new(),
         })
     }
 
@@ -108,7 +114,7 @@ impl HttpServer {
         }
     }
 
-    /// Starts the thread of one accepted connection (or refuses it).
+    /// Hands one accepted connection to its thread (or refuses it).
     fn on_accept(&self, stream: TcpStream, peer: SocketAddr, service: &Arc<dyn HttpService>) {
         let open = self.open_connections.fetch_add(1, Ordering::SeqCst) + 1;
         let count = OpenConnection(Arc::clone(&self.open_connections));
@@ -120,7 +126,7 @@ impl HttpServer {
             refuse(stream, "too many connections");
             return;
         }
-        if !threads::has_room() {
+        if !self.pool.has_room() {
             // Past the thread budget (see `threads.rs`) a new thread could abort the process.
             warn!("{peer}: {} threads running, no room for another: 503", threads::live());
             refuse(stream, "too many threads");
@@ -128,11 +134,11 @@ impl HttpServer {
         }
         let service = Arc::clone(service);
         let limits = self.config.limits;
-        let spawned = threads::spawn(format!("conn {peer}"), move || {
-            let _count = count; // decremented when this thread ends
+        let started = self.pool.run(Box::new(move || {
+            let _count = count; // decremented when this connection ends
             run_connection(stream, peer, limits, service);
-        });
-        if let Err(e) = spawned {
+        }));
+        if let Err(e) = started {
             // The closure (and the stream in it) was dropped: the client sees the connection
             // close. Give the system a moment to free threads before the next accept.
             error!("{peer}: cannot start a connection thread: {e}");
@@ -169,6 +175,10 @@ fn refuse(mut stream: TcpStream, reason: &str) {
 
 /// The body of a connection thread: logs how the connection ended.
 fn run_connection(stream: TcpStream, peer: SocketAddr, limits: Limits, service: Arc<dyn HttpService>) {
+    debug!(
+        "{peer}: connection on thread {}",
+        thread::current().name().unwrap_or("?")
+    );
     match handle_connection(stream, peer, limits, service.as_ref()) {
         Ok(()) => debug!("{peer}: connection closed"),
         Err(e) if is_normal_close(&e) => debug!("{peer}: connection closed ({e})"),
