@@ -23,6 +23,20 @@
 //!                             `ask-answered` with the answer, or `ask-timeout`
 //! ```
 //!
+//! Operators on many sockets (as `interop.mjs` has them for issue 9):
+//!
+//! ```text
+//! `set-data` (value, ack)               socket.data = value; ack()
+//! `fetch-sockets` (room|null, ack)      ack([{id, rooms, data}] of the namespace's (or room's)
+//!                                       sockets, sorted by id, each one's rooms sorted)
+//! `sockets-join` / `sockets-leave` (target, room, ack)   nsp.in(target).socketsJoin/Leave(room); ack()
+//! `disconnect-sockets` (room, ack)      ack(); then nsp.in(room).disconnectSockets()
+//! `broadcast-with-ack` (...args, ack)   nsp.timeout(2 s).emit('ask', ...args) and collect the answers:
+//!                                       ack({err: "operation has timed out" | null, count})
+//! ```
+//!
+//! (`server-side-emit` has no counterpart: socketioxide has no server-to-server messages.)
+//!
 //! `/guarded` lets in only `auth.token == "secret"`; others get `44/guarded,{"message":"not
 //! authorized"}` (socketioxide's middleware error carries no `data`).
 //!
@@ -35,15 +49,18 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::operators::BroadcastOperators;
+use socketioxide::socket::Sid;
 use tokio::net::TcpListener;
 
 /// All of an event's arguments, received and sent as as many arguments. socketioxide hands a
@@ -99,6 +116,7 @@ fn room_and_rest(mut args: Vec<Value>) -> Option<(String, Vec<Value>)> {
 async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
     let auth = auth.unwrap_or_else(|_| Value::Object(Default::default()));
     let _ = socket.emit("auth", &auth);
+    setup_operators(&socket);
 
     socket.on("message", async |socket: SocketRef, Data(args): Data<Args>| {
         let _ = socket.emit("message-back", &args);
@@ -150,6 +168,114 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
                 Ok(answer) => socket.emit("ask-answered", &answer),
                 Err(_) => socket.emit("ask-timeout", &Args(Vec::new())),
             };
+        },
+    );
+}
+
+/// What `set-data` keeps on a socket (socket.io's `socket.data`).
+#[derive(Clone)]
+struct SocketData(Value);
+
+/// The socket whose id is `target` (socket.io's room of one socket, which socketioxide lacks).
+fn socket_by_id(nsp: &BroadcastOperators, target: &str) -> Option<SocketRef> {
+    nsp.get_socket(target.parse::<Sid>().ok()?)
+}
+
+/// The operators on many sockets.
+fn setup_operators(socket: &SocketRef) {
+    socket.on(
+        "set-data",
+        async |socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
+            let value = args.into_iter().next().unwrap_or(Value::Null);
+            socket.extensions.insert(SocketData(value));
+            let _ = ack.send(&Args(Vec::new()));
+        },
+    );
+    socket.on(
+        "fetch-sockets",
+        async |io: SocketIo, socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
+            let Some(nsp) = io.of(socket.ns()) else { return };
+            let sockets = match args.first() {
+                Some(Value::String(room)) => nsp.within(room.clone()).sockets(),
+                _ => nsp.sockets(),
+            };
+            let mut list: Vec<(String, Value)> = sockets
+                .iter()
+                .map(|s| {
+                    let id = s.id.to_string();
+                    // socket.io puts every socket in the room of its own id; socketioxide does not.
+                    let mut rooms: Vec<String> = s.rooms().iter().map(|r| r.to_string()).collect();
+                    rooms.push(id.clone());
+                    rooms.sort();
+                    let data = s.extensions.get::<SocketData>().map(|d| d.0).unwrap_or(json!({}));
+                    (id.clone(), json!({ "id": id, "rooms": rooms, "data": data }))
+                })
+                .collect();
+            list.sort_by(|a, b| a.0.cmp(&b.0));
+            let list: Vec<Value> = list.into_iter().map(|(_, entry)| entry).collect();
+            let _ = ack.send(&Args(vec![Value::Array(list)]));
+        },
+    );
+    socket.on(
+        "sockets-join",
+        async |io: SocketIo, socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
+            if let (Some(Value::String(target)), Some(Value::String(room)), Some(nsp)) =
+                (args.first(), args.get(1), io.of(socket.ns()))
+            {
+                match socket_by_id(&nsp, target) {
+                    Some(one) => one.join(room.clone()),
+                    None => {
+                        let _ = nsp.within(target.clone()).join(room.clone()).await;
+                    }
+                }
+            }
+            let _ = ack.send(&Args(Vec::new()));
+        },
+    );
+    socket.on(
+        "sockets-leave",
+        async |io: SocketIo, socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
+            if let (Some(Value::String(target)), Some(Value::String(room)), Some(nsp)) =
+                (args.first(), args.get(1), io.of(socket.ns()))
+            {
+                match socket_by_id(&nsp, target) {
+                    Some(one) => one.leave(room.clone()),
+                    None => {
+                        let _ = nsp.within(target.clone()).leave(room.clone()).await;
+                    }
+                }
+            }
+            let _ = ack.send(&Args(Vec::new()));
+        },
+    );
+    socket.on(
+        "disconnect-sockets",
+        async |io: SocketIo, socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
+            let _ = ack.send(&Args(Vec::new()));
+            if let (Some(Value::String(room)), Some(nsp)) = (args.first(), io.of(socket.ns())) {
+                let _ = nsp.within(room.clone()).disconnect().await;
+            }
+        },
+    );
+    socket.on(
+        "broadcast-with-ack",
+        async |io: SocketIo, socket: SocketRef, Data(args): Data<Args>, ack: AckSender| {
+            let Some(nsp) = io.of(socket.ns()) else { return };
+            let asked = nsp
+                .timeout(Duration::from_secs(2))
+                .emit_with_ack::<_, Value>("ask", &args)
+                .await;
+            let (mut count, mut error) = (0, Value::Null);
+            if let Ok(answers) = asked {
+                let mut answers = std::pin::pin!(answers);
+                while let Some((_, answer)) = answers.next().await {
+                    match answer {
+                        Ok(_) => count += 1,
+                        Err(_) => error = json!("operation has timed out"),
+                    }
+                }
+            }
+            let _ = ack.send(&Args(vec![json!({ "err": error, "count": count })]));
         },
     );
 }
