@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use socketio_book::cli::{self, Flag, Usage};
-use socketio_book::engineio::{AllowRequest, CorsOptions, Handler, Message, Server, ServerOptions, Socket};
+use socketio_book::engineio::{AllowRequest, Handler, Message, Server, ServerOptions, Socket};
 use socketio_book::http::Request;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::timer::Timers;
@@ -71,6 +71,15 @@ const USAGE: Usage = Usage {
         .default("10000"),
         cli::MAX_PAYLOAD,
         cli::CORS_ORIGIN,
+        cli::CORS_METHODS,
+        cli::CORS_ALLOWED_HEADERS,
+        cli::CORS_EXPOSED_HEADERS,
+        cli::CORS_MAX_AGE,
+        cli::TRANSPORTS,
+        cli::ALLOW_UPGRADES,
+        cli::COOKIE,
+        cli::INITIAL_HEADER,
+        cli::HEADER,
         Flag::text(
             "allowed-origin",
             "ORIGIN",
@@ -83,16 +92,28 @@ const USAGE: Usage = Usage {
 fn run() -> Result<(), String> {
     let flags = cli::parse_args(&USAGE);
     cli::init_logging(flags.log_level("log-level"));
+    let engine_flags = cli::EngineFlags {
+        transports: flags.text("transports"),
+        allow_upgrades: flags.text("allow-upgrades"),
+        cookie: flags.text("cookie"),
+        cors_origin: flags.text("cors-origin"),
+        cors_methods: flags.text("cors-methods"),
+        cors_allowed_headers: flags.text("cors-allowed-headers"),
+        cors_exposed_headers: flags.text("cors-exposed-headers"),
+        cors_max_age: flags.text("cors-max-age"),
+        initial_header: flags.text("initial-header"),
+        header: flags.text("header"),
+    };
     let options = ServerOptions {
         path: "/engine.io/".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
         upgrade_timeout: flags.millis("upgrade-timeout"),
         max_payload: flags.number("max-payload"),
-        cors: flags.text("cors-origin").map(|origins| CorsOptions {
-            origins: origins.split(',').map(str::to_string).collect(),
-            credentials: true,
-        }),
+        transports: engine_flags.transports()?,
+        allow_upgrades: engine_flags.allow_upgrades()?,
+        cookie: engine_flags.cookie(),
+        cors: engine_flags.cors()?,
         allow_request: flags.text("allowed-origin").map(allowed_origin_only),
         ..ServerOptions::default()
     };
@@ -104,6 +125,15 @@ fn run() -> Result<(), String> {
     };
     let timers = Timers::start().map_err(|e| e.to_string())?;
     let engine = Server::new(options, Arc::new(Echo), timers);
+    engine_flags.add_header_listeners(&engine)?;
+    engine.on_connection_error(|error| {
+        log::info!(
+            "connection_error: {} {} {}",
+            error.code as u8,
+            error.message,
+            error.context
+        );
+    });
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
     let address = http.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");

@@ -37,6 +37,8 @@ use std::time::Duration;
 
 use simplelog::{ColorChoice, ConfigBuilder, LevelFilter, TermLogger, TerminalMode};
 
+use crate::engineio::{self, CookieOptions, CorsOptions, CorsOrigin, TransportKind};
+
 // ----- the table --------------------------------------------------------------------------------
 
 /// What a flag's value may be.
@@ -177,6 +179,19 @@ pub const fn host(default: &'static str) -> Flag {
     Flag::text("host", "ADDR", "the address to bind").default(default)
 }
 
+/// `--trace`: `trace::enable()`, every packet in the log.
+pub const TRACE: Flag = Flag::switch(
+    "trace",
+    "log every Engine.IO and Socket.IO packet in and out, explained",
+);
+
+/// `--client-script FILE`: what `/socket.io/socket.io.js` serves (`www::client_script`).
+pub const CLIENT_SCRIPT: Flag = Flag::text(
+    "client-script",
+    "FILE",
+    "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
+);
+
 /// `--ping-interval`: the reference's `pingInterval` (default of `engineio::ServerOptions`).
 pub const PING_INTERVAL: Flag =
     Flag::number("ping-interval", "MS", 1, MAX_MS, "Engine.IO heartbeat: a ping every MS").default("25000");
@@ -201,7 +216,8 @@ pub const MAX_PAYLOAD: Flag = Flag::number(
 )
 .default("1000000");
 
-/// `--cors-origin`: the reference's `cors: { origin: [...], credentials: true }`.
+/// `--cors-origin`: the reference's `cors: { origin, credentials: true }`: one origin as a string,
+/// several as a list, `*` for any (`EngineFlags::cors`).
 pub const CORS_ORIGIN: Flag = Flag::text(
     "cors-origin",
     "ORIGIN[,ORIGIN...]",
@@ -217,6 +233,211 @@ pub const MAX_CONNECTIONS: Flag = Flag::number(
     "open connections past which a new one gets 503",
 )
 .default("15000");
+
+/// `--redis`: the Redis adapter (`socketio::adapter::redis`); without it, one server alone.
+pub const REDIS: Flag = Flag::text(
+    "redis",
+    "URL",
+    "join the servers on this Redis (redis://host:port): @socket.io/redis-adapter's messages",
+);
+
+/// `--redis-key`: the reference's `key` (classic) / `channelPrefix` (sharded).
+pub const REDIS_KEY: Flag = Flag::text("redis-key", "PREFIX", "the prefix of the Redis channels").default("socket.io");
+
+/// `--redis-sharded`: `createShardedAdapter` (Redis 7 sharded pub/sub) instead of `createAdapter`.
+pub const REDIS_SHARDED: Flag = Flag::switch(
+    "redis-sharded",
+    "the sharded adapter (SSUBSCRIBE/SPUBLISH, Redis 7) instead of the classic one",
+);
+
+/// `--redis-subscription-mode`: the sharded adapter's `subscriptionMode`.
+pub const REDIS_SUBSCRIPTION_MODE: Flag = Flag::text(
+    "redis-subscription-mode",
+    "MODE",
+    "the sharded adapter's channels: static, dynamic (one per public room), dynamic-private",
+)
+.default("dynamic");
+
+/// `--redis-requests-timeout`: the reference's `requestsTimeout`.
+pub const REDIS_REQUESTS_TIMEOUT: Flag = Flag::number(
+    "redis-requests-timeout",
+    "MS",
+    1,
+    MAX_MS,
+    "how long fetchSockets and serverSideEmit with an ack wait for the other servers",
+)
+.default("5000");
+
+/// `--redis-specific-response-channel`: the reference's `publishOnSpecificResponseChannel`.
+pub const REDIS_SPECIFIC_RESPONSE_CHANNEL: Flag = Flag::switch(
+    "redis-specific-response-channel",
+    "the classic adapter answers on the requester's own channel (publishOnSpecificResponseChannel)",
+);
+
+/// `--transports`: the reference's `transports`.
+pub const TRANSPORTS: Flag = Flag::text(
+    "transports",
+    "websocket[,polling]",
+    "the transports allowed (transports), e.g. websocket only; default both",
+);
+
+/// `--allow-upgrades`: the reference's `allowUpgrades`.
+pub const ALLOW_UPGRADES: Flag = Flag::text(
+    "allow-upgrades",
+    "BOOL",
+    "true or false; false: the open packet offers no upgrade (allowUpgrades)",
+)
+.default("true");
+
+/// `--cookie`: the reference's `cookie: { name }`.
+pub const COOKIE: Flag = Flag::text(
+    "cookie",
+    "NAME",
+    "set the cookie NAME=<sid>; Path=/; HttpOnly; SameSite=Lax on the polling handshake (cookie)",
+);
+
+/// `--cors-methods`: the `cors` package's `methods`.
+pub const CORS_METHODS: Flag = Flag::text(
+    "cors-methods",
+    "M[,M...]",
+    "with --cors-origin: the methods a preflight allows (default GET,HEAD,PUT,PATCH,POST,DELETE)",
+);
+
+/// `--cors-allowed-headers`: the `cors` package's `allowedHeaders`.
+pub const CORS_ALLOWED_HEADERS: Flag = Flag::text(
+    "cors-allowed-headers",
+    "H[,H...]",
+    "with --cors-origin: the headers a preflight allows (default: those it asks for)",
+);
+
+/// `--cors-exposed-headers`: the `cors` package's `exposedHeaders`.
+pub const CORS_EXPOSED_HEADERS: Flag = Flag::text(
+    "cors-exposed-headers",
+    "H[,H...]",
+    "with --cors-origin: Access-Control-Expose-Headers",
+);
+
+/// `--cors-max-age`: the `cors` package's `maxAge`.
+pub const CORS_MAX_AGE: Flag = Flag::text(
+    "cors-max-age",
+    "S",
+    "with --cors-origin: how long a browser may keep a preflight's answer (Access-Control-Max-Age)",
+);
+
+/// `--initial-header`: an `initial_headers` listener.
+pub const INITIAL_HEADER: Flag = Flag::text(
+    "initial-header",
+    "'NAME: VALUE'",
+    "an initial_headers listener adds this header to the handshake's answer",
+);
+
+/// `--header`: a `headers` listener.
+pub const HEADER: Flag = Flag::text(
+    "header",
+    "'NAME: VALUE'",
+    "a headers listener adds this header to every polling answer and 101",
+);
+
+/// The values of the Engine.IO rows above (and of [`CORS_ORIGIN`]), as a `main` reads them, and
+/// what they mean as options. The reference servers read the same flags
+/// (`tests/node/reference/common.mjs`), so that a test runs against either.
+pub struct EngineFlags<'a> {
+    pub transports: Option<&'a str>,
+    pub allow_upgrades: Option<&'a str>,
+    pub cookie: Option<&'a str>,
+    pub cors_origin: Option<&'a str>,
+    pub cors_methods: Option<&'a str>,
+    pub cors_allowed_headers: Option<&'a str>,
+    pub cors_exposed_headers: Option<&'a str>,
+    pub cors_max_age: Option<&'a str>,
+    pub initial_header: Option<&'a str>,
+    pub header: Option<&'a str>,
+}
+
+/// `a, b` -> `["a", "b"]`.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',').map(|item| item.trim().to_string()).collect()
+}
+
+/// `'Name: value'` -> `("Name", "value")`.
+fn header_pair(flag: &str, text: Option<&str>) -> Result<Option<(String, String)>, String> {
+    match text {
+        None => Ok(None),
+        Some(text) => match text.split_once(':') {
+            Some((name, value)) => Ok(Some((name.trim().to_string(), value.trim().to_string()))),
+            None => Err(format!("--{flag} {text}: expected 'NAME: VALUE'")),
+        },
+    }
+}
+
+impl EngineFlags<'_> {
+    /// `--transports websocket,polling` -> both; not given: both.
+    pub fn transports(&self) -> Result<Vec<TransportKind>, String> {
+        let Some(names) = self.transports else {
+            return Ok(vec![TransportKind::Polling, TransportKind::WebSocket]);
+        };
+        let mut transports = Vec::new();
+        for name in comma_list(names) {
+            match TransportKind::from_name(&name) {
+                Some(transport) => transports.push(transport),
+                None => return Err(format!("--transports {names}: unknown transport {name:?}")),
+            }
+        }
+        Ok(transports)
+    }
+
+    /// `--allow-upgrades false`.
+    pub fn allow_upgrades(&self) -> Result<bool, String> {
+        match self.allow_upgrades.unwrap_or("true") {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!("--allow-upgrades {other}: true or false")),
+        }
+    }
+
+    /// `--cookie NAME`: the reference's defaults with that name.
+    pub fn cookie(&self) -> Option<CookieOptions> {
+        self.cookie.map(|name| CookieOptions {
+            name: name.to_string(),
+            ..CookieOptions::default()
+        })
+    }
+
+    /// `--cors-origin` and the other `--cors-*`: `{ origin, credentials: true, ... }`; one origin
+    /// as a string, several as a list, `*` for any (see `CorsOrigin::from_list`).
+    pub fn cors(&self) -> Result<Option<CorsOptions>, String> {
+        let Some(origins) = self.cors_origin else {
+            return Ok(None);
+        };
+        let origins = comma_list(origins);
+        let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+        let mut cors = CorsOptions::with_credentials(CorsOrigin::from_list(&origins));
+        if let Some(methods) = self.cors_methods {
+            cors.methods = comma_list(methods);
+        }
+        cors.allowed_headers = self.cors_allowed_headers.map(comma_list);
+        cors.exposed_headers = self.cors_exposed_headers.map(comma_list).unwrap_or_default();
+        if let Some(max_age) = self.cors_max_age {
+            let seconds = max_age
+                .trim()
+                .parse()
+                .map_err(|_| format!("--cors-max-age {max_age}: not a whole number"))?;
+            cors.max_age = Some(seconds);
+        }
+        Ok(Some(cors))
+    }
+
+    /// Registers the `--initial-header` and `--header` listeners on `engine`.
+    pub fn add_header_listeners(&self, engine: &engineio::Server) -> Result<(), String> {
+        if let Some((name, value)) = header_pair("initial-header", self.initial_header)? {
+            engine.on_initial_headers(move |headers, _request| headers.push((name.clone(), value.clone())));
+        }
+        if let Some((name, value)) = header_pair("header", self.header)? {
+            engine.on_headers(move |headers, _request| headers.push((name.clone(), value.clone())));
+        }
+        Ok(())
+    }
+}
 
 /// A binary's flags: its name, one line about it, and its table.
 #[derive(Debug)]

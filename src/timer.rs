@@ -24,7 +24,8 @@
 //!
 //! Owner and end: the `Timers` handles. When the last clone is dropped the thread is told to
 //! stop, and returns. Callbacks run on the timer thread, one after the other, so they must be
-//! short (push a packet, close a session).
+//! short (push a packet, close a session). A callback that panics is logged
+//! (`sync::run_guarded`) and the thread goes on.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -164,9 +165,11 @@ fn run_timer_thread(shared: &Shared) {
             }
             state.deadlines.pop();
             if let Some(callback) = state.callbacks.remove(&id) {
-                // Without the lock: the callback may set or clear timers.
+                // Without the lock: the callback may set or clear timers. An ack's timeout runs
+                // application code: its panic must not end this thread, which keeps every
+                // session's heartbeat.
                 drop(state);
-                callback();
+                crate::sync::run_guarded("a timer callback", callback);
                 state = lock(&shared.state);
             }
         }
