@@ -38,7 +38,6 @@
 //! |              | `engineio/websocket.rs`  | WebSocket: the reader thread, writes without waiting, the probe |
 //! |              | `engineio/packet.rs`     | `0`..`6`, payloads joined by `\x1e`, `b` + base64         |
 //! | HTTP         | `listener.rs`            | the accept loop: a thread per connection, the connection cap |
-//! |              | `pool.rs`                | connection threads parked for the next connection          |
 //! |              | `http.rs`                | request heads (httparse), bodies, keep-alive, timeouts, responses |
 //! | support      | `timer.rs`               | `setTimeout` for every session on one `timers` thread     |
 //! |              | `trace.rs`               | `--trace`: each packet in and out, explained              |
@@ -49,9 +48,8 @@
 //! ## The threads
 //!
 //! - the accept thread (`main`): `listener::HttpServer::serve`;
-//! - `conn <n>`: one per TCP connection, reading requests; after a WebSocket upgrade it is
-//!   that WebSocket's reader; when its connection ends it waits up to 2 s for the next one
-//!   (`pool.rs`), then ends;
+//! - `conn <peer>`: one per TCP connection, reading requests; after a WebSocket upgrade it is
+//!   that WebSocket's reader;
 //! - `ws-writer <sid>`: writes to one WebSocket while its client reads too slowly to take what
 //!   we send at once (otherwise the thread that sends a packet writes it);
 //! - `poll <sid>`: holds one long-poll GET until there is something to send;
@@ -70,7 +68,6 @@ pub mod engineio;
 pub mod http;
 pub mod interval;
 pub mod listener;
-pub mod pool;
 pub mod socketio;
 pub mod sync;
 pub mod threads;

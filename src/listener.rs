@@ -1,22 +1,20 @@
 //! The accept loop: one `std::net::TcpListener`, one thread per accepted connection.
 //!
 //! ```text
-//! accept thread (the caller of `serve`)          connection thread "conn 7"
+//! accept thread (the caller of `serve`)          connection thread "conn 127.0.0.1:50412"
 //! ─────────────────────────────────────          ───────────────────────────────────────
 //! loop {                                         handle_connection():
-//!   accept() ── pool.run: a parked thread, ────►   loop {
-//!               or a new one (pool.rs)               read_request()      (http.rs)
-//!   (over the cap: 503, close)                       service.handle()    (engine / app)
-//!   (EMFILE: log, back off, go on)                   KeepAlive? next request : return
-//! }                                                }
-//!                                                then parked for the next connection (pool.rs)
+//!   accept() ──────── spawn ───────────────────►   loop {
+//!   (over the cap: 503, close)                       read_request()      (http.rs)
+//!   (EMFILE: log, back off, go on)                   service.handle()    (engine / app)
+//! }                                                  KeepAlive? next request : return
+//!                                                  }
 //! ```
 //!
-//! A connection thread is owned by its connection until that connection ends: when the client
-//! closes, when a timeout in `http::Limits` fires, or when the service says `Next::Close`. Then it
-//! waits a moment in the pool for the next connection (`pool.rs`), or ends. The listener keeps a
+//! A connection thread is owned by its connection: it ends when the client closes, when a
+//! timeout in `http::Limits` fires, or when the service says `Next::Close`. The listener keeps a
 //! count of open connections; past `max_connections` a new one is answered `503` at once, and
-//! likewise when no thread is parked and the process has no room for another (`threads.rs`).
+//! likewise when the process has no room for another thread (`threads.rs`).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -28,7 +26,6 @@ use std::time::Duration;
 use log::{debug, error, warn};
 
 use crate::http::{self, Connection, HeadError, Limits, Request};
-use crate::pool::Pool;
 use crate::threads;
 
 /// What the connection does after a request was handled.
@@ -70,8 +67,6 @@ pub struct HttpServer {
     listener: TcpListener,
     config: ListenerConfig,
     open_connections: Arc<AtomicUsize>,
-    /// The connection threads, busy and parked.
-    pool: Pool,
 }
 
 impl HttpServer {
@@ -82,7 +77,6 @@ impl HttpServer {
             listener,
             config,
             open_connections: Arc::new(AtomicUsize::new(0)),
-            pool: Pool::new(),
         })
     }
 
@@ -114,7 +108,7 @@ impl HttpServer {
         }
     }
 
-    /// Hands one accepted connection to its thread (or refuses it).
+    /// Starts the thread of one accepted connection (or refuses it).
     fn on_accept(&self, stream: TcpStream, peer: SocketAddr, service: &Arc<dyn HttpService>) {
         let open = self.open_connections.fetch_add(1, Ordering::SeqCst) + 1;
         let count = OpenConnection(Arc::clone(&self.open_connections));
@@ -126,7 +120,7 @@ impl HttpServer {
             refuse(stream, "too many connections");
             return;
         }
-        if !self.pool.has_room() {
+        if !threads::has_room() {
             // Past the thread budget (see `threads.rs`) a new thread could abort the process.
             warn!("{peer}: {} threads running, no room for another: 503", threads::live());
             refuse(stream, "too many threads");
@@ -134,11 +128,11 @@ impl HttpServer {
         }
         let service = Arc::clone(service);
         let limits = self.config.limits;
-        let started = self.pool.run(Box::new(move || {
-            let _count = count; // decremented when this connection ends
+        let spawned = threads::spawn_with_stack(format!("conn {peer}"), Some(CONNECTION_STACK_BYTES), move || {
+            let _count = count; // decremented when this thread ends
             run_connection(stream, peer, limits, service);
-        }));
-        if let Err(e) = started {
+        });
+        if let Err(e) = spawned {
             // The closure (and the stream in it) was dropped: the client sees the connection
             // close. Give the system a moment to free threads before the next accept.
             error!("{peer}: cannot start a connection thread: {e}");
@@ -146,6 +140,15 @@ impl HttpServer {
         }
     }
 }
+
+/// The stack reserved for a connection thread. The deepest JSON the parser accepts (nested to
+/// serde_json's limit of 128 levels: `42["x",[[[...]]]]`) takes it 130 to 160 KiB down, through
+/// tungstenite, the Engine.IO and Socket.IO decoders, serde_json, the handler and the encoder back
+/// (128 KiB overflow, 160 KiB do not); 512 KiB leaves twice as much again for the application's
+/// handlers (`tests/socketio_protocol.rs` sends that deepest packet). std's default, 2 MiB, costs
+/// a page-table page per thread (see `threads::spawn_with_stack`): 4.1 kB of kernel memory per
+/// connection, against 1.2 kB with 512 KiB (`VmPTE` with 1,000 WebSocket clients).
+pub const CONNECTION_STACK_BYTES: usize = 512 * 1024;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
@@ -175,10 +178,6 @@ fn refuse(mut stream: TcpStream, reason: &str) {
 
 /// The body of a connection thread: logs how the connection ended.
 fn run_connection(stream: TcpStream, peer: SocketAddr, limits: Limits, service: Arc<dyn HttpService>) {
-    debug!(
-        "{peer}: connection on thread {}",
-        thread::current().name().unwrap_or("?")
-    );
     match handle_connection(stream, peer, limits, service.as_ref()) {
         Ok(()) => debug!("{peer}: connection closed"),
         Err(e) if is_normal_close(&e) => debug!("{peer}: connection closed ({e})"),
@@ -204,6 +203,8 @@ pub fn handle_connection(
     limits: Limits,
     service: &dyn HttpService,
 ) -> io::Result<()> {
+    // Each response goes out in one write: send it at once, do not wait for more (Nagle).
+    stream.set_nodelay(true)?;
     let mut connection = Connection::new(stream, peer, limits)?;
     loop {
         let request = match connection.read_request() {

@@ -75,35 +75,6 @@ fn threads_per_connection_and_session() {
     assert_eq!(wait_for_threads(pid, 2, Duration::from_secs(5)), 2);
 }
 
-/// A connection thread whose connection has ended waits (`pool::PARK_TIMEOUT`, 2 s) for the next
-/// connection and serves it, instead of a new thread; then, with nothing more coming, it ends.
-#[test]
-fn a_finished_connection_thread_serves_the_next_connection_then_ends() {
-    let server = EchoServer::start(&[]); // (logging at debug level)
-    let pid = server.pid();
-    assert_eq!(thread_count(pid), 2);
-    // A polling handshake on a connection that then closes: its thread, "conn 1", parks.
-    let mut http = server.http();
-    let first = http.stream().local_addr().unwrap();
-    handshake(&mut http);
-    server.expect_log(&format!("{first}: connection on thread conn 1"));
-    http.shutdown();
-    server.expect_log("conn 1: parked");
-    assert_eq!(thread_count(pid), 3);
-    // The next connection, a WebSocket, is served by that same thread: 3 threads, not 4.
-    let (mut ws, _, _) = ws_open(server.port);
-    let second = ws.get_ref().local_addr().unwrap();
-    ws_send(&mut ws, "4hi");
-    assert_eq!(ws_text(&mut ws), "4hi");
-    server.expect_log(&format!("{second}: connection on thread conn 1"));
-    assert_eq!(thread_count(pid), 3);
-    // It closes: the thread parks again and ends when nothing comes for 2 s.
-    ws_send(&mut ws, "1");
-    ws_expect_closed(&mut ws, TIMEOUT);
-    assert_eq!(wait_for_threads(pid, 2, Duration::from_secs(5)), 2);
-    server.expect_log("conn 1: no connection for 2s, ending");
-}
-
 /// A client slower to read than the server is to write: the kernel's buffers fill, and a
 /// `ws-writer` thread takes over the writing (so that no emitting thread waits for the client)
 /// until the client has caught up; then it ends. Nothing is lost or reordered on the way.

@@ -651,8 +651,8 @@ fn events_and_acks(transport: Transport) {
 }
 
 /// The most deeply nested arguments the parser accepts (serde_json's limit: 128 levels, the
-/// packet's own array included) come back whole: a connection thread's stack (`pool::STACK_BYTES`,
-/// 512 KiB) holds the way down and back up (130 to 160 KiB).
+/// packet's own array included) come back whole: a connection thread's stack
+/// (`listener::CONNECTION_STACK_BYTES`, 512 KiB) holds the way down and back up (130 to 160 KiB).
 fn the_deepest_json_accepted_is_answered(transport: Transport) {
     let server = start(&[]);
     let (mut client, _) = Client::connect(&server, transport);
