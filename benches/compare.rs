@@ -19,7 +19,7 @@
 //!
 //! ```text
 //! cargo bench                          # the whole comparison (about 30 minutes)
-//! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 5 minutes)
+//! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 6 minutes)
 //! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases)
 //! BENCH_REPS=5 BENCH_SERVERS=rust,socketioxide cargo bench   # rust, socketioxide, node
 //! ```
