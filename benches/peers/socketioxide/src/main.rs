@@ -181,6 +181,33 @@ fn socket_by_id(nsp: &BroadcastOperators, target: &str) -> Option<SocketRef> {
     nsp.get_socket(target.parse::<Sid>().ok()?)
 }
 
+/// Which way `move_sockets` moves.
+#[derive(Clone, Copy)]
+enum Move {
+    Join,
+    Leave,
+}
+
+/// `sockets-join` / `sockets-leave` (target, room): the sockets in `target` (a room, or one
+/// socket's id) join or leave `room`.
+async fn move_sockets(io: &SocketIo, socket: &SocketRef, args: &[Value], way: Move) {
+    let (Some(Value::String(target)), Some(Value::String(room)), Some(nsp)) =
+        (args.first(), args.get(1), io.of(socket.ns()))
+    else {
+        return;
+    };
+    match (socket_by_id(&nsp, target), way) {
+        (Some(one), Move::Join) => one.join(room.clone()),
+        (Some(one), Move::Leave) => one.leave(room.clone()),
+        (None, Move::Join) => {
+            let _ = nsp.within(target.clone()).join(room.clone()).await;
+        }
+        (None, Move::Leave) => {
+            let _ = nsp.within(target.clone()).leave(room.clone()).await;
+        }
+    }
+}
+
 /// The operators on many sockets.
 fn setup_operators(socket: &SocketRef) {
     socket.on(
@@ -219,32 +246,14 @@ fn setup_operators(socket: &SocketRef) {
     socket.on(
         "sockets-join",
         async |io: SocketIo, socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
-            if let (Some(Value::String(target)), Some(Value::String(room)), Some(nsp)) =
-                (args.first(), args.get(1), io.of(socket.ns()))
-            {
-                match socket_by_id(&nsp, target) {
-                    Some(one) => one.join(room.clone()),
-                    None => {
-                        let _ = nsp.within(target.clone()).join(room.clone()).await;
-                    }
-                }
-            }
+            move_sockets(&io, &socket, &args, Move::Join).await;
             let _ = ack.send(&Args(Vec::new()));
         },
     );
     socket.on(
         "sockets-leave",
         async |io: SocketIo, socket: SocketRef, Data(Args(args)): Data<Args>, ack: AckSender| {
-            if let (Some(Value::String(target)), Some(Value::String(room)), Some(nsp)) =
-                (args.first(), args.get(1), io.of(socket.ns()))
-            {
-                match socket_by_id(&nsp, target) {
-                    Some(one) => one.leave(room.clone()),
-                    None => {
-                        let _ = nsp.within(target.clone()).leave(room.clone()).await;
-                    }
-                }
-            }
+            move_sockets(&io, &socket, &args, Move::Leave).await;
             let _ = ack.send(&Args(Vec::new()));
         },
     );
