@@ -81,7 +81,7 @@ impl Server {
 const NOT_APPLICABLE: &[(&str, Server, &str)] = &[(
     "cluster",
     Server::Socketioxide,
-    "the peer has no Redis adapter (socketioxide's own cannot be mixed with socket.io's; issue 10 compares with Node + Node)",
+    "its peer has no Redis adapter; socketioxide's own cannot be mixed with socket.io's, and issue 10 compares with Node + Node",
 )];
 
 fn not_applicable(case: &str, server: Server) -> Option<&'static str> {
