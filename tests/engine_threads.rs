@@ -63,7 +63,7 @@ fn threads_per_connection_and_session() {
 
     // Everything closes: back to the two threads at rest.
     for mut ws in sockets {
-        ws_send(&mut ws, "1");
+        ws.close(None).unwrap();
         ws_expect_closed(&mut ws, TIMEOUT);
     }
     for (sid, held, idle) in polls {
@@ -106,7 +106,7 @@ fn a_slow_reader_gets_a_ws_writer_thread_until_it_catches_up() {
     assert_eq!(ws_text(&mut ws), "4still here");
     assert_eq!(wait_for_threads(pid, 3, Duration::from_secs(1)), 3);
 
-    ws_send(&mut ws, "1");
+    ws.close(None).unwrap();
     ws_expect_closed(&mut ws, TIMEOUT);
     assert_eq!(wait_for_threads(pid, 2, Duration::from_secs(5)), 2);
 }
@@ -116,7 +116,7 @@ fn a_slow_reader_gets_a_ws_writer_thread_until_it_catches_up() {
 enum Kind {
     /// Polling, a message, then `1` over POST.
     PollingClose,
-    /// WebSocket, a message, then `1` (or a close frame).
+    /// WebSocket, a message, then a close frame (or `close-me`: the server closes).
     WebSocketClose,
     /// Polling upgraded to WebSocket, a message, then `1`.
     Upgraded,
@@ -197,7 +197,7 @@ fn run_session(port: u16, kind: Kind, n: usize) -> String {
             ws_send(&mut ws, "4hi");
             ws_until(&mut ws, "4hi");
             if n.is_multiple_of(2) {
-                ws_send(&mut ws, "1");
+                ws_send(&mut ws, "4close-me");
             } else {
                 ws.close(None).unwrap();
             }
@@ -213,7 +213,7 @@ fn run_session(port: u16, kind: Kind, n: usize) -> String {
             ws_send(&mut ws, "5");
             ws_send(&mut ws, "4hi");
             ws_until(&mut ws, "4hi");
-            ws_send(&mut ws, "1");
+            ws.close(None).unwrap();
             ws_until_closed(&mut ws);
             sid
         }

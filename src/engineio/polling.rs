@@ -15,8 +15,9 @@
 //! A GET that must wait is held by a writer thread named `poll <sid>`, which waits for the
 //! session's wake-up channel and writes the answer; meanwhile the connection's own thread keeps
 //! reading the socket, so a client that drops the connection is noticed at once (see
-//! `http::HeldResponse`). The writer answers with packets, with a noop `6` (during an upgrade), or
-//! with a close `1` (the session ended), then ends; the connection thread joins it.
+//! `http::HeldResponse`). The writer answers with packets, with a noop `6` (during an upgrade, or
+//! when the client's own `1` ended the session), or with a close `1` (the server ended it), then
+//! ends; the connection thread joins it.
 
 use std::io;
 use std::time::Duration;
@@ -174,6 +175,12 @@ pub(super) fn on_data_request(
     socket.cork();
     for packet in packets {
         crate::trace::incoming(socket.id(), &packet);
+        if packet == packet::Packet::Close {
+            // The reference's polling `onData`: "got xhr close packet". It closes the transport
+            // (a held GET gets `6`) and the session; it is not a packet of the session.
+            socket.on_transport_close();
+            break;
+        }
         socket.handle_packet(packet);
     }
     socket.uncork();

@@ -121,6 +121,9 @@ pub struct ServerOptions {
     pub allow_request: Option<AllowRequest>,
     /// Packets that may wait for one client before it is disconnected (see NOTES.md).
     pub max_buffered_packets: usize,
+    /// How long a graceful `close()` of a polling session waits for the GET that carries the
+    /// close packet: 30 s (the polling transport's `closeTimeout`, a constant in the reference).
+    pub close_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -137,6 +140,7 @@ impl Default for ServerOptions {
             cors: None,
             allow_request: None,
             max_buffered_packets: 10_000,
+            close_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -274,11 +278,12 @@ impl Server {
         request.url.starts_with(&self.shared.options.path)
     }
 
-    /// Closes every session gracefully (the reference's `server.close()`).
+    /// Closes every session (the reference's `server.close()`, which closes each with
+    /// `socket.close(true)`: what is still queued is dropped, see `Socket::close_discard`).
     pub fn close(&self) {
         let sockets: Vec<Socket> = lock(&self.shared.clients).values().cloned().collect();
         for socket in sockets {
-            socket.close();
+            socket.close_discard();
         }
     }
 

@@ -139,8 +139,15 @@ pub(super) struct State {
     pub upgrade_timer: Option<TimerId>,
     pub ping_interval_timer: Option<TimerId>,
     pub ping_timeout_timer: Option<TimerId>,
-    /// A graceful close waiting for a GET to carry the `1`.
+    /// A graceful close waiting for a GET to carry the `1` (the polling `closeTimeout`).
     pub close_timer: Option<TimerId>,
+    /// A graceful close found no GET to answer `1` at once (none held, or packets still to go):
+    /// the GET that comes when the buffer is empty carries `6` and `1` together (the reference's
+    /// polling `shouldClose`: "triggering empty send to append close packet").
+    pub should_close: bool,
+    /// The polling transport itself closed (the client POSTed `1`): a held GET is answered with
+    /// a noop `6`, not `1` (the reference's polling `onClose`: "close pending poll request").
+    pub transport_closed: bool,
     /// The thread that is handling a batch of incoming packets (see [`Socket::cork`]).
     pub corked_by: Option<ThreadId>,
     /// That thread queued packets and has not flushed them yet.
@@ -192,6 +199,8 @@ impl Socket {
             ping_interval_timer: None,
             ping_timeout_timer: None,
             close_timer: None,
+            should_close: false,
+            transport_closed: false,
             corked_by: None,
             flush_deferred: false,
         };
@@ -278,10 +287,13 @@ impl Socket {
         self.inner.listeners.add(|all| all.close.push(listener));
     }
 
-    /// Calls the `flush` listeners with packets taken from the buffer (not a lone `6` or `1`,
-    /// which the transport makes itself).
+    /// Calls the `flush` listeners with packets taken from the buffer (not a lone `6` or `1`, nor
+    /// `6` and `1` together, which the transport makes itself).
     fn emit_flush(&self, packets: &[Packet]) {
-        if matches!(packets, [] | [Packet::Noop] | [Packet::Close]) {
+        if matches!(
+            packets,
+            [] | [Packet::Noop] | [Packet::Close] | [Packet::Noop, Packet::Close]
+        ) {
             return;
         }
         if let Some(listeners) = self.inner.listeners.current() {
@@ -418,8 +430,12 @@ impl Socket {
     }
 
     /// Closes the session gracefully (the reference's `socket.close()`): what is queued is still
-    /// sent, then the transport closes (polling: a `1` packet; WebSocket: a close frame) and the
-    /// session ends with "forced close".
+    /// sent, then the transport closes and the session ends with "forced close". Polling, as the
+    /// reference's `doClose`: a GET held with nothing queued is answered `1` at once (the
+    /// transport is "writable"); otherwise the queue goes in the next GET and the GET after it
+    /// (or the next one, if nothing was queued) gets `6` and `1` together (`shouldClose`); if no
+    /// GET comes within `close_timeout` (30 s), the session ends anyway. WebSocket: the queue,
+    /// then a close frame.
     pub fn close(&self) {
         let flush = {
             let mut state = self.lock();
@@ -432,17 +448,37 @@ impl Socket {
                 self.inner.id,
                 state.write_buffer.len()
             );
-            // Polling: the buffer goes in one GET, the `1` in the next; if no GET comes, give up.
+            let writable = state.held_poll.is_some() && state.write_buffer.is_empty();
+            state.should_close = !writable;
             let weak = self.weak();
-            let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
-                if let Some(socket) = Socket::from_weak(&weak) {
-                    socket.close_because("forced close");
-                }
-            });
+            let timer = self
+                .inner
+                .shared
+                .timers
+                .set_timeout(self.inner.shared.options.close_timeout, move || {
+                    if let Some(socket) = Socket::from_weak(&weak) {
+                        debug!("{}: no GET came for the close packet: closing", socket.id());
+                        socket.close_because("forced close");
+                    }
+                });
             state.close_timer = Some(timer);
             state.flush_now()
         };
         self.run_flush(flush);
+    }
+
+    /// The reference's `socket.close(true)` ("discard"), what `Server::close` does to every
+    /// session: no waiting for the queue, which is dropped. A held GET is answered `1`, a
+    /// WebSocket gets its close frame; the session ends with "forced close" at once.
+    pub fn close_discard(&self) {
+        self.close_because("forced close");
+    }
+
+    /// The client POSTed `1`: the polling transport closes (a held GET gets `6`), then the
+    /// session, with "transport close" (the reference's polling `onData` and `onClose`).
+    pub(super) fn on_transport_close(&self) {
+        self.lock().transport_closed = true;
+        self.close_because("transport close");
     }
 
     // ----- polling ------------------------------------------------------------------------
@@ -735,8 +771,10 @@ impl Socket {
                 let handler = Arc::clone(&self.inner.shared.handler);
                 handler.on_message(self, message);
             }
-            Packet::Close => self.close_because("transport close"),
-            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {
+            // Over polling, `1` never gets here: it closes the transport (`on_transport_close`).
+            // Over WebSocket the reference's socket ignores it too (a client closes a WebSocket
+            // with a close frame).
+            Packet::Open(_) | Packet::Close | Packet::Upgrade | Packet::Noop => {
                 debug!("{}: ignoring {} packet", self.inner.id, packet.type_name());
             }
         }
@@ -802,8 +840,9 @@ impl Socket {
     }
 
     /// The reference's `onClose`: ends the session once. Timers are cleared, what is still
-    /// queued is dropped (and counted), the transport is released (a held GET answers `1`, a
-    /// WebSocket gets its close frame), and the handler hears the reason.
+    /// queued is dropped (and counted), the transport is released (a held GET answers `1`, or
+    /// `6` if the client's `1` closed it; a WebSocket gets its close frame), and the handler
+    /// hears the reason.
     pub(super) fn close_because(&self, reason: &str) {
         self.close_described(reason, None);
     }
@@ -844,8 +883,8 @@ impl Socket {
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
         }
-        // Out of `clients` first, then the transports are released (a held GET answers `1`, a
-        // WebSocket gets its close frame): a client that sees the end finds the sid unknown.
+        // Out of `clients` first, then the transports are released (a held GET answers `1` or
+        // `6`, a WebSocket gets its close frame): a client that sees the end finds the sid unknown.
         self.inner.shared.remove_client(&self.inner.id);
         drop(held_get);
         match websocket {
@@ -915,10 +954,6 @@ impl State {
     }
 }
 
-/// How long a graceful close of a polling session waits for a GET to carry its `1`
-/// (the reference's polling `closeTimeout`).
-const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// Rings a writer, if one waits. A full channel means it is already rung.
 fn wake(writer: &Option<Sender<()>>) {
     if let Some(sender) = writer {
@@ -929,27 +964,46 @@ fn wake(writer: &Option<Sender<()>>) {
 /// What a GET should carry now, if anything (called with the lock held).
 fn take_poll_answer(state: &mut State) -> Option<Batch> {
     match state.ready_state {
-        ReadyState::Closed => Some(Batch {
-            pong: None,
-            packets: vec![Packet::Close],
-            close_transport: true,
-            then_close_session: None,
-        }),
+        // The session ended while this GET was held or on its way: `1` (the reference's
+        // `doClose` on a writable transport), or `6` when the client's own `1` closed it.
+        ReadyState::Closed => {
+            let last = if state.transport_closed {
+                Packet::Noop
+            } else {
+                Packet::Close
+            };
+            Some(Batch {
+                pong: None,
+                packets: vec![last],
+                close_transport: true,
+                then_close_session: None,
+            })
+        }
         // As the reference: first the buffer, then `1` in a GET of its own. (A client handles
         // `1` at once but the packets before it a tick later, so `41\x1e1` in one answer would
         // read as "transport close" rather than "io server disconnect".)
-        ReadyState::Closing if !state.write_buffer.is_empty() => Some(Batch {
-            pong: None,
-            packets: state.write_buffer.drain(..).collect(),
-            close_transport: false,
-            then_close_session: None,
-        }),
-        ReadyState::Closing => Some(Batch {
-            pong: None,
-            packets: vec![Packet::Close],
-            close_transport: true,
-            then_close_session: Some("forced close"),
-        }),
+        ReadyState::Closing if !state.write_buffer.is_empty() => {
+            state.should_close = true;
+            Some(Batch {
+                pong: None,
+                packets: state.write_buffer.drain(..).collect(),
+                close_transport: false,
+                then_close_session: None,
+            })
+        }
+        ReadyState::Closing => {
+            let packets = if state.should_close {
+                vec![Packet::Noop, Packet::Close]
+            } else {
+                vec![Packet::Close]
+            };
+            Some(Batch {
+                pong: None,
+                packets,
+                close_transport: true,
+                then_close_session: Some("forced close"),
+            })
+        }
         ReadyState::Open => {
             if state.probed || state.upgraded {
                 return Some(Batch {

@@ -146,6 +146,7 @@ impl Server {
             cors: options.cors.clone(),
             allow_request: options.allow_request.clone(),
             max_buffered_packets: options.max_buffered_packets,
+            ..engineio::ServerOptions::default()
         };
         let handler: Arc<dyn engineio::Handler> = shared.clone();
         let engine = engineio::Server::new(engine_options, handler, timers);
