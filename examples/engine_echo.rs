@@ -99,6 +99,7 @@ const USAGE: Usage = Usage {
         cli::COOKIE,
         cli::INITIAL_HEADER,
         cli::HEADER,
+        cli::ALLOW_EIO3,
         Flag::text(
             "allowed-origin",
             "ORIGIN",
@@ -135,6 +136,7 @@ fn run() -> Result<(), String> {
         cors: engine_flags.cors()?,
         allow_request: flags.text("allowed-origin").map(allowed_origin_only),
         close_timeout: flags.millis("close-timeout"),
+        allow_eio3: flags.switch("allow-eio3"),
         ..ServerOptions::default()
     };
     let port: u16 = flags.number("port");

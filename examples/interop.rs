@@ -128,6 +128,7 @@ const USAGE: Usage = Usage {
         cli::COOKIE,
         cli::INITIAL_HEADER,
         cli::HEADER,
+        cli::ALLOW_EIO3,
         cli::MAX_CONNECTIONS,
     ],
 };
@@ -157,6 +158,7 @@ fn run() -> Result<(), String> {
         allow_upgrades: engine_flags.allow_upgrades()?,
         cookie: engine_flags.cookie(),
         cors: engine_flags.cors()?,
+        allow_eio3: flags.switch("allow-eio3"),
         ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;

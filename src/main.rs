@@ -141,6 +141,7 @@ const USAGE: Usage = Usage {
         ),
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,
+        cli::ALLOW_EIO3,
         Flag::number(
             "news-interval",
             "MS",
@@ -173,6 +174,7 @@ fn run() -> Result<(), String> {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
+        allow_eio3: flags.switch("allow-eio3"),
         ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;

@@ -40,6 +40,7 @@ use log::{debug, info, warn};
 use super::Message;
 use super::events::{CloseListener, FlushListener, PacketListener, Registry, SocketListener, SocketListeners};
 use super::packet::Packet;
+use super::payload;
 use super::server::{Shared, TransportKind};
 use super::websocket::{self, WsWriter};
 use crate::http::Request;
@@ -54,6 +55,19 @@ pub enum ReadyState {
     Closing,
     /// Over; `send` fails.
     Closed,
+}
+
+/// How to write one Socket.IO packet's messages (the reference's `conn.write(data, options)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The `compress` flag of the emit: `true` unless `compress(false)` was asked.
+    pub compress: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> WriteOptions {
+        WriteOptions { compress: true }
+    }
 }
 
 /// Why `send` did not queue a packet.
@@ -86,6 +100,9 @@ pub(super) struct Batch {
     pub close_transport: bool,
     /// ... and then close the session with this reason (a graceful `close()`: "forced close").
     pub then_close_session: Option<&'static str>,
+    /// A packet in it was sent with `compress` (the reference's `packet.options.compress`): a
+    /// polling answer may be compressed (`compression.rs`).
+    pub compress: bool,
 }
 
 /// What a polling GET finds when it arrives.
@@ -114,6 +131,9 @@ pub(super) struct State {
     pub transport: TransportKind,
     /// The reference's `writeBuffer`.
     pub write_buffer: VecDeque<Packet>,
+    /// A packet now in `write_buffer` was sent with `compress` (the default): whoever takes the
+    /// buffer takes this flag too (`Batch::compress`).
+    pub compress_queued: bool,
     /// Rings the writer of the held GET. Dropping it tells that writer the session is over.
     pub waiting_writer: Option<Sender<()>>,
     /// The WebSocket that is the transport (opened directly, or after the upgrade).
@@ -157,6 +177,8 @@ pub(super) struct State {
 /// The shared part of a session.
 pub(super) struct Inner {
     id: String,
+    /// 3 or 4: the `EIO` of the handshake (the reference's `socket.protocol`).
+    protocol: u8,
     request: Request,
     shared: Arc<Shared>,
     state: Mutex<State>,
@@ -184,6 +206,7 @@ impl Socket {
             ready_state: ReadyState::Open,
             transport,
             write_buffer: VecDeque::new(),
+            compress_queued: false,
             waiting_writer: None,
             websocket: None,
             flushing: false,
@@ -207,6 +230,7 @@ impl Socket {
         Socket {
             inner: Arc::new(Inner {
                 id,
+                protocol: payload::protocol_of(&request),
                 request,
                 shared,
                 state: Mutex::new(state),
@@ -223,6 +247,12 @@ impl Socket {
     /// The request that opened the session (headers, query, peer address).
     pub fn request(&self) -> &Request {
         &self.inner.request
+    }
+
+    /// The Engine.IO protocol revision of the session (the reference's `socket.protocol`): 4,
+    /// or 3 for an Engine.IO v3 client (socket.io 2.x; only with `allow_eio3`).
+    pub fn protocol(&self) -> u8 {
+        self.inner.protocol
     }
 
     /// `"polling"` or `"websocket"`.
@@ -315,7 +345,8 @@ impl Socket {
         weak.upgrade().map(|inner| Socket { inner })
     }
 
-    /// The reference's `onOpen`: queue the open packet and start the heartbeat.
+    /// The reference's `onOpen`: queue the open packet and start the heartbeat (v4: the server
+    /// pings; v3: the server waits for the client's pings).
     ///
     /// `0{"sid":"...","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`
     pub(super) fn on_open(&self) {
@@ -332,7 +363,13 @@ impl Socket {
             options.max_payload
         );
         state.write_buffer.push_back(Packet::Open(open));
-        self.schedule_ping(&mut state);
+        state.compress_queued = true;
+        if self.inner.protocol == 3 {
+            // Engine.IO v3: the client pings; the server only waits for its pings.
+            self.reset_ping_timeout(&mut state);
+        } else {
+            self.schedule_ping(&mut state);
+        }
     }
 
     /// Queues a MESSAGE packet (the reference's `socket.send(data)`).
@@ -343,17 +380,25 @@ impl Socket {
     /// Queues several MESSAGE packets back to back, so that no other packet comes between them
     /// (a Socket.IO binary event and its attachments).
     pub fn send_many(&self, messages: Vec<Message>) -> Result<(), SendError> {
+        self.write(messages, WriteOptions::default())
+    }
+
+    /// The reference's `socket.write(data, options)`: `send_many` with the options of the
+    /// Socket.IO emit that made these messages (`compress`).
+    pub fn write(&self, messages: Vec<Message>, options: WriteOptions) -> Result<(), SendError> {
         let packets = messages.into_iter().map(Packet::Message).collect();
-        self.send_packets(packets)
+        self.send_packets(packets, options)
     }
 
     /// Queues a packet and wakes the writer (the reference's `sendPacket` + `flush`).
     pub(super) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
-        self.send_packets(vec![packet])
+        self.send_packets(vec![packet], WriteOptions::default())
     }
 
-    /// Queues packets together, or none of them if the buffer has no room.
-    fn send_packets(&self, packets: Vec<Packet>) -> Result<(), SendError> {
+    /// Queues packets together, or none of them if the buffer has no room. `options.compress`
+    /// (`true` unless an emit said otherwise) goes with them to the polling answer that carries
+    /// them (`compress_queued`).
+    fn send_packets(&self, packets: Vec<Packet>, options: WriteOptions) -> Result<(), SendError> {
         if let Some(listeners) = self.inner.listeners.current() {
             // As the reference: `packetCreate` for a session that is open, before queuing.
             if !listeners.packet_create.is_empty() && self.ready_state() == ReadyState::Open {
@@ -375,6 +420,7 @@ impl Socket {
                 for packet in packets {
                     state.write_buffer.push_back(packet);
                 }
+                state.compress_queued |= options.compress;
                 Some(state.flush())
             }
         };
@@ -621,6 +667,7 @@ impl Socket {
         let mut state = self.lock();
         let pong = state.pong.take();
         let packets: Vec<Packet> = state.write_buffer.drain(..).collect();
+        state.compress_queued = false; // no compression over WebSocket (see NOTES.md)
         match state.ready_state {
             ReadyState::Open if pong.is_none() && packets.is_empty() => {
                 state.flushing = false;
@@ -631,6 +678,7 @@ impl Socket {
                 packets,
                 close_transport: false,
                 then_close_session: None,
+                compress: false,
             }),
             // The role is kept for good: after this batch the transport closes.
             ReadyState::Closing => Some(Batch {
@@ -638,12 +686,14 @@ impl Socket {
                 packets,
                 close_transport: true,
                 then_close_session: Some("forced close"),
+                compress: false,
             }),
             ReadyState::Closed => Some(Batch {
                 pong: None,
                 packets,
                 close_transport: true,
                 then_close_session: None,
+                compress: false,
             }),
         }
     }
@@ -759,14 +809,20 @@ impl Socket {
             }
         }
         match packet {
-            Packet::Pong(_) => {
+            // v4: the answer to our ping.
+            Packet::Pong(_) if self.inner.protocol == 4 => {
                 let mut state = self.lock();
                 if let Some(timer) = state.ping_timeout_timer.take() {
                     self.inner.shared.timers.clear_timeout(timer);
                 }
                 self.schedule_ping(&mut state);
             }
-            Packet::Ping(_) => self.on_error("invalid heartbeat direction"),
+            // v3: the client's ping, answered `3` (without its data, as the reference).
+            Packet::Ping(_) if self.inner.protocol == 3 => {
+                self.reset_ping_timeout(&mut self.lock());
+                let _ = self.send_packet(Packet::Pong(String::new()));
+            }
+            Packet::Ping(_) | Packet::Pong(_) => self.on_error("invalid heartbeat direction"),
             Packet::Message(message) => {
                 let handler = Arc::clone(&self.inner.shared.handler);
                 handler.on_message(self, message);
@@ -796,6 +852,24 @@ impl Socket {
                 }
             });
         state.ping_interval_timer = Some(timer);
+    }
+
+    /// Engine.IO v3 (the reference's `resetPingTimeout` when `protocol === 3`): the client's
+    /// next ping must come within `pingInterval + pingTimeout` of its last one (or of the open).
+    fn reset_ping_timeout(&self, state: &mut State) {
+        let timers = &self.inner.shared.timers;
+        if let Some(old) = state.ping_timeout_timer.take() {
+            timers.clear_timeout(old);
+        }
+        let options = &self.inner.shared.options;
+        let timer = timers.new_id();
+        let weak = self.weak();
+        timers.set_timeout_with_id(timer, options.ping_interval + options.ping_timeout, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                socket.on_ping_timeout(timer);
+            }
+        });
+        state.ping_timeout_timer = Some(timer);
     }
 
     /// Time to ping: expect `3` within `pingTimeout` (the reference's `resetPingTimeout`), then
@@ -977,6 +1051,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
                 packets: vec![last],
                 close_transport: true,
                 then_close_session: None,
+                compress: false,
             })
         }
         // As the reference: first the buffer, then `1` in a GET of its own. (A client handles
@@ -989,6 +1064,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
                 packets: state.write_buffer.drain(..).collect(),
                 close_transport: false,
                 then_close_session: None,
+                compress: std::mem::take(&mut state.compress_queued),
             })
         }
         ReadyState::Closing => {
@@ -1002,6 +1078,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
                 packets,
                 close_transport: true,
                 then_close_session: Some("forced close"),
+                compress: false,
             })
         }
         ReadyState::Open => {
@@ -1011,6 +1088,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
                     packets: vec![Packet::Noop],
                     close_transport: false,
                     then_close_session: None,
+                    compress: false,
                 });
             }
             if state.write_buffer.is_empty() {
@@ -1021,6 +1099,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
                 packets: state.write_buffer.drain(..).collect(),
                 close_transport: false,
                 then_close_session: None,
+                compress: std::mem::take(&mut state.compress_queued),
             })
         }
     }

@@ -382,7 +382,8 @@ impl Http {
     }
 
     /// Sends `METHOD /engine.io/?query HTTP/1.1` (or the path given to `connect_at`) with `Host`,
-    /// the extra headers, and, with a body, `Content-Length`; does not wait for the answer.
+    /// the extra headers, and, with a body, `Content-Length` (and `Content-Type:
+    /// text/plain;charset=UTF-8` unless the extra headers have one); does not wait for the answer.
     pub fn send_request(&mut self, method: &str, query: &str, headers: &[(&str, &str)], body: Option<&[u8]>) {
         let mut head = format!(
             "{method} {}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
@@ -392,7 +393,12 @@ impl Http {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         if let Some(body) = body {
-            head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
+            if !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            {
+                head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
+            }
             head.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         head.push_str("\r\n");
