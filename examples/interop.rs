@@ -14,10 +14,39 @@
 //! `server-disconnect` (close) socket.disconnect(close === true)
 //! `emit-with-ack` (...args)   emit `ask` (...args) with an ack and a 5 s timeout; then emit
 //!                             `ask-answered` with the answer, or `ask-timeout`
+//! `nsp-to-room` (room, ...args)  nsp.to(room).emit(`room-back`, ...args), the sender included
+//! `new-namespaces` (ack)      ack(the names `io.on('new_namespace')` has seen, in order)
 //! ```
 //!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
+//!
+//! Dynamic namespaces, with the same handlers (made on the parent, copied to each child when a
+//! CONNECT makes it; `nsp` is then the parent, so `broadcast`, `nsp-to-room` and `except-room`
+//! reach every child):
+//!
+//! ```text
+//! io.of(/^\/dynamic-\d+$/)     /dynamic-1, /dynamic-42, ...; /dynamic-x is "Invalid namespace"
+//! io.of((name, auth, next) => next(null, name.startsWith("/fn-") && auth.deny !== true))
+//!                             /fn-anything, unless auth is {deny: true}
+//! ```
+//!
+//! `/listeners`: the socket's incoming and outgoing listeners, and then the same handlers:
+//!
+//! ```text
+//! socket.onAny((event, ...args) => socket.emit(`any-back`, event, ...args))
+//! socket.prependAny((event) => socket.emit(`any-first`, event))   (added second, runs first)
+//! socket.onAnyOutgoing((event) => outgoing.push(event))   (this socket's outgoing events)
+//! socket.use(([event], next) => next(event === "forbidden" ? new Error("forbidden") : undefined))
+//! socket.on("error", (err) => socket.emit(`use-error`, {message: err.message}))
+//! `forbidden` (...args)       emit `forbidden-handled` (never: the middleware drops it)
+//! `off-any` (ack)             socket.offAny(the `any-back` listener); ack(socket.listenersAny().length)
+//! `outgoing-log` (ack)        ack(outgoing)
+//! socket.conn.on("upgrade", (transport) => upgrades.push(transport.name))
+//! `conn` (ack)                ack({id: socket.conn.id, transport: socket.conn.transport.name, upgrades})
+//! disconnecting (reason)      nsp.to("watchers").emit(`peer-disconnecting`, socket.id, [...socket.rooms].sort(), reason)
+//! disconnect (reason)         nsp.to("watchers").emit(`peer-disconnect`, socket.id, [...socket.rooms].sort(), reason)
+//! ```
 //!
 //! `cargo run --example interop -- --help` lists its flags (the table `USAGE` below, also in
 //! README).
@@ -25,13 +54,17 @@
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections.
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
+use regex::Regex;
+use serde_json::{Value, json};
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
+
+/// The names `io.on('new_namespace')` has seen, in order.
+type Created = Arc<Mutex<Vec<String>>>;
 
 /// The first argument as a room name.
 fn room_of(args: &[Arg]) -> Option<String> {
@@ -41,61 +74,156 @@ fn room_of(args: &[Arg]) -> Option<String> {
     }
 }
 
+/// `[...socket.rooms].sort()`.
+fn sorted_rooms(socket: &Socket) -> Arg {
+    let mut rooms: Vec<String> = socket.rooms().into_iter().collect();
+    rooms.sort();
+    Arg::Json(json!(rooms))
+}
+
 /// Sets up one namespace's handlers.
-fn setup(nsp: Namespace) {
+fn setup(nsp: Namespace, created: Created) {
+    let namespace = nsp.clone();
+    nsp.on_connection(move |socket: &Socket| handlers(socket, &namespace, &created));
+}
+
+/// `/listeners`: the catch-all listeners, a `socket.use` middleware, `disconnecting`, then the
+/// same handlers as every namespace.
+fn setup_listeners(nsp: Namespace, created: Created) {
     let namespace = nsp.clone();
     nsp.on_connection(move |socket: &Socket| {
-        let _ = socket.emit("auth", vec![Arg::Json(socket.handshake().auth.clone())]);
+        let echo = socket.on_any(|socket, event, args| {
+            let mut back = vec![Arg::from(event)];
+            back.extend(args.iter().cloned());
+            let _ = socket.emit("any-back", back);
+        });
+        // added second, runs first
+        socket.prepend_any(|socket, event, _args| {
+            let _ = socket.emit("any-first", vec![event.into()]);
+        });
+        let outgoing = Arc::new(Mutex::new(Vec::<Value>::new()));
+        let log = Arc::clone(&outgoing);
+        socket.on_any_outgoing(move |_socket, event, _args| {
+            log.lock().unwrap().push(Value::from(event));
+        });
+        socket.use_middleware(|_socket, event, _args| {
+            if event == "forbidden" {
+                return Err(MiddlewareError::new("forbidden"));
+            }
+            Ok(())
+        });
+        socket.on_error(|socket, error| {
+            let _ = socket.emit("use-error", vec![Arg::Json(json!({"message": error.to_string()}))]);
+        });
+        socket.on("forbidden", |socket, _args, _ack| {
+            let _ = socket.emit("forbidden-handled", Vec::new());
+        });
+        socket.on("off-any", move |socket, _args, ack| {
+            socket.off_any(Some(echo));
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![Arg::Json(json!(socket.listeners_any().len()))]);
+            }
+        });
+        socket.on("outgoing-log", move |_socket, _args, ack| {
+            if let Some(ack) = ack {
+                let log = outgoing.lock().unwrap().clone();
+                let _ = ack.send(vec![Arg::Json(Value::Array(log))]);
+            }
+        });
+        let upgrades = Arc::new(Mutex::new(Vec::<Value>::new()));
+        let seen = Arc::clone(&upgrades);
+        socket
+            .conn()
+            .on_upgrade(move |conn| seen.lock().unwrap().push(Value::from(conn.transport_name())));
+        socket.on("conn", move |socket, _args, ack| {
+            if let Some(ack) = ack {
+                let conn = socket.conn();
+                let upgrades = upgrades.lock().unwrap().clone();
+                let _ = ack.send(vec![Arg::Json(
+                    json!({"id": conn.id(), "transport": conn.transport_name(), "upgrades": upgrades}),
+                )]);
+            }
+        });
+        let watchers = namespace.clone();
+        socket.on_disconnecting(move |socket, reason| {
+            let args = vec![socket.id().into(), sorted_rooms(socket), reason.into()];
+            let _ = watchers.to("watchers").emit("peer-disconnecting", args);
+        });
+        let watchers = namespace.clone();
+        socket.on_disconnect(move |socket, reason| {
+            let args = vec![socket.id().into(), sorted_rooms(socket), reason.into()];
+            let _ = watchers.to("watchers").emit("peer-disconnect", args);
+        });
+        handlers(socket, &namespace, &created);
+    });
+}
 
-        socket.on("message", |socket, args, _ack| {
-            let _ = socket.emit("message-back", args);
+/// The handlers every namespace has (`nsp` is the namespace they were set up on).
+fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
+    let _ = socket.emit("auth", vec![Arg::Json(socket.handshake().auth.clone())]);
+
+    socket.on("message", |socket, args, _ack| {
+        let _ = socket.emit("message-back", args);
+    });
+    socket.on("message-with-ack", |_socket, args, ack| {
+        if let Some(ack) = ack {
+            let _ = ack.send(args);
+        }
+    });
+    let all = namespace.clone();
+    socket.on("broadcast", move |_socket, args, _ack| {
+        let _ = all.emit("broadcast-back", args);
+    });
+    socket.on("join", |socket, args, ack| {
+        if let Some(room) = room_of(&args) {
+            socket.join(&room);
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(Vec::new());
+        }
+    });
+    socket.on("to-room", |socket, mut args, _ack| {
+        if let Some(room) = room_of(&args) {
+            args.remove(0);
+            let _ = socket.to(&room).emit("room-back", args);
+        }
+    });
+    let everyone = namespace.clone();
+    socket.on("except-room", move |_socket, mut args, _ack| {
+        if let Some(room) = room_of(&args) {
+            args.remove(0);
+            let _ = everyone.except(&room).emit("room-back", args);
+        }
+    });
+    socket.on("server-disconnect", |socket, args, _ack| {
+        let close = matches!(args.first(), Some(Arg::Json(Value::Bool(true))));
+        socket.disconnect(close);
+    });
+    socket.on("emit-with-ack", |socket, args, _ack| {
+        let asker = socket.clone();
+        let sent = socket.emit_with_ack("ask", args, Duration::from_secs(5), move |answer| {
+            let _ = match answer {
+                Ok(answer) => asker.emit("ask-answered", answer),
+                Err(_) => asker.emit("ask-timeout", Vec::new()),
+            };
         });
-        socket.on("message-with-ack", |_socket, args, ack| {
-            if let Some(ack) = ack {
-                let _ = ack.send(args);
-            }
-        });
-        let all = namespace.clone();
-        socket.on("broadcast", move |_socket, args, _ack| {
-            let _ = all.emit("broadcast-back", args);
-        });
-        socket.on("join", |socket, args, ack| {
-            if let Some(room) = room_of(&args) {
-                socket.join(&room);
-            }
-            if let Some(ack) = ack {
-                let _ = ack.send(Vec::new());
-            }
-        });
-        socket.on("to-room", |socket, mut args, _ack| {
-            if let Some(room) = room_of(&args) {
-                args.remove(0);
-                let _ = socket.to(&room).emit("room-back", args);
-            }
-        });
-        let everyone = namespace.clone();
-        socket.on("except-room", move |_socket, mut args, _ack| {
-            if let Some(room) = room_of(&args) {
-                args.remove(0);
-                let _ = everyone.except(&room).emit("room-back", args);
-            }
-        });
-        socket.on("server-disconnect", |socket, args, _ack| {
-            let close = matches!(args.first(), Some(Arg::Json(Value::Bool(true))));
-            socket.disconnect(close);
-        });
-        socket.on("emit-with-ack", |socket, args, _ack| {
-            let asker = socket.clone();
-            let sent = socket.emit_with_ack("ask", args, Duration::from_secs(5), move |answer| {
-                let _ = match answer {
-                    Ok(answer) => asker.emit("ask-answered", answer),
-                    Err(_) => asker.emit("ask-timeout", Vec::new()),
-                };
-            });
-            if let Err(e) = sent {
-                log::warn!("{}: ask not sent: {e}", socket.id());
-            }
-        });
+        if let Err(e) = sent {
+            log::warn!("{}: ask not sent: {e}", socket.id());
+        }
+    });
+    let everyone = namespace.clone();
+    socket.on("nsp-to-room", move |_socket, mut args, _ack| {
+        if let Some(room) = room_of(&args) {
+            args.remove(0);
+            let _ = everyone.to(&room).emit("room-back", args);
+        }
+    });
+    let created = Arc::clone(created);
+    socket.on("new-namespaces", move |_socket, _args, ack| {
+        if let Some(ack) = ack {
+            let names = created.lock().unwrap().clone();
+            let _ = ack.send(vec![Arg::Json(json!(names))]);
+        }
     });
 }
 
@@ -163,8 +291,11 @@ fn run() -> Result<(), String> {
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;
     engine_flags.add_header_listeners(io.engine())?;
-    setup(io.of("/"));
-    setup(io.of("/custom"));
+    let created: Created = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&created);
+    io.on_new_namespace(move |namespace| seen.lock().unwrap().push(namespace.name().to_string()));
+    setup(io.of("/"), Arc::clone(&created));
+    setup(io.of("/custom"), Arc::clone(&created));
     let guarded = io.of("/guarded");
     guarded.use_middleware(|socket| {
         if socket.handshake().auth.get("token") == Some(&Value::from("secret")) {
@@ -176,7 +307,12 @@ fn run() -> Result<(), String> {
             })
         }
     });
-    setup(guarded);
+    setup(guarded, Arc::clone(&created));
+    setup_listeners(io.of("/listeners"), Arc::clone(&created));
+    let dynamic = Regex::new(r"^/dynamic-\d+$").map_err(|e| e.to_string())?;
+    setup(io.of(dynamic), Arc::clone(&created));
+    let by_function = io.of_fn(|name, auth| name.starts_with("/fn-") && auth.get("deny") != Some(&Value::Bool(true)));
+    setup(by_function, Arc::clone(&created));
 
     let port: u16 = flags.number("port");
     let host = flags.text("host").unwrap_or_default().to_string(); // it has a default

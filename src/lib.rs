@@ -16,9 +16,11 @@
 //! |              | `interval.rs`            | `setInterval` / `clearInterval` as a thread and a channel |
 //! | Socket.IO v5 | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
 //! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
-//! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members         |
-//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `on`, `emit`, acks, rooms, `disconnect` |
-//! |              | `socketio/broadcast.rs`  | `to(room)`, `except(room)`, `broadcast`                   |
+//! |              | `socketio/namespaces.rs` | every namespace by name; `io.of(regex)`, `io.of_fn`: children made on CONNECT, `new_namespace` |
+//! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members; a parent's children |
+//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `on`, `emit`, acks, rooms, `use`, `disconnecting`, `disconnect` |
+//! |              | `socketio/listeners.rs`  | `onAny`, `onAnyOutgoing`: catch-all listeners and their ids |
+//! |              | `socketio/broadcast.rs`  | `to(room)`, `except(room)`, `broadcast`; a parent's to every child |
 //! |              | `socketio/adapter.rs`    | rooms                                                      |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |

@@ -9,6 +9,9 @@
 //! let io = Server::new(ServerOptions::default())?;          // SocketIO(server, { path: '/socket.io' })
 //! io.on_connection(|socket| { ... });                        // io.on('connection', socket => ...)
 //! io.of("/custom").on_connection(|socket| { ... });          // io.of('/custom').on('connection', ...)
+//! io.of(Regex::new(r"^/dynamic-\d+$")?).on_connection(...);  // io.of(/^\/dynamic-\d+$/).on('connection', ...)
+//! io.of_fn(|name, auth| name.starts_with("/fn-"));          // io.of((name, auth, next) => next(null, ...))
+//! io.on_new_namespace(|namespace| { ... });                  // io.on('new_namespace', (namespace) => ...)
 //! io.to("room").emit("news", vec!["hi".into()]);             // io.to('room').emit('news', 'hi')
 //! ```
 
@@ -18,10 +21,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use log::debug;
+use serde_json::Value;
 
 use super::broadcast::BroadcastOperator;
-use super::client::{Client, Namespaces};
+use super::client::Client;
 use super::namespace::{ConnectError, Namespace};
+use super::namespaces::{NamespaceName, Namespaces};
 use super::packet::Arg;
 use super::socket::{EmitError, Socket};
 use crate::engineio::{self, CookieOptions, CorsOptions, TransportKind};
@@ -63,6 +68,9 @@ pub struct ServerOptions {
     /// `httpCompression`: polling answers of 1024 bytes or more are compressed (gzip or
     /// deflate) when the client takes it; `None`: never.
     pub http_compression: Option<engineio::HttpCompressionOptions>,
+    /// `cleanupEmptyChildNamespaces`: false. When true, a child of a parent namespace
+    /// (`io.of(regex)`) is removed once its last socket has left.
+    pub cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for ServerOptions {
@@ -83,13 +91,14 @@ impl Default for ServerOptions {
             max_buffered_packets: engine.max_buffered_packets,
             allow_eio3: engine.allow_eio3,
             http_compression: engine.http_compression,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
 
 /// What the Engine.IO server calls (see `engineio::Handler`).
 struct Shared {
-    namespaces: Namespaces,
+    namespaces: Arc<Namespaces>,
     /// One `Client` per Engine.IO session, by Engine.IO sid.
     clients: Mutex<HashMap<String, Arc<Client>>>,
     timers: Timers,
@@ -137,10 +146,9 @@ impl Server {
     /// A server with the namespace `/`. Starts the `timers` thread.
     pub fn new(options: ServerOptions) -> io::Result<Server> {
         let timers = Timers::start()?;
-        let mut namespaces = HashMap::new();
-        namespaces.insert("/".to_string(), Namespace::new("/", timers.clone()));
+        let namespaces = Namespaces::new(timers.clone(), options.cleanup_empty_child_namespaces);
         let shared = Arc::new(Shared {
-            namespaces: Arc::new(Mutex::new(namespaces)),
+            namespaces: Arc::new(namespaces),
             clients: Mutex::new(HashMap::new()),
             timers: timers.clone(),
             connect_timeout: options.connect_timeout,
@@ -167,17 +175,27 @@ impl Server {
     }
 
     /// `io.of(name)`: the namespace, made on first use (`"custom"` means `"/custom"`).
-    pub fn of(&self, name: &str) -> Namespace {
-        let name = if name.starts_with('/') {
-            name.to_string()
-        } else {
-            format!("/{name}")
-        };
-        let mut namespaces = lock(&self.shared.namespaces);
-        namespaces
-            .entry(name.clone())
-            .or_insert_with(|| Namespace::new(&name, self.shared.timers.clone()))
-            .clone()
+    ///
+    /// `io.of(Regex::new(r"^/dynamic-\d+$")?)` (the reference's `io.of(/^\/dynamic-\d+$/)`)
+    /// makes a *parent namespace*: a CONNECT to a name it matches, e.g. `/dynamic-101`, makes
+    /// a child namespace of that name with a copy of the parent's `connection` handler and
+    /// middlewares; `parent.emit(...)` and `parent.to(room).emit(...)` reach every child. Each
+    /// call makes a new parent. See `namespaces.rs`.
+    pub fn of(&self, name: impl Into<NamespaceName>) -> Namespace {
+        self.shared.namespaces.of(name.into())
+    }
+
+    /// `io.of((name, auth, next) => next(null, accept))`: a parent namespace whose children are
+    /// the names `accept(name, auth)` says yes to, on a CONNECT (`auth` is its payload, `{}`
+    /// when there was none). A function that panics says no; the panic is logged.
+    pub fn of_fn(&self, accept: impl Fn(&str, &Value) -> bool + Send + Sync + 'static) -> Namespace {
+        self.of(NamespaceName::Function(Arc::new(accept)))
+    }
+
+    /// `io.on('new_namespace', (namespace) => ...)`: each namespace made from now on, by
+    /// `of(name)` or as a child of a parent namespace (never `/`, nor a parent itself).
+    pub fn on_new_namespace(&self, handler: impl Fn(&Namespace) + Send + Sync + 'static) {
+        self.shared.namespaces.on_new_namespace(Arc::new(handler));
     }
 
     /// `io.on('connection', handler)`: the `connection` handler of `/`.

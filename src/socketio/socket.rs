@@ -8,8 +8,14 @@
 //! | `socket.id`                                 | `socket.id()`                                 |
 //! | `socket.request.headers`, `socket.handshake`| `socket.handshake()`                          |
 //! | `socket.on('reply', (data) => ...)`         | `socket.on("reply", \|socket, args, ack\| ...)` |
+//! | `socket.on('disconnecting', (reason) => ...)` | `socket.on_disconnecting(\|socket, reason\| ...)` |
 //! | `socket.on('disconnect', (reason) => ...)`  | `socket.on_disconnect(\|socket, reason\| ...)`  |
 //! | `socket.on('error', (err) => ...)`          | `socket.on_error(\|socket, error\| ...)`        |
+//! | `socket.onAny((event, ...args) => ...)`     | `let id = socket.on_any(\|socket, event, args\| ...)` |
+//! | `socket.prependAny(l)`, `socket.offAny(l)`, `socket.listenersAny()` | `prepend_any(l)`, `off_any(Some(id))`, `listeners_any()` |
+//! | `socket.onAnyOutgoing(l)` and the same three | `on_any_outgoing(l)`, `prepend_any_outgoing`, `off_any_outgoing`, `listeners_any_outgoing` |
+//! | `socket.use(([event, ...args], next) => ...)` | `socket.use_middleware(\|socket, event, args\| ...)` |
+//! | `socket.conn` (the Engine.IO session)       | `socket.conn()`                               |
 //! | `socket.emit('news', 'Hello Socket.IO')`    | `socket.emit("news", vec!["Hello Socket.IO".into()])` |
 //! | `socket.timeout(ms).emit('ask', (err, a) => ...)` | `socket.emit_with_ack("ask", args, timeout, callback)` |
 //! | `socket.join(room)` / `socket.leave(room)`  | `socket.join(room)` / `socket.leave(room)`    |
@@ -29,17 +35,24 @@
 //! 421["ask",1]                  the same with ack id 1: the handler gets `Some(ack)`;
 //!                               `ack.send(args)` writes 431[...]
 //! ```
+//!
+//! Before the handler (the reference's `onevent` and `dispatch`): the `on_any` listeners, then
+//! the `use_middleware` middlewares in order; one that refuses drops the event and its error
+//! goes to the `error` handlers. On close: the `disconnecting` handlers (the socket still in
+//! its rooms), then it leaves them and its namespace, then the `disconnect` handlers.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 use serde_json::Value;
 
 use super::broadcast::BroadcastOperator;
 use super::client::Client;
-use super::namespace::Namespace;
+use super::listeners::{AnyListeners, ListenerId};
+use super::namespace::{Namespace, panic_message};
 use super::packet::{self, Arg, Packet, PacketData, PacketType};
 use crate::engineio;
 use crate::timer::TimerId;
@@ -133,13 +146,58 @@ pub enum AckError {
     Disconnected,
 }
 
+/// `next(err)` in a `socket.use` middleware: the event is dropped and this goes to the socket's
+/// `error` handlers (`err.message`, `err.data`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiddlewareError {
+    /// `err.message`.
+    pub message: String,
+    /// `err.data`, if any.
+    pub data: Option<Value>,
+}
+
+impl MiddlewareError {
+    /// `new Error(message)`.
+    pub fn new(message: &str) -> MiddlewareError {
+        MiddlewareError {
+            message: message.to_string(),
+            data: None,
+        }
+    }
+}
+
+/// What the `error` handlers get. The reference overloads its `error` event the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketError {
+    /// A malformed packet from the client; the connection closes after the handlers ran.
+    Parse(packet::ParseError),
+    /// A `socket.use` middleware refused an event (or panicked: "middleware panicked"); the
+    /// event was dropped, the socket stays connected.
+    Middleware(MiddlewareError),
+}
+
+impl std::fmt::Display for SocketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SocketError::Parse(error) => write!(f, "{error}"),
+            SocketError::Middleware(error) => write!(f, "{}", error.message),
+        }
+    }
+}
+
+impl std::error::Error for SocketError {}
+
 /// A handler of one event: gets the socket, the arguments, and an `Ack` when the client asked
 /// for an answer.
 pub type EventHandler = Arc<dyn Fn(&Socket, Vec<Arg>, Option<Ack>) + Send + Sync>;
-/// A `disconnect` handler: gets the reason ("client namespace disconnect", "ping timeout", ...).
+/// A `disconnecting` or `disconnect` handler: gets the reason ("client namespace disconnect",
+/// "ping timeout", ...).
 pub type DisconnectHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
 /// An `error` handler.
-pub type ErrorHandler = Arc<dyn Fn(&Socket, &packet::ParseError) + Send + Sync>;
+pub type ErrorHandler = Arc<dyn Fn(&Socket, &SocketError) + Send + Sync>;
+/// `socket.use(([event, ...args], next) => ...)`: gets the event's name and its arguments (it
+/// may change them); `Ok(())` is `next()`, `Err` is `next(err)`.
+pub type EventMiddleware = Arc<dyn Fn(&Socket, &str, &mut Vec<Arg>) -> Result<(), MiddlewareError> + Send + Sync>;
 /// What `emit_with_ack` calls with the client's answer.
 pub type AckCallback = Box<dyn FnOnce(Result<Vec<Arg>, AckError>) + Send>;
 
@@ -173,9 +231,15 @@ struct PendingAck {
 /// What changes in a socket.
 struct State {
     connected: bool,
+    /// The `disconnecting` handlers are running (`connected` is still true meanwhile).
+    closing: bool,
     handlers: HashMap<String, EventHandler>,
+    disconnecting_handlers: Vec<DisconnectHandler>,
     disconnect_handlers: Vec<DisconnectHandler>,
     error_handlers: Vec<ErrorHandler>,
+    any_listeners: AnyListeners,
+    any_outgoing_listeners: AnyListeners,
+    middlewares: Vec<EventMiddleware>,
     acks: HashMap<u64, PendingAck>,
     next_ack_id: u64,
 }
@@ -213,9 +277,14 @@ impl Socket {
     ) -> Socket {
         let state = State {
             connected: false,
+            closing: false,
             handlers: HashMap::new(),
+            disconnecting_handlers: Vec::new(),
             disconnect_handlers: Vec::new(),
             error_handlers: Vec::new(),
+            any_listeners: AnyListeners::default(),
+            any_outgoing_listeners: AnyListeners::default(),
+            middlewares: Vec::new(),
             acks: HashMap::new(),
             next_ack_id: 0,
         };
@@ -260,6 +329,15 @@ impl Socket {
         self.inner.conn.transport_name()
     }
 
+    /// `socket.conn`: the Engine.IO session under this socket (shared by the client's other
+    /// namespaces): its `id()` (the `sid` of the requests), `transport_name()`, `ready_state()`,
+    /// `request()`, `close()`, and its events: `socket.conn.on('upgrade', ...)` is
+    /// `socket.conn().on_upgrade(...)`, likewise `on_packet`, `on_packet_create`, `on_flush`,
+    /// `on_upgrading`, `on_close` (`engineio/socket.rs`).
+    pub fn conn(&self) -> &engineio::Socket {
+        &self.inner.conn
+    }
+
     /// `socket.connected`.
     pub fn connected(&self) -> bool {
         self.lock().connected
@@ -270,14 +348,77 @@ impl Socket {
         self.lock().handlers.insert(event.to_string(), Arc::new(handler));
     }
 
+    /// `socket.on('disconnecting', (reason) => ...)`: runs before the `disconnect` handlers,
+    /// while the socket is still in its rooms (`socket.rooms()`, `socket.to(room)` still see it).
+    pub fn on_disconnecting(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
+        self.lock().disconnecting_handlers.push(Arc::new(handler));
+    }
+
     /// `socket.on('disconnect', (reason) => ...)`.
     pub fn on_disconnect(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
         self.lock().disconnect_handlers.push(Arc::new(handler));
     }
 
-    /// `socket.on('error', (err) => ...)`: a malformed packet from this client.
-    pub fn on_error(&self, handler: impl Fn(&Socket, &packet::ParseError) + Send + Sync + 'static) {
+    /// `socket.on('error', (err) => ...)`: a malformed packet from this client
+    /// (`SocketError::Parse`), or an event a `use_middleware` middleware refused
+    /// (`SocketError::Middleware`).
+    pub fn on_error(&self, handler: impl Fn(&Socket, &SocketError) + Send + Sync + 'static) {
         self.lock().error_handlers.push(Arc::new(handler));
+    }
+
+    /// `socket.use(([event, ...args], next) => ...)`: runs for each incoming event, after the
+    /// `on_any` listeners and before the event's handler, in the order added. `Err(error)` drops
+    /// the event and hands `SocketError::Middleware(error)` to the `error` handlers; a middleware
+    /// that panics does the same with the message "middleware panicked" (the panic is logged).
+    pub fn use_middleware(
+        &self,
+        middleware: impl Fn(&Socket, &str, &mut Vec<Arg>) -> Result<(), MiddlewareError> + Send + Sync + 'static,
+    ) {
+        self.lock().middlewares.push(Arc::new(middleware));
+    }
+
+    /// `socket.onAny((event, ...args) => ...)`: hears every incoming event, before the
+    /// middlewares and the event's handler (even one a middleware then refuses). Returns the id
+    /// `off_any` takes.
+    pub fn on_any(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_listeners.append(Arc::new(listener))
+    }
+
+    /// `socket.prependAny(listener)`: as `on_any`, but runs before the listeners already there.
+    pub fn prepend_any(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_listeners.prepend(Arc::new(listener))
+    }
+
+    /// `socket.offAny(listener)` with `Some(id)`: removes that listener; `socket.offAny()` with
+    /// `None`: removes them all.
+    pub fn off_any(&self, id: Option<ListenerId>) {
+        self.lock().any_listeners.remove(id);
+    }
+
+    /// `socket.listenersAny()`: the ids of the catch-all listeners, in the order they run.
+    pub fn listeners_any(&self) -> Vec<ListenerId> {
+        self.lock().any_listeners.ids()
+    }
+
+    /// `socket.onAnyOutgoing((event, ...args) => ...)`: hears every event sent to this client,
+    /// by `emit`, `emit_with_ack` or a broadcast that reaches it, before it is queued.
+    pub fn on_any_outgoing(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_outgoing_listeners.append(Arc::new(listener))
+    }
+
+    /// `socket.prependAnyOutgoing(listener)`.
+    pub fn prepend_any_outgoing(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_outgoing_listeners.prepend(Arc::new(listener))
+    }
+
+    /// `socket.offAnyOutgoing(listener)` (`Some(id)`) or `socket.offAnyOutgoing()` (`None`).
+    pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
+        self.lock().any_outgoing_listeners.remove(id);
+    }
+
+    /// `socket.listenersAnyOutgoing()`: the ids, in the order the listeners run.
+    pub fn listeners_any_outgoing(&self) -> Vec<ListenerId> {
+        self.lock().any_outgoing_listeners.ids()
     }
 
     /// `socket.emit(event, ...args)`:
@@ -286,6 +427,7 @@ impl Socket {
     /// After the socket's disconnect it writes nothing and returns `EmitError::Disconnected`.
     pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
         let packet = event_packet(self.nsp_name(), event, args, None)?;
+        self.notify_outgoing_listeners(&packet);
         self.packet(&packet)
     }
 
@@ -320,7 +462,10 @@ impl Socket {
             );
             id
         };
-        let sent = event_packet(self.nsp_name(), event, args, Some(id)).and_then(|packet| self.packet(&packet));
+        let sent = event_packet(self.nsp_name(), event, args, Some(id)).and_then(|packet| {
+            self.notify_outgoing_listeners(&packet);
+            self.packet(&packet)
+        });
         if let Err(error) = sent {
             let pending = self.lock().acks.remove(&id);
             if let Some(PendingAck { timer: Some(timer), .. }) = pending {
@@ -371,8 +516,11 @@ impl Socket {
     /// stays connected to its other namespaces); `true` closes the whole connection. Either way
     /// the official client reports "io server disconnect" and does not reconnect.
     pub fn disconnect(&self, close: bool) {
-        if !self.connected() {
-            return;
+        {
+            let state = self.lock();
+            if !state.connected || state.closing {
+                return;
+            }
         }
         if close {
             if let Some(client) = self.inner.client.upgrade() {
@@ -423,9 +571,24 @@ impl Socket {
         let _ = send_encoded(&self.inner.conn, packet::encode(&packet));
     }
 
-    /// The Engine.IO session, for broadcasts.
-    pub(super) fn conn(&self) -> &engineio::Socket {
-        &self.inner.conn
+    /// The reference's `notifyOutgoingListeners`: an EVENT packet is about to go to this
+    /// client (from `emit`, `emit_with_ack`, or a broadcast).
+    pub(super) fn notify_outgoing_listeners(&self, packet: &Packet) {
+        let listeners = self.lock().any_outgoing_listeners.snapshot();
+        if listeners.is_empty() {
+            return;
+        }
+        let (event, args) = match &packet.data {
+            PacketData::Args(all) if !all.is_empty() => (&all[0], &all[1..]),
+            _ => return,
+        };
+        let event = match event {
+            Arg::Json(Value::String(event)) => event.as_str(),
+            _ => return,
+        };
+        for listener in listeners {
+            listener(self, event, args);
+        }
     }
 
     // ----- lifecycle, called by the namespace and the client ------------------------------------
@@ -488,6 +651,38 @@ impl Socket {
             socket: self.clone(),
             id,
         });
+        let any_listeners = self.lock().any_listeners.snapshot();
+        for listener in any_listeners {
+            listener(self, &name, &args);
+        }
+        self.dispatch(name, args, ack);
+    }
+
+    /// The reference's `dispatch`: the `socket.use` middlewares in order, then the handler.
+    /// A refusal drops the event and goes to the `error` handlers.
+    fn dispatch(&self, name: String, mut args: Vec<Arg>, ack: Option<Ack>) {
+        let middlewares = self.lock().middlewares.clone();
+        for middleware in middlewares {
+            let refusal = match catch_unwind(AssertUnwindSafe(|| middleware(self, &name, &mut args))) {
+                Ok(Ok(())) => continue,
+                Ok(Err(refusal)) => refusal,
+                Err(panic) => {
+                    error!(
+                        "{}: a middleware panicked on event {name:?}: {}",
+                        self.id(),
+                        panic_message(&*panic)
+                    );
+                    MiddlewareError::new("middleware panicked")
+                }
+            };
+            debug!("{}: middleware refused event {name:?}: {}", self.id(), refusal.message);
+            self.emit_error(&SocketError::Middleware(refusal));
+            return;
+        }
+        if !self.connected() {
+            debug!("{}: ignoring event {name:?} received after disconnection", self.id());
+            return;
+        }
         let handler = self.lock().handlers.get(&name).cloned();
         match handler {
             Some(handler) => handler(self, args, ack),
@@ -527,8 +722,13 @@ impl Socket {
         }
     }
 
-    /// The reference's `_onerror`: the error handlers hear about a malformed packet.
+    /// A malformed packet from the client (`Client::on_error`).
     pub(super) fn on_error_packet(&self, error: &packet::ParseError) {
+        self.emit_error(&SocketError::Parse(error.clone()));
+    }
+
+    /// The reference's `_onerror`: the `error` handlers hear it.
+    fn emit_error(&self, error: &SocketError) {
         let handlers = self.lock().error_handlers.clone();
         if handlers.is_empty() {
             warn!("{}: missing error handler on socket: {error}", self.id());
@@ -538,21 +738,30 @@ impl Socket {
         }
     }
 
-    /// The reference's `_onclose`: leave every room and the namespace, fail waiting acks, run the
-    /// `disconnect` handlers, then drop every handler. Runs once.
+    /// The reference's `_onclose`: run the `disconnecting` handlers (still connected, still in
+    /// its rooms), then leave every room and the namespace, fail waiting acks, run the
+    /// `disconnect` handlers, and drop every handler. Runs once.
     pub(super) fn on_close(&self, reason: &str) {
-        let (disconnect_handlers, acks) = {
+        let disconnecting_handlers = {
             let mut state = self.lock();
-            if !state.connected {
+            if !state.connected || state.closing {
                 return;
             }
+            state.closing = true;
+            state.disconnecting_handlers.clone()
+        };
+        for handler in disconnecting_handlers {
+            handler(self, reason);
+        }
+        let (disconnect_handlers, acks) = {
+            let mut state = self.lock();
             state.connected = false;
             let acks: Vec<PendingAck> = state.acks.drain().map(|(_, pending)| pending).collect();
             (state.disconnect_handlers.clone(), acks)
         };
         self.inner.nsp.remove_socket(self.id());
         if let Some(client) = self.inner.client.upgrade() {
-            client.remove_socket(self.nsp_name());
+            client.remove_socket(&self.inner.nsp);
         }
         info!(
             "{}: socket {} disconnected from {} ({reason})",
@@ -572,8 +781,12 @@ impl Socket {
         // Nothing will call them any more; dropping them breaks cycles through captured handles.
         let mut state = self.lock();
         state.handlers.clear();
+        state.disconnecting_handlers.clear();
         state.disconnect_handlers.clear();
         state.error_handlers.clear();
+        state.any_listeners.remove(None);
+        state.any_outgoing_listeners.remove(None);
+        state.middlewares.clear();
     }
 }
 

@@ -9,6 +9,9 @@
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
 //! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - [`serve`]: a Socket.IO `Server` of the test's own, in-process, on a free port;
+//!   [`sio_session`], [`sio_join`], [`sio_connect`]: a raw WebSocket client that joins
+//!   namespaces; [`sockets_of`]: the server's sockets as they connect;
 //! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
@@ -820,4 +823,56 @@ pub fn ws_expect_closed(ws: &mut Ws, timeout: Duration) -> Option<u16> {
 /// The code of a `Message too big` close frame.
 pub fn close_code_too_big() -> u16 {
     u16::from(CloseCode::Size)
+}
+
+// ----- Socket.IO in-process -------------------------------------------------------------------
+
+/// Serves `io` on an ephemeral port, on a thread of its own (it lives as long as the test).
+pub fn serve(io: &socketio_book::socketio::Server) -> u16 {
+    let http =
+        socketio_book::listener::HttpServer::bind("127.0.0.1:0", socketio_book::listener::ListenerConfig::default())
+            .expect("bind 127.0.0.1:0");
+    let port = http.local_addr().expect("local_addr").port();
+    let service = Arc::new(io.clone());
+    thread::spawn(move || http.serve(service));
+    port
+}
+
+/// A WebSocket session of `/socket.io/`, its open packet read.
+pub fn sio_session(port: u16) -> Ws {
+    let mut ws = ws_connect_at(port, "/socket.io/", WEBSOCKET_HANDSHAKE);
+    let open = ws_text(&mut ws);
+    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
+    ws
+}
+
+/// `40<nsp>,<auth>` (`40<auth>` for `/`; `auth` may be empty): joins `nsp`; returns the socket
+/// id of the answer `40<nsp>,{"sid":"..."}`.
+pub fn sio_join(ws: &mut Ws, nsp: &str, auth: &str) -> String {
+    let prefix = if nsp == "/" { String::new() } else { format!("{nsp},") };
+    ws_send(ws, &format!("40{prefix}{auth}"));
+    let answer = ws_text(ws);
+    answer
+        .strip_prefix(&format!(r#"40{prefix}{{"sid":""#))
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("joining {nsp}: {answer}"))
+        .to_string()
+}
+
+/// A WebSocket session that has joined `/` with `40`; returns it and the socket id.
+pub fn sio_connect(port: u16) -> (Ws, String) {
+    let mut ws = sio_session(port);
+    let id = sio_join(&mut ws, "/", "");
+    (ws, id)
+}
+
+/// Every socket that connects to `/`, as it connects.
+pub fn sockets_of(
+    io: &socketio_book::socketio::Server,
+) -> crossbeam_channel::Receiver<socketio_book::socketio::Socket> {
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    io.on_connection(move |socket| {
+        sender.send(socket.clone()).unwrap();
+    });
+    receiver
 }

@@ -1,6 +1,7 @@
 // Reference equivalent of our `examples/interop`: a socket.io server at path
-// /socket.io/ with two namespaces, `/` and `/custom` (any other namespace is
-// refused: the client gets connect_error "Invalid namespace"); `/guarded` has a
+// /socket.io/ with the namespaces `/` and `/custom`, the dynamic ones and
+// `/listeners` below (any other namespace is refused: the client gets
+// connect_error "Invalid namespace"); `/guarded` has a
 // middleware that refuses any auth but {token: 'secret'} with
 // connect_error "not authorized", data {code: 401}.
 //
@@ -28,6 +29,30 @@
 //   `emit-with-ack` (...args) emit `ask` (...args) to the sender with an ack and a
 //                             5 s timeout; when acked: emit `ask-answered` with the
 //                             ack's arguments; on timeout: emit `ask-timeout` (no args)
+//   `nsp-to-room` (room, ...args)
+//                             nsp.to(room).emit(`room-back`, ...args) (sender included)
+//   `new-namespaces` (ack)    ack(the names `io.on('new_namespace')` has seen, in order)
+//
+// Dynamic namespaces, with the same handlers (set on the parent, copied to each
+// child when a CONNECT makes it; `nsp` is then the parent, so `broadcast`,
+// `nsp-to-room` and `except-room` reach every child):
+//   io.of(/^\/dynamic-\d+$/)   /dynamic-1, /dynamic-42, ...; /dynamic-x is "Invalid namespace"
+//   io.of((name, auth, next) => next(null, name.startsWith('/fn-') && auth.deny !== true))
+//                             /fn-anything, unless auth is {deny: true}
+//
+// `/listeners`: the socket's incoming and outgoing listeners, then the same handlers:
+//   socket.onAny((event, ...args) => socket.emit(`any-back`, event, ...args))
+//   socket.prependAny((event) => socket.emit(`any-first`, event))   (added second, runs first)
+//   socket.onAnyOutgoing((event) => outgoing.push(event))  (this socket's outgoing events)
+//   socket.use(([event], next) => next(event === 'forbidden' ? new Error('forbidden') : undefined))
+//   socket.on('error', (err) => socket.emit(`use-error`, { message: err.message }))
+//   `forbidden` (...args)     emit `forbidden-handled` (never: the middleware drops it)
+//   `off-any` (ack)           socket.offAny(the `any-back` listener); ack(socket.listenersAny().length)
+//   `outgoing-log` (ack)      ack(outgoing)
+//   socket.conn.on('upgrade', (transport) => upgrades.push(transport.name))
+//   `conn` (ack)              ack({ id: socket.conn.id, transport: socket.conn.transport.name, upgrades })
+//   disconnecting (reason)    nsp.to('watchers').emit(`peer-disconnecting`, socket.id, [...socket.rooms].sort(), reason)
+//   disconnect (reason)       nsp.to('watchers').emit(`peer-disconnect`, socket.id, [...socket.rooms].sort(), reason)
 // A trailing ack callback on any event other than `message-with-ack` and `join`
 // is ignored.
 import http from 'node:http';
@@ -54,39 +79,85 @@ addHeaderListeners(io.engine);
 const withoutAck = (args) =>
   args.length > 0 && typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args;
 
-function setup(nsp) {
-  nsp.on('connection', (socket) => {
-    socket.emit('auth', socket.handshake.auth);
+// Every namespace made after `/` (`/` exists from the start: no event for it).
+const created = [];
+io.on('new_namespace', (namespace) => created.push(namespace.name));
 
-    socket.on('message', (...args) => {
-      socket.emit('message-back', ...withoutAck(args));
+function setup(nsp) {
+  nsp.on('connection', (socket) => handlers(socket, nsp));
+}
+
+// `/listeners`: catch-all listeners, a `socket.use` middleware, `disconnecting`, then the same handlers.
+function setupListeners(nsp) {
+  nsp.on('connection', (socket) => {
+    const echo = (event, ...args) => socket.emit('any-back', event, ...withoutAck(args));
+    socket.onAny(echo);
+    socket.prependAny((event) => socket.emit('any-first', event)); // added second, runs first
+    const outgoing = [];
+    socket.onAnyOutgoing((event) => outgoing.push(event));
+    socket.use(([event], next) => next(event === 'forbidden' ? new Error('forbidden') : undefined));
+    socket.on('error', (err) => socket.emit('use-error', { message: err.message }));
+    socket.on('forbidden', () => socket.emit('forbidden-handled'));
+    socket.on('off-any', (ack) => {
+      socket.offAny(echo);
+      if (typeof ack === 'function') ack(socket.listenersAny().length);
     });
-    socket.on('message-with-ack', (...args) => {
-      const ack = args.pop();
-      if (typeof ack === 'function') ack(...args);
+    socket.on('outgoing-log', (ack) => {
+      if (typeof ack === 'function') ack([...outgoing]);
     });
-    socket.on('broadcast', (...args) => {
-      nsp.emit('broadcast-back', ...withoutAck(args));
+    const upgrades = [];
+    socket.conn.on('upgrade', (transport) => upgrades.push(transport.name));
+    socket.on('conn', (ack) => {
+      if (typeof ack === 'function') ack({ id: socket.conn.id, transport: socket.conn.transport.name, upgrades: [...upgrades] });
     });
-    socket.on('join', (room, ack) => {
-      socket.join(room);
-      if (typeof ack === 'function') ack();
+    socket.on('disconnecting', (reason) => {
+      nsp.to('watchers').emit('peer-disconnecting', socket.id, [...socket.rooms].sort(), reason);
     });
-    socket.on('to-room', (room, ...args) => {
-      socket.to(room).emit('room-back', ...withoutAck(args));
+    socket.on('disconnect', (reason) => {
+      nsp.to('watchers').emit('peer-disconnect', socket.id, [...socket.rooms].sort(), reason);
     });
-    socket.on('except-room', (room, ...args) => {
-      nsp.except(room).emit('room-back', ...withoutAck(args));
+    handlers(socket, nsp);
+  });
+}
+
+// The handlers every namespace has (`nsp` is the namespace they were set up on).
+function handlers(socket, nsp) {
+  socket.emit('auth', socket.handshake.auth);
+
+  socket.on('message', (...args) => {
+    socket.emit('message-back', ...withoutAck(args));
+  });
+  socket.on('message-with-ack', (...args) => {
+    const ack = args.pop();
+    if (typeof ack === 'function') ack(...args);
+  });
+  socket.on('broadcast', (...args) => {
+    nsp.emit('broadcast-back', ...withoutAck(args));
+  });
+  socket.on('join', (room, ack) => {
+    socket.join(room);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('to-room', (room, ...args) => {
+    socket.to(room).emit('room-back', ...withoutAck(args));
+  });
+  socket.on('except-room', (room, ...args) => {
+    nsp.except(room).emit('room-back', ...withoutAck(args));
+  });
+  socket.on('server-disconnect', (close) => {
+    socket.disconnect(close === true);
+  });
+  socket.on('emit-with-ack', (...args) => {
+    socket.timeout(5000).emit('ask', ...withoutAck(args), (err, ...answer) => {
+      if (err) socket.emit('ask-timeout');
+      else socket.emit('ask-answered', ...answer);
     });
-    socket.on('server-disconnect', (close) => {
-      socket.disconnect(close === true);
-    });
-    socket.on('emit-with-ack', (...args) => {
-      socket.timeout(5000).emit('ask', ...withoutAck(args), (err, ...answer) => {
-        if (err) socket.emit('ask-timeout');
-        else socket.emit('ask-answered', ...answer);
-      });
-    });
+  });
+  socket.on('nsp-to-room', (room, ...args) => {
+    nsp.to(room).emit('room-back', ...withoutAck(args));
+  });
+  socket.on('new-namespaces', (ack) => {
+    if (typeof ack === 'function') ack([...created]);
   });
 }
 
@@ -101,6 +172,9 @@ guarded.use((socket, next) => {
   next(err);
 });
 setup(guarded);
+setupListeners(io.of('/listeners'));
+setup(io.of(/^\/dynamic-\d+$/));
+setup(io.of((name, auth, next) => next(null, name.startsWith('/fn-') && auth.deny !== true)));
 
 io.engine.on('connection_error', (err) => {
   console.error(`connection_error: ${err.code} ${err.message}`);
