@@ -9,6 +9,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
+use support::tools;
 use support::*;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
@@ -156,6 +157,43 @@ fn env_port_is_where_it_listens() {
     let mut http = Http::connect_at(port, IO_PATH);
     let (sid, _open) = handshake(&mut http);
     assert_sid_format(&sid);
+}
+
+/// socket.io-client 2.x in Node (`tests/node/chapter_v2.mjs`) against the chapter with
+/// `--allow-eio3`, over polling only, WebSocket only, and polling then the upgrade: the `news`
+/// arrive, each `reply` is logged, and the disconnect is "client namespace disconnect". The
+/// socket id a 2.x client knows is the Engine.IO id, and the server logs that same id.
+#[test]
+fn socket_io_client_2_in_node() {
+    let server = start_chapter(&["--port", "0", "--allow-eio3"], &[]);
+    for kind in ["polling", "websocket", "default"] {
+        let output = tools::node()
+            .arg(tools::node_dir().join("chapter_v2.mjs"))
+            .arg(format!("http://127.0.0.1:{}", server.port))
+            .arg(kind)
+            .output()
+            .expect("run node");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{kind}: {stdout}\n{stderr}");
+        let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("the script's JSON line");
+        let id = seen["id"].as_str().expect("id").to_string();
+        assert_sid_format(&id);
+        let transport = if kind == "polling" { "polling" } else { "websocket" };
+        assert_eq!(seen["transport"], transport, "{kind}");
+        assert_eq!(
+            seen["news"],
+            serde_json::json!(["Hello Socket.IO", "Hello Socket.IO"]),
+            "{kind}"
+        );
+        expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 127.0.0.1 {id}"));
+        expect_log(&server, "INFO", &format!("reply from {id}: Hello Node.JS"));
+        expect_log(
+            &server,
+            "INFO",
+            &format!("클라이언트 접속 해제 127.0.0.1 {id} (client namespace disconnect)"),
+        );
+    }
 }
 
 /// A session opened over WebSocket at the chapter's path.
