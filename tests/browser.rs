@@ -4,7 +4,8 @@
 //! `chromium-browser` or `google-chrome` on `PATH`) with `playwright-core`: the console's
 //! `Hello Socket.IO` every 3 s, polling then the WebSocket, the server's log, the `news` thread
 //! ending on disconnect (within 1 s: `clearInterval`), the WebSocket-only variant, the official
-//! `socket.io-client` bundle (served byte for byte), and reconnection after a server restart.
+//! `socket.io-client` bundle (served byte for byte), reconnection after a server restart, and
+//! the socket.io-client 2.x bundle with `--allow-eio3` (Engine.IO v3, and JSONP polling).
 //! Every case must run and pass: the summary's counts are checked exactly.
 //!
 //! Screenshots (`<case>.png`, and `<case>-failed.png` of a case that failed with its page open),
@@ -20,9 +21,9 @@ use std::path::Path;
 
 use support::tools;
 
-/// The cases of tests/browser/chapter.test.mjs (1 to 4, 5 and 5b): all must run and pass, so that
-/// a case deleted, skipped or left as a todo fails this test.
-const CASES: u64 = 6;
+/// The cases of tests/browser/chapter.test.mjs (1 to 4, 5 and 5b, 6 to 6c): all must run and
+/// pass, so that a case deleted, skipped or left as a todo fails this test.
+const CASES: u64 = 9;
 
 /// The summary of node's test runner (`ℹ tests 6`, `ℹ pass 6`, ...) as (name, count).
 fn summary(stdout: &str) -> Vec<(String, u64)> {
