@@ -427,3 +427,98 @@ fn a_post_with_a_content_encoding_is_a_parse_error() {
     assert_eq!((answer.status, answer.text()), (200, "ok".to_string()));
     server.expect_close_reason(&sid, "parse error");
 }
+
+// ----- Socket.IO protocol v4 over it (examples/interop --allow-eio3) ----------------------------
+
+/// A v3 text payload split into packets (the test's own reading of `<length>:<packet>`).
+fn split_v3(body: &str) -> Vec<String> {
+    let mut packets = Vec::new();
+    let units: Vec<u16> = body.encode_utf16().collect();
+    let mut at = 0;
+    while at < units.len() {
+        let colon = at + units[at..].iter().position(|&u| u == u16::from(b':')).expect("a ':'");
+        let length: usize = String::from_utf16(&units[at..colon]).unwrap().parse().expect("a length");
+        packets.push(String::from_utf16(&units[colon + 1..colon + 1 + length]).unwrap());
+        at = colon + 1 + length;
+    }
+    packets
+}
+
+/// A socket.io 2.x client's session on `/socket.io/` (polling, `b64=1` as a JSONP or old
+/// browser client sends it, so that every answer is text).
+struct V3Session {
+    http: Http,
+    sid: String,
+    /// Packets received and not looked at yet.
+    inbox: Vec<String>,
+}
+
+impl V3Session {
+    /// The handshake; the packets that came with the open packet stay in the inbox.
+    fn open(port: u16) -> V3Session {
+        let mut http = Http::connect_at(port, "/socket.io/");
+        let mut packets = split_v3(&http.get("EIO=3&transport=polling&b64=1").text());
+        let open = packets.remove(0);
+        let sid = sid_of_open(&open);
+        V3Session {
+            http,
+            sid,
+            inbox: packets,
+        }
+    }
+
+    fn query(&self) -> String {
+        format!("EIO=3&transport=polling&sid={}", self.sid)
+    }
+
+    fn post(&mut self, packets: &[&str]) {
+        let body: String = packets.iter().map(|p| format!("{}:{p}", p.encode_utf16().count())).collect();
+        let query = self.query();
+        assert_eq!(self.http.post(&query, body.as_bytes()).text(), "ok", "POST {body}");
+    }
+
+    /// The next `count` packets, GETting as many times as it takes (the reference may answer
+    /// the `40` in the handshake's GET or in the next one).
+    fn next(&mut self, count: usize) -> Vec<String> {
+        while self.inbox.len() < count {
+            let query = self.query();
+            let answer = self.http.get(&query);
+            assert_eq!(answer.status, 200, "{answer:?}");
+            self.inbox.extend(split_v3(&answer.text()));
+        }
+        self.inbox.drain(..count).collect()
+    }
+}
+
+#[test]
+fn socket_io_v4_over_engine_io_v3_on_the_wire() {
+    let server = EchoServer::start_interop(&[ALLOW_EIO3]);
+    let mut client = V3Session::open(server.port);
+    // Connected to `/` without a CONNECT: a bare `40`, then the handler's `auth` (empty).
+    assert_eq!(client.next(2), [r#"40"#, r#"42["auth",{}]"#]);
+    // An event and its answer; an ack.
+    client.post(&[r#"42["message","hi",1]"#, r#"421["message-with-ack","x"]"#]);
+    assert_eq!(client.next(2), [r#"42["message-back","hi",1]"#, r#"431["x"]"#]);
+    // Binary: BINARY_EVENT with its attachment as `b4<base64>` (b64).
+    client.post(&[r#"451-["message",{"_placeholder":true,"num":0}]"#, "b4AQID"]);
+    assert_eq!(
+        client.next(2),
+        [r#"451-["message-back",{"_placeholder":true,"num":0}]"#, "b4AQID"]
+    );
+    // Another namespace, its query in the name: answered `40/custom,`; the query is the auth.
+    client.post(&["40/custom?token=abc&n=1,"]);
+    assert_eq!(
+        client.next(2),
+        [r#"40/custom,"#, r#"42/custom,["auth",{"token":"abc","n":"1"}]"#]
+    );
+    client.post(&[r#"42/custom,["message","in custom"]"#]);
+    assert_eq!(client.next(1), [r#"42/custom,["message-back","in custom"]"#]);
+    // A middleware's refusal: `err.data || err.message`; an unknown namespace.
+    client.post(&["40/guarded?token=wrong,"]);
+    assert_eq!(client.next(1), [r#"44/guarded,{"code":401}"#]);
+    client.post(&["40/nope,"]);
+    assert_eq!(client.next(1), [r#"44/nope,{"message":"Invalid namespace"}"#]);
+    // The client leaves /custom; the server disconnects / (`41`).
+    client.post(&["41/custom,", r#"42["server-disconnect",false]"#]);
+    assert_eq!(client.next(1), ["41"]);
+}
