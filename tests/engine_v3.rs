@@ -437,7 +437,10 @@ fn split_v3(body: &str) -> Vec<String> {
     let mut at = 0;
     while at < units.len() {
         let colon = at + units[at..].iter().position(|&u| u == u16::from(b':')).expect("a ':'");
-        let length: usize = String::from_utf16(&units[at..colon]).unwrap().parse().expect("a length");
+        let length: usize = String::from_utf16(&units[at..colon])
+            .unwrap()
+            .parse()
+            .expect("a length");
         packets.push(String::from_utf16(&units[colon + 1..colon + 1 + length]).unwrap());
         at = colon + 1 + length;
     }
@@ -472,7 +475,10 @@ impl V3Session {
     }
 
     fn post(&mut self, packets: &[&str]) {
-        let body: String = packets.iter().map(|p| format!("{}:{p}", p.encode_utf16().count())).collect();
+        let body: String = packets
+            .iter()
+            .map(|p| format!("{}:{p}", p.encode_utf16().count()))
+            .collect();
         let query = self.query();
         assert_eq!(self.http.post(&query, body.as_bytes()).text(), "ok", "POST {body}");
     }
