@@ -16,7 +16,21 @@
 //!                             `ask-answered` with the answer, or `ask-timeout`
 //! `nsp-to-room` (room, ...args)  nsp.to(room).emit(`room-back`, ...args), the sender included
 //! `new-namespaces` (ack)      ack(the names `io.on('new_namespace')` has seen, in order)
+//! `set-data` (value, ack)     socket.data = value; ack()
+//! `fetch-sockets` (room|null, ack)    ack([{id, rooms, data}] of (room ? nsp.in(room) : nsp)
+//!                             .fetchSockets(), sorted by id, rooms sorted)
+//! `sockets-join` (target, room, ack)  nsp.in(target).socketsJoin(room); ack()
+//! `sockets-leave` (target, room, ack) nsp.in(target).socketsLeave(room); ack()
+//! `disconnect-sockets` (room, ack)    ack(); then nsp.in(room).disconnectSockets(true)
+//! `broadcast-with-ack` (...args, ack) nsp.timeout(2000).emit(`ask`, ...args, (err, responses) =>
+//!                             ack({err: err ? err.message : null, count: responses.length}))
+//! `server-side-emit` (...args)        nsp.serverSideEmit(`hello`, ...args); on `hello` from
+//!                             another server: nsp.local.emit(`hello-back`, SERVER_ID, ...args)
+//! `server-side-emit-with-ack` (ack)   nsp.serverSideEmitWithAck(`ping`) -> ack({err, responses
+//!                             sorted}); on `ping` (cb) from another server: cb(SERVER_ID)
 //! ```
+//!
+//! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on.
 //!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
@@ -61,17 +75,38 @@ use regex::Regex;
 use serde_json::{Value, json};
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
 
 /// The names `io.on('new_namespace')` has seen, in order.
 type Created = Arc<Mutex<Vec<String>>>;
 
-/// The first argument as a room name.
-fn room_of(args: &[Arg]) -> Option<String> {
-    match args.first() {
-        Some(Arg::Json(Value::String(room))) => Some(room.clone()),
+/// The argument at `index` as a string (a room name).
+fn text_at(args: &[Arg], index: usize) -> Option<String> {
+    match args.get(index) {
+        Some(Arg::Json(Value::String(text))) => Some(text.clone()),
         _ => None,
     }
+}
+
+/// `ack(...)`, if the client asked for one.
+fn answer(ack: Option<Ack>, args: Vec<Arg>) {
+    if let Some(ack) = ack {
+        let _ = ack.send(args);
+    }
+}
+
+/// A JSON list of strings, sorted (as JavaScript's `list.sort()` sorts strings).
+fn sorted_texts(args: Vec<Arg>) -> Value {
+    let mut texts: Vec<String> = args
+        .into_iter()
+        .map(|arg| match arg {
+            Arg::Json(Value::String(text)) => text,
+            Arg::Json(other) => other.to_string(),
+            Arg::Binary(_) => String::new(),
+        })
+        .collect();
+    texts.sort();
+    json!(texts)
 }
 
 /// `[...socket.rooms].sort()`.
@@ -82,14 +117,16 @@ fn sorted_rooms(socket: &Socket) -> Arg {
 }
 
 /// Sets up one namespace's handlers.
-fn setup(nsp: Namespace, created: Created) {
+fn setup(nsp: Namespace, created: Created, server_id: &str) {
+    setup_server_side(&nsp, server_id);
     let namespace = nsp.clone();
     nsp.on_connection(move |socket: &Socket| handlers(socket, &namespace, &created));
 }
 
 /// `/listeners`: the catch-all listeners, a `socket.use` middleware, `disconnecting`, then the
 /// same handlers as every namespace.
-fn setup_listeners(nsp: Namespace, created: Created) {
+fn setup_listeners(nsp: Namespace, created: Created, server_id: &str) {
+    setup_server_side(&nsp, server_id);
     let namespace = nsp.clone();
     nsp.on_connection(move |socket: &Socket| {
         let echo = socket.on_any(|socket, event, args| {
@@ -175,7 +212,7 @@ fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
         let _ = all.emit("broadcast-back", args);
     });
     socket.on("join", |socket, args, ack| {
-        if let Some(room) = room_of(&args) {
+        if let Some(room) = text_at(&args, 0) {
             socket.join(&room);
         }
         if let Some(ack) = ack {
@@ -183,14 +220,14 @@ fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
         }
     });
     socket.on("to-room", |socket, mut args, _ack| {
-        if let Some(room) = room_of(&args) {
+        if let Some(room) = text_at(&args, 0) {
             args.remove(0);
             let _ = socket.to(&room).emit("room-back", args);
         }
     });
     let everyone = namespace.clone();
     socket.on("except-room", move |_socket, mut args, _ack| {
-        if let Some(room) = room_of(&args) {
+        if let Some(room) = text_at(&args, 0) {
             args.remove(0);
             let _ = everyone.except(&room).emit("room-back", args);
         }
@@ -213,7 +250,7 @@ fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
     });
     let everyone = namespace.clone();
     socket.on("nsp-to-room", move |_socket, mut args, _ack| {
-        if let Some(room) = room_of(&args) {
+        if let Some(room) = text_at(&args, 0) {
             args.remove(0);
             let _ = everyone.to(&room).emit("room-back", args);
         }
@@ -223,6 +260,108 @@ fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
         if let Some(ack) = ack {
             let names = created.lock().unwrap().clone();
             let _ = ack.send(vec![Arg::Json(json!(names))]);
+        }
+    });
+    operators(socket, namespace);
+}
+
+/// The handlers of the operators on many sockets (see the module's doc).
+fn operators(socket: &Socket, nsp: &Namespace) {
+    socket.on("set-data", |socket, args, ack| {
+        let value = match args.into_iter().next() {
+            Some(Arg::Json(value)) => value,
+            _ => Value::Null,
+        };
+        socket.set_data(value);
+        answer(ack, Vec::new());
+    });
+    let namespace = nsp.clone();
+    socket.on("fetch-sockets", move |socket, args, ack| {
+        let operator = match text_at(&args, 0) {
+            Some(room) => namespace.in_(&room),
+            None => namespace.operator(),
+        };
+        let mut found = match operator.fetch_sockets() {
+            Ok(found) => found,
+            Err(e) => {
+                log::warn!("{}: fetchSockets failed: {e}", socket.id());
+                return;
+            }
+        };
+        found.sort_by(|a, b| a.id().cmp(b.id()));
+        let mut list = Vec::with_capacity(found.len());
+        for remote in found {
+            let mut rooms: Vec<String> = remote.rooms().into_iter().collect();
+            rooms.sort();
+            list.push(json!({"id": remote.id(), "rooms": rooms, "data": remote.data()}));
+        }
+        answer(ack, vec![Arg::Json(Value::Array(list))]);
+    });
+    let namespace = nsp.clone();
+    socket.on("sockets-join", move |_socket, args, ack| {
+        if let (Some(target), Some(room)) = (text_at(&args, 0), text_at(&args, 1)) {
+            namespace.in_(&target).sockets_join(&[&room]);
+        }
+        answer(ack, Vec::new());
+    });
+    let namespace = nsp.clone();
+    socket.on("sockets-leave", move |_socket, args, ack| {
+        if let (Some(target), Some(room)) = (text_at(&args, 0), text_at(&args, 1)) {
+            namespace.in_(&target).sockets_leave(&[&room]);
+        }
+        answer(ack, Vec::new());
+    });
+    let namespace = nsp.clone();
+    socket.on("disconnect-sockets", move |_socket, args, ack| {
+        answer(ack, Vec::new());
+        if let Some(room) = text_at(&args, 0) {
+            namespace.in_(&room).disconnect_sockets(true);
+        }
+    });
+    let namespace = nsp.clone();
+    socket.on("broadcast-with-ack", move |_socket, args, ack| {
+        let sent = namespace
+            .timeout(Duration::from_millis(2000))
+            .emit_with_ack("ask", args, move |err, responses| {
+                let result = json!({
+                    "err": err.map(|e| e.message),
+                    "count": responses.len(),
+                });
+                answer(ack, vec![Arg::Json(result)]);
+            });
+        if let Err(e) = sent {
+            log::warn!("broadcast-with-ack: {e}");
+        }
+    });
+    let namespace = nsp.clone();
+    socket.on("server-side-emit", move |_socket, args, _ack| {
+        let _ = namespace.server_side_emit("hello", args);
+    });
+    let namespace = nsp.clone();
+    socket.on("server-side-emit-with-ack", move |_socket, _args, ack| {
+        let _ = namespace.server_side_emit_with_ack("ping", Vec::new(), move |err, responses| {
+            let result = json!({
+                "err": err.map(|e| e.message),
+                "responses": sorted_texts(responses),
+            });
+            answer(ack, vec![Arg::Json(result)]);
+        });
+    });
+}
+
+/// The listeners of the events other servers send (`serverSideEmit`).
+fn setup_server_side(nsp: &Namespace, server_id: &str) {
+    let namespace = nsp.clone();
+    let id = server_id.to_string();
+    nsp.on("hello", move |args, _ack| {
+        let mut all = vec![Arg::from(id.as_str())];
+        all.extend(args);
+        let _ = namespace.local().emit("hello-back", all);
+    });
+    let id = server_id.to_string();
+    nsp.on("ping", move |_args, ack| {
+        if let Some(ack) = ack {
+            ack.send(Arg::from(id.as_str()));
         }
     });
 }
@@ -258,6 +397,11 @@ const USAGE: Usage = Usage {
         cli::HEADER,
         cli::ALLOW_EIO3,
         cli::MAX_CONNECTIONS,
+        Flag::text(
+            "server-id",
+            "NAME",
+            "this server's name in the answers to other servers (`hello-back`, `ping`); default: its port",
+        ),
     ],
 };
 
@@ -289,13 +433,26 @@ fn run() -> Result<(), String> {
         allow_eio3: flags.switch("allow-eio3"),
         ..ServerOptions::default()
     };
+    let port: u16 = flags.number("port");
+    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
+    let listener_config = ListenerConfig {
+        max_connections: flags.number("max-connections"),
+        ..ListenerConfig::default()
+    };
+    let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
+    let address = http.local_addr().map_err(|e| e.to_string())?;
+    let server_id = match flags.text("server-id") {
+        Some(id) => id.to_string(),
+        None => address.port().to_string(),
+    };
+
     let io = Server::new(options).map_err(|e| e.to_string())?;
     engine_flags.add_header_listeners(io.engine())?;
     let created: Created = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&created);
     io.on_new_namespace(move |namespace| seen.lock().unwrap().push(namespace.name().to_string()));
-    setup(io.of("/"), Arc::clone(&created));
-    setup(io.of("/custom"), Arc::clone(&created));
+    setup(io.of("/"), Arc::clone(&created), &server_id);
+    setup(io.of("/custom"), Arc::clone(&created), &server_id);
     let guarded = io.of("/guarded");
     guarded.use_middleware(|socket| {
         if socket.handshake().auth.get("token") == Some(&Value::from("secret")) {
@@ -307,21 +464,13 @@ fn run() -> Result<(), String> {
             })
         }
     });
-    setup(guarded, Arc::clone(&created));
-    setup_listeners(io.of("/listeners"), Arc::clone(&created));
+    setup(guarded, Arc::clone(&created), &server_id);
+    setup_listeners(io.of("/listeners"), Arc::clone(&created), &server_id);
     let dynamic = Regex::new(r"^/dynamic-\d+$").map_err(|e| e.to_string())?;
-    setup(io.of(dynamic), Arc::clone(&created));
+    setup(io.of(dynamic), Arc::clone(&created), &server_id);
     let by_function = io.of_fn(|name, auth| name.starts_with("/fn-") && auth.get("deny") != Some(&Value::Bool(true)));
-    setup(by_function, Arc::clone(&created));
+    setup(by_function, Arc::clone(&created), &server_id);
 
-    let port: u16 = flags.number("port");
-    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
-    let listener_config = ListenerConfig {
-        max_connections: flags.number("max-connections"),
-        ..ListenerConfig::default()
-    };
-    let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
-    let address = http.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");
     http.serve(Arc::new(io));
     Ok(())

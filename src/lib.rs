@@ -17,11 +17,11 @@
 //! | Socket.IO v5 | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
 //! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
 //! |              | `socketio/namespaces.rs` | every namespace by name; `io.of(regex)`, `io.of_fn`: children made on CONNECT, `new_namespace` |
-//! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members; a parent's children |
-//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `on`, `emit`, acks, rooms, `use`, `disconnecting`, `disconnect` |
+//! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members, its adapter; a parent's children |
+//! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `data`, `on`, `emit`, flags, acks, rooms, `use`, `disconnecting`, `disconnect` |
 //! |              | `socketio/listeners.rs`  | `onAny`, `onAnyOutgoing`: catch-all listeners and their ids |
-//! |              | `socketio/broadcast.rs`  | `to(room)`, `except(room)`, `broadcast`; a parent's to every child |
-//! |              | `socketio/adapter.rs`    | rooms                                                      |
+//! |              | `socketio/broadcast.rs`  | operators: `to`/`in_`/`except`, `local`/`volatile`/`timeout`, `emit`, acks from many, `fetch_sockets`, `sockets_join`; `RemoteSocket`; a parent's to every child |
+//! |              | `socketio/adapter/`      | the `Adapter` trait (`mod.rs`): rooms, room events, how operators find sockets; `memory.rs`: the in-memory one |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
 //! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |

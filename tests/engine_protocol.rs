@@ -804,6 +804,8 @@ fn two_overlapping_posts_close_the_session() {
         .as_bytes(),
     );
     // ... when a second POST comes (a noop, harmless if the first had not started yet).
+    // On a loaded machine the slow POST's thread may start reading only after a noop POST has
+    // begun: then the slow POST is the one that overlaps, and it is the one refused.
     let deadline = Instant::now() + TIMEOUT;
     let refused = loop {
         let response = server.http().post(&polling(&sid), b"6");
@@ -814,7 +816,14 @@ fn two_overlapping_posts_close_the_session() {
         assert!(Instant::now() < deadline, "the second POST never overlapped");
         thread::sleep(ms(20));
     };
-    assert_eq!(refused.body, b"", "{refused:?}");
+    if refused.body != b"" {
+        // The session was already closed: the slow POST was the overlapping one.
+        assert_error(&refused, 1, "Session ID unknown");
+        let slow_answer = slow.read_response();
+        assert_eq!((slow_answer.status, slow_answer.body), (400, Vec::new()));
+        server.expect_close_reason(&sid, "transport error");
+        return;
+    }
     // The session closed before the 400 was sent (as in the reference).
     assert_error(&server.http().post(&polling(&sid), b"6"), 1, "Session ID unknown");
 }

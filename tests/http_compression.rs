@@ -210,7 +210,7 @@ impl Handler for Echo {
     fn on_close(&self, _socket: &Socket, _reason: &str) {}
 }
 
-fn serve(options: ServerOptions) -> u16 {
+fn serve_engine(options: ServerOptions) -> u16 {
     let server = Server::new(options, Arc::new(Echo), Timers::start().unwrap());
     let http = HttpServer::bind("127.0.0.1:0", ListenerConfig::default()).unwrap();
     let port = http.local_addr().unwrap().port();
@@ -228,7 +228,7 @@ fn round_trip(port: u16, body: &str) -> Response {
 
 #[test]
 fn packets_sent_with_compress_false_are_not_compressed() {
-    let port = serve(ServerOptions::default());
+    let port = serve_engine(ServerOptions::default());
     let big = "x".repeat(3000);
     // Every packet of the answer said `compress: false`: as it is.
     let response = round_trip(port, &format!("4nc{big}\u{1e}4nc{big}"));
@@ -242,7 +242,7 @@ fn packets_sent_with_compress_false_are_not_compressed() {
 
 #[test]
 fn options_turn_it_off_or_move_the_threshold() {
-    let off = serve(ServerOptions {
+    let off = serve_engine(ServerOptions {
         http_compression: None,
         ..ServerOptions::default()
     });
@@ -251,11 +251,41 @@ fn options_turn_it_off_or_move_the_threshold() {
     assert_eq!(response.header("Content-Encoding"), None);
     assert_eq!(response.text(), big);
 
-    let low = serve(ServerOptions {
+    let low = serve_engine(ServerOptions {
         http_compression: Some(HttpCompressionOptions { threshold: 10 }),
         ..ServerOptions::default()
     });
     let response = round_trip(low, "4twelve bytes");
     assert_eq!(response.header("Content-Encoding"), Some("gzip"));
     assert_eq!(gunzip(&response.body), b"4twelve bytes");
+}
+
+/// Socket.IO's `compress(false)` (on an emit and on a broadcast) reaches the polling answer.
+#[test]
+fn socket_io_compress_false() {
+    use socketio_book::socketio::{Server as Io, ServerOptions as IoOptions};
+    let io = Io::new(IoOptions::default()).unwrap();
+    let sockets = sockets_of(&io);
+    let port = serve(&io);
+    let (mut session, _) = Polling::connect(port);
+    let socket = sockets.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let big = "a".repeat(4000);
+    let answer = |session: &mut Polling| {
+        let query = polling(&session.sid);
+        session.get.request("GET", &query, &[("Accept-Encoding", "gzip")], None)
+    };
+    socket.emit("big", vec![big.clone().into()]).unwrap();
+    let compressed = answer(&mut session);
+    assert_eq!(compressed.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(gunzip(&compressed.body), format!(r#"42["big","{big}"]"#).as_bytes());
+
+    socket.compress(false).emit("big", vec![big.clone().into()]).unwrap();
+    let plain = answer(&mut session);
+    assert_eq!(plain.header("Content-Encoding"), None);
+    assert_eq!(plain.text(), format!(r#"42["big","{big}"]"#));
+
+    io.compress(false).emit("all", vec![big.clone().into()]).unwrap();
+    let plain = answer(&mut session);
+    assert_eq!(plain.header("Content-Encoding"), None);
+    assert_eq!(plain.text(), format!(r#"42["all","{big}"]"#));
 }

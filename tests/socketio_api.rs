@@ -15,10 +15,7 @@ use socketio_book::socketio::{
     Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket, SocketError,
 };
 use support::sio_connect as connect;
-use support::{
-    Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, serve, sid_of_open, sockets_of, ws_connect_at, ws_next,
-    ws_send,
-};
+use support::{Http, Polling, Ws, WsEvent, polling, serve, sid_of_open, sockets_of, ws_connect_at, ws_next, ws_send};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -54,57 +51,6 @@ fn serve_sync(io: &Server) {
 fn sync_custom(ws: &mut Ws, tag: &str) {
     ws_send(ws, &format!(r#"42/custom,["sync","{tag}"]"#));
     assert_eq!(next_text(ws), format!(r#"42/custom,["synced","{tag}"]"#));
-}
-
-/// A raw polling session of `/socket.io/`: one connection for GETs, one for POSTs.
-struct Polling {
-    get: Http,
-    post: Http,
-    sid: String,
-}
-
-impl Polling {
-    /// The handshake GET.
-    fn open(port: u16) -> Polling {
-        let mut get = Http::connect_at(port, "/socket.io/");
-        let open = get.get(POLLING_HANDSHAKE).text();
-        Polling {
-            get,
-            post: Http::connect_at(port, "/socket.io/"),
-            sid: sid_of_open(&open),
-        }
-    }
-
-    /// The handshake and `40`: returns the session and the socket id of `/`.
-    fn connect(port: u16) -> (Polling, String) {
-        let mut session = Polling::open(port);
-        session.post("40");
-        let answer = session.get();
-        let connected = answer.first().map(String::as_str).unwrap_or("");
-        let id = connected
-            .strip_prefix(r#"40{"sid":""#)
-            .and_then(|rest| rest.strip_suffix(r#""}"#))
-            .unwrap_or_else(|| panic!("{answer:?}"))
-            .to_string();
-        (session, id)
-    }
-
-    /// A POST of `body` (packets joined by `\x1e`), answered `ok`.
-    fn post(&mut self, body: &str) {
-        let response = self.post.post(&polling(&self.sid), body.as_bytes());
-        assert_eq!(
-            (response.status, response.text()),
-            (200, "ok".to_string()),
-            "POST {body:?}"
-        );
-    }
-
-    /// A GET and the packets of its answer.
-    fn get(&mut self) -> Vec<String> {
-        let response = self.get.get(&polling(&self.sid));
-        assert_eq!(response.status, 200, "{response:?}");
-        packets(&response.text())
-    }
 }
 
 /// What the handlers of a socket of `/` saw, in order.

@@ -114,13 +114,16 @@ fn a_broadcast_on_the_parent_reaches_each_child_with_the_childs_name() {
     join(&mut two, "/dyn-2", "{}");
     join(&mut root, "/", "{}");
 
-    assert_eq!(parent.emit("hi", vec![Value::from(1).into()]), Ok(2));
+    assert_eq!(parent.emit("hi", vec![Value::from(1).into()]), Ok(()));
     assert_eq!(ws_text(&mut one), r#"42/dyn-1,["hi",1]"#);
     assert_eq!(ws_text(&mut two), r#"42/dyn-2,["hi",1]"#);
-    assert_eq!(parent.to("r").emit("room", Vec::new()), Ok(1));
+    assert_eq!(parent.to("r").emit("room", Vec::new()), Ok(()));
     assert_eq!(ws_text(&mut one), r#"42/dyn-1,["room"]"#);
-    assert_eq!(parent.except("r").emit("not-room", Vec::new()), Ok(1));
+    assert_eq!(parent.except("r").emit("not-room", Vec::new()), Ok(()));
+    // two's next frame is this one (it did not get "room"), and one's is "after" (no "not-room").
     assert_eq!(ws_text(&mut two), r#"42/dyn-2,["not-room"]"#);
+    parent.to("r").emit("after", Vec::new()).unwrap();
+    assert_eq!(ws_text(&mut one), r#"42/dyn-1,["after"]"#);
     // `/` got none of them: its next frame is the answer to this.
     io.emit("root", Vec::new()).unwrap();
     assert_eq!(ws_text(&mut root), r#"42["root"]"#);
@@ -331,6 +334,6 @@ fn cleanup_keeps_a_child_while_a_connect_is_still_in_its_middlewares() {
     gate_sender.send(()).unwrap();
     let answer = ws_text(&mut b);
     assert!(answer.starts_with(r#"40/dyn-1,{"sid":""#), "{answer}");
-    assert_eq!(parent.emit("hi", Vec::new()), Ok(1));
+    assert_eq!(parent.emit("hi", Vec::new()), Ok(()));
     assert_eq!(ws_text(&mut b), r#"42/dyn-1,["hi"]"#);
 }

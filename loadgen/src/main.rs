@@ -14,13 +14,17 @@
 //! heartbeat   ◄ 2  ► 3            (every client, in every case)
 //! ack         ► 42<id>["message-with-ack",<id>]  ◄ 43<id>[<id>]
 //! broadcast   ► 42["broadcast",<seq>]  ◄ 42["broadcast-back",<seq>]  (on every client)
+//! broadcast-ack  ► 42<id>["broadcast-with-ack",<seq>]   the server asks every client:
+//!                ◄ 42<n>["ask",<seq>]  ► 43<n>["ok"]     (on every client, the sender too)
+//!                ◄ 43<id>[{"err":null,"count":N}]        the server's callback has run
+//! fetch-sockets  ► 42<id>["fetch-sockets",null]  ◄ 43<id>[[{"id":..,"rooms":[..],"data":{}},..]]
 //! ```
 //!
 //! ```text
 //! loadgen CASE --port P --server-pid PID [--clients N] [--concurrency C]
 //!              [--transport websocket|upgrade] [--duration S] [--inflight K]
-//!              [--broadcasts B] [--interval-ms MS] [--hold S] [--warmup S]
-//! CASE: connect | rtt | throughput | broadcast | idle | scale
+//!              [--broadcasts B] [--interval-ms MS] [--hold S] [--warmup S] [--rounds R]
+//! CASE: connect | rtt | throughput | broadcast | broadcast-ack | fetch-sockets | idle | scale
 //! ```
 //!
 //! Prints one JSON object on stdout: the case's figures, the server's CPU, RSS, threads and file
@@ -71,6 +75,8 @@ struct Args {
     interval_ms: u64,
     hold: f64,
     warmup: f64,
+    /// broadcast-ack, fetch-sockets: how many requests, one after the other.
+    rounds: usize,
 }
 
 impl Args {
@@ -90,6 +96,7 @@ impl Args {
             interval_ms: 500,
             hold: 30.0,
             warmup: 1.0,
+            rounds: 10,
         };
         while let Some(flag) = raw.next() {
             let value = raw.next().ok_or_else(|| format!("{flag}: missing value"))?;
@@ -107,6 +114,7 @@ impl Args {
                 "--interval-ms" => args.interval_ms = num(&flag, &value)?,
                 "--hold" => args.hold = num(&flag, &value)?,
                 "--warmup" => args.warmup = num(&flag, &value)?,
+                "--rounds" => args.rounds = num(&flag, &value)?,
                 "--transport" => {
                     args.transport = match value.as_str() {
                         "websocket" => Transport::WebSocket,
@@ -427,6 +435,20 @@ enum Mode {
     },
 }
 
+/// What client 0 is told to send.
+#[derive(Clone, Copy, Debug)]
+enum Order {
+    /// `42["broadcast",seq]`.
+    Broadcast(u32),
+    /// `42<id>["broadcast-with-ack",seq]`: its ack is the server's `(err, responses)` summary.
+    BroadcastWithAck(u32),
+    /// `42<id>["fetch-sockets",null]`: its ack lists every socket.
+    FetchSockets(u32),
+}
+
+/// The ack ids of the orders that want one: far above those of `message-with-ack`.
+const ORDER_ACK_BASE: u64 = 1_000_000_000;
+
 /// Everything the clients report, shared on the one thread.
 struct Shared {
     t0: Instant,
@@ -455,10 +477,20 @@ struct Shared {
     broadcast_sent_us: RefCell<Vec<u64>>,
     broadcast_received_us: RefCell<Vec<u64>>,
     broadcast_received: Cell<u64>,
+    /// broadcast-ack, fetch-sockets: when each round was sent and answered (µs since t0).
+    round_sent_us: RefCell<Vec<u64>>,
+    round_done_us: RefCell<Vec<u64>>,
+    /// What each round's answer counted: the clients that acked, or the sockets listed.
+    round_count: RefCell<Vec<u64>>,
+    /// The `err` of a broadcast-ack round's answer, if not null.
+    round_error: RefCell<Vec<Option<String>>>,
+    round_done: Notify,
+    /// `ask`s answered by all the clients.
+    asks_answered: Cell<u64>,
 }
 
 impl Shared {
-    fn new(clients: usize, broadcasts: usize) -> Rc<Shared> {
+    fn new(clients: usize, broadcasts: usize, rounds: usize) -> Rc<Shared> {
         Rc::new(Shared {
             t0: Instant::now(),
             clients,
@@ -484,7 +516,37 @@ impl Shared {
             broadcast_sent_us: RefCell::new(vec![u64::MAX; broadcasts]),
             broadcast_received_us: RefCell::new(vec![u64::MAX; broadcasts * clients]),
             broadcast_received: Cell::new(0),
+            round_sent_us: RefCell::new(vec![u64::MAX; rounds]),
+            round_done_us: RefCell::new(vec![u64::MAX; rounds]),
+            round_count: RefCell::new(vec![0; rounds]),
+            round_error: RefCell::new(vec![None; rounds]),
+            round_done: Notify::new(),
+            asks_answered: Cell::new(0),
         })
+    }
+
+    /// The answer to round `seq` came: `[{"err":null,"count":N}]` (broadcast-ack) or
+    /// `[[{"id":..},..]]` (fetch-sockets).
+    fn round_answered(&self, seq: usize, order: Order, answer: &str) {
+        if seq >= self.round_done_us.borrow().len() || self.round_done_us.borrow()[seq] != u64::MAX {
+            return;
+        }
+        self.round_done_us.borrow_mut()[seq] = self.micros();
+        match order {
+            Order::BroadcastWithAck(_) => {
+                let parsed: Value = serde_json::from_str(answer).unwrap_or(Value::Null);
+                self.round_count.borrow_mut()[seq] = parsed[0]["count"].as_u64().unwrap_or(0);
+                self.round_error.borrow_mut()[seq] = match &parsed[0]["err"] {
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                };
+            }
+            Order::FetchSockets(_) => {
+                self.round_count.borrow_mut()[seq] = answer.matches("{\"id\":").count() as u64;
+            }
+            Order::Broadcast(_) => {}
+        }
+        self.round_done.notify_one();
     }
 
     fn micros(&self) -> u64 {
@@ -494,6 +556,13 @@ impl Shared {
 
 fn emit_with_ack(id: u64) -> Message {
     Message::text(format!("42{id}[\"message-with-ack\",{id}]"))
+}
+
+/// `42<id>["ask",...]`: an event of the server's that wants an ack; its id.
+fn asked(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix("42")?;
+    let id = leading_number(rest)?;
+    rest[id.to_string().len()..].starts_with("[\"ask\"").then_some(id)
 }
 
 /// The digits at the start of `s`.
@@ -508,9 +577,11 @@ async fn client_loop(
     mut ws: Ws,
     shared: Rc<Shared>,
     mut modes: watch::Receiver<Mode>,
-    mut sender: Option<mpsc::UnboundedReceiver<u32>>,
+    mut sender: Option<mpsc::UnboundedReceiver<Order>>,
 ) {
     shared.alive.borrow_mut()[idx] = true;
+    // The order waiting for its ack (client 0 only).
+    let mut pending: Option<(u64, Order)> = None;
     shared.connected_at_ms.borrow_mut()[idx] = shared.t0.elapsed().as_millis() as u64;
     let mut mode = Mode::Hold;
     let mut next_id: u64 = 0;
@@ -556,6 +627,16 @@ async fn client_loop(
                             } else if let Some(rest) = text.strip_prefix("43") {
                                 let id = leading_number(rest).unwrap_or(u64::MAX);
                                 let now = Instant::now();
+                                let answered = match pending {
+                                    Some((wanted, order)) if id == wanted => Some(order),
+                                    _ => None,
+                                };
+                                if let Some(order) = answered {
+                                    pending = None;
+                                    let seq = (id - ORDER_ACK_BASE) as usize;
+                                    let answer = &rest[id.to_string().len()..];
+                                    shared.round_answered(seq, order, answer);
+                                } else {
                                 match mode {
                                     Mode::Rtt { .. } => {
                                         while let Some(&(sent_id, at)) = sent_at.front() {
@@ -583,6 +664,10 @@ async fn client_loop(
                                     }
                                     Mode::Hold => {}
                                 }
+                                }
+                            } else if let Some(id) = asked(text) {
+                                out.push(Message::text(format!("43{id}[\"ok\"]")));
+                                shared.asks_answered.set(shared.asks_answered.get() + 1);
                             } else if let Some(rest) = text.strip_prefix("42[\"broadcast-back\",") {
                                 if let Some(seq) = leading_number(rest) {
                                     let seq = seq as usize;
@@ -623,9 +708,26 @@ async fn client_loop(
                     }
                 }
             }
-            Some(seq) = order => {
-                shared.broadcast_sent_us.borrow_mut()[seq as usize] = shared.micros();
-                if ws.send(Message::text(format!("42[\"broadcast\",{seq}]"))).await.is_err() {
+            Some(order) = order => {
+                let message = match order {
+                    Order::Broadcast(seq) => {
+                        shared.broadcast_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                        format!("42[\"broadcast\",{seq}]")
+                    }
+                    Order::BroadcastWithAck(seq) => {
+                        let id = ORDER_ACK_BASE + seq as u64;
+                        pending = Some((id, order));
+                        shared.round_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                        format!("42{id}[\"broadcast-with-ack\",{seq}]")
+                    }
+                    Order::FetchSockets(seq) => {
+                        let id = ORDER_ACK_BASE + seq as u64;
+                        pending = Some((id, order));
+                        shared.round_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                        format!("42{id}[\"fetch-sockets\",null]")
+                    }
+                };
+                if ws.send(Message::text(message)).await.is_err() {
                     drop_client(&shared);
                     return;
                 }
@@ -690,7 +792,7 @@ async fn connect_clients(
     concurrency: usize,
     transport: Transport,
     modes: &watch::Receiver<Mode>,
-    mut sender: Option<mpsc::UnboundedReceiver<u32>>,
+    mut sender: Option<mpsc::UnboundedReceiver<Order>>,
 ) -> usize {
     let gate = std::sync::Arc::new(Semaphore::new(concurrency));
     let mut launched = 0;
@@ -781,18 +883,22 @@ async fn sleep_secs(secs: f64) {
 async fn run(args: Args) -> Value {
     let pid = args.server_pid;
     let broadcasts = if args.case == "broadcast" { args.broadcasts } else { 0 };
+    let rounds = match args.case.as_str() {
+        "broadcast-ack" | "fetch-sockets" => args.rounds,
+        _ => 0,
+    };
     let clients = if args.case == "throughput" && args.clients == 1000 {
         10
     } else {
         args.clients
     };
-    let shared = Shared::new(clients, broadcasts);
+    let shared = Shared::new(clients, broadcasts, rounds);
     let (mode_tx, mode_rx) = watch::channel(Mode::Hold);
-    let (order_tx, order_rx) = mpsc::unbounded_channel::<u32>();
+    let (order_tx, order_rx) = mpsc::unbounded_channel::<Order>();
     let base = server_state(pid);
 
     let before = Sample::take(pid);
-    let sender = (args.case == "broadcast").then_some(order_rx);
+    let sender = matches!(args.case.as_str(), "broadcast" | "broadcast-ack" | "fetch-sockets").then_some(order_rx);
     let launched = connect_clients(
         &shared,
         args.port,
@@ -885,7 +991,7 @@ async fn run(args: Args) -> Value {
             sleep_secs(1.0).await;
             let s0 = Sample::take(pid);
             for seq in 0..args.broadcasts {
-                let _ = order_tx.send(seq as u32);
+                let _ = order_tx.send(Order::Broadcast(seq as u32));
                 tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
             }
             let expected = (args.broadcasts * connected) as u64;
@@ -934,6 +1040,70 @@ async fn run(args: Args) -> Value {
                 json!(span.client * 1e3 / args.broadcasts as f64),
             );
             r.insert("span".into(), span.json());
+        }
+        "broadcast-ack" | "fetch-sockets" => {
+            sleep_secs(1.0).await;
+            let asks_before = shared.asks_answered.get();
+            let mut server_cpu = 0.0;
+            let mut client_cpu = 0.0;
+            for seq in 0..args.rounds {
+                let order = if args.case == "broadcast-ack" {
+                    Order::BroadcastWithAck(seq as u32)
+                } else {
+                    Order::FetchSockets(seq as u32)
+                };
+                let s0 = Sample::take(pid);
+                let _ = order_tx.send(order);
+                let give_up = Instant::now() + Duration::from_secs(15);
+                while shared.round_done_us.borrow()[seq] == u64::MAX && Instant::now() < give_up {
+                    let _ = tokio::time::timeout(Duration::from_millis(100), shared.round_done.notified()).await;
+                }
+                let span = s0.span(&Sample::take(pid));
+                server_cpu += span.server;
+                client_cpu += span.client;
+                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+            }
+            let sent = shared.round_sent_us.borrow();
+            let done = shared.round_done_us.borrow();
+            let counts = shared.round_count.borrow();
+            let mut took: Vec<u64> = Vec::new();
+            let mut unanswered = 0u64;
+            for seq in 0..args.rounds {
+                if done[seq] == u64::MAX || sent[seq] == u64::MAX {
+                    unanswered += 1;
+                } else {
+                    took.push(done[seq] - sent[seq]);
+                }
+            }
+            took.sort_unstable();
+            let per_round = connected as u64;
+            let errors: Vec<String> = shared.round_error.borrow().iter().flatten().cloned().collect();
+            r.insert("rounds".into(), json!(args.rounds));
+            r.insert("unanswered_rounds".into(), json!(unanswered));
+            r.insert("p50_ms".into(), json!(percentile(&took, 0.5) / 1000.0));
+            r.insert("max_ms".into(), json!(percentile(&took, 1.0) / 1000.0));
+            r.insert("counts".into(), json!(*counts));
+            r.insert("count_min".into(), json!(counts.iter().min().copied().unwrap_or(0)));
+            r.insert("dropped".into(), json!(shared.dropped.get()));
+            if args.case == "broadcast-ack" {
+                // Every round wants an ack from every connected client.
+                let missing: u64 = counts.iter().map(|&c| per_round.saturating_sub(c)).sum();
+                let acks = (args.rounds as u64 * per_round) as f64;
+                r.insert("acks_missing".into(), json!(missing));
+                r.insert("errors".into(), json!(errors));
+                r.insert("asks_answered".into(), json!(shared.asks_answered.get() - asks_before));
+                r.insert("server_cpu_us_per_ack".into(), json!(server_cpu * 1e6 / acks));
+                r.insert("client_cpu_us_per_ack".into(), json!(client_cpu * 1e6 / acks));
+            } else {
+                r.insert(
+                    "server_cpu_ms_per_fetch".into(),
+                    json!(server_cpu * 1e3 / args.rounds as f64),
+                );
+                r.insert(
+                    "client_cpu_ms_per_fetch".into(),
+                    json!(client_cpu * 1e3 / args.rounds as f64),
+                );
+            }
         }
         "idle" | "scale" => {
             sleep_secs(1.0).await;

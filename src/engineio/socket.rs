@@ -390,6 +390,28 @@ impl Socket {
         self.send_packets(packets, options)
     }
 
+    /// The reference's `transport.writable`: whether a packet queued now would leave at once,
+    /// which is what a `volatile` emit asks before it is queued (Socket.IO drops it otherwise).
+    ///
+    /// - polling: a GET is held and nothing is waiting for it (once something is queued, the
+    ///   GET is taken: the reference sets `writable = false` as it sends);
+    /// - WebSocket: no thread is writing (the reference's "previous write completed") and
+    ///   nothing is queued;
+    /// - never during an upgrade (a probe is open), nor once the session is closing.
+    pub fn writable(&self) -> bool {
+        let state = self.lock();
+        if state.ready_state != ReadyState::Open || state.upgrading {
+            return false;
+        }
+        if !state.write_buffer.is_empty() {
+            return false;
+        }
+        if state.websocket.is_some() {
+            return !state.flushing;
+        }
+        state.held_poll.is_some()
+    }
+
     /// Queues a packet and wakes the writer (the reference's `sendPacket` + `flush`).
     pub(super) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
         self.send_packets(vec![packet], WriteOptions::default())

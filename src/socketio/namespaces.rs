@@ -30,8 +30,9 @@ use log::{debug, error};
 use regex::Regex;
 use serde_json::Value;
 
-use super::namespace::{Namespace, panic_message};
-use crate::sync::lock;
+use super::adapter::AdapterFactory;
+use super::namespace::Namespace;
+use crate::sync::{lock, panic_message};
 use crate::timer::Timers;
 
 /// A dynamic namespace's function: `(name, auth) -> bool`, where `auth` is the CONNECT payload
@@ -117,13 +118,17 @@ pub(super) struct Namespaces {
     timers: Timers,
     /// `cleanupEmptyChildNamespaces`.
     cleanup_empty_child_namespaces: bool,
+    /// The server's `adapter` option: makes the adapter of each namespace clients join.
+    adapter: AdapterFactory,
 }
 
 impl Namespaces {
     /// The namespaces of a new server: `/` alone.
-    pub fn new(timers: Timers, cleanup_empty_child_namespaces: bool) -> Namespaces {
+    pub fn new(timers: Timers, cleanup_empty_child_namespaces: bool, adapter: AdapterFactory) -> Namespaces {
         let mut by_name = HashMap::new();
-        by_name.insert("/".to_string(), Namespace::new("/", timers.clone()));
+        let root = Namespace::new("/", timers.clone(), &adapter);
+        root.adapter().init();
+        by_name.insert("/".to_string(), root);
         Namespaces {
             state: Mutex::new(State {
                 by_name,
@@ -132,7 +137,18 @@ impl Namespaces {
             new_namespace_handlers: Mutex::new(Vec::new()),
             timers,
             cleanup_empty_child_namespaces,
+            adapter,
         }
+    }
+
+    /// Every namespace: those clients join, then the parents (for `io.close()`).
+    pub fn all(&self) -> Vec<Namespace> {
+        let state = lock(&self.state);
+        let mut all: Vec<Namespace> = state.by_name.values().cloned().collect();
+        for parent in &state.parents {
+            all.push(parent.namespace.clone());
+        }
+        all
     }
 
     /// `io.of(name | regex | function)`.
@@ -169,14 +185,16 @@ impl Namespaces {
                         "attaching namespace {name} to parent namespace {}",
                         parent.namespace.name()
                     );
-                    parent.namespace.new_child(&name)
+                    parent.namespace.new_child(&name, &self.adapter)
                 }
-                None => Namespace::new(&name, self.timers.clone()),
+                None => Namespace::new(&name, self.timers.clone(), &self.adapter),
             };
             state.by_name.insert(name.clone(), namespace.clone());
             namespace
         };
         debug!("initializing namespace {name}");
+        // The adapter's `init` (a cluster adapter subscribes) with no lock held.
+        made.adapter().init();
         self.emit_new_namespace(&made);
         made
     }
@@ -187,6 +205,7 @@ impl Namespaces {
         let name = format!("/_{}", state.parents.len());
         debug!("initializing parent namespace {name}");
         let namespace = Namespace::new_parent(&name, self.timers.clone());
+        // (A parent's adapter only hands broadcasts to its children: its `init` does nothing.)
         state.parents.push(Arc::new(Parent {
             matcher,
             namespace: namespace.clone(),
@@ -232,12 +251,13 @@ impl Namespaces {
                     namespace.begin_connect();
                     return Some(namespace.clone());
                 }
-                let child = parent.namespace.new_child(name);
+                let child = parent.namespace.new_child(name, &self.adapter);
                 child.begin_connect();
                 state.by_name.insert(name.to_string(), child.clone());
                 child
             };
             debug!("dynamic namespace {name} was created");
+            made.adapter().init();
             self.emit_new_namespace(&made);
             return Some(made);
         }
@@ -261,18 +281,22 @@ impl Namespaces {
             Some(parent) => parent,
             None => return,
         };
-        let mut state = lock(&self.state);
-        if !namespace.is_empty() {
-            return;
+        {
+            let mut state = lock(&self.state);
+            if !namespace.is_empty() {
+                return;
+            }
+            let registered = state
+                .by_name
+                .get(namespace.name())
+                .is_some_and(|each| each.same(namespace));
+            if registered {
+                state.by_name.remove(namespace.name());
+            }
+            parent.remove_child(namespace);
         }
-        let registered = state
-            .by_name
-            .get(namespace.name())
-            .is_some_and(|each| each.same(namespace));
-        if registered {
-            state.by_name.remove(namespace.name());
-        }
-        parent.remove_child(namespace);
         debug!("closing child namespace {}", namespace.name());
+        // As the reference's `_remove`: `namespace.adapter.close()`, with no lock held.
+        namespace.adapter().close();
     }
 }

@@ -23,9 +23,10 @@ use std::time::Duration;
 use log::debug;
 use serde_json::Value;
 
-use super::broadcast::BroadcastOperator;
+use super::adapter::{AdapterFactory, TimeoutError};
+use super::broadcast::{BroadcastOperator, RemoteSocket};
 use super::client::Client;
-use super::namespace::{ConnectError, Namespace};
+use super::namespace::{ConnectError, Namespace, ServerSideAck};
 use super::namespaces::{NamespaceName, Namespaces};
 use super::packet::Arg;
 use super::socket::{EmitError, Socket};
@@ -68,6 +69,9 @@ pub struct ServerOptions {
     /// `httpCompression`: polling answers of 1024 bytes or more are compressed (gzip or
     /// deflate) when the client takes it; `None`: never.
     pub http_compression: Option<engineio::HttpCompressionOptions>,
+    /// `adapter`: makes each namespace's adapter (the in-memory one by default; a Redis adapter
+    /// for a cluster). Called once per namespace, when it is made.
+    pub adapter: AdapterFactory,
     /// `cleanupEmptyChildNamespaces`: false. When true, a child of a parent namespace
     /// (`io.of(regex)`) is removed once its last socket has left.
     pub cleanup_empty_child_namespaces: bool,
@@ -91,6 +95,7 @@ impl Default for ServerOptions {
             max_buffered_packets: engine.max_buffered_packets,
             allow_eio3: engine.allow_eio3,
             http_compression: engine.http_compression,
+            adapter: AdapterFactory::in_memory(),
             cleanup_empty_child_namespaces: false,
         }
     }
@@ -146,7 +151,11 @@ impl Server {
     /// A server with the namespace `/`. Starts the `timers` thread.
     pub fn new(options: ServerOptions) -> io::Result<Server> {
         let timers = Timers::start()?;
-        let namespaces = Namespaces::new(timers.clone(), options.cleanup_empty_child_namespaces);
+        let namespaces = Namespaces::new(
+            timers.clone(),
+            options.cleanup_empty_child_namespaces,
+            options.adapter.clone(),
+        );
         let shared = Arc::new(Shared {
             namespaces: Arc::new(namespaces),
             clients: Mutex::new(HashMap::new()),
@@ -209,7 +218,7 @@ impl Server {
     }
 
     /// `io.emit(event, ...args)`: to every socket of `/`.
-    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<usize, EmitError> {
+    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
         self.of("/").emit(event, args)
     }
 
@@ -218,9 +227,74 @@ impl Server {
         self.of("/").to(room)
     }
 
+    /// `io.in(room)` on `/`.
+    pub fn in_(&self, room: &str) -> BroadcastOperator {
+        self.of("/").in_(room)
+    }
+
     /// `io.except(room)` on `/`.
     pub fn except(&self, room: &str) -> BroadcastOperator {
         self.of("/").except(room)
+    }
+
+    /// `io.local` on `/`.
+    pub fn local(&self) -> BroadcastOperator {
+        self.of("/").local()
+    }
+
+    /// `io.volatile` on `/`.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.of("/").volatile()
+    }
+
+    /// `io.compress(compress)` on `/`.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.of("/").compress(compress)
+    }
+
+    /// `io.timeout(ms)` on `/`: then `emit_with_ack`.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.of("/").timeout(timeout)
+    }
+
+    /// `io.fetchSockets()`: the sockets of `/`. May block (see `Adapter`).
+    pub fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, TimeoutError> {
+        self.of("/").fetch_sockets()
+    }
+
+    /// `io.socketsJoin(rooms)` on `/`.
+    pub fn sockets_join(&self, rooms: &[&str]) {
+        self.of("/").sockets_join(rooms)
+    }
+
+    /// `io.socketsLeave(rooms)` on `/`.
+    pub fn sockets_leave(&self, rooms: &[&str]) {
+        self.of("/").sockets_leave(rooms)
+    }
+
+    /// `io.disconnectSockets(close)` on `/`.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.of("/").disconnect_sockets(close)
+    }
+
+    /// `io.serverSideEmit(event, ...args)` on `/`.
+    pub fn server_side_emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
+        self.of("/").server_side_emit(event, args)
+    }
+
+    /// `io.serverSideEmitWithAck(event, ...args)` on `/`.
+    pub fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Arg>,
+        callback: impl FnOnce(Option<TimeoutError>, Vec<Arg>) + Send + 'static,
+    ) -> Result<(), EmitError> {
+        self.of("/").server_side_emit_with_ack(event, args, callback)
+    }
+
+    /// `io.on(event, (...args, cb?) => ...)`: a server-side event of `/` from another server.
+    pub fn on(&self, event: &str, listener: impl Fn(Vec<Arg>, Option<ServerSideAck>) + Send + Sync + 'static) {
+        self.of("/").on(event, listener)
     }
 
     /// The Engine.IO server underneath (`io.engine`).
@@ -238,14 +312,17 @@ impl Server {
         self.engine.handle_request(request, connection)
     }
 
-    /// `io.close()`: every socket disconnects with "server shutting down", then every
-    /// Engine.IO session closes.
+    /// `io.close()`: every socket disconnects with "server shutting down", every namespace's
+    /// adapter closes, then every Engine.IO session closes.
     pub fn close(&self) {
         let clients: Vec<Arc<Client>> = lock(&self.shared.clients).values().cloned().collect();
         for client in clients {
             for socket in client.sockets() {
                 socket.on_close("server shutting down");
             }
+        }
+        for nsp in self.shared.namespaces.all() {
+            nsp.adapter().close();
         }
         self.engine.close();
     }

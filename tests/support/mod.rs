@@ -11,7 +11,8 @@
 //! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
 //! - [`serve`]: a Socket.IO `Server` of the test's own, in-process, on a free port;
 //!   [`sio_session`], [`sio_join`], [`sio_connect`]: a raw WebSocket client that joins
-//!   namespaces; [`sockets_of`]: the server's sockets as they connect;
+//!   namespaces; [`Polling`]: a raw polling client of `/socket.io/`; [`sockets_of`]: the
+//!   server's sockets as they connect;
 //! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
@@ -875,4 +876,55 @@ pub fn sockets_of(
         sender.send(socket.clone()).unwrap();
     });
     receiver
+}
+
+/// A raw polling session of `/socket.io/`: one connection for GETs, one for POSTs.
+pub struct Polling {
+    pub get: Http,
+    pub post: Http,
+    pub sid: String,
+}
+
+impl Polling {
+    /// The handshake GET.
+    pub fn open(port: u16) -> Polling {
+        let mut get = Http::connect_at(port, "/socket.io/");
+        let open = get.get(POLLING_HANDSHAKE).text();
+        Polling {
+            get,
+            post: Http::connect_at(port, "/socket.io/"),
+            sid: sid_of_open(&open),
+        }
+    }
+
+    /// The handshake and `40`: returns the session and the socket id of `/`.
+    pub fn connect(port: u16) -> (Polling, String) {
+        let mut session = Polling::open(port);
+        session.post("40");
+        let answer = session.get();
+        let connected = answer.first().map(String::as_str).unwrap_or("");
+        let id = connected
+            .strip_prefix(r#"40{"sid":""#)
+            .and_then(|rest| rest.strip_suffix(r#""}"#))
+            .unwrap_or_else(|| panic!("{answer:?}"))
+            .to_string();
+        (session, id)
+    }
+
+    /// A POST of `body` (packets joined by `\x1e`), answered `ok`.
+    pub fn post(&mut self, body: &str) {
+        let response = self.post.post(&polling(&self.sid), body.as_bytes());
+        assert_eq!(
+            (response.status, response.text()),
+            (200, "ok".to_string()),
+            "POST {body:?}"
+        );
+    }
+
+    /// A GET and the packets of its answer.
+    pub fn get(&mut self) -> Vec<String> {
+        let response = self.get.get(&polling(&self.sid));
+        assert_eq!(response.status, 200, "{response:?}");
+        packets(&response.text())
+    }
 }

@@ -9,6 +9,7 @@
 //        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN[,ORIGIN...],
 //        --transports websocket[,polling], and the other engine flags of
 //        common.mjs (--allow-upgrades, --cookie, --cors-*, --initial-header, --header).
+//        --server-id NAME (SERVER_ID below; default: the port it listens on).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -53,14 +54,30 @@
 //   `conn` (ack)              ack({ id: socket.conn.id, transport: socket.conn.transport.name, upgrades })
 //   disconnecting (reason)    nsp.to('watchers').emit(`peer-disconnecting`, socket.id, [...socket.rooms].sort(), reason)
 //   disconnect (reason)       nsp.to('watchers').emit(`peer-disconnect`, socket.id, [...socket.rooms].sort(), reason)
+// Operators on many sockets (issue 9):
+//   `set-data` (value, ack)   socket.data = value; ack()
+//   `fetch-sockets` (room|null, ack)
+//                             ack([{id, rooms, data}] of (room ? nsp.in(room) : nsp).fetchSockets(),
+//                             sorted by id, each one's rooms sorted)
+//   `sockets-join` (target, room, ack)   nsp.in(target).socketsJoin(room); ack()
+//   `sockets-leave` (target, room, ack)  nsp.in(target).socketsLeave(room); ack()
+//   `disconnect-sockets` (room, ack)     ack(); then nsp.in(room).disconnectSockets(true)
+//   `broadcast-with-ack` (...args, ack)  nsp.timeout(2000).emit('ask', ...args, (err, responses) =>
+//                             ack({err: err ? err.message : null, count: responses.length}))
+//   `server-side-emit` (...args)         nsp.serverSideEmit('hello', ...args); on 'hello' from
+//                             another server: nsp.local.emit('hello-back', SERVER_ID, ...args)
+//   `server-side-emit-with-ack` (ack)    nsp.serverSideEmitWithAck('ping') -> ack({err, responses
+//                             sorted}); on 'ping' (cb) from another server: cb(SERVER_ID). With the
+//                             in-memory adapter (one server) it never settles: no ack.
 // A trailing ack callback on any event other than `message-with-ack` and `join`
 // is ignored.
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { parseServerArgs, listen } from './common.mjs';
 
-const { port, engineOpts, int, addHeaderListeners } = parseServerArgs({
+const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'connect-timeout': { type: 'string' },
+  'server-id': { type: 'string' },
 });
 const connectTimeout = int('connect-timeout');
 
@@ -78,17 +95,73 @@ addHeaderListeners(io.engine);
 
 const withoutAck = (args) =>
   args.length > 0 && typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args;
+const lastAck = (args) => (typeof args[args.length - 1] === 'function' ? args[args.length - 1] : () => {});
+const serverId = () => values['server-id'] ?? String(httpServer.address().port);
+
+function setupOperators(nsp, socket) {
+  socket.on('set-data', (value, ack) => {
+    socket.data = value;
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('fetch-sockets', async (room, ack) => {
+    const sockets = await (room ? nsp.in(room) : nsp).fetchSockets();
+    const list = sockets
+      .map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (typeof ack === 'function') ack(list);
+  });
+  socket.on('sockets-join', (target, room, ack) => {
+    nsp.in(target).socketsJoin(room);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('sockets-leave', (target, room, ack) => {
+    nsp.in(target).socketsLeave(room);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('disconnect-sockets', (room, ack) => {
+    if (typeof ack === 'function') ack();
+    nsp.in(room).disconnectSockets(true);
+  });
+  socket.on('broadcast-with-ack', (...args) => {
+    const ack = lastAck(args);
+    nsp.timeout(2000).emit('ask', ...withoutAck(args), (err, responses) => {
+      ack({ err: err ? err.message : null, count: responses.length });
+    });
+  });
+  socket.on('server-side-emit', (...args) => {
+    nsp.serverSideEmit('hello', ...withoutAck(args));
+  });
+  socket.on('server-side-emit-with-ack', async (ack) => {
+    try {
+      const responses = await nsp.serverSideEmitWithAck('ping');
+      ack({ err: null, responses: [...responses].sort() });
+    } catch (err) {
+      ack({ err: err.message, responses: [...(err.responses ?? [])].sort() });
+    }
+  });
+}
+
+function setupServerSide(nsp) {
+  nsp.on('hello', (...args) => {
+    nsp.local.emit('hello-back', serverId(), ...args);
+  });
+  nsp.on('ping', (cb) => {
+    cb(serverId());
+  });
+}
 
 // Every namespace made after `/` (`/` exists from the start: no event for it).
 const created = [];
 io.on('new_namespace', (namespace) => created.push(namespace.name));
 
 function setup(nsp) {
+  setupServerSide(nsp);
   nsp.on('connection', (socket) => handlers(socket, nsp));
 }
 
 // `/listeners`: catch-all listeners, a `socket.use` middleware, `disconnecting`, then the same handlers.
 function setupListeners(nsp) {
+  setupServerSide(nsp);
   nsp.on('connection', (socket) => {
     const echo = (event, ...args) => socket.emit('any-back', event, ...withoutAck(args));
     socket.onAny(echo);
@@ -159,6 +232,7 @@ function handlers(socket, nsp) {
   socket.on('new-namespaces', (ack) => {
     if (typeof ack === 'function') ack([...created]);
   });
+  setupOperators(nsp, socket);
 }
 
 setup(io.of('/'));
