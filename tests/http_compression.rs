@@ -17,29 +17,6 @@ use support::*;
 /// What a browser sends.
 const BROWSER: &str = "gzip, deflate, br, zstd";
 
-/// The answer's headers that are the server's choice, in order: not those Node and we write
-/// differently on purpose (`Date`, `Content-Length` against Node's chunked encoding of a
-/// compressed answer, the connection's).
-fn own_headers(response: &Response) -> Vec<(String, String)> {
-    let connection_headers = [
-        "date",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-    ];
-    response
-        .headers
-        .iter()
-        .filter(|(name, _)| !connection_headers.contains(&name.to_ascii_lowercase().as_str()))
-        .cloned()
-        .collect()
-}
-
-fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
-}
-
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("gzip");
@@ -71,8 +48,8 @@ fn a_10_kb_answer_is_gzipped() {
     let message = format!("4{}", "news for everyone ".repeat(560)); // 10,081 bytes
     let response = echo(&server, &message, Some(BROWSER));
     assert_eq!(
-        own_headers(&response),
-        headers(&[
+        engine_headers(&response),
+        pairs(&[
             ("Content-Type", "text/plain; charset=UTF-8"),
             ("Content-Encoding", "gzip"),
             ("cache-control", "no-store"),
@@ -121,8 +98,8 @@ fn identity_or_no_accept_encoding_gets_it_as_it_is() {
         assert_eq!(response.header("Content-Encoding"), None, "{accept:?}");
         assert_eq!(response.text(), message, "{accept:?}");
         assert_eq!(
-            own_headers(&response),
-            headers(&[
+            engine_headers(&response),
+            pairs(&[
                 ("Content-Type", "text/plain; charset=UTF-8"),
                 ("cache-control", "no-store"),
             ]),
@@ -150,8 +127,8 @@ fn a_v3_binary_payload_is_compressed_with_its_content_type() {
     assert_eq!(posted.text(), "ok");
     let response = http.request("GET", &query, &[("Accept-Encoding", "gzip")], None);
     assert_eq!(
-        own_headers(&response),
-        headers(&[
+        engine_headers(&response),
+        pairs(&[
             ("Content-Type", "application/octet-stream"),
             ("Content-Encoding", "gzip"),
             ("cache-control", "no-store"),

@@ -325,6 +325,30 @@ impl Response {
     }
 }
 
+/// The headers of an answer that the Engine.IO layer chose, in order: not those Node's HTTP
+/// server and ours write differently (`Date`, `Content-Length` against Node's chunked answers,
+/// the connection's).
+pub fn engine_headers(response: &Response) -> Vec<(String, String)> {
+    let added_by_http = [
+        "date",
+        "connection",
+        "keep-alive",
+        "content-length",
+        "transfer-encoding",
+    ];
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| !added_by_http.contains(&name.to_ascii_lowercase().as_str()))
+        .cloned()
+        .collect()
+}
+
+/// `[("A", "1")]` as owned pairs, to compare with [`engine_headers`].
+pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
+
 impl std::fmt::Debug for Response {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

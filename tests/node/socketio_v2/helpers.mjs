@@ -3,22 +3,10 @@
 // SERVER_URL started with --allow-eio3 (see reference/interop.mjs for its events and hooks).
 import assert from 'node:assert/strict';
 import io from 'socket.io-client-v2';
+import { SERVER_URL, KINDS, waitEvent, within } from '../socketio/helpers.mjs';
 
-export const SERVER_URL = process.env.SERVER_URL;
-if (!SERVER_URL) {
-  throw new Error('SERVER_URL is not set (run the suite through run.mjs, or export SERVER_URL=http://127.0.0.1:PORT)');
-}
-
-/** Timeout of one test: a failure must never hang. */
-export const TEST_TIMEOUT = 15_000;
-
-/** The three client kinds every case runs with. */
-export const KINDS = {
-  polling: { transports: ['polling'] },
-  websocket: { transports: ['websocket'] },
-  // the default: HTTP long-polling first, then upgrade to WebSocket
-  default: {},
-};
+// SERVER_URL, the test timeout, the three client kinds and the waits are the 4.x suite's.
+export { SERVER_URL, TEST_TIMEOUT, KINDS, sleep, waitEvent, within } from '../socketio/helpers.mjs';
 
 export const BASE_OPTS = {
   path: '/socket.io',
@@ -28,24 +16,6 @@ export const BASE_OPTS = {
   randomizationFactor: 0,
   timeout: 5000,
 };
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves with the arguments of the next `event` on `emitter`. */
-export function waitEvent(emitter, event) {
-  return new Promise((resolve) => emitter.once(event, (...args) => resolve(args)));
-}
-
-/** Rejects with a clear message if `promise` does not settle within `ms`. */
-export function within(ms, promise, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** Emits `event` with args and an ack (2.x: the last argument); resolves with the ack's arguments. */
 export function emitAck(socket, event, ...args) {
