@@ -47,6 +47,15 @@ fn polling_headers(server: &Server, socket: &Socket, request: &Request, content_
     server.polling_answer_headers(socket.id(), request, headers)
 }
 
+/// How a GET's answer is written, decided when the GET arrives: its headers (the `headers`
+/// event runs then), whether the connection stays open, and what the body may be compressed
+/// with (its `Accept-Encoding`).
+struct AnswerHead {
+    headers: Vec<(String, String)>,
+    keep_alive: Option<Duration>,
+    compression: Option<Negotiated>,
+}
+
 /// A GET (the reference's `onPollRequest`): answer now, or hold it.
 pub(super) fn on_poll_request(
     server: &Server,
@@ -54,9 +63,11 @@ pub(super) fn on_poll_request(
     request: &Request,
     connection: &mut Connection,
 ) -> io::Result<Next> {
-    let keep_alive = connection.keep_alive_for(request);
-    let headers = polling_headers(server, socket, request, "text/plain; charset=UTF-8");
-    let compression = compression::for_request(server.options().http_compression, request);
+    let head = AnswerHead {
+        headers: polling_headers(server, socket, request, "text/plain; charset=UTF-8"),
+        keep_alive: connection.keep_alive_for(request),
+        compression: compression::for_request(server.options().http_compression, request),
+    };
     match socket.on_poll_arrival() {
         PollArrival::Overlap => {
             // As the reference: the session closes first (the held GET is answered `1`), then
@@ -65,8 +76,8 @@ pub(super) fn on_poll_request(
             connection.respond(request, 400, &server.cors_headers(request), b"")
         }
         PollArrival::Answer(batch) => {
-            deliver(socket, connection.stream(), &headers, keep_alive, compression, batch);
-            Ok(if keep_alive.is_some() {
+            deliver(socket, connection.stream(), &head, batch);
+            Ok(if head.keep_alive.is_some() {
                 Next::KeepAlive
             } else {
                 Next::Close
@@ -77,8 +88,7 @@ pub(super) fn on_poll_request(
             let (cancel, cancelled) = bounded::<()>(0);
             let writer_socket = socket.clone();
             let spawned = crate::threads::spawn(format!("poll {}", socket.id()), move || {
-                let answer = (headers, keep_alive, compression);
-                poll_writer(writer_socket, poll_id, wake, cancelled, stream, answer)
+                poll_writer(writer_socket, poll_id, wake, cancelled, stream, head)
             });
             let thread = match spawned {
                 Ok(thread) => thread,
@@ -106,13 +116,12 @@ fn poll_writer(
     wake: Receiver<()>,
     cancelled: Receiver<()>,
     mut stream: SharedStream,
-    answer: (Vec<(String, String)>, Option<Duration>, Option<Negotiated>),
+    head: AnswerHead,
 ) -> bool {
-    let (headers, keep_alive, compression) = answer;
     loop {
         match socket.take_poll(poll_id) {
             PollTake::Answer(batch) => {
-                deliver(&socket, &mut stream, &headers, keep_alive, compression, batch);
+                deliver(&socket, &mut stream, &head, batch);
                 return true;
             }
             PollTake::Gone => return false,
@@ -133,26 +142,19 @@ fn poll_writer(
 /// request allow it (`compression.rs`; done here, on the thread that answers, with no lock
 /// held). If the client is gone, the packets go back to the session's buffer and the session
 /// ends with a transport error.
-fn deliver(
-    socket: &Socket,
-    stream: &mut SharedStream,
-    headers: &[(String, String)],
-    keep_alive: Option<Duration>,
-    compression: Option<Negotiated>,
-    batch: Batch,
-) {
+fn deliver(socket: &Socket, stream: &mut SharedStream, head: &AnswerHead, batch: Batch) {
     for packet in &batch.packets {
         crate::trace::outgoing(socket.id(), packet);
     }
     let answer = payload::encode_answer(PollingFormat::of(socket.request()), &batch.packets);
-    let (body, encoding) = compression::maybe_compress(answer.body, batch.compress, compression);
-    let headers = content_headers(headers, answer.content_type, encoding);
+    let (body, encoding) = compression::maybe_compress(answer.body, batch.compress, head.compression);
+    let headers = content_headers(&head.headers, answer.content_type, encoding);
     // A graceful close ends the session before its `1` goes out (as the reference's
     // `shouldClose`), so that a client reading the `1` finds the session gone.
     if let Some(reason) = batch.then_close_session {
         socket.close_because(reason);
     }
-    if let Err(e) = http::write_response(stream, 200, &headers, &body, keep_alive) {
+    if let Err(e) = http::write_response(stream, 200, &headers, &body, head.keep_alive) {
         debug!("{}: writing a poll answer failed: {e}", socket.id());
         socket.write_failed(batch.packets, "poll connection closed prematurely");
     }
