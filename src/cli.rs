@@ -179,6 +179,19 @@ pub const fn host(default: &'static str) -> Flag {
     Flag::text("host", "ADDR", "the address to bind").default(default)
 }
 
+/// `--trace`: `trace::enable()`, every packet in the log.
+pub const TRACE: Flag = Flag::switch(
+    "trace",
+    "log every Engine.IO and Socket.IO packet in and out, explained",
+);
+
+/// `--client-script FILE`: what `/socket.io/socket.io.js` serves (`www::client_script`).
+pub const CLIENT_SCRIPT: Flag = Flag::text(
+    "client-script",
+    "FILE",
+    "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
+);
+
 /// `--ping-interval`: the reference's `pingInterval` (default of `engineio::ServerOptions`).
 pub const PING_INTERVAL: Flag =
     Flag::number("ping-interval", "MS", 1, MAX_MS, "Engine.IO heartbeat: a ping every MS").default("25000");

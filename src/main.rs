@@ -17,7 +17,7 @@ use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::interval::{Interval, set_interval};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
-use socketio_book::www::{App, CLIENT_SCRIPT};
+use socketio_book::www::{self, App};
 
 /// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`: the client's IP. A proxy in
 /// front of the server (nginx, a load balancer) puts the client's address in `X-Forwarded-For`;
@@ -130,15 +130,8 @@ const USAGE: Usage = Usage {
         cli::port("8005").env("PORT"),
         cli::host("0.0.0.0"),
         cli::LOG_LEVEL,
-        Flag::switch(
-            "trace",
-            "log every Engine.IO and Socket.IO packet in and out, explained",
-        ),
-        Flag::text(
-            "client-script",
-            "FILE",
-            "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
-        ),
+        cli::TRACE,
+        cli::CLIENT_SCRIPT,
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,
         cli::ALLOW_EIO3,
@@ -162,10 +155,7 @@ fn run() -> Result<(), String> {
     let port: u16 = flags.number("port");
     let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
     let news_interval = flags.millis("news-interval");
-    let client_script = match flags.text("client-script") {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}"))?,
-        None => CLIENT_SCRIPT.to_string(),
-    };
+    let client_script = www::client_script(flags.text("client-script"))?;
 
     // const io = SocketIO(server, { path: '/socket.io' });
     // Socket.IO on the HTTP server, with an options object; the chapter sets only `path`, where
