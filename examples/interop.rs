@@ -30,7 +30,9 @@
 //!                             sorted}); on `ping` (cb) from another server: cb(SERVER_ID)
 //! ```
 //!
-//! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on.
+//! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on. The operators
+//! act across a cluster with `--redis URL` (the Redis adapter; `tests/redis_cluster.rs` runs this
+//! server beside the reference on one Redis).
 //!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
@@ -75,6 +77,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::socketio::adapter::redis;
 use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
 
 /// The names `io.on('new_namespace')` has seen, in order.
@@ -397,6 +400,12 @@ const USAGE: Usage = Usage {
         cli::HEADER,
         cli::ALLOW_EIO3,
         cli::MAX_CONNECTIONS,
+        cli::REDIS,
+        cli::REDIS_KEY,
+        cli::REDIS_SHARDED,
+        cli::REDIS_SUBSCRIPTION_MODE,
+        cli::REDIS_REQUESTS_TIMEOUT,
+        cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
         Flag::text(
             "server-id",
             "NAME",
@@ -420,6 +429,15 @@ fn run() -> Result<(), String> {
         initial_header: flags.text("initial-header"),
         header: flags.text("header"),
     };
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
+    };
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
@@ -431,6 +449,7 @@ fn run() -> Result<(), String> {
         cookie: engine_flags.cookie(),
         cors: engine_flags.cors()?,
         allow_eio3: flags.switch("allow-eio3"),
+        adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };
     let port: u16 = flags.number("port");

@@ -234,6 +234,46 @@ pub const MAX_CONNECTIONS: Flag = Flag::number(
 )
 .default("15000");
 
+/// `--redis`: the Redis adapter (`socketio::adapter::redis`); without it, one server alone.
+pub const REDIS: Flag = Flag::text(
+    "redis",
+    "URL",
+    "join the servers on this Redis (redis://host:port): @socket.io/redis-adapter's messages",
+);
+
+/// `--redis-key`: the reference's `key` (classic) / `channelPrefix` (sharded).
+pub const REDIS_KEY: Flag = Flag::text("redis-key", "PREFIX", "the prefix of the Redis channels").default("socket.io");
+
+/// `--redis-sharded`: `createShardedAdapter` (Redis 7 sharded pub/sub) instead of `createAdapter`.
+pub const REDIS_SHARDED: Flag = Flag::switch(
+    "redis-sharded",
+    "the sharded adapter (SSUBSCRIBE/SPUBLISH, Redis 7) instead of the classic one",
+);
+
+/// `--redis-subscription-mode`: the sharded adapter's `subscriptionMode`.
+pub const REDIS_SUBSCRIPTION_MODE: Flag = Flag::text(
+    "redis-subscription-mode",
+    "MODE",
+    "the sharded adapter's channels: static, dynamic (one per public room), dynamic-private",
+)
+.default("dynamic");
+
+/// `--redis-requests-timeout`: the reference's `requestsTimeout`.
+pub const REDIS_REQUESTS_TIMEOUT: Flag = Flag::number(
+    "redis-requests-timeout",
+    "MS",
+    1,
+    MAX_MS,
+    "how long fetchSockets and serverSideEmit with an ack wait for the other servers",
+)
+.default("5000");
+
+/// `--redis-specific-response-channel`: the reference's `publishOnSpecificResponseChannel`.
+pub const REDIS_SPECIFIC_RESPONSE_CHANNEL: Flag = Flag::switch(
+    "redis-specific-response-channel",
+    "the classic adapter answers on the requester's own channel (publishOnSpecificResponseChannel)",
+);
+
 /// `--transports`: the reference's `transports`.
 pub const TRANSPORTS: Flag = Flag::text(
     "transports",

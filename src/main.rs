@@ -16,6 +16,7 @@ use serde_json::Value;
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::interval::{Interval, set_interval};
 use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::socketio::adapter::redis;
 use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
 use socketio_book::www::{self, App};
 
@@ -143,6 +144,12 @@ const USAGE: Usage = Usage {
             "the chapter's setInterval period",
         )
         .default("3000"),
+        cli::REDIS,
+        cli::REDIS_KEY,
+        cli::REDIS_SHARDED,
+        cli::REDIS_SUBSCRIPTION_MODE,
+        cli::REDIS_REQUESTS_TIMEOUT,
+        cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
     ],
 };
 
@@ -157,14 +164,28 @@ fn run() -> Result<(), String> {
     let news_interval = flags.millis("news-interval");
     let client_script = www::client_script(flags.text("client-script"))?;
 
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
+    };
+
     // const io = SocketIO(server, { path: '/socket.io' });
     // Socket.IO on the HTTP server, with an options object; the chapter sets only `path`, where
     // clients connect. The page's `path` option must be the same.
+    //
+    // With --redis, the Redis adapter: `io.adapter(createAdapter(pubClient, subClient))`, and
+    // the chapter's server is one of several on one Redis.
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
         allow_eio3: flags.switch("allow-eio3"),
+        adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;

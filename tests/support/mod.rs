@@ -14,7 +14,9 @@
 //!   namespaces; [`Polling`]: a raw polling client of `/socket.io/`; [`sockets_of`]: the
 //!   server's sockets as they connect;
 //! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
-//! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked.
+//! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked;
+//! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop;
+//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -23,6 +25,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod redis_server;
 pub mod tools;
 
 use std::io::{self, BufRead, BufReader, Read, Write};

@@ -6,6 +6,7 @@
 //! | `mod.rs`    | the `Adapter` trait, `BroadcastOptions`, the room events, the factory | `in-memory-adapter.ts` (types)|
 //! | `memory.rs` | `MemoryAdapter`: rooms in two maps, one server (the default)          | `Adapter`                     |
 //! | `parent.rs` | `ParentAdapter`: a parent namespace's, hands broadcasts to its children | `ParentBroadcastAdapter` (`parent-namespace.ts`) |
+//! | `redis/`    | `ClassicAdapter`, `ShardedAdapter`: several servers on one Redis (`--redis`) | `@socket.io/redis-adapter` |
 //!
 //! Every operator of the layer above goes through it: `socket.join` is `add_all`,
 //! `io.to("r").emit(...)` is `broadcast`, `io.timeout(d).emit(..., cb)` is `broadcast_with_ack`,
@@ -23,6 +24,7 @@
 
 mod memory;
 mod parent;
+pub mod redis;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

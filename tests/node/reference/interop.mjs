@@ -9,7 +9,13 @@
 //        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN[,ORIGIN...],
 //        --transports websocket[,polling], and the other engine flags of
 //        common.mjs (--allow-upgrades, --cookie, --cors-*, --initial-header, --header).
-//        --server-id NAME (SERVER_ID below; default: the port it listens on).
+//        --server-id NAME (SERVER_ID below; default: the port it listens on),
+//        --redis URL (the @socket.io/redis-adapter 8.3.0 adapter over node-redis 4.7.0:
+//        createAdapter, or createShardedAdapter with --redis-sharded), --redis-key PREFIX
+//        (`key` / `channelPrefix`, default socket.io), --redis-requests-timeout MS
+//        (`requestsTimeout` of the classic adapter, default 5000), --redis-subscription-mode
+//        static|dynamic|dynamic-private (the sharded adapter's, default dynamic),
+//        --redis-specific-response-channel (publishOnSpecificResponseChannel).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -78,8 +84,43 @@ import { parseServerArgs, listen } from './common.mjs';
 const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'connect-timeout': { type: 'string' },
   'server-id': { type: 'string' },
+  redis: { type: 'string' },
+  'redis-key': { type: 'string' },
+  'redis-sharded': { type: 'boolean' },
+  'redis-requests-timeout': { type: 'string' },
+  'redis-subscription-mode': { type: 'string' },
+  'redis-specific-response-channel': { type: 'boolean' },
 });
 const connectTimeout = int('connect-timeout');
+
+// --redis: the adapter every namespace gets (made before the namespaces below).
+let adapter;
+if (values.redis !== undefined) {
+  const { createClient } = await import('redis');
+  const { createAdapter, createShardedAdapter } = await import('@socket.io/redis-adapter');
+  const pubClient = createClient({ url: values.redis });
+  const subClient = pubClient.duplicate();
+  for (const client of [pubClient, subClient]) {
+    client.on('error', (err) => console.error(`redis client error: ${err.message}`));
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  const key = values['redis-key'];
+  if (values['redis-sharded']) {
+    adapter = createShardedAdapter(pubClient, subClient, {
+      ...(key !== undefined ? { channelPrefix: key } : {}),
+      ...(values['redis-subscription-mode'] !== undefined
+        ? { subscriptionMode: values['redis-subscription-mode'] }
+        : {}),
+    });
+  } else {
+    const requestsTimeout = int('redis-requests-timeout');
+    adapter = createAdapter(pubClient, subClient, {
+      ...(key !== undefined ? { key } : {}),
+      ...(requestsTimeout !== undefined ? { requestsTimeout } : {}),
+      publishOnSpecificResponseChannel: values['redis-specific-response-channel'] === true,
+    });
+  }
+}
 
 const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -90,6 +131,7 @@ const io = new Server(httpServer, {
   serveClient: false,
   ...engineOpts,
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
+  ...(adapter !== undefined ? { adapter } : {}),
 });
 addHeaderListeners(io.engine);
 
@@ -130,6 +172,10 @@ function setupOperators(nsp, socket) {
   });
   socket.on('server-side-emit', (...args) => {
     nsp.serverSideEmit('hello', ...withoutAck(args));
+  });
+  // Only here: the classic Redis adapter's allRooms() (every server's rooms).
+  socket.on('all-rooms', async (ack) => {
+    ack([...(await nsp.adapter.allRooms())].sort());
   });
   socket.on('server-side-emit-with-ack', async (ack) => {
     try {
