@@ -194,6 +194,8 @@ pub fn handle_connection(
     limits: Limits,
     service: &dyn HttpService,
 ) -> io::Result<()> {
+    // Each response goes out in one write: send it at once, do not wait for more (Nagle).
+    stream.set_nodelay(true)?;
     let mut connection = Connection::new(stream, peer, limits)?;
     loop {
         let request = match connection.read_request() {
