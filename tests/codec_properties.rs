@@ -20,9 +20,9 @@ use proptest::prelude::*;
 use serde_json::Value;
 use socketio_book::engineio::Message;
 use socketio_book::engineio::base64;
+use socketio_book::engineio::jsonp;
 use socketio_book::engineio::packet::{self as engine, Packet as EnginePacket};
 use socketio_book::engineio::packet_v3::{self, Payload};
-use socketio_book::engineio::jsonp;
 use socketio_book::http::parse_query;
 use socketio_book::socketio::packet::{
     Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode, validate_packet,

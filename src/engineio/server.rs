@@ -251,7 +251,28 @@ pub struct Server {
     pub(super) shared: Arc<Shared>,
 }
 
+/// A handle to an Engine.IO server that does not keep it alive (for a timer that should stop
+/// once the server is gone).
+#[derive(Clone)]
+pub struct WeakServer {
+    shared: std::sync::Weak<Shared>,
+}
+
+impl WeakServer {
+    /// The server, while some [`Server`] handle still holds it.
+    pub fn upgrade(&self) -> Option<Server> {
+        self.shared.upgrade().map(|shared| Server { shared })
+    }
+}
+
 impl Server {
+    /// A handle that does not keep the server alive.
+    pub fn downgrade(&self) -> WeakServer {
+        WeakServer {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+
     /// A server with these options that tells `handler` about its sessions and keeps its
     /// heartbeat timers on `timers` (the thread ends when every handle to it is dropped).
     pub fn new(mut options: ServerOptions, handler: Arc<dyn Handler>, timers: Timers) -> Server {
