@@ -42,7 +42,7 @@ pub use events::{
     SocketListener,
 };
 pub use server::{AllowRequest, ErrorCode, Server, ServerOptions, TransportKind, WeakServer, generate_id};
-pub use socket::{ReadyState, SendError, Socket, WriteOptions};
+pub use socket::{ReadyState, SendError, Socket, WeakSocket, WriteOptions};
 
 /// The data of one MESSAGE packet: text (`4hello`) or bytes (a binary frame, or `b...` over
 /// polling).
