@@ -88,3 +88,10 @@ pub mod threads;
 pub mod timer;
 pub mod trace;
 pub mod www;
+
+/// The integration tests' helpers (Node.js and the pinned npm packages of tests/node), for the
+/// unit tests that compare our codecs with the npm packages' own output.
+#[cfg(test)]
+#[path = "../tests/support/tools.rs"]
+#[allow(dead_code)]
+mod test_tools;
