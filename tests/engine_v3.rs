@@ -41,14 +41,9 @@ fn post_as(http: &mut Http, query: &str, content_type: &str, body: &[u8]) {
 
 // ----- the handshake --------------------------------------------------------------------------
 
-#[test]
-fn without_allow_eio3_version_3_and_no_version_are_refused() {
-    let server = EchoServer::start(&[]);
-    let mut http = server.http();
-    assert_error(&http.get("EIO=3&transport=polling"), 5, "Unsupported protocol version");
-    // No `EIO` at all counts as 3 (the reference's `req._query.EIO === "4" ? 4 : 3`).
-    assert_error(&http.get("transport=polling"), 5, "Unsupported protocol version");
-}
+// Without allow_eio3, `EIO=3` and no `EIO` at all (the reference's
+// `req._query.EIO === "4" ? 4 : 3`) get error 5: engine_protocol.rs,
+// error_5_unsupported_protocol_version.
 
 #[test]
 fn the_open_packet_as_the_reference_sends_it_to_v3() {

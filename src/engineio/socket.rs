@@ -33,6 +33,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, ThreadId};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use log::{debug, info, warn};
@@ -103,6 +104,19 @@ pub(super) struct Batch {
     /// A packet in it was sent with `compress` (the reference's `packet.options.compress`): a
     /// polling answer may be compressed (`compression.rs`).
     pub compress: bool,
+}
+
+impl Batch {
+    /// Everything queued (the write buffer, emptied), to write without closing anything.
+    fn of_write_buffer(state: &mut State) -> Batch {
+        Batch {
+            pong: None,
+            packets: state.write_buffer.drain(..).collect(),
+            close_transport: false,
+            then_close_session: None,
+            compress: std::mem::take(&mut state.compress_queued),
+        }
+    }
 }
 
 /// What a polling GET finds when it arrives.
@@ -364,6 +378,17 @@ impl Socket {
         weak.upgrade().map(|inner| Socket { inner })
     }
 
+    /// A timer on the `timers` thread that calls `on_time` with this session after `delay`,
+    /// unless the session is gone by then (the timer holds only a weak reference).
+    fn set_timer(&self, delay: Duration, on_time: impl FnOnce(Socket) + Send + 'static) -> TimerId {
+        let weak = self.weak();
+        self.inner.shared.timers.set_timeout(delay, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                on_time(socket);
+            }
+        })
+    }
+
     /// The reference's `onOpen`: queue the open packet and start the heartbeat (v4: the server
     /// pings; v3: the server waits for the client's pings).
     ///
@@ -537,17 +562,10 @@ impl Socket {
             );
             let writable = state.held_poll.is_some() && state.write_buffer.is_empty();
             state.should_close = !writable;
-            let weak = self.weak();
-            let timer = self
-                .inner
-                .shared
-                .timers
-                .set_timeout(self.inner.shared.options.close_timeout, move || {
-                    if let Some(socket) = Socket::from_weak(&weak) {
-                        debug!("{}: no GET came for the close packet: closing", socket.id());
-                        socket.close_because("forced close");
-                    }
-                });
+            let timer = self.set_timer(self.inner.shared.options.close_timeout, |socket| {
+                debug!("{}: no GET came for the close packet: closing", socket.id());
+                socket.close_because("forced close");
+            });
             state.close_timer = Some(timer);
             state.flush_now()
         };
@@ -754,17 +772,14 @@ impl Socket {
         }
         state.upgrading = true;
         state.probe = Some(probe);
-        let weak = self.weak();
         let timeout = self.inner.shared.options.upgrade_timeout;
-        let timer = self.inner.shared.timers.set_timeout(timeout, move || {
-            if let Some(socket) = Socket::from_weak(&weak) {
-                info!(
-                    "{}: no upgrade within {:?}: closing the probing WebSocket",
-                    socket.id(),
-                    timeout
-                );
-                socket.abort_upgrade();
-            }
+        let timer = self.set_timer(timeout, move |socket| {
+            info!(
+                "{}: no upgrade within {:?}: closing the probing WebSocket",
+                socket.id(),
+                timeout
+            );
+            socket.abort_upgrade();
         });
         state.upgrade_timer = Some(timer);
         true
@@ -882,16 +897,9 @@ impl Socket {
         if let Some(old) = state.ping_interval_timer.take() {
             self.inner.shared.timers.clear_timeout(old);
         }
-        let weak = self.weak();
-        let timer = self
-            .inner
-            .shared
-            .timers
-            .set_timeout(self.inner.shared.options.ping_interval, move || {
-                if let Some(socket) = Socket::from_weak(&weak) {
-                    socket.on_ping_interval();
-                }
-            });
+        let timer = self.set_timer(self.inner.shared.options.ping_interval, |socket| {
+            socket.on_ping_interval();
+        });
         state.ping_interval_timer = Some(timer);
     }
 
@@ -1103,13 +1111,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
         // read as "transport close" rather than "io server disconnect".)
         ReadyState::Closing if !state.write_buffer.is_empty() => {
             state.should_close = true;
-            Some(Batch {
-                pong: None,
-                packets: state.write_buffer.drain(..).collect(),
-                close_transport: false,
-                then_close_session: None,
-                compress: std::mem::take(&mut state.compress_queued),
-            })
+            Some(Batch::of_write_buffer(state))
         }
         ReadyState::Closing => {
             let packets = if state.should_close {
@@ -1138,13 +1140,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
             if state.write_buffer.is_empty() {
                 return None;
             }
-            Some(Batch {
-                pong: None,
-                packets: state.write_buffer.drain(..).collect(),
-                close_transport: false,
-                then_close_session: None,
-                compress: std::mem::take(&mut state.compress_queued),
-            })
+            Some(Batch::of_write_buffer(state))
         }
     }
 }
