@@ -213,9 +213,12 @@ async function jsonp(name) {
     assert.match(id, /^[\w-]{20}$/, `the JSONP socket's id: ${id}`);
     await server.waitForLog(new RegExp(`^새로운 클라이언트 접속! 127\\.0\\.0\\.1 ${escapeRegExp(id)}$`), 5_000);
     await server.waitForLog(new RegExp(`^reply from ${escapeRegExp(id)}: over JSONP: ${NEWS}$`), 10_000);
-    const ofSession = rec.requests.filter((r) => r.url.includes('transport=polling') && r.url.includes('&j='));
-    assert.ok(ofSession.filter((r) => r.method === 'GET').length >= 2, 'JSONP GETs (script tags with j=)');
-    assert.ok(ofSession.some((r) => r.method === 'POST'), 'a JSONP POST (the form)');
+    // The browser's request events reach this process after the server may have logged the
+    // reply: wait for them rather than read them once.
+    const ofSession = (method) =>
+      rec.requests.filter((r) => r.method === method && r.url.includes('transport=polling') && r.url.includes('&j='));
+    await waitFor('JSONP GETs (script tags with j=)', () => ofSession('GET').length >= 2, 5_000);
+    await waitFor('a JSONP POST (the form)', () => ofSession('POST').length >= 1, 5_000);
     assert.equal(await page.evaluate(() => window.jsonpSocket.io.engine.transport.query.j !== undefined), true);
     await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
     assert.equal(rec.console.filter((l) => l.startsWith('PAGEERROR')).length, 0, 'no page errors');
