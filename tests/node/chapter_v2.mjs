@@ -1,5 +1,5 @@
 // The chapter's page, as a socket.io 2.x client in Node (socket.io-client@2.5.0, Engine.IO v3),
-// against the chapter's server started with --allow-eio3:
+// against the chapter's server started with --allow-eio3 (ours, or reference/chapter.mjs):
 //
 //   node tests/node/chapter_v2.mjs http://127.0.0.1:PORT polling|websocket|default
 //
