@@ -27,18 +27,16 @@
 //! Timeouts (all in [`Limits`]): a connection with no request in progress is closed after
 //! `keep_alive_timeout` (5 s, as Node); once a request has started, its head and body must arrive
 //! within `request_timeout` (a slow-headers client cannot hold a thread); a held long-poll GET is
-//! not subject to either (see [`HeldResponse`]); every write gives up after `write_timeout`.
+//! not subject to either (see [`Connection::wait_held`]); every write gives up after `write_timeout`.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
-
 use crate::listener::Next;
+use crate::waker::Waker;
 
 /// A request head is at most 16 KiB, as in Node (`--max-http-header-size`).
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -172,23 +170,17 @@ pub enum BodyError {
     Io(io::Error),
 }
 
-/// A response that another thread will write later: a held long-poll GET.
-///
-/// The connection's own thread keeps reading the socket meanwhile, so that a client which drops
-/// the connection is noticed at once (the reference's `req.on("close")`). The writer thread waits
-/// for packets and for `cancel`; the connection drops `cancel` to tell it the client is gone, then
-/// joins it. The thread returns `true` when it wrote its answer.
-pub struct HeldResponse {
-    /// Dropped (never sent on) by the connection when its client goes away.
-    pub cancel: Sender<()>,
-    /// The writer thread; `true` when it answered.
-    pub thread: JoinHandle<bool>,
-    /// Called when the client went away before the answer was written.
-    pub on_abandon: Box<dyn FnOnce() + Send>,
+/// What ended the wait of a held long-poll GET (see [`Connection::wait_held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldWait {
+    /// The connection's waker was rung: the session may have something to send.
+    Rung,
+    /// The client closed or reset the connection (the reference's `req.on("close")`).
+    ClientGone,
 }
 
-/// One TCP socket shared by the threads that serve it: the connection thread reads, a writer
-/// thread (`poll <sid>` or `ws-writer <sid>`) writes. `&TcpStream` can read and write, so every
+/// One TCP socket shared by the threads that serve it: the connection thread reads, a WebSocket's
+/// writers (whichever thread sends, or its `ws-writer`) write. `&TcpStream` can read and write, so every
 /// handle is an `Arc` of the one socket: one file descriptor per client, where `try_clone()`
 /// would `dup()` one per handle. The socket closes when the last handle is dropped.
 #[derive(Clone)]
@@ -258,8 +250,9 @@ pub struct Connection {
     /// frame that came right behind the upgrade request).
     buffer: Vec<u8>,
     limits: Limits,
-    /// A long-poll GET of this connection that a writer thread is holding open.
-    held: Option<HeldResponse>,
+    /// The wake-up descriptor of this connection's held GETs: made at the first one, kept for the
+    /// next ones (see [`Connection::wait_held`]).
+    waker: Option<Arc<Waker>>,
     /// The framing of the last request's body while it has not been read.
     unread_body: BodyFraming,
 }
@@ -274,7 +267,7 @@ impl Connection {
             peer,
             buffer: Vec::new(),
             limits,
-            held: None,
+            waker: None,
             unread_body: BodyFraming::None,
         })
     }
@@ -330,32 +323,59 @@ impl Connection {
         std::mem::take(&mut self.buffer)
     }
 
-    /// Leaves a held response with this connection: the next `read_request` watches the socket
-    /// for the client going away while the writer thread waits.
-    pub fn hold(&mut self, held: HeldResponse) {
-        self.finish_held();
-        self.held = Some(held);
+    /// The waker a held GET of this connection waits on (made the first time, one file descriptor).
+    pub fn waker(&mut self) -> io::Result<Arc<Waker>> {
+        if let Some(waker) = &self.waker {
+            return Ok(Arc::clone(waker));
+        }
+        let waker = Arc::new(Waker::new()?);
+        self.waker = Some(Arc::clone(&waker));
+        Ok(waker)
     }
 
-    /// Waits for the held response's writer to end (it has answered, or will soon).
-    fn finish_held(&mut self) {
-        if let Some(held) = self.held.take() {
-            let answered = held.thread.join().unwrap_or(false);
-            if !answered {
-                (held.on_abandon)();
+    /// The wait of a held long-poll GET, on the connection's own thread: one `poll(2)` on two
+    /// descriptors, with no time limit (the session rings at least once per ping interval):
+    ///
+    /// ```text
+    /// socket  POLLRDHUP   the client closed (FIN) or reset (POLLHUP, POLLERR): ClientGone
+    /// waker   POLLIN      the session rang (packets queued, upgrade, close): Rung
+    /// ```
+    ///
+    /// The socket is not watched for bytes: a client does not send its next request before the
+    /// answer, and if it does (pipelining) they wait in the kernel until the answer is written.
+    pub fn wait_held(&mut self) -> io::Result<HeldWait> {
+        let waker = self.waker()?;
+        let mut fds = [
+            libc::pollfd {
+                fd: self.stream.tcp().as_raw_fd(),
+                events: libc::POLLRDHUP,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: waker.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        loop {
+            // SAFETY: two valid pollfds on the stack; both descriptors are open (the socket is
+            // owned by `self.stream`, the eventfd by `waker`).
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if ready >= 0 {
+                break;
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
             }
         }
-    }
-
-    /// The client went away: tell the held response's writer, and its session, if it had not answered.
-    fn abandon_held(&mut self) {
-        if let Some(held) = self.held.take() {
-            drop(held.cancel);
-            let answered = held.thread.join().unwrap_or(false);
-            if !answered {
-                (held.on_abandon)();
-            }
+        let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+        if fds[0].revents & gone != 0 {
+            return Ok(HeldWait::ClientGone);
         }
+        // Cleared before the caller looks at the session: a ring after this wakes the next wait.
+        waker.clear();
+        Ok(HeldWait::Rung)
     }
 
     /// Reads one more chunk from the socket into `buffer`, waiting at most `timeout`
@@ -381,45 +401,23 @@ impl Connection {
         }
     }
 
-    /// Waits until the first byte of the next request is here.
-    ///
-    /// With no held response, the connection is idle: closed after `keep_alive_timeout`.
-    /// With a held response, the wait has no limit (the writer answers at least once per ping
-    /// interval), but wakes every `keep_alive_timeout` to collect a writer that has answered.
+    /// Waits until the first byte of the next request is here; an idle connection is closed
+    /// after `keep_alive_timeout`.
     fn wait_for_request_start(&mut self) -> Result<(), HeadError> {
-        loop {
-            if !self.buffer.is_empty() {
-                return Ok(());
-            }
-            match self.fill_buffer(Some(self.limits.keep_alive_timeout)) {
-                Ok(0) => {
-                    self.abandon_held();
-                    return Err(HeadError::Closed);
-                }
-                Ok(_) => return Ok(()),
-                Err(e) if is_timeout(&e) => match &self.held {
-                    Some(held) if !held.thread.is_finished() => continue,
-                    Some(_) => {
-                        // Answered while we waited: from now on the connection is idle.
-                        self.finish_held();
-                        continue;
-                    }
-                    None => return Err(HeadError::IdleTimeout),
-                },
-                Err(e) => {
-                    self.abandon_held();
-                    return Err(HeadError::Io(e));
-                }
-            }
+        if !self.buffer.is_empty() {
+            return Ok(());
+        }
+        match self.fill_buffer(Some(self.limits.keep_alive_timeout)) {
+            Ok(0) => Err(HeadError::Closed),
+            Ok(_) => Ok(()),
+            Err(e) if is_timeout(&e) => Err(HeadError::IdleTimeout),
+            Err(e) => Err(HeadError::Io(e)),
         }
     }
 
     /// Reads and parses the next request head.
     pub fn read_request(&mut self) -> Result<Request, HeadError> {
         self.wait_for_request_start()?;
-        // A request has started. A client does not send its next request before the previous
-        // response, so a held response (if any) must have been answered: wait for its writer.
-        self.finish_held();
         let deadline = Instant::now() + self.limits.request_timeout;
         loop {
             if let Some((request, head_len)) = parse_head(&self.buffer, self.peer)? {

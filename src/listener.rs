@@ -39,8 +39,8 @@ pub enum Next {
 
 /// Whatever answers requests: the Engine.IO server, the Socket.IO server, the chapter's app.
 pub trait HttpService: Send + Sync + 'static {
-    /// Answers one request. The service writes its response on `connection` itself (or holds it:
-    /// see `http::HeldResponse`, or takes the socket over for a WebSocket).
+    /// Answers one request. The service writes its response on `connection` itself, after waiting
+    /// if it must (a held long-poll GET), or takes the socket over (a WebSocket).
     fn handle(&self, request: Request, connection: &mut Connection) -> io::Result<Next>;
 }
 

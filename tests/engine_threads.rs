@@ -41,8 +41,8 @@ fn threads_per_connection_and_session() {
     }
     assert_eq!(wait_for_threads(pid, 2 + 10, Duration::from_secs(2)), 12);
 
-    // A held GET: its connection thread and its `poll` writer; an idle keep-alive connection:
-    // its own thread only.
+    // A held GET: its connection thread only, which waits for the answer itself; an idle
+    // keep-alive connection: its own thread.
     let mut polls = Vec::new();
     for _ in 0..10 {
         let mut held = server.http();
@@ -52,9 +52,9 @@ fn threads_per_connection_and_session() {
         assert_eq!(idle.post(&polling(&sid), b"6").text(), "ok");
         polls.push((sid, held, idle));
     }
-    assert_eq!(wait_for_threads(pid, 12 + 30, Duration::from_secs(2)), 42);
+    assert_eq!(wait_for_threads(pid, 12 + 20, Duration::from_secs(2)), 32);
 
-    // The held GETs are answered: their writers end, the connections stay.
+    // The held GETs are answered; the connections stay, with the same threads.
     for (sid, held, idle) in &mut polls {
         assert_eq!(idle.post(&polling(sid), b"4wake").text(), "ok");
         assert_eq!(held.read_response().text(), "4wake");

@@ -12,22 +12,35 @@
 //! Browsers send the held GET and the POST on two different connections, so each request finds
 //! its session by `sid` (in `server.rs`), never by its connection.
 //!
-//! A GET that must wait is held by a writer thread named `poll <sid>`, which waits for the
-//! session's wake-up channel and writes the answer; meanwhile the connection's own thread keeps
-//! reading the socket, so a client that drops the connection is noticed at once (see
-//! `http::HeldResponse`). The writer answers with packets, with a noop `6` (during an upgrade), or
-//! with a close `1` (the session ended), then ends; the connection thread joins it.
+//! A GET that must wait is held by its connection's own thread (`hold`): one thread per held GET.
+//! It waits in one `poll(2)` on two descriptors at once (`http::Connection::wait_held`):
+//!
+//! ```text
+//! conn thread of the GET            the session (any thread: a POST, `timers`, an emit)
+//! ──────────────────────            ───────────────────────────────────────────────────
+//! on_poll_arrival: nothing queued
+//! watch_poll(waker)  ◄───────────── send(): queue, ring the waker (an eventfd, `waker.rs`)
+//! loop {
+//!   take_poll: an answer? write it, done
+//!   poll(socket: hang-up?, waker: rung?)
+//!     rung        → look again
+//!     client gone → "poll connection closed prematurely"
+//! }
+//! ```
+//!
+//! So a client that drops the connection of a held GET is noticed at once, as the reference's
+//! `req.on("close")`, and no second thread waits. The answer is packets, a noop `6` (during an
+//! upgrade), or a close `1` (the session ended).
 
 use std::io;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, bounded, select};
 use log::debug;
 
 use super::packet;
 use super::server::Server;
 use super::socket::{Batch, PollArrival, PollTake, Socket};
-use crate::http::{self, BodyError, Connection, HeldResponse, Request, SharedStream};
+use crate::http::{self, BodyError, Connection, HeldWait, Request};
 use crate::listener::Next;
 
 /// The headers of a polling answer: its content type, `cache-control: no-store`, and CORS.
@@ -52,6 +65,11 @@ pub(super) fn on_poll_request(
 ) -> io::Result<Next> {
     let keep_alive = connection.keep_alive_for(request);
     let headers = polling_headers(server, request, "text/plain; charset=UTF-8");
+    let next = if keep_alive.is_some() {
+        Next::KeepAlive
+    } else {
+        Next::Close
+    };
     match socket.on_poll_arrival() {
         PollArrival::Overlap => {
             // As the reference: the session closes first (the held GET is answered `1`), then
@@ -60,64 +78,41 @@ pub(super) fn on_poll_request(
             connection.respond(request, 400, &server.cors_headers(request), b"")
         }
         PollArrival::Answer(batch) => {
-            deliver(socket, connection.stream(), &headers, keep_alive, batch);
-            Ok(if keep_alive.is_some() {
-                Next::KeepAlive
-            } else {
-                Next::Close
-            })
+            deliver(socket, connection, &headers, keep_alive, batch);
+            Ok(next)
         }
-        PollArrival::Hold { poll_id, wake } => {
-            let stream = connection.share_stream();
-            let (cancel, cancelled) = bounded::<()>(0);
-            let writer_socket = socket.clone();
-            let spawned = crate::threads::spawn(format!("poll {}", socket.id()), move || {
-                poll_writer(writer_socket, poll_id, wake, cancelled, stream, headers, keep_alive)
-            });
-            let thread = match spawned {
-                Ok(thread) => thread,
-                Err(e) => {
-                    socket.poll_abandoned(poll_id);
-                    return Err(e);
-                }
-            };
-            let abandoned_socket = socket.clone();
-            connection.hold(HeldResponse {
-                cancel,
-                thread,
-                on_abandon: Box::new(move || abandoned_socket.poll_abandoned(poll_id)),
-            });
-            Ok(Next::KeepAlive)
-        }
+        PollArrival::Hold { poll_id } => match hold(socket, poll_id, connection) {
+            Ok(Some(batch)) => {
+                deliver(socket, connection, &headers, keep_alive, batch);
+                Ok(next)
+            }
+            Ok(None) => Ok(Next::Close),
+            Err(e) => {
+                socket.poll_abandoned(poll_id);
+                Err(e)
+            }
+        },
     }
 }
 
-/// The thread `poll <sid>`: waits for the held GET's answer and writes it. Returns `true` when it
-/// answered, `false` when its client went away first.
-fn poll_writer(
-    socket: Socket,
-    poll_id: u64,
-    wake: Receiver<()>,
-    cancelled: Receiver<()>,
-    mut stream: SharedStream,
-    headers: Vec<(String, String)>,
-    keep_alive: Option<Duration>,
-) -> bool {
+/// Holds the GET `poll_id` on this thread until the session has its answer (`Some`), or until
+/// the client hangs up (`None`: the session ends with "poll connection closed prematurely").
+fn hold(socket: &Socket, poll_id: u64, connection: &mut Connection) -> io::Result<Option<Batch>> {
+    socket.watch_poll(poll_id, connection.waker()?);
     loop {
         match socket.take_poll(poll_id) {
-            PollTake::Answer(batch) => {
-                deliver(&socket, &mut stream, &headers, keep_alive, batch);
-                return true;
-            }
-            PollTake::Gone => return false,
+            PollTake::Answer(batch) => return Ok(Some(batch)),
+            PollTake::Gone => return Ok(None),
             PollTake::Wait => {}
         }
-        select! {
-            // Packets were queued, or the session dropped the sender (closed or upgraded):
-            // either way, look again.
-            recv(wake) -> _ => {}
-            // The connection thread dropped `cancel`: the client is gone.
-            recv(cancelled) -> _ => return false,
+        match connection.wait_held()? {
+            // Packets were queued, the upgrade moved on, or the session closed: look again.
+            HeldWait::Rung => {}
+            HeldWait::ClientGone => {
+                debug!("{}: the client of the held GET went away", socket.id());
+                socket.poll_abandoned(poll_id);
+                return Ok(None);
+            }
         }
     }
 }
@@ -126,7 +121,7 @@ fn poll_writer(
 /// go back to the session's buffer and the session ends with a transport error.
 fn deliver(
     socket: &Socket,
-    stream: &mut SharedStream,
+    connection: &mut Connection,
     headers: &[(String, String)],
     keep_alive: Option<Duration>,
     batch: Batch,
@@ -140,7 +135,7 @@ fn deliver(
     if let Some(reason) = batch.then_close_session {
         socket.on_close(reason);
     }
-    if let Err(e) = http::write_response(stream, 200, headers, body.as_bytes(), keep_alive) {
+    if let Err(e) = http::write_response(connection.stream(), 200, headers, body.as_bytes(), keep_alive) {
         debug!("{}: writing a poll answer failed: {e}", socket.id());
         socket.write_failed(batch.packets, "poll connection closed prematurely");
     }

@@ -8,8 +8,8 @@
 //! Outbound packets wait in `write_buffer` (the reference's `writeBuffer`); `send` pushes a packet
 //! and then flushes it (the reference's `flush`), which depends on the transport:
 //!
-//! - polling: a held GET's writer waits on a wake-up channel in `waiting_writer`; `send` rings it
-//!   and the writer takes the whole buffer as its answer;
+//! - polling: the thread of a held GET waits on its connection's waker (an eventfd, `waker.rs`),
+//!   kept in `poll_waker`; `send` rings it and that thread takes the whole buffer as its answer;
 //! - WebSocket: the thread that queued the packet writes the buffer itself, without waiting for the
 //!   client (`websocket::flush`). One thread at a time holds that *writing role* (`flushing`);
 //!   a thread that finds it taken only queues, and the holder takes what was added before it lets
@@ -34,7 +34,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, ThreadId};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
 use log::{debug, info, warn};
 
 use super::Message;
@@ -43,6 +42,7 @@ use super::server::{Shared, TransportKind};
 use super::websocket::{self, WsWriter};
 use crate::http::Request;
 use crate::timer::TimerId;
+use crate::waker::Waker;
 
 /// The reference's `readyState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,11 +93,11 @@ pub(super) enum PollArrival {
     Overlap,
     /// Something to send at once.
     Answer(Batch),
-    /// Nothing yet: hold the request; `wake` rings when there is.
-    Hold { poll_id: u64, wake: Receiver<()> },
+    /// Nothing yet: hold the request (and give the session its waker with `watch_poll`).
+    Hold { poll_id: u64 },
 }
 
-/// What a held GET's writer finds when it looks.
+/// What the thread of a held GET finds when it looks.
 pub(super) enum PollTake {
     /// Nothing yet.
     Wait,
@@ -113,8 +113,8 @@ pub(super) struct State {
     pub transport: TransportKind,
     /// The reference's `writeBuffer`.
     pub write_buffer: VecDeque<Packet>,
-    /// Rings the writer of the held GET. Dropping it tells that writer the session is over.
-    pub waiting_writer: Option<Sender<()>>,
+    /// The waker of the held GET's thread: rung when there is something for it to look at.
+    pub poll_waker: Option<Arc<Waker>>,
     /// The WebSocket that is the transport (opened directly, or after the upgrade).
     pub websocket: Option<Arc<WsWriter>>,
     /// A thread holds the writing role of the WebSocket (see the module's doc): the others only
@@ -174,7 +174,7 @@ impl Socket {
             ready_state: ReadyState::Open,
             transport,
             write_buffer: VecDeque::new(),
-            waiting_writer: None,
+            poll_waker: None,
             websocket: None,
             flushing: false,
             pong: None,
@@ -291,7 +291,7 @@ impl Socket {
             }
         };
         if let Some(flush) = flush {
-            // Done after the lock is released: a woken GET writer must not find it still held
+            // Done after the lock is released: a woken GET thread must not find it still held
             // (on one core it runs at once), and a WebSocket write must not hold up other senders.
             self.run_flush(flush);
             return Ok(());
@@ -334,9 +334,7 @@ impl Socket {
     fn run_flush(&self, flush: Flush) {
         match flush {
             Flush::Nothing => {}
-            Flush::RingPoll(writer) => {
-                let _ = writer.try_send(()); // a full channel: it is rung already
-            }
+            Flush::RingPoll(waker) => waker.ring(),
             Flush::WriteWebSocket(writer) => websocket::flush(self, &writer),
         }
     }
@@ -382,16 +380,20 @@ impl Socket {
         }
         let poll_id = state.next_poll_id;
         state.next_poll_id += 1;
-        let (sender, receiver) = bounded(1);
         state.held_poll = Some(poll_id);
-        state.waiting_writer = Some(sender);
-        PollArrival::Hold {
-            poll_id,
-            wake: receiver,
+        PollArrival::Hold { poll_id }
+    }
+
+    /// The held GET `poll_id` waits on `waker` from now on. Whatever was queued before this is
+    /// found by the `take_poll` that follows; whatever is queued after it rings the waker.
+    pub(super) fn watch_poll(&self, poll_id: u64, waker: Arc<Waker>) {
+        let mut state = self.lock();
+        if state.held_poll == Some(poll_id) {
+            state.poll_waker = Some(waker);
         }
     }
 
-    /// A held GET's writer looks for its answer.
+    /// The thread of a held GET looks for its answer.
     pub(super) fn take_poll(&self, poll_id: u64) -> PollTake {
         let mut state = self.lock();
         if state.held_poll != Some(poll_id) {
@@ -400,7 +402,7 @@ impl Socket {
         match take_poll_answer(&mut state) {
             Some(batch) => {
                 state.held_poll = None;
-                state.waiting_writer = None;
+                state.poll_waker = None;
                 PollTake::Answer(batch)
             }
             None => PollTake::Wait,
@@ -416,7 +418,7 @@ impl Socket {
                 return;
             }
             state.held_poll = None;
-            state.waiting_writer = None;
+            state.poll_waker = None;
         }
         self.on_error("poll connection closed prematurely");
     }
@@ -545,7 +547,7 @@ impl Socket {
     pub(super) fn on_probe_answered(&self) {
         let mut state = self.lock();
         state.probed = true;
-        wake(&state.waiting_writer);
+        wake(&state.poll_waker);
     }
 
     /// `5` arrived on the probing WebSocket: it becomes the transport and gets the buffer.
@@ -561,7 +563,7 @@ impl Socket {
             state.transport = TransportKind::WebSocket;
             // A GET still held wakes, sees `upgraded` and answers noop; from now on the
             // WebSocket takes the buffer.
-            wake(&state.waiting_writer);
+            wake(&state.poll_waker);
             state.websocket = state.probe.take();
             let flush = state.flush();
             (state.upgrade_timer.take(), flush)
@@ -707,13 +709,7 @@ impl Socket {
                 state.flushing = true;
                 (writer, take_role)
             });
-            (
-                timers,
-                dropped,
-                state.waiting_writer.take(),
-                websocket,
-                state.probe.take(),
-            )
+            (timers, dropped, state.poll_waker.take(), websocket, state.probe.take())
         };
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
@@ -721,7 +717,9 @@ impl Socket {
         // Out of `clients` first, then the transports are released (a held GET answers `1`, a
         // WebSocket gets its close frame): a client that sees the end finds the sid unknown.
         self.inner.shared.remove_client(&self.inner.id);
-        drop(held_get);
+        if let Some(waker) = held_get {
+            waker.ring(); // its thread finds the session closed and answers `1`
+        }
         match websocket {
             Some((writer, true)) => websocket::flush(self, &writer),
             // A `ws-writer` blocked on a client that does not read would wait for the write
@@ -751,8 +749,8 @@ pub(super) enum Flush {
     /// Nothing to do now: no transport can take them yet, the thread holding the WebSocket's
     /// writing role will, or the corked thread will at `uncork`.
     Nothing,
-    /// Ring the held GET's writer.
-    RingPoll(Sender<()>),
+    /// Ring the held GET's thread.
+    RingPoll(Arc<Waker>),
     /// This thread took the writing role: it writes the buffer to the WebSocket.
     WriteWebSocket(Arc<WsWriter>),
 }
@@ -777,8 +775,8 @@ impl State {
             self.flushing = true;
             return Flush::WriteWebSocket(Arc::clone(writer));
         }
-        match &self.waiting_writer {
-            Some(writer) => Flush::RingPoll(writer.clone()),
+        match &self.poll_waker {
+            Some(waker) => Flush::RingPoll(Arc::clone(waker)),
             None => Flush::Nothing,
         }
     }
@@ -788,10 +786,10 @@ impl State {
 /// (the reference's polling `closeTimeout`).
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Rings a writer, if one waits. A full channel means it is already rung.
-fn wake(writer: &Option<Sender<()>>) {
-    if let Some(sender) = writer {
-        let _ = sender.try_send(());
+/// Rings the held GET's thread, if one waits.
+fn wake(waker: &Option<Arc<Waker>>) {
+    if let Some(waker) = waker {
+        waker.ring();
     }
 }
 
