@@ -42,7 +42,9 @@ use crate::waker::Waker;
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// At most this many header lines (httparse needs a fixed array).
 const MAX_HEADERS: usize = 100;
-/// How much one `read` of a request may bring.
+/// A `read` with nothing pending goes into an array of this size on the stack (see `fill_buffer`).
+const SMALL_READ_BYTES: usize = 1024;
+/// How much one `read` of a request may bring when bytes are already pending.
 const READ_CHUNK_BYTES: usize = 4096;
 /// A body the service answered without reading (an error answer to a POST) is skipped up to
 /// this size before the next request of a keep-alive connection; past it the connection closes.
@@ -382,23 +384,31 @@ impl Connection {
     /// (`None`: no limit). Returns how many bytes came (0: the client closed).
     fn fill_buffer(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.stream.tcp().set_read_timeout(timeout)?;
-        // Read straight into the buffer's free end (not into an array on the stack: a stack
-        // page touched once stays in the thread's memory for as long as the connection lives).
         let start = self.buffer.len();
-        self.buffer.resize(start + READ_CHUNK_BYTES, 0);
-        loop {
-            match self.stream.read(&mut self.buffer[start..]) {
-                Ok(n) => {
-                    self.buffer.truncate(start + n);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buffer.truncate(start);
-                    return Err(e);
-                }
-            }
+        if start == 0 {
+            // Nothing pending (a new request): read onto the stack and keep on the heap only the
+            // bytes that came. A 4 KiB heap buffer made for every request would be touched
+            // (zero-filled), and memory freed to malloc stays in the process's RSS unless reused;
+            // this way a connection that waits (idle, or holding a GET) holds no buffer.
+            let mut small = [0u8; SMALL_READ_BYTES];
+            let n = read_retrying(&mut self.stream, &mut small)?;
+            self.buffer.extend_from_slice(&small[..n]);
+            return Ok(n);
         }
+        // More of a request that has started: read straight into the buffer's free end.
+        self.buffer.resize(start + READ_CHUNK_BYTES, 0);
+        let read = read_retrying(&mut self.stream, &mut self.buffer[start..]);
+        self.buffer.truncate(start + *read.as_ref().unwrap_or(&0));
+        read
+    }
+
+    /// Takes the first `count` bytes of the buffer; an emptied buffer is freed.
+    fn take_from_buffer(&mut self, count: usize) -> Vec<u8> {
+        let taken: Vec<u8> = self.buffer.drain(..count).collect();
+        if self.buffer.is_empty() {
+            self.buffer = Vec::new();
+        }
+        taken
     }
 
     /// Waits until the first byte of the next request is here; an idle connection is closed
@@ -421,7 +431,7 @@ impl Connection {
         let deadline = Instant::now() + self.limits.request_timeout;
         loop {
             if let Some((request, head_len)) = parse_head(&self.buffer, self.peer)? {
-                self.buffer.drain(..head_len);
+                self.take_from_buffer(head_len);
                 self.unread_body = request.body;
                 return Ok(request);
             }
@@ -486,15 +496,15 @@ impl Connection {
         while self.buffer.len() < count {
             self.fill_before(deadline)?;
         }
-        let body: Vec<u8> = self.buffer.drain(..count).collect();
-        Ok(body)
+        Ok(self.take_from_buffer(count))
     }
 
     /// Takes one `\r\n`-terminated line (without the `\r\n`), at most `max` bytes long.
     fn read_line(&mut self, max: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
         loop {
             if let Some(pos) = self.buffer.windows(2).position(|w| w == b"\r\n") {
-                let line: Vec<u8> = self.buffer.drain(..pos + 2).take(pos).collect();
+                let mut line = self.take_from_buffer(pos + 2);
+                line.truncate(pos);
                 return Ok(line);
             }
             // No CRLF yet, so all of the buffer is this line: `max` bytes and a `\r` whose `\n`
@@ -556,6 +566,16 @@ impl Connection {
             Ok(_) => Ok(()),
             Err(e) if is_timeout(&e) => Err(BodyError::Malformed("body timed out".to_string())),
             Err(e) => Err(BodyError::Io(e)),
+        }
+    }
+}
+
+/// One `read`, again if a signal interrupted it.
+fn read_retrying(stream: &mut SharedStream, into: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(into) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
         }
     }
 }

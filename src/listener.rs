@@ -29,12 +29,30 @@ use crate::http::{self, Connection, HeadError, Limits, Request};
 use crate::threads;
 
 /// What the connection does after a request was handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Next {
     /// Read the next request on this connection.
     KeepAlive,
     /// Close the connection (the response said `Connection: close`, or a WebSocket ended).
     Close,
+    /// The connection is a WebSocket now: its thread runs this (the WebSocket's reader) for the
+    /// rest of its life, once the calls that read and answered the upgrade request have returned.
+    Upgraded(Upgraded),
+}
+
+/// The rest of a connection thread's life after a WebSocket upgrade: the reader's loop.
+///
+/// Why not run it straight from the upgrade's handler, deep in the calls that handled the request?
+/// The reader waits in `read()` for as long as the client lives, and every stack page between the
+/// top of the thread's stack and that `read()` stays in memory meanwhile. Started from
+/// the thread's first frame instead (`on_accept`), it waits one 4 KiB page nearer the top (see
+/// NOTES.md, "An idle client's bytes").
+pub struct Upgraded(pub Box<dyn FnOnce() + Send>);
+
+impl std::fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Upgraded(..)")
+    }
 }
 
 /// Whatever answers requests: the Engine.IO server, the Socket.IO server, the chapter's app.
@@ -130,7 +148,11 @@ impl HttpServer {
         let limits = self.config.limits;
         let spawned = threads::spawn(format!("conn {peer}"), move || {
             let _count = count; // decremented when this thread ends
-            run_connection(stream, peer, limits, service);
+            let upgraded = run_connection(stream, peer, limits, service);
+            // A WebSocket's reader runs here, near the top of the stack (see `Upgraded`).
+            if let Some(Upgraded(reader)) = upgraded {
+                reader();
+            }
         });
         if let Err(e) = spawned {
             // The closure (and the stream in it) was dropped: the client sees the connection
@@ -167,13 +189,23 @@ fn refuse(mut stream: TcpStream, reason: &str) {
     let _ = http::write_simple(&mut stream, 503, reason, None);
 }
 
-/// The body of a connection thread: logs how the connection ended.
-fn run_connection(stream: TcpStream, peer: SocketAddr, limits: Limits, service: Arc<dyn HttpService>) {
+/// The body of a connection thread: logs how the connection ended, or hands back the reader of
+/// the WebSocket it became. (Never inlined: its frame, with the request being read, is gone
+/// by the time the reader runs.)
+#[inline(never)]
+fn run_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    limits: Limits,
+    service: Arc<dyn HttpService>,
+) -> Option<Upgraded> {
     match handle_connection(stream, peer, limits, service.as_ref()) {
-        Ok(()) => debug!("{peer}: connection closed"),
+        Ok(Some(upgraded)) => return Some(upgraded),
+        Ok(None) => debug!("{peer}: connection closed"),
         Err(e) if is_normal_close(&e) => debug!("{peer}: connection closed ({e})"),
         Err(e) => warn!("{peer}: connection error: {e}"),
     }
+    None
 }
 
 /// A client hanging up is a normal close, not something to warn about.
@@ -187,32 +219,33 @@ fn is_normal_close(error: &io::Error) -> bool {
     )
 }
 
-/// Reads requests one after the other and hands each to the service.
+/// Reads requests one after the other and hands each to the service. `Ok(Some(reader))`: the
+/// connection became a WebSocket, and the caller runs its reader.
 pub fn handle_connection(
     stream: TcpStream,
     peer: SocketAddr,
     limits: Limits,
     service: &dyn HttpService,
-) -> io::Result<()> {
+) -> io::Result<Option<Upgraded>> {
     let mut connection = Connection::new(stream, peer, limits)?;
     loop {
         let request = match connection.read_request() {
             Ok(request) => request,
-            Err(HeadError::Closed) | Err(HeadError::IdleTimeout) => return Ok(()),
+            Err(HeadError::Closed) | Err(HeadError::IdleTimeout) => return Ok(None),
             Err(HeadError::SlowHeaders) => {
                 debug!("{peer}: request head not complete in {:?}: 408", limits.request_timeout);
                 http::write_simple(connection.stream(), 408, "Request Timeout", None)?;
-                return Ok(());
+                return Ok(None);
             }
             Err(HeadError::TooLarge) => {
                 debug!("{peer}: request head over {} bytes: 431", http::MAX_HEAD_BYTES);
                 http::write_simple(connection.stream(), 431, "Request Header Fields Too Large", None)?;
-                return Ok(());
+                return Ok(None);
             }
             Err(HeadError::Malformed(why)) => {
                 debug!("{peer}: bad request head ({why}): 400");
                 http::write_simple(connection.stream(), 400, "Bad Request", None)?;
-                return Ok(());
+                return Ok(None);
             }
             Err(HeadError::Io(e)) => return Err(e),
         };
@@ -221,10 +254,11 @@ pub fn handle_connection(
             Next::KeepAlive => {
                 if let Err(e) = connection.skip_unread_body() {
                     debug!("{peer}: the unread request body cannot be skipped ({e:?}): closing");
-                    return Ok(());
+                    return Ok(None);
                 }
             }
-            Next::Close => return Ok(()),
+            Next::Close => return Ok(None),
+            Next::Upgraded(reader) => return Ok(Some(reader)),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! | `socket.rs`    | one session: `writeBuffer`, `flush`, heartbeat, upgrade state, `onClose` | `socket.ts`  |
 //! | `polling.rs`   | long-polling: the held GET (`onPollRequest`) and the POST (`onDataRequest`) | `transports/polling.ts` |
 //! | `websocket.rs` | the WebSocket transport: reader thread, writes that never wait, the probe | `transports/websocket.ts` |
+//! | `frame_reader.rs` | WebSocket frames from the client, with a buffer only while bytes wait | (the `ws` package's `Receiver`) |
 //! | `packet.rs`    | packets `0`..`6` and `\x1e`-joined payloads                     | `engine.io-parser`   |
 //! | `base64.rs`    | `b` + base64 for binary over polling                            | (Node's `Buffer`)    |
 //!
@@ -13,6 +14,7 @@
 //! callbacks, the reference's `connection`, `message` and `close` events.
 
 pub(crate) mod base64;
+mod frame_reader;
 pub mod packet;
 mod polling;
 mod server;

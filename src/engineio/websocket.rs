@@ -22,14 +22,19 @@
 //! upgrade starts as a probe: only `2probe` and then `5` are accepted; anything else, or the
 //! `upgradeTimeout`, closes only this WebSocket and the session goes on polling.
 //!
-//! tungstenite answers Ping and Close frames by itself while reading. Here the reader's stream
-//! discards writes ([`ReadHalf`]) and the reader hands those answers to the writing path
-//! (`Socket::queue_pong`, `on_close`), so that every write goes through one [`WsWriter`].
+//! Frames are read by our own [`FrameReader`] (`frame_reader.rs`: it holds a buffer only while
+//! bytes wait in it) and written by tungstenite's encoder; a client's Ping is answered through the
+//! writing path (`Socket::queue_pong`), so that every write goes through one [`WsWriter`].
+//!
+//! The reader runs from the top of its thread's stack (`listener::Upgraded`), and a client quiet
+//! for `keep_alive_timeout` (5 s) costs little: the reader gives back the stack pages below its
+//! frame (`threads::release_unused_stack`) and waits with no time limit, holding no buffer.
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use log::{debug, error, info};
 use tungstenite::handshake::derive_accept_key;
@@ -39,15 +44,14 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message as WsMessage, WebSocket};
 
 use super::Message;
+use super::frame_reader::{FrameError, FrameReader, Incoming};
 use super::packet::Packet;
 use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
 use super::socket::{Batch, Socket};
 use crate::http::{Connection, Request, SharedStream};
-use crate::listener::Next;
+use crate::listener::{Next, Upgraded};
 use crate::sync::lock;
 
-/// How much the reader asks of the socket in one `read` (and keeps as its buffer).
-const READER_BUFFER_BYTES: usize = 4096;
 /// Frames are collected up to this size, then written at once (a batch is written at its end
 /// anyway): one `send` per batch, not one per frame.
 const WRITER_BATCH_BYTES: usize = 64 * 1024;
@@ -66,16 +70,23 @@ enum ReaderEnd {
     ProbeFailed,
 }
 
-/// The read side of the socket for tungstenite: reads go to the socket, writes are dropped
-/// (tungstenite's automatic Pong/Close answers go through the [`WsWriter`] instead).
+/// The read side of the socket, for the [`FrameReader`].
 ///
-/// It also corks the session while the reader handles what one `read` brought: tungstenite
+/// It corks the session while the reader handles what one `read` brought: the frame reader
 /// calls `read` only when the frames it has are used up, so "about to read" is the moment to
 /// write the answers of those frames, all in one `send` (see `Socket::cork`).
+///
+/// It also times the client's silences: while the client is active the socket's read timeout is
+/// `idle_after`, so a quiet spell ends a `read` with `WouldBlock`; the reader then goes idle
+/// ([`WsReader::go_idle`]) and reads with no timeout, until the client speaks again.
 struct ReadHalf {
     stream: SharedStream,
     /// The session, once there is one (a handshake over WebSocket opens it after the 101).
     socket: Option<Socket>,
+    /// A silence this long makes the reader idle.
+    idle_after: Duration,
+    /// The reader is idle: the socket has no read timeout.
+    idle: bool,
 }
 
 impl Read for ReadHalf {
@@ -84,6 +95,12 @@ impl Read for ReadHalf {
             socket.uncork();
         }
         let result = self.stream.read(buffer);
+        if self.idle && matches!(result, Ok(n) if n > 0) {
+            // The client speaks again: time its next silence. (This fails only on a broken
+            // socket, which the next `read` reports.)
+            self.idle = false;
+            let _ = self.stream.tcp().set_read_timeout(Some(self.idle_after));
+        }
         if let Some(socket) = &self.socket {
             socket.cork();
         }
@@ -91,12 +108,20 @@ impl Read for ReadHalf {
     }
 }
 
-impl Write for ReadHalf {
-    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
-        Ok(buffer.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+/// The reader of one WebSocket: the frame reader and the socket it reads.
+struct WsReader {
+    frames: FrameReader,
+    stream: ReadHalf,
+}
+
+impl WsReader {
+    /// The client has said nothing for `idle_after`: give back the stack pages below this call
+    /// and wait with no time limit. An idle client costs its thread's stack down to the blocked
+    /// `read()` and no buffer (NOTES.md, "An idle client's bytes").
+    fn go_idle(&mut self) {
+        crate::threads::release_unused_stack();
+        self.stream.idle = true;
+        let _ = self.stream.stream.tcp().set_read_timeout(None);
     }
 }
 
@@ -419,39 +444,44 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     );
     connection.stream().write_all(accept.as_bytes())?;
 
-    // From here the socket is a WebSocket: one handle to read (no timeout: the heartbeat finds a
-    // dead client), one to write. The reader reads up to 4 KiB at a time; the writer never reads
-    // (no read buffer) and collects a batch of frames (up to 64 KiB) for one `send`.
-    let limits = WebSocketConfig::default()
-        .max_message_size(Some(server.options().max_payload))
-        .max_frame_size(Some(server.options().max_payload));
-    let reader_config = limits.read_buffer_size(READER_BUFFER_BYTES);
-    let writer_config = limits.read_buffer_size(0).write_buffer_size(WRITER_BATCH_BYTES);
+    // From here the socket is a WebSocket: one handle to read (no limit on how long the client
+    // may be quiet: the heartbeat finds a dead client; the read timeout only marks it idle), one
+    // to write. The writer never reads (no read buffer) and collects a batch of frames (up to
+    // 64 KiB) for one `send`.
+    let idle_after = connection.limits().keep_alive_timeout;
     let read_stream = connection.share_stream();
-    read_stream.tcp().set_read_timeout(None)?;
-    let leftover = connection.take_buffered_bytes();
-    let read_half = ReadHalf {
-        stream: read_stream,
-        socket: None,
+    read_stream.tcp().set_read_timeout(Some(idle_after))?;
+    let reader = WsReader {
+        frames: FrameReader::new(connection.take_buffered_bytes(), server.options().max_payload),
+        stream: ReadHalf {
+            stream: read_stream,
+            socket: None,
+            idle_after,
+            idle: false,
+        },
     };
-    let reader = WebSocket::from_partially_read(read_half, leftover, Role::Server, Some(reader_config));
+    let writer_config = WebSocketConfig::default()
+        .read_buffer_size(0)
+        .write_buffer_size(WRITER_BATCH_BYTES);
     let writer = Arc::new(WsWriter::new(connection.share_stream(), writer_config));
 
-    match socket {
-        Some(socket) => run_probe(socket, reader, writer),
+    // The reader's loop runs once this request's calls have returned (see `Upgraded`).
+    let run: Box<dyn FnOnce() + Send> = match socket {
+        Some(socket) => Box::new(move || run_probe(socket, reader, writer)),
         None => {
             let id = super::server::generate_id()?;
             info!("{id}: handshake over websocket from {}", request.peer);
             let socket = server.open_session(id, TransportKind::WebSocket, request);
-            run_attached(server, socket, reader, writer)
+            let server = server.clone();
+            Box::new(move || run_attached(&server, socket, reader, writer))
         }
-    }
-    Ok(Next::Close)
+    };
+    Ok(Next::Upgraded(Upgraded(run)))
 }
 
 /// A session opened over WebSocket: the WebSocket is its transport at once (the open packet goes
 /// out), then the `connection` event, then the reader's loop.
-fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, writer: Arc<WsWriter>) {
+fn run_attached(server: &Server, socket: Socket, reader: WsReader, writer: Arc<WsWriter>) {
     socket.attach_websocket(Arc::clone(&writer));
     server.handler().on_connection(&socket);
     let (end, _) = read_loop(&socket, reader, &writer, false);
@@ -459,7 +489,7 @@ fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, wr
 }
 
 /// An upgrade of a polling session: probe first.
-fn run_probe(socket: Socket, reader: WebSocket<ReadHalf>, writer: Arc<WsWriter>) {
+fn run_probe(socket: Socket, reader: WsReader, writer: Arc<WsWriter>) {
     if !socket.begin_upgrade(Arc::clone(&writer)) {
         // Already upgrading or upgraded: this second WebSocket is closed at once (the reference's
         // "transport has already been trying to upgrade").
@@ -504,13 +534,8 @@ fn finish(socket: Socket, end: ReaderEnd, writer: &Arc<WsWriter>, attached: bool
 
 /// Reads frames until the WebSocket ends; `probing` until `5` makes it the transport. Returns
 /// how it ended, and whether it was the session's transport by then.
-fn read_loop(
-    socket: &Socket,
-    mut reader: WebSocket<ReadHalf>,
-    writer: &Arc<WsWriter>,
-    probing: bool,
-) -> (ReaderEnd, bool) {
-    reader.get_mut().socket = Some(socket.clone());
+fn read_loop(socket: &Socket, mut reader: WsReader, writer: &Arc<WsWriter>, probing: bool) -> (ReaderEnd, bool) {
+    reader.stream.socket = Some(socket.clone());
     let mut attached = !probing;
     let end = read_frames(socket, &mut reader, writer, &mut attached);
     // Whatever this thread's handlers queued last goes out (or is dropped with the session).
@@ -519,46 +544,41 @@ fn read_loop(
 }
 
 /// The loop of `read_loop`.
-fn read_frames(
-    socket: &Socket,
-    reader: &mut WebSocket<ReadHalf>,
-    writer: &Arc<WsWriter>,
-    attached: &mut bool,
-) -> ReaderEnd {
+fn read_frames(socket: &Socket, reader: &mut WsReader, writer: &Arc<WsWriter>, attached: &mut bool) -> ReaderEnd {
     loop {
-        let frame = match reader.read() {
-            Ok(frame) => frame,
-            Err(tungstenite::Error::ConnectionClosed) | Err(tungstenite::Error::AlreadyClosed) => {
+        let incoming = match reader.frames.read_message(&mut reader.stream) {
+            Ok(incoming) => incoming,
+            Err(FrameError::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                reader.go_idle();
+                continue;
+            }
+            Err(FrameError::Io(e)) => {
+                if e.kind() != io::ErrorKind::UnexpectedEof {
+                    debug!("{}: websocket read: {e}", socket.id());
+                }
                 return ReaderEnd::Closed;
             }
-            Err(tungstenite::Error::Io(e)) => {
-                debug!("{}: websocket read: {e}", socket.id());
-                return ReaderEnd::Closed;
-            }
-            Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
-                return ReaderEnd::Closed;
-            }
-            Err(e @ tungstenite::Error::Capacity(_)) => return ReaderEnd::TooLarge(e.to_string()),
-            Err(e) => return ReaderEnd::Error(e.to_string()),
+            Err(e @ FrameError::TooLarge(_)) => return ReaderEnd::TooLarge(e.to_string()),
+            Err(e @ FrameError::Protocol(_)) => return ReaderEnd::Error(e.to_string()),
         };
-        let packet = match frame {
-            WsMessage::Text(text) => match Packet::decode_text(text.as_str()) {
+        let packet = match incoming {
+            Incoming::Text(text) => match Packet::decode_text(&text) {
                 Ok(packet) => packet,
                 Err(e) => return ReaderEnd::ParseError(e.to_string()),
             },
-            WsMessage::Binary(bytes) => Packet::Message(Message::Binary(bytes.to_vec())),
-            WsMessage::Ping(data) => {
+            Incoming::Binary(bytes) => Packet::Message(Message::Binary(bytes)),
+            Incoming::Ping(data) => {
                 if *attached {
-                    socket.queue_pong(data.to_vec());
+                    socket.queue_pong(data);
                 } else {
                     let mut ws = lock(&writer.ws);
                     ws.get_mut().wait = Wait::Yes;
-                    let _ = ws.send(WsMessage::Pong(data));
+                    let _ = ws.send(WsMessage::Pong(data.into()));
                 }
                 continue;
             }
-            WsMessage::Close(_) => return ReaderEnd::Closed,
-            WsMessage::Pong(_) | WsMessage::Frame(_) => continue,
+            Incoming::Close => return ReaderEnd::Closed,
+            Incoming::Pong => continue,
         };
         crate::trace::incoming(socket.id(), &packet);
         if *attached {
