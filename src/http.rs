@@ -92,9 +92,11 @@ pub struct Request {
     /// The part of `url` before `?`, e.g. `/socket.io/`.
     pub path: String,
     /// The query string decoded into pairs, in order, e.g. `[("EIO","4"),("transport","polling")]`.
-    pub query: Vec<(String, String)>,
-    /// Header names in lower case, values as sent.
-    pub headers: Vec<(String, String)>,
+    /// Shared (`Arc`): a session keeps its first request for as long as it lives, and every
+    /// Socket.IO namespace's `handshake` refers to the same pairs instead of copying them.
+    pub query: Arc<[(String, String)]>,
+    /// Header names in lower case, values as sent (shared, as `query`).
+    pub headers: Arc<[(String, String)]>,
     /// `HTTP/1.0` (no keep-alive unless asked) rather than `HTTP/1.1`.
     pub http10: bool,
     /// How the body is framed.
@@ -106,7 +108,7 @@ pub struct Request {
 impl Request {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        for (key, value) in &self.headers {
+        for (key, value) in self.headers.iter() {
             if key == name {
                 return Some(value.as_str());
             }
@@ -116,7 +118,7 @@ impl Request {
 
     /// The first query parameter with this name.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        for (key, value) in &self.query {
+        for (key, value) in self.query.iter() {
             if key == name {
                 return Some(value.as_str());
             }
@@ -603,11 +605,15 @@ fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Request, usize)>
     let method = parsed.method.unwrap_or("").to_string();
     let url = parsed.path.unwrap_or("/").to_string();
     let http10 = parsed.version == Some(0);
-    let mut headers = Vec::new();
-    for header in parsed.headers.iter() {
-        let value = String::from_utf8_lossy(header.value).into_owned();
-        headers.push((header.name.to_ascii_lowercase(), value));
-    }
+    // Collected straight into the shared slice (one allocation of the exact size).
+    let headers: Arc<[(String, String)]> = parsed
+        .headers
+        .iter()
+        .map(|header| {
+            let value = String::from_utf8_lossy(header.value).into_owned();
+            (header.name.to_ascii_lowercase(), value)
+        })
+        .collect();
     let (path, query_string) = match url.split_once('?') {
         Some((path, query)) => (path.to_string(), query),
         None => (url.clone(), ""),
@@ -616,7 +622,7 @@ fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Request, usize)>
         method,
         url: url.clone(),
         path,
-        query: parse_query(query_string),
+        query: parse_query(query_string).into(),
         headers,
         http10,
         body: BodyFraming::None,
@@ -653,7 +659,7 @@ fn body_framing(request: &Request) -> Result<BodyFraming, HeadError> {
 /// `EIO=4&transport=polling&t=a%2Bb` -> `[("EIO","4"),("transport","polling"),("t","a+b")]`
 /// (Node's `querystring.parse`: `+` is a space, `%XX` is a byte).
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
+    let mut pairs = Vec::with_capacity(query.split('&').count());
     for part in query.split('&') {
         if part.is_empty() {
             continue;

@@ -483,7 +483,7 @@ impl Socket {
     pub(super) fn take_for_websocket(&self) -> Option<Batch> {
         let mut state = self.lock();
         let pong = state.pong.take();
-        let packets: Vec<Packet> = state.write_buffer.drain(..).collect();
+        let packets = take_buffer(&mut state);
         match state.ready_state {
             ReadyState::Open if pong.is_none() && packets.is_empty() => {
                 state.flushing = false;
@@ -793,6 +793,11 @@ fn wake(waker: &Option<Arc<Waker>>) {
     }
 }
 
+/// The whole `write_buffer`, leaving none: not even its capacity stays with an idle session.
+fn take_buffer(state: &mut State) -> Vec<Packet> {
+    std::mem::take(&mut state.write_buffer).into()
+}
+
 /// What a GET should carry now, if anything (called with the lock held).
 fn take_poll_answer(state: &mut State) -> Option<Batch> {
     match state.ready_state {
@@ -807,7 +812,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
         // read as "transport close" rather than "io server disconnect".)
         ReadyState::Closing if !state.write_buffer.is_empty() => Some(Batch {
             pong: None,
-            packets: state.write_buffer.drain(..).collect(),
+            packets: take_buffer(state),
             close_transport: false,
             then_close_session: None,
         }),
@@ -831,7 +836,7 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
             }
             Some(Batch {
                 pong: None,
-                packets: state.write_buffer.drain(..).collect(),
+                packets: take_buffer(state),
                 close_transport: false,
                 then_close_session: None,
             })

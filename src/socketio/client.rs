@@ -270,8 +270,8 @@ fn build_handshake(request: &crate::http::Request, auth: Value) -> Handshake {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     Handshake {
-        headers: request.headers.clone(),
-        query: request.query.clone(),
+        headers: Arc::clone(&request.headers),
+        query: Arc::clone(&request.query),
         auth,
         url: request.url.clone(),
         time: js_date_string(issued),
