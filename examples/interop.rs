@@ -16,6 +16,10 @@
 //!                             `ask-answered` with the answer, or `ask-timeout`
 //! ```
 //!
+//! On `/` only, for the benchmark (`benches/compare.rs`): `floor` (seq) writes the frame of
+//! `42["broadcast-back",seq]` to every WebSocket client with one `send(2)` each and nothing else
+//! (no session, no buffer, no lock): the floor under a broadcast on this machine.
+//!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
 //!
@@ -32,7 +36,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use socketio_book::cli::{self, Flags};
-use socketio_book::engineio::CorsOptions;
+use socketio_book::engineio::{self, CorsOptions};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
 
@@ -44,10 +48,32 @@ fn room_of(args: &[Arg]) -> Option<String> {
     }
 }
 
-/// Sets up one namespace's handlers.
-fn setup(nsp: Namespace) {
+/// The benchmark's floor: the frame of `42["broadcast-back",<seq>]` (a text frame from the server:
+/// `0x81`, the length, the payload), written to every WebSocket with `send(MSG_DONTWAIT)`, the
+/// system call our broadcast ends in, and nothing around it.
+fn write_floor(engine: &engineio::Server, args: &[Arg]) {
+    let seq = match args.first() {
+        Some(Arg::Json(seq)) => seq.to_string(),
+        _ => return,
+    };
+    let payload = format!("42[\"broadcast-back\",{seq}]");
+    if payload.len() > 125 {
+        return;
+    }
+    let mut frame = vec![0x81, payload.len() as u8];
+    frame.extend_from_slice(payload.as_bytes());
+    for stream in engine.websocket_streams() {
+        let _ = stream.send_now(&frame);
+    }
+}
+
+/// Sets up one namespace's handlers (`floor` with the engine, on `/` only).
+fn setup(nsp: Namespace, floor: Option<engineio::Server>) {
     let namespace = nsp.clone();
     nsp.on_connection(move |socket: &Socket| {
+        if let Some(engine) = floor.clone() {
+            socket.on("floor", move |_socket, args, _ack| write_floor(&engine, &args));
+        }
         let _ = socket.emit("auth", vec![Arg::Json(socket.handshake().auth.clone())]);
 
         socket.on("message", |socket, args, _ack| {
@@ -119,8 +145,8 @@ fn run() -> Result<(), String> {
         ..defaults
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;
-    setup(io.of("/"));
-    setup(io.of("/custom"));
+    setup(io.of("/"), Some(io.engine().clone()));
+    setup(io.of("/custom"), None);
     let guarded = io.of("/guarded");
     guarded.use_middleware(|socket| {
         if socket.handshake().auth.get("token") == Some(&Value::from("secret")) {
@@ -132,7 +158,7 @@ fn run() -> Result<(), String> {
             })
         }
     });
-    setup(guarded);
+    setup(guarded, None);
 
     let port: u16 = flags.get("port", 3000)?;
     let host = flags.text("host").unwrap_or("127.0.0.1").to_string();

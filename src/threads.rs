@@ -98,10 +98,11 @@ thread_local! {
 /// system call per idle period, never one per read.
 ///
 /// ```text
-/// top of the stack  [ thread control block, TLS | frames down to the caller | 1 KiB | released ... ] bottom
+/// top of the stack  [ thread control block, TLS | frames down to the caller | 512 B | released ... ] bottom
 /// ```
 ///
-/// The 1 KiB kept below the caller covers this function's own frame and the `madvise` call.
+/// The 512 bytes kept below this function's frame cover the `madvise` call (a system call
+/// wrapper: only its return address goes on the stack).
 #[inline(never)]
 pub fn release_unused_stack() {
     let bottom = stack_bottom();
@@ -111,7 +112,7 @@ pub fn release_unused_stack() {
     }
     let marker = 0u8;
     let here = std::hint::black_box(&marker) as *const u8 as usize;
-    let end = here.saturating_sub(1024) & !(page - 1);
+    let end = here.saturating_sub(512) & !(page - 1);
     if end <= bottom {
         return;
     }

@@ -162,7 +162,10 @@ impl FrameReader {
             }
             return Ok(());
         }
-        let so_far = self.fragmented.as_ref().map_or(0, |message| message.payload.len() as u64);
+        let so_far = self
+            .fragmented
+            .as_ref()
+            .map_or(0, |message| message.payload.len() as u64);
         if header.payload_len > self.max_size as u64 || so_far + header.payload_len > self.max_size as u64 {
             return Err(FrameError::TooLarge(so_far + header.payload_len));
         }
@@ -421,7 +424,10 @@ mod tests {
             (frame(0x09, b"x"), "fragmented control frame"),
             (frame(0x89, &[0; 126]), "control frame over 125 bytes"),
             (frame(0x80, b"x"), "continuation frame with no message to continue"),
-            ([frame(0x01, b"x"), frame(0x81, b"y")].concat(), "a new message inside a fragmented one"),
+            (
+                [frame(0x01, b"x"), frame(0x81, b"y")].concat(),
+                "a new message inside a fragmented one",
+            ),
             (frame(0x81, &[0xff, 0xfe]), "text message that is not UTF-8"),
             (frame(0x88, &[0x03]), "close frame with a 1-byte payload"),
             (frame(0x88, &[0x03, 0xe8, 0xff]), "close reason that is not UTF-8"),
@@ -460,12 +466,18 @@ mod tests {
         let split = bytes.len() - 2;
         let mut first = &bytes[..split];
         let mut reader = FrameReader::new(Vec::new(), 100_000);
-        assert_eq!(reader.read_message(&mut first).unwrap(), Incoming::Text("4one".to_string()));
+        assert_eq!(
+            reader.read_message(&mut first).unwrap(),
+            Incoming::Text("4one".to_string())
+        );
         // Part of the second frame waits in the buffer, on the heap.
         assert!(reader.buffer_capacity() > 0);
         assert!(matches!(reader.read_message(&mut first), Err(FrameError::Io(_))));
         let mut rest = &bytes[split..];
-        assert_eq!(reader.read_message(&mut rest).unwrap(), Incoming::Text("4tw".to_string()));
+        assert_eq!(
+            reader.read_message(&mut rest).unwrap(),
+            Incoming::Text("4tw".to_string())
+        );
         // Nothing waits: the buffer is gone.
         assert_eq!(reader.buffer_capacity(), 0);
         // A large frame's buffer does not outlive it.

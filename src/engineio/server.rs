@@ -33,7 +33,7 @@ use log::{debug, info};
 use super::base64;
 use super::socket::Socket;
 use super::{Handler, polling, websocket};
-use crate::http::{Connection, Request};
+use crate::http::{Connection, Request, SharedStream};
 use crate::listener::{HttpService, Next};
 use crate::sync::lock;
 use crate::timer::Timers;
@@ -233,6 +233,14 @@ impl Server {
     /// How many sessions are open.
     pub fn clients_count(&self) -> usize {
         lock(&self.shared.clients).len()
+    }
+
+    /// The TCP sockets of the sessions whose transport is a WebSocket now. For the benchmark's
+    /// floor only (`examples/interop.rs`, event `floor`): writing to a socket behind its session's
+    /// back could put a frame inside another that a slow client has only partly received.
+    pub fn websocket_streams(&self) -> Vec<SharedStream> {
+        let sockets: Vec<Socket> = lock(&self.shared.clients).values().cloned().collect();
+        sockets.iter().filter_map(Socket::websocket_stream).collect()
     }
 
     /// Whether a request is for Engine.IO (its URL starts with `path`, as the reference checks).

@@ -40,7 +40,7 @@ use super::Message;
 use super::packet::Packet;
 use super::server::{Shared, TransportKind};
 use super::websocket::{self, WsWriter};
-use crate::http::Request;
+use crate::http::{Request, SharedStream};
 use crate::timer::TimerId;
 use crate::waker::Waker;
 
@@ -462,6 +462,11 @@ impl Socket {
             state.flush()
         };
         self.run_flush(flush);
+    }
+
+    /// The socket of the WebSocket that is this session's transport, if it is one.
+    pub(super) fn websocket_stream(&self) -> Option<SharedStream> {
+        self.lock().websocket.as_ref().map(|writer| writer.stream())
     }
 
     /// A client's WebSocket Ping frame: its Pong goes out with the next write.

@@ -266,6 +266,11 @@ impl WsWriter {
         self.shutdown();
     }
 
+    /// The socket (another handle to it).
+    pub(super) fn stream(&self) -> SharedStream {
+        self.stream.clone()
+    }
+
     /// Ends the TCP connection both ways (a blocked `read` or `write` on it returns).
     fn shutdown(&self) {
         let _ = self.stream.tcp().shutdown(Shutdown::Both);
