@@ -1174,6 +1174,14 @@ struct SoakStats {
     failed: Cell<usize>,
     acks: Cell<u64>,
     first_error: RefCell<Option<String>>,
+    /// When the last session of the batch said its last word (a goodbye, or nothing more).
+    last_active: Cell<Option<Instant>>,
+}
+
+impl SoakStats {
+    fn active_now(&self) {
+        self.last_active.set(Some(Instant::now()));
+    }
 }
 
 /// A soak session longer than this failed.
@@ -1186,7 +1194,12 @@ fn heartbeat_of(open: &str) -> u64 {
 }
 
 /// One soak session: connect, `emits` acked emits one after the other, then goodbye (`41`, then
-/// Engine.IO's `1`) or, if `vanish`, drop every connection without a word.
+/// Engine.IO's `1`), or, if `vanish`, not a word more: a polling client just stops polling (the
+/// server hears nothing until its ping times out); a WebSocket client keeps its connection open
+/// and answers nothing, until the server's ping timeout closes it.
+///
+/// Returns the silent WebSocket of a vanishing client, for the caller to hold until the server
+/// closes it.
 async fn soak_session(
     port: u16,
     n: usize,
@@ -1194,7 +1207,7 @@ async fn soak_session(
     emits: usize,
     vanish: bool,
     stats: &SoakStats,
-) -> Result<(), Error> {
+) -> Result<Option<Ws>, Error> {
     match kind {
         SoakKind::Polling => {
             let (mut http, sid) = connect_polling(port, n).await?;
@@ -1222,6 +1235,7 @@ async fn soak_session(
             if !vanish {
                 post_packets(port, &sid, "41\x1e1").await?;
             }
+            stats.active_now();
             // Vanishing: no GET is held, so the server hears nothing until its ping times out.
             drop(http);
         }
@@ -1243,16 +1257,26 @@ async fn soak_session(
                     }
                 }
             }
-            if !vanish {
-                ws.send(Message::text("41")).await?;
-                ws.send(Message::text("1")).await?;
-                let _ = ws.close(None).await;
+            stats.active_now();
+            if vanish {
+                return Ok(Some(ws));
             }
-            // Vanishing: the TCP connection just ends (no close packet, no close frame).
-            drop(ws);
+            ws.send(Message::text("41")).await?;
+            ws.send(Message::text("1")).await?;
+            let _ = ws.close(None).await;
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+/// A vanished WebSocket client: silent, its connection open, until the server gives up on it
+/// (its ping timeout) and closes it.
+async fn stay_silent(mut ws: Ws) {
+    while let Some(Ok(message)) = ws.next().await {
+        if let Message::Close(_) = message {
+            break;
+        }
+    }
 }
 
 /// Runs the soak sessions numbered `range`, `concurrency` at a time, and waits for all of them.
@@ -1270,7 +1294,14 @@ async fn soak_batch(port: u16, range: std::ops::Range<usize>, concurrency: usize
             let vanish = n % 4 == 3;
             let session = soak_session(port, n, kind, emits, vanish, &stats);
             match tokio::time::timeout(SOAK_SESSION_TIMEOUT, session).await {
-                Ok(Ok(())) => stats.ok.set(stats.ok.get() + 1),
+                Ok(Ok(silent)) => {
+                    stats.ok.set(stats.ok.get() + 1);
+                    if let Some(ws) = silent {
+                        // The next session may start: this one only waits now.
+                        drop(permit);
+                        let _ = tokio::time::timeout(SOAK_SESSION_TIMEOUT, stay_silent(ws)).await;
+                    }
+                }
                 failure => {
                     stats.failed.set(stats.failed.get() + 1);
                     let error = match failure {
@@ -1280,7 +1311,6 @@ async fn soak_batch(port: u16, range: std::ops::Range<usize>, concurrency: usize
                     stats.first_error.borrow_mut().get_or_insert(error);
                 }
             }
-            drop(permit);
             finished.set(finished.get() + 1);
             done.notify_one();
         });
@@ -1325,23 +1355,29 @@ async fn soak(args: &Args) -> Value {
     let mut rounds = Vec::new();
     for round in 0..args.rounds {
         let started = Instant::now();
+        let cpu_before = Sample::take(pid);
         let mut figures = serde_json::Map::new();
         let mut ok = 0;
         let mut failed = 0;
         let mut acks = 0;
         let mut first_error: Option<String> = None;
+        let mut churn_s = 0.0;
         for (label, range) in [("first", 0..first), ("rest", first..args.sessions)] {
             if range.is_empty() {
                 continue;
             }
+            let batch_started = Instant::now();
             let stats = soak_batch(args.port, range, args.concurrency, args.emits).await;
+            churn_s += batch_started.elapsed().as_secs_f64();
             ok += stats.ok.get();
             failed += stats.failed.get();
             acks += stats.acks.get();
             if first_error.is_none() {
                 first_error = stats.first_error.borrow().clone();
             }
+            // Threads back: counted from the last word of the batch's last session.
             let back = wait_for_threads(pid, base_threads, args.settle).await;
+            let back = back.map(|_| stats.last_active.get().map_or(0.0, |at| at.elapsed().as_secs_f64()));
             let state = server_state(pid);
             figures.insert(format!("threads_back_after_{label}_s"), json!(back));
             figures.insert(format!("rss_after_{label}_kb"), state["rss_kb"].clone());
@@ -1349,6 +1385,12 @@ async fn soak(args: &Args) -> Value {
             figures.insert(format!("fds_after_{label}"), state["fds"].clone());
         }
         let wall = started.elapsed().as_secs_f64();
+        let span = cpu_before.span(&Sample::take(pid));
+        figures.insert(
+            "server_cpu_us_per_session".into(),
+            json!(span.server * 1e6 / args.sessions as f64),
+        );
+        figures.insert("span".into(), span.json());
         figures.insert("round".into(), json!(round + 1));
         figures.insert("sessions".into(), json!(args.sessions));
         figures.insert("ok".into(), json!(ok));
@@ -1356,7 +1398,8 @@ async fn soak(args: &Args) -> Value {
         figures.insert("acks".into(), json!(acks));
         figures.insert("first_error".into(), json!(first_error));
         figures.insert("wall_s".into(), json!(wall));
-        figures.insert("sessions_per_s".into(), json!(args.sessions as f64 / wall));
+        // Sessions per second while churning (the waits for the threads left out).
+        figures.insert("sessions_per_s".into(), json!(args.sessions as f64 / churn_s));
         rounds.push(Value::Object(figures));
     }
     let kb = |round: usize, key: &str| rounds.get(round).and_then(|r| r[key].as_f64()).unwrap_or(f64::NAN);
