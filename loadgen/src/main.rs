@@ -1423,6 +1423,7 @@ async fn soak(args: &Args) -> Value {
         r["threads_back_after_first_s"].is_null() || r.get("threads_back_after_rest_s").is_some_and(Value::is_null)
     });
     let failed: u64 = rounds.iter().map(|r| r["failed"].as_u64().unwrap_or(0)).sum();
+    let mean = |key: &str| rounds.iter().filter_map(|r| r[key].as_f64()).sum::<f64>() / rounds.len().max(1) as f64;
     json!({
         "case": "soak",
         "server_base": base,
@@ -1435,6 +1436,8 @@ async fn soak(args: &Args) -> Value {
         "threads_back_max_s": if never_back { Value::Null } else { json!(back_max) },
         "threads_back_over_heartbeat": if never_back { Value::Null } else { json!(back_max * 1000.0 / heartbeat_ms as f64) },
         "failed": failed,
+        "sessions_per_s": mean("sessions_per_s"),
+        "server_cpu_us_per_session": mean("server_cpu_us_per_session"),
         "server_after": server_state(pid),
     })
 }
