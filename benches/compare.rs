@@ -186,8 +186,26 @@ const CASES: &[Case] = &[
         name: "soak",
         loadgen: "soak",
         // Two rounds in one server process: does the second add to the RSS the first left?
-        full: &["--sessions", "100000", "--rounds", "2", "--concurrency", "100", "--emits", "3"],
-        quick: &["--sessions", "12000", "--rounds", "2", "--concurrency", "100", "--emits", "3"],
+        full: &[
+            "--sessions",
+            "100000",
+            "--rounds",
+            "2",
+            "--concurrency",
+            "100",
+            "--emits",
+            "3",
+        ],
+        quick: &[
+            "--sessions",
+            "12000",
+            "--rounds",
+            "2",
+            "--concurrency",
+            "100",
+            "--emits",
+            "3",
+        ],
         rust_only: &[],
         // A short heartbeat: a vanished client is found within 4 s.
         heartbeat_ms: (2_000, 2_000),
@@ -334,7 +352,12 @@ const METRICS: &[Metric] = &[
         "floor_all_have_it_p50_ms",
         Target::None,
     ),
-    m("broadcast", "all have it ÷ floor", "over_floor", Target::RustAtMost(1.25)),
+    m(
+        "broadcast",
+        "all have it ÷ floor",
+        "over_floor",
+        Target::RustAtMost(1.25),
+    ),
     m("broadcast", "all have it max ms", "all_have_it_max_ms", Target::None),
     m("broadcast", "one delivery p50 ms", "delivery_p50_ms", Target::None),
     m("broadcast", "lost deliveries", "lost", Target::RustAtMost(0.0)),
@@ -431,18 +454,14 @@ impl Config {
             Ok(list) if !list.is_empty() => {
                 let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
                 // A case's own name, or else its load client's (`connect`: both connect cases).
-                let matches = |case: &Case, w: &str| {
-                    case.name == w || (!CASES.iter().any(|c| c.name == w) && case.loadgen == w)
-                };
+                let matches =
+                    |case: &Case, w: &str| case.name == w || (!CASES.iter().any(|c| c.name == w) && case.loadgen == w);
                 for w in &wanted {
                     if !CASES.iter().any(|c| matches(c, w)) {
                         return Err(format!("BENCH_CASES: no case {w}"));
                     }
                 }
-                CASES
-                    .iter()
-                    .filter(|c| wanted.iter().any(|w| matches(c, w)))
-                    .collect()
+                CASES.iter().filter(|c| wanted.iter().any(|w| matches(c, w))).collect()
             }
             _ => CASES.iter().collect(),
         };

@@ -26,6 +26,7 @@
 //! ```text
 //! cargo run --example interop -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
 //!     [--max-payload BYTES] [--connect-timeout MS] [--cors-origin ORIGIN[,ORIGIN...]] [--log-level info]
+//!     [--max-connections N] [--keep-alive-timeout MS]
 //! ```
 //!
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections.
@@ -37,6 +38,7 @@ use std::time::Duration;
 use serde_json::Value;
 use socketio_book::cli::{self, Flags};
 use socketio_book::engineio::{self, CorsOptions};
+use socketio_book::http::Limits;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
 
@@ -162,9 +164,13 @@ fn run() -> Result<(), String> {
 
     let port: u16 = flags.get("port", 3000)?;
     let host = flags.text("host").unwrap_or("127.0.0.1").to_string();
+    let defaults = ListenerConfig::default();
     let listener_config = ListenerConfig {
-        max_connections: flags.get("max-connections", ListenerConfig::default().max_connections)?,
-        ..ListenerConfig::default()
+        max_connections: flags.get("max-connections", defaults.max_connections)?,
+        limits: Limits {
+            keep_alive_timeout: flags.millis("keep-alive-timeout", defaults.limits.keep_alive_timeout)?,
+            ..defaults.limits
+        },
     };
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
     let address = http.local_addr().map_err(|e| e.to_string())?;

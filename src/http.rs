@@ -349,14 +349,14 @@ impl Connection {
     /// answer, and if it does (pipelining) they wait in the kernel until the answer is written.
     ///
     /// After `keep_alive_timeout` of waiting the thread gives back the stack pages below this
-    /// call (`threads::release_unused_stack`) and waits on: an idle polling client costs its
+    /// call (`memory::release_unused_stack`) and waits on: an idle polling client costs its
     /// thread's stack down to here.
     pub fn wait_held(&mut self) -> io::Result<HeldWait> {
         let idle_after = self.limits.keep_alive_timeout.as_millis().min(i32::MAX as u128) as i32;
         match self.poll_held(idle_after)? {
             Some(woken) => Ok(woken),
             None => {
-                crate::threads::release_unused_stack();
+                crate::memory::release_unused_stack();
                 Ok(self.poll_held(-1)?.expect("no timeout"))
             }
         }
@@ -433,12 +433,13 @@ impl Connection {
     }
 
     /// Waits until the first byte of the next request is here; an idle connection is closed
-    /// after `keep_alive_timeout`.
+    /// after `keep_alive_timeout` and a fraction of a second of its own (`idle_spread`).
     fn wait_for_request_start(&mut self) -> Result<(), HeadError> {
         if !self.buffer.is_empty() {
             return Ok(());
         }
-        match self.fill_buffer(Some(self.limits.keep_alive_timeout)) {
+        let idle_timeout = self.limits.keep_alive_timeout + idle_spread(self.peer);
+        match self.fill_buffer(Some(idle_timeout)) {
             Ok(0) => Err(HeadError::Closed),
             Ok(_) => Ok(()),
             Err(e) if is_timeout(&e) => Err(HeadError::IdleTimeout),
@@ -589,6 +590,13 @@ impl Connection {
             Err(e) => Err(BodyError::Io(e)),
         }
     }
+}
+
+/// Up to a second more for an idle connection, different for each connection (its port's last
+/// three digits, in ms): connections opened together (a crowd of clients, a reconnecting proxy)
+/// are not all closed in the same instant, to be reopened in one burst of SYNs.
+fn idle_spread(peer: SocketAddr) -> Duration {
+    Duration::from_millis(u64::from(peer.port()) % 1000)
 }
 
 /// One `read`, again if a signal interrupted it.

@@ -57,6 +57,7 @@ pub mod engineio;
 pub mod http;
 pub mod interval;
 pub mod listener;
+pub mod memory;
 pub mod socketio;
 pub mod sync;
 pub mod threads;

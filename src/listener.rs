@@ -14,10 +14,18 @@
 //! A connection thread is owned by its connection: it ends when the client closes, when a
 //! timeout in `http::Limits` fires, or when the service says `Next::Close`. The listener keeps a
 //! count of open connections; past `max_connections` a new one is answered `503` at once, and
-//! likewise when the process has no room for another thread (`threads.rs`).
+//! likewise when the process has no room for another thread (`threads.rs`) or no file descriptor
+//! left (see `spare_fd` below): a client is refused with an answer and a log line, never left
+//! waiting, and served again once resources free up.
+//!
+//! The listen backlog is 511, as Node's: std listens with 128, and when many clients connect at
+//! once (say, a thousand idle connections closed together and reopened together) the kernel
+//! drops the SYNs past the backlog, which the clients resend only after a second.
 
+use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -80,21 +88,34 @@ impl Default for ListenerConfig {
     }
 }
 
+/// Connections waiting to be accepted that the kernel queues (Node's default).
+const LISTEN_BACKLOG: i32 = 511;
+
 /// A bound listener, not yet serving.
 pub struct HttpServer {
     listener: TcpListener,
     config: ListenerConfig,
     open_connections: Arc<AtomicUsize>,
+    /// A file descriptor held in reserve (`/dev/null`): when `accept` fails for want of
+    /// descriptors (EMFILE), it is closed so that the waiting client can be accepted and answered
+    /// `503`, then opened again.
+    spare_fd: Option<File>,
 }
 
 impl HttpServer {
     /// Binds `address` (e.g. `"0.0.0.0:8005"`; port 0 picks a free port).
     pub fn bind(address: impl ToSocketAddrs, config: ListenerConfig) -> io::Result<HttpServer> {
         let listener = TcpListener::bind(address)?;
+        // `listen` again on the listening socket: Linux only sets the new backlog.
+        // SAFETY: a plain system call on the socket `listener` owns.
+        if unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
         Ok(HttpServer {
             listener,
             config,
             open_connections: Arc::new(AtomicUsize::new(0)),
+            spare_fd: File::open("/dev/null").ok(),
         })
     }
 
@@ -104,7 +125,7 @@ impl HttpServer {
     }
 
     /// Accepts connections forever on the calling thread.
-    pub fn serve(self, service: Arc<dyn HttpService>) {
+    pub fn serve(mut self, service: Arc<dyn HttpService>) {
         let mut backoff = MIN_BACKOFF;
         loop {
             match self.listener.accept() {
@@ -115,6 +136,9 @@ impl HttpServer {
                 Err(e) if is_transient_accept_error(&e) => {
                     debug!("accept: {e}");
                 }
+                Err(e) if is_out_of_descriptors(&e) && self.spare_fd.is_some() => {
+                    self.refuse_for_want_of_descriptors(&e);
+                }
                 Err(e) => {
                     // Out of file descriptors (EMFILE/ENFILE) or memory: spinning on accept()
                     // would burn a core; wait for connections to close, then try again.
@@ -123,6 +147,24 @@ impl HttpServer {
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
+        }
+    }
+
+    /// Out of file descriptors: give up the spare one, accept the client that waits, answer it
+    /// `503`, take the spare back. (Without it the client would wait, unanswered, in the backlog.)
+    fn refuse_for_want_of_descriptors(&mut self, error: &io::Error) {
+        self.spare_fd = None;
+        match self.listener.accept() {
+            Ok((stream, peer)) => {
+                warn!("{peer}: no file descriptor left ({error}): 503");
+                refuse(stream, "too many open files");
+            }
+            Err(e) => warn!("accept failed: {e}"),
+        }
+        self.spare_fd = File::open("/dev/null").ok();
+        if self.spare_fd.is_none() {
+            // Still none: the next accept error backs off (`serve`) until descriptors free up.
+            thread::sleep(MIN_BACKOFF);
         }
     }
 
@@ -172,6 +214,11 @@ fn is_transient_accept_error(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
     )
+}
+
+/// EMFILE (this process's limit) or ENFILE (the system's).
+fn is_out_of_descriptors(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
 /// Counts one open connection; the count goes down when this is dropped.

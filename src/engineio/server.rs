@@ -23,8 +23,7 @@
 //! A refused WebSocket upgrade gets the reference's plain `400` with the message as text.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -345,7 +344,7 @@ impl Server {
         let id = match generate_id() {
             Ok(id) => id,
             Err(e) => {
-                log::error!("cannot read /dev/urandom for a session id: {e}");
+                log::error!("no random bytes for a session id: {e}");
                 return self.abort_request(&request, connection, ErrorCode::BadRequest.into());
             }
         };
@@ -461,10 +460,24 @@ impl HttpService for Server {
 }
 
 /// A session id as the reference makes it (`base64id`): 15 random bytes from the OS, base64 with
-/// `/` -> `_` and `+` -> `-`: 20 characters, 120 bits.
+/// `/` -> `_` and `+` -> `-`: 20 characters, 120 bits. The bytes come from `getrandom(2)`, which
+/// needs no file descriptor (a server out of descriptors still opens sessions for the clients it
+/// could accept).
 pub fn generate_id() -> io::Result<String> {
     let mut bytes = [0u8; 15];
-    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let mut filled = 0;
+    while filled < bytes.len() {
+        // SAFETY: writes at most `bytes.len() - filled` bytes into the rest of a local array.
+        let got = unsafe { libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0) };
+        if got < 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        filled += got as usize;
+    }
     Ok(base64::encode(&bytes).replace('/', "_").replace('+', "-"))
 }
 

@@ -692,7 +692,7 @@ impl Socket {
     /// queued is dropped (and counted), the transport is released (a held GET answers `1`, a
     /// WebSocket gets its close frame), and the handler hears the reason.
     pub(super) fn on_close(&self, reason: &str) {
-        let (timers, dropped, held_get, websocket, probe) = {
+        let (timers, dropped, dropped_bytes, held_get, websocket, probe) = {
             let mut state = self.lock();
             if state.ready_state == ReadyState::Closed {
                 return;
@@ -705,7 +705,8 @@ impl Socket {
                 state.close_timer.take(),
             ];
             let dropped = state.write_buffer.len();
-            state.write_buffer.clear();
+            let dropped_bytes: usize = state.write_buffer.iter().map(payload_bytes).sum();
+            state.write_buffer = VecDeque::new();
             state.pong = None;
             // The WebSocket: if no thread holds the writing role, this one takes it to write the
             // close frame; if one does, that thread will find the session closed.
@@ -714,7 +715,8 @@ impl Socket {
                 state.flushing = true;
                 (writer, take_role)
             });
-            (timers, dropped, state.poll_waker.take(), websocket, state.probe.take())
+            let held_get = state.poll_waker.take();
+            (timers, dropped, dropped_bytes, held_get, websocket, state.probe.take())
         };
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
@@ -737,9 +739,13 @@ impl Socket {
         }
         if dropped > 0 {
             warn!(
-                "{}: closed ({reason}) with {dropped} packets not sent: dropped",
+                "{}: closed ({reason}) with {dropped} packets not sent ({dropped_bytes} bytes): dropped",
                 self.inner.id
             );
+            if dropped_bytes >= GIVE_BACK_AFTER_BYTES {
+                // They are freed by now; malloc would keep the memory for reuse.
+                crate::memory::give_back_free_heap();
+            }
         } else {
             info!("{}: closed ({reason})", self.inner.id);
         }
@@ -784,6 +790,20 @@ impl State {
             Some(waker) => Flush::RingPoll(Arc::clone(waker)),
             None => Flush::Nothing,
         }
+    }
+}
+
+/// Dropping this much buffered data (a client that stopped reading) gives the freed memory back
+/// to the kernel (`memory::give_back_free_heap`).
+const GIVE_BACK_AFTER_BYTES: usize = 1024 * 1024;
+
+/// The bytes a buffered packet holds (its data; the packet itself is a few words).
+fn payload_bytes(packet: &Packet) -> usize {
+    match packet {
+        Packet::Open(text) | Packet::Ping(text) | Packet::Pong(text) => text.len(),
+        Packet::Message(Message::Text(text)) => text.len(),
+        Packet::Message(Message::Binary(bytes)) => bytes.len(),
+        Packet::Close | Packet::Upgrade | Packet::Noop => 0,
     }
 }
 

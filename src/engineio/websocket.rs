@@ -28,7 +28,7 @@
 //!
 //! The reader runs from the top of its thread's stack (`listener::Upgraded`), and a client quiet
 //! for `keep_alive_timeout` (5 s) costs little: the reader gives back the stack pages below its
-//! frame (`threads::release_unused_stack`) and waits with no time limit, holding no buffer.
+//! frame (`memory::release_unused_stack`) and waits with no time limit, holding no buffer.
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
@@ -119,7 +119,7 @@ impl WsReader {
     /// and wait with no time limit. An idle client costs its thread's stack down to the blocked
     /// `read()` and no buffer (NOTES.md, "An idle client's bytes").
     fn go_idle(&mut self) {
-        crate::threads::release_unused_stack();
+        crate::memory::release_unused_stack();
         self.stream.idle = true;
         let _ = self.stream.stream.tcp().set_read_timeout(None);
     }
