@@ -9,14 +9,16 @@
 //!
 //! Each case runs `BENCH_REPS` times (3; 1 in quick mode) on each server, alternating which server
 //! goes first; the table shows the medians, Rust beside Node, the ratio Rust/Node and the
-//! targets of issues 5 and 12.
+//! targets of issues 5, 9 (`broadcast-ack`, `fetch-sockets`) and 12.
 //!
 //! The cases: `connect-websocket`, `connect-upgrade`, `rtt`, `throughput`, `broadcast` (with the
 //! floor, on the Rust server: the same frame written to the same clients by one plain loop of
 //! `send(2)`, so that the broadcast's time reads as a multiple of what the system calls alone
-//! take), `idle` (WebSocket clients held), `idle-polling` (polling-only clients held, a GET always
-//! waiting), `scale`, and `soak` (Rust only: sessions churned in two rounds in one server
-//! process, RSS and threads read after each batch). The load client reads the server's CPU, RSS, threads and file descriptors
+//! take), `broadcast-ack`, `fetch-sockets`, `idle` (WebSocket clients held), `idle-polling`
+//! (polling-only clients held, a GET always waiting), `scale`, and `soak` (Rust only: sessions
+//! churned in two rounds in one server process, RSS and threads read after each batch).
+//!
+//! The load client reads the server's CPU, RSS, threads and file descriptors
 //! from `/proc/PID` and its own CPU from `/proc/self`; a client above 85 % of its core is flagged,
 //! since then the client, not the server, may be the limit.
 //!
@@ -151,6 +153,26 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 200,
+    },
+    Case {
+        name: "broadcast-ack",
+        loadgen: "broadcast-ack",
+        full: &["--clients", "5000", "--rounds", "20", "--interval-ms", "300"],
+        quick: &["--clients", "1000", "--rounds", "5", "--interval-ms", "300"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
+        limit_s: 300,
+    },
+    Case {
+        name: "fetch-sockets",
+        loadgen: "fetch-sockets",
+        full: &["--clients", "10000", "--rounds", "10", "--interval-ms", "300"],
+        quick: &["--clients", "2000", "--rounds", "5", "--interval-ms", "300"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
+        limit_s: 300,
     },
     Case {
         name: "idle",
@@ -368,6 +390,36 @@ const METRICS: &[Metric] = &[
         Target::None,
     ),
     c("broadcast", "client CPU ms/broadcast", "client_cpu_ms_per_broadcast"),
+    m(
+        "broadcast-ack",
+        "callback after p50 ms",
+        "p50_ms",
+        Target::RatioAtMost(0.5),
+    ),
+    m("broadcast-ack", "callback after max ms", "max_ms", Target::None),
+    m("broadcast-ack", "acks missing", "acks_missing", Target::RustAtMost(0.0)),
+    m(
+        "broadcast-ack",
+        "server CPU µs/ack",
+        "server_cpu_us_per_ack",
+        Target::None,
+    ),
+    c("broadcast-ack", "client CPU µs/ack", "client_cpu_us_per_ack"),
+    m("fetch-sockets", "fetch p50 ms", "p50_ms", Target::RatioAtMost(0.5)),
+    m("fetch-sockets", "fetch max ms", "max_ms", Target::None),
+    m(
+        "fetch-sockets",
+        "sockets listed, min",
+        "count_min",
+        Target::RustAllClients,
+    ),
+    m(
+        "fetch-sockets",
+        "server CPU ms/fetch",
+        "server_cpu_ms_per_fetch",
+        Target::None,
+    ),
+    c("fetch-sockets", "client CPU ms/fetch", "client_cpu_ms_per_fetch"),
     m("idle", "RSS kB/client", "rss_per_client_kb", Target::RatioAtMost(1.0)),
     m("idle", "RSS MB total", "server_after.rss_mb", Target::None),
     m("idle", "threads", "threads", Target::None),
@@ -814,6 +866,22 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("round2_added_kb"),
             pick("threads_back_max_s")
         ),
+        "broadcast-ack" => format!(
+            "callback p50 {} ms, max {} ms, acks missing {}, {} µs CPU/ack, connected {}",
+            pick("p50_ms"),
+            pick("max_ms"),
+            pick("acks_missing"),
+            pick("server_cpu_us_per_ack"),
+            pick("connect.connected")
+        ),
+        "fetch-sockets" => format!(
+            "fetch p50 {} ms, max {} ms, listed min {}, {} ms CPU/fetch, connected {}",
+            pick("p50_ms"),
+            pick("max_ms"),
+            pick("count_min"),
+            pick("server_cpu_ms_per_fetch"),
+            pick("connect.connected")
+        ),
         _ => format!(
             "held {} (failed {}, dropped {}), {} kB/client, {} threads ({} a client), {} fds, CPU {} %, pings min {}",
             pick("held"),
@@ -896,6 +964,8 @@ fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTre
             Target::RatioAtMost(x) => {
                 let shown = if (x - 1.0 / 3.0).abs() < 1e-9 {
                     "1/3".to_string()
+                } else if x == 0.5 {
+                    "½".to_string()
                 } else {
                     format!("{x}")
                 };

@@ -1,11 +1,8 @@
 //! Engine.IO on its own, like the `engine.io` package: every message packet (text or binary)
 //! goes back to its sender. The text message `close-me` makes the server close that session.
 //!
-//! ```text
-//! cargo run --example engine_echo -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--cors-origin ORIGIN[,ORIGIN...]] [--upgrade-timeout MS]
-//!     [--max-connections N] [--allowed-origin ORIGIN] [--log-level info]
-//! ```
+//! `cargo run --example engine_echo -- --help` lists its flags (the table `USAGE` below, also in
+//! README).
 //!
 //! `--allowed-origin` sets the reference's `allowRequest`: a handshake from a page of another
 //! origin is refused (`403 {"code":4,...}`).
@@ -16,8 +13,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use socketio_book::cli::{self, Flags};
-use socketio_book::engineio::{AllowRequest, CorsOptions, Handler, Message, Server, ServerOptions, Socket};
+use socketio_book::cli::{self, Flag, Usage};
+use socketio_book::engineio::{AllowRequest, Handler, Message, Server, ServerOptions, Socket};
 use socketio_book::http::Request;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::timer::Timers;
@@ -54,31 +51,89 @@ fn allowed_origin_only(allowed: &str) -> AllowRequest {
     }))
 }
 
+/// The flags of `cargo run --example engine_echo -- ...`: `--help` prints this table.
+const USAGE: Usage = Usage {
+    program: env!("CARGO_BIN_NAME"),
+    about: "Engine.IO alone at /engine.io/ (like the engine.io package), echoing every message",
+    flags: &[
+        cli::port("3000"),
+        cli::host("127.0.0.1"),
+        cli::LOG_LEVEL,
+        cli::PING_INTERVAL,
+        cli::PING_TIMEOUT,
+        Flag::number(
+            "upgrade-timeout",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "how long an upgrade to WebSocket may take (upgradeTimeout)",
+        )
+        .default("10000"),
+        cli::MAX_PAYLOAD,
+        cli::CORS_ORIGIN,
+        cli::CORS_METHODS,
+        cli::CORS_ALLOWED_HEADERS,
+        cli::CORS_EXPOSED_HEADERS,
+        cli::CORS_MAX_AGE,
+        cli::TRANSPORTS,
+        cli::ALLOW_UPGRADES,
+        cli::COOKIE,
+        cli::INITIAL_HEADER,
+        cli::HEADER,
+        Flag::text(
+            "allowed-origin",
+            "ORIGIN",
+            "allowRequest: refuse a handshake from a page of another origin (403)",
+        ),
+        cli::MAX_CONNECTIONS,
+    ],
+};
+
 fn run() -> Result<(), String> {
-    let flags = Flags::from_args(&[])?;
-    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
-    let defaults = ServerOptions::default();
+    let flags = cli::parse_args(&USAGE);
+    cli::init_logging(flags.log_level("log-level"));
+    let engine_flags = cli::EngineFlags {
+        transports: flags.text("transports"),
+        allow_upgrades: flags.text("allow-upgrades"),
+        cookie: flags.text("cookie"),
+        cors_origin: flags.text("cors-origin"),
+        cors_methods: flags.text("cors-methods"),
+        cors_allowed_headers: flags.text("cors-allowed-headers"),
+        cors_exposed_headers: flags.text("cors-exposed-headers"),
+        cors_max_age: flags.text("cors-max-age"),
+        initial_header: flags.text("initial-header"),
+        header: flags.text("header"),
+    };
     let options = ServerOptions {
         path: "/engine.io/".to_string(),
-        ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
-        ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
-        upgrade_timeout: flags.millis("upgrade-timeout", defaults.upgrade_timeout)?,
-        max_payload: flags.get("max-payload", defaults.max_payload)?,
-        cors: flags.text("cors-origin").map(|origins| CorsOptions {
-            origins: origins.split(',').map(str::to_string).collect(),
-            credentials: true,
-        }),
+        ping_interval: flags.millis("ping-interval"),
+        ping_timeout: flags.millis("ping-timeout"),
+        upgrade_timeout: flags.millis("upgrade-timeout"),
+        max_payload: flags.number("max-payload"),
+        transports: engine_flags.transports()?,
+        allow_upgrades: engine_flags.allow_upgrades()?,
+        cookie: engine_flags.cookie(),
+        cors: engine_flags.cors()?,
         allow_request: flags.text("allowed-origin").map(allowed_origin_only),
-        ..defaults
+        ..ServerOptions::default()
     };
-    let port: u16 = flags.get("port", 3000)?;
-    let host = flags.text("host").unwrap_or("127.0.0.1").to_string();
+    let port: u16 = flags.number("port");
+    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
     let listener_config = ListenerConfig {
-        max_connections: flags.get("max-connections", ListenerConfig::default().max_connections)?,
+        max_connections: flags.number("max-connections"),
         ..ListenerConfig::default()
     };
     let timers = Timers::start().map_err(|e| e.to_string())?;
     let engine = Server::new(options, Arc::new(Echo), timers);
+    engine_flags.add_header_listeners(&engine)?;
+    engine.on_connection_error(|error| {
+        log::info!(
+            "connection_error: {} {} {}",
+            error.code as u8,
+            error.message,
+            error.context
+        );
+    });
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
     let address = http.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");

@@ -14,40 +14,127 @@
 //! `server-disconnect` (close) socket.disconnect(close === true)
 //! `emit-with-ack` (...args)   emit `ask` (...args) with an ack and a 5 s timeout; then emit
 //!                             `ask-answered` with the answer, or `ask-timeout`
+//! `nsp-to-room` (room, ...args)  nsp.to(room).emit(`room-back`, ...args), the sender included
+//! `new-namespaces` (ack)      ack(the names `io.on('new_namespace')` has seen, in order)
+//! `set-data` (value, ack)     socket.data = value; ack()
+//! `fetch-sockets` (room|null, ack)    ack([{id, rooms, data}] of (room ? nsp.in(room) : nsp)
+//!                             .fetchSockets(), sorted by id, rooms sorted)
+//! `sockets-join` (target, room, ack)  nsp.in(target).socketsJoin(room); ack()
+//! `sockets-leave` (target, room, ack) nsp.in(target).socketsLeave(room); ack()
+//! `disconnect-sockets` (room, ack)    ack(); then nsp.in(room).disconnectSockets(true)
+//! `broadcast-with-ack` (...args, ack) nsp.timeout(2000).emit(`ask`, ...args, (err, responses) =>
+//!                             ack({err: err ? err.message : null, count: responses.length}))
+//! `server-side-emit` (...args)        nsp.serverSideEmit(`hello`, ...args); on `hello` from
+//!                             another server: nsp.local.emit(`hello-back`, SERVER_ID, ...args)
+//! `server-side-emit-with-ack` (ack)   nsp.serverSideEmitWithAck(`ping`) -> ack({err, responses
+//!                             sorted}); on `ping` (cb) from another server: cb(SERVER_ID)
 //! ```
 //!
 //! On `/` only, for the benchmark (`benches/compare.rs`): `floor` (seq) writes the frame of
 //! `42["broadcast-back",seq]` to every WebSocket client with one `send(2)` each and nothing else
 //! (no session, no buffer, no lock): the floor under a broadcast on this machine.
 //!
+//! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on. The operators
+//! act across a cluster with `--redis URL` (the Redis adapter; `tests/redis_cluster.rs` runs this
+//! server beside the reference on one Redis).
+//!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
 //!
+//! Dynamic namespaces, with the same handlers (made on the parent, copied to each child when a
+//! CONNECT makes it; `nsp` is then the parent, so `broadcast`, `nsp-to-room` and `except-room`
+//! reach every child):
+//!
 //! ```text
-//! cargo run --example interop -- --port 3000 [--ping-interval MS] [--ping-timeout MS]
-//!     [--max-payload BYTES] [--connect-timeout MS] [--cors-origin ORIGIN[,ORIGIN...]] [--log-level info]
-//!     [--max-connections N] [--keep-alive-timeout MS]
+//! io.of(/^\/dynamic-\d+$/)     /dynamic-1, /dynamic-42, ...; /dynamic-x is "Invalid namespace"
+//! io.of((name, auth, next) => next(null, name.startsWith("/fn-") && auth.deny !== true))
+//!                             /fn-anything, unless auth is {deny: true}
 //! ```
+//!
+//! `/listeners`: the socket's incoming and outgoing listeners, and then the same handlers:
+//!
+//! ```text
+//! socket.onAny((event, ...args) => socket.emit(`any-back`, event, ...args))
+//! socket.prependAny((event) => socket.emit(`any-first`, event))   (added second, runs first)
+//! socket.onAnyOutgoing((event) => outgoing.push(event))   (this socket's outgoing events)
+//! socket.use(([event], next) => next(event === "forbidden" ? new Error("forbidden") : undefined))
+//! socket.on("error", (err) => socket.emit(`use-error`, {message: err.message}))
+//! `forbidden` (...args)       emit `forbidden-handled` (never: the middleware drops it)
+//! `off-any` (ack)             socket.offAny(the `any-back` listener); ack(socket.listenersAny().length)
+//! `outgoing-log` (ack)        ack(outgoing)
+//! socket.conn.on("upgrade", (transport) => upgrades.push(transport.name))
+//! `conn` (ack)                ack({id: socket.conn.id, transport: socket.conn.transport.name, upgrades})
+//! disconnecting (reason)      nsp.to("watchers").emit(`peer-disconnecting`, socket.id, [...socket.rooms].sort(), reason)
+//! disconnect (reason)         nsp.to("watchers").emit(`peer-disconnect`, socket.id, [...socket.rooms].sort(), reason)
+//! ```
+//!
+//! `cargo run --example interop -- --help` lists its flags (the table `USAGE` below, also in
+//! README).
 //!
 //! Prints `listening on 127.0.0.1:PORT` on standard output once it accepts connections.
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
-use socketio_book::cli::{self, Flags};
-use socketio_book::engineio::{self, CorsOptions};
+use regex::Regex;
+use serde_json::{Value, json};
+use socketio_book::cli::{self, Flag, Usage};
+use socketio_book::engineio;
 use socketio_book::http::Limits;
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{Arg, ConnectError, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::adapter::redis;
+use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
 
-/// The first argument as a room name.
-fn room_of(args: &[Arg]) -> Option<String> {
-    match args.first() {
-        Some(Arg::Json(Value::String(room))) => Some(room.clone()),
+/// The names `io.on('new_namespace')` has seen, in order.
+type Created = Arc<Mutex<Vec<String>>>;
+
+/// The argument at `index` as a string (a room name).
+fn text_at(args: &[Arg], index: usize) -> Option<String> {
+    match args.get(index) {
+        Some(Arg::Json(Value::String(text))) => Some(text.clone()),
         _ => None,
     }
+}
+
+/// `ack(...)`, if the client asked for one.
+fn answer(ack: Option<Ack>, args: Vec<Arg>) {
+    if let Some(ack) = ack {
+        let _ = ack.send(args);
+    }
+}
+
+/// A JSON list of strings, sorted (as JavaScript's `list.sort()` sorts strings).
+fn sorted_texts(args: Vec<Arg>) -> Value {
+    let mut texts: Vec<String> = args
+        .into_iter()
+        .map(|arg| match arg {
+            Arg::Json(Value::String(text)) => text,
+            Arg::Json(other) => other.to_string(),
+            Arg::Binary(_) => String::new(),
+        })
+        .collect();
+    texts.sort();
+    json!(texts)
+}
+
+/// `[...socket.rooms].sort()`.
+fn sorted_rooms(socket: &Socket) -> Arg {
+    let mut rooms: Vec<String> = socket.rooms().into_iter().collect();
+    rooms.sort();
+    Arg::Json(json!(rooms))
+}
+
+/// Sets up one namespace's handlers (`floor` too, with the engine: `/` only).
+fn setup(nsp: Namespace, created: Created, server_id: &str, floor: Option<engineio::Server>) {
+    setup_server_side(&nsp, server_id);
+    let namespace = nsp.clone();
+    nsp.on_connection(move |socket: &Socket| {
+        if let Some(engine) = floor.clone() {
+            socket.on("floor", move |_socket, args, _ack| write_floor(&engine, &args));
+        }
+        handlers(socket, &namespace, &created)
+    });
 }
 
 /// The benchmark's floor: the frame of `42["broadcast-back",<seq>]` (a text frame from the server:
@@ -69,86 +156,362 @@ fn write_floor(engine: &engineio::Server, args: &[Arg]) {
     }
 }
 
-/// Sets up one namespace's handlers (`floor` with the engine, on `/` only).
-fn setup(nsp: Namespace, floor: Option<engineio::Server>) {
+/// `/listeners`: the catch-all listeners, a `socket.use` middleware, `disconnecting`, then the
+/// same handlers as every namespace.
+fn setup_listeners(nsp: Namespace, created: Created, server_id: &str) {
+    setup_server_side(&nsp, server_id);
     let namespace = nsp.clone();
     nsp.on_connection(move |socket: &Socket| {
-        if let Some(engine) = floor.clone() {
-            socket.on("floor", move |_socket, args, _ack| write_floor(&engine, &args));
-        }
-        let _ = socket.emit("auth", vec![Arg::Json(socket.handshake().auth.clone())]);
+        let echo = socket.on_any(|socket, event, args| {
+            let mut back = vec![Arg::from(event)];
+            back.extend(args.iter().cloned());
+            let _ = socket.emit("any-back", back);
+        });
+        // added second, runs first
+        socket.prepend_any(|socket, event, _args| {
+            let _ = socket.emit("any-first", vec![event.into()]);
+        });
+        let outgoing = Arc::new(Mutex::new(Vec::<Value>::new()));
+        let log = Arc::clone(&outgoing);
+        socket.on_any_outgoing(move |_socket, event, _args| {
+            log.lock().unwrap().push(Value::from(event));
+        });
+        socket.use_middleware(|_socket, event, _args| {
+            if event == "forbidden" {
+                return Err(MiddlewareError::new("forbidden"));
+            }
+            Ok(())
+        });
+        socket.on_error(|socket, error| {
+            let _ = socket.emit("use-error", vec![Arg::Json(json!({"message": error.to_string()}))]);
+        });
+        socket.on("forbidden", |socket, _args, _ack| {
+            let _ = socket.emit("forbidden-handled", Vec::new());
+        });
+        socket.on("off-any", move |socket, _args, ack| {
+            socket.off_any(Some(echo));
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![Arg::Json(json!(socket.listeners_any().len()))]);
+            }
+        });
+        socket.on("outgoing-log", move |_socket, _args, ack| {
+            if let Some(ack) = ack {
+                let log = outgoing.lock().unwrap().clone();
+                let _ = ack.send(vec![Arg::Json(Value::Array(log))]);
+            }
+        });
+        let upgrades = Arc::new(Mutex::new(Vec::<Value>::new()));
+        let seen = Arc::clone(&upgrades);
+        socket
+            .conn()
+            .on_upgrade(move |conn| seen.lock().unwrap().push(Value::from(conn.transport_name())));
+        socket.on("conn", move |socket, _args, ack| {
+            if let Some(ack) = ack {
+                let conn = socket.conn();
+                let upgrades = upgrades.lock().unwrap().clone();
+                let _ = ack.send(vec![Arg::Json(
+                    json!({"id": conn.id(), "transport": conn.transport_name(), "upgrades": upgrades}),
+                )]);
+            }
+        });
+        let watchers = namespace.clone();
+        socket.on_disconnecting(move |socket, reason| {
+            let args = vec![socket.id().into(), sorted_rooms(socket), reason.into()];
+            let _ = watchers.to("watchers").emit("peer-disconnecting", args);
+        });
+        let watchers = namespace.clone();
+        socket.on_disconnect(move |socket, reason| {
+            let args = vec![socket.id().into(), sorted_rooms(socket), reason.into()];
+            let _ = watchers.to("watchers").emit("peer-disconnect", args);
+        });
+        handlers(socket, &namespace, &created);
+    });
+}
 
-        socket.on("message", |socket, args, _ack| {
-            let _ = socket.emit("message-back", args);
+/// The handlers every namespace has (`nsp` is the namespace they were set up on).
+fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
+    let _ = socket.emit("auth", vec![Arg::Json(socket.handshake().auth.clone())]);
+
+    socket.on("message", |socket, args, _ack| {
+        let _ = socket.emit("message-back", args);
+    });
+    socket.on("message-with-ack", |_socket, args, ack| {
+        if let Some(ack) = ack {
+            let _ = ack.send(args);
+        }
+    });
+    let all = namespace.clone();
+    socket.on("broadcast", move |_socket, args, _ack| {
+        let _ = all.emit("broadcast-back", args);
+    });
+    socket.on("join", |socket, args, ack| {
+        if let Some(room) = text_at(&args, 0) {
+            socket.join(&room);
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(Vec::new());
+        }
+    });
+    socket.on("to-room", |socket, mut args, _ack| {
+        if let Some(room) = text_at(&args, 0) {
+            args.remove(0);
+            let _ = socket.to(&room).emit("room-back", args);
+        }
+    });
+    let everyone = namespace.clone();
+    socket.on("except-room", move |_socket, mut args, _ack| {
+        if let Some(room) = text_at(&args, 0) {
+            args.remove(0);
+            let _ = everyone.except(&room).emit("room-back", args);
+        }
+    });
+    socket.on("server-disconnect", |socket, args, _ack| {
+        let close = matches!(args.first(), Some(Arg::Json(Value::Bool(true))));
+        socket.disconnect(close);
+    });
+    socket.on("emit-with-ack", |socket, args, _ack| {
+        let asker = socket.clone();
+        let sent = socket.emit_with_ack("ask", args, Duration::from_secs(5), move |answer| {
+            let _ = match answer {
+                Ok(answer) => asker.emit("ask-answered", answer),
+                Err(_) => asker.emit("ask-timeout", Vec::new()),
+            };
         });
-        socket.on("message-with-ack", |_socket, args, ack| {
-            if let Some(ack) = ack {
-                let _ = ack.send(args);
+        if let Err(e) = sent {
+            log::warn!("{}: ask not sent: {e}", socket.id());
+        }
+    });
+    let everyone = namespace.clone();
+    socket.on("nsp-to-room", move |_socket, mut args, _ack| {
+        if let Some(room) = text_at(&args, 0) {
+            args.remove(0);
+            let _ = everyone.to(&room).emit("room-back", args);
+        }
+    });
+    let created = Arc::clone(created);
+    socket.on("new-namespaces", move |_socket, _args, ack| {
+        if let Some(ack) = ack {
+            let names = created.lock().unwrap().clone();
+            let _ = ack.send(vec![Arg::Json(json!(names))]);
+        }
+    });
+    operators(socket, namespace);
+}
+
+/// The handlers of the operators on many sockets (see the module's doc).
+fn operators(socket: &Socket, nsp: &Namespace) {
+    socket.on("set-data", |socket, args, ack| {
+        let value = match args.into_iter().next() {
+            Some(Arg::Json(value)) => value,
+            _ => Value::Null,
+        };
+        socket.set_data(value);
+        answer(ack, Vec::new());
+    });
+    let namespace = nsp.clone();
+    socket.on("fetch-sockets", move |socket, args, ack| {
+        let operator = match text_at(&args, 0) {
+            Some(room) => namespace.in_(&room),
+            None => namespace.operator(),
+        };
+        let mut found = match operator.fetch_sockets() {
+            Ok(found) => found,
+            Err(e) => {
+                log::warn!("{}: fetchSockets failed: {e}", socket.id());
+                return;
             }
-        });
-        let all = namespace.clone();
-        socket.on("broadcast", move |_socket, args, _ack| {
-            let _ = all.emit("broadcast-back", args);
-        });
-        socket.on("join", |socket, args, ack| {
-            if let Some(room) = room_of(&args) {
-                socket.join(&room);
-            }
-            if let Some(ack) = ack {
-                let _ = ack.send(Vec::new());
-            }
-        });
-        socket.on("to-room", |socket, mut args, _ack| {
-            if let Some(room) = room_of(&args) {
-                args.remove(0);
-                let _ = socket.to(&room).emit("room-back", args);
-            }
-        });
-        let everyone = namespace.clone();
-        socket.on("except-room", move |_socket, mut args, _ack| {
-            if let Some(room) = room_of(&args) {
-                args.remove(0);
-                let _ = everyone.except(&room).emit("room-back", args);
-            }
-        });
-        socket.on("server-disconnect", |socket, args, _ack| {
-            let close = matches!(args.first(), Some(Arg::Json(Value::Bool(true))));
-            socket.disconnect(close);
-        });
-        socket.on("emit-with-ack", |socket, args, _ack| {
-            let asker = socket.clone();
-            let sent = socket.emit_with_ack("ask", args, Duration::from_secs(5), move |answer| {
-                let _ = match answer {
-                    Ok(answer) => asker.emit("ask-answered", answer),
-                    Err(_) => asker.emit("ask-timeout", Vec::new()),
-                };
+        };
+        found.sort_by(|a, b| a.id().cmp(b.id()));
+        let mut list = Vec::with_capacity(found.len());
+        for remote in found {
+            let mut rooms: Vec<String> = remote.rooms().into_iter().collect();
+            rooms.sort();
+            list.push(json!({"id": remote.id(), "rooms": rooms, "data": remote.data()}));
+        }
+        answer(ack, vec![Arg::Json(Value::Array(list))]);
+    });
+    let namespace = nsp.clone();
+    socket.on("sockets-join", move |_socket, args, ack| {
+        if let (Some(target), Some(room)) = (text_at(&args, 0), text_at(&args, 1)) {
+            namespace.in_(&target).sockets_join(&[&room]);
+        }
+        answer(ack, Vec::new());
+    });
+    let namespace = nsp.clone();
+    socket.on("sockets-leave", move |_socket, args, ack| {
+        if let (Some(target), Some(room)) = (text_at(&args, 0), text_at(&args, 1)) {
+            namespace.in_(&target).sockets_leave(&[&room]);
+        }
+        answer(ack, Vec::new());
+    });
+    let namespace = nsp.clone();
+    socket.on("disconnect-sockets", move |_socket, args, ack| {
+        answer(ack, Vec::new());
+        if let Some(room) = text_at(&args, 0) {
+            namespace.in_(&room).disconnect_sockets(true);
+        }
+    });
+    let namespace = nsp.clone();
+    socket.on("broadcast-with-ack", move |_socket, args, ack| {
+        let sent = namespace
+            .timeout(Duration::from_millis(2000))
+            .emit_with_ack("ask", args, move |err, responses| {
+                let result = json!({
+                    "err": err.map(|e| e.message),
+                    "count": responses.len(),
+                });
+                answer(ack, vec![Arg::Json(result)]);
             });
-            if let Err(e) = sent {
-                log::warn!("{}: ask not sent: {e}", socket.id());
-            }
+        if let Err(e) = sent {
+            log::warn!("broadcast-with-ack: {e}");
+        }
+    });
+    let namespace = nsp.clone();
+    socket.on("server-side-emit", move |_socket, args, _ack| {
+        let _ = namespace.server_side_emit("hello", args);
+    });
+    let namespace = nsp.clone();
+    socket.on("server-side-emit-with-ack", move |_socket, _args, ack| {
+        let _ = namespace.server_side_emit_with_ack("ping", Vec::new(), move |err, responses| {
+            let result = json!({
+                "err": err.map(|e| e.message),
+                "responses": sorted_texts(responses),
+            });
+            answer(ack, vec![Arg::Json(result)]);
         });
     });
 }
 
+/// The listeners of the events other servers send (`serverSideEmit`).
+fn setup_server_side(nsp: &Namespace, server_id: &str) {
+    let namespace = nsp.clone();
+    let id = server_id.to_string();
+    nsp.on("hello", move |args, _ack| {
+        let mut all = vec![Arg::from(id.as_str())];
+        all.extend(args);
+        let _ = namespace.local().emit("hello-back", all);
+    });
+    let id = server_id.to_string();
+    nsp.on("ping", move |_args, ack| {
+        if let Some(ack) = ack {
+            ack.send(Arg::from(id.as_str()));
+        }
+    });
+}
+
+/// The flags of `cargo run --example interop -- ...`: `--help` prints this table.
+const USAGE: Usage = Usage {
+    program: env!("CARGO_BIN_NAME"),
+    about: "the Socket.IO server the interop tests drive (the same as tests/node/reference/interop.mjs)",
+    flags: &[
+        cli::port("3000"),
+        cli::host("127.0.0.1"),
+        cli::LOG_LEVEL,
+        cli::PING_INTERVAL,
+        cli::PING_TIMEOUT,
+        cli::MAX_PAYLOAD,
+        Flag::number(
+            "connect-timeout",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "how long a client may take to join a namespace (connectTimeout)",
+        )
+        .default("45000"),
+        cli::CORS_ORIGIN,
+        cli::CORS_METHODS,
+        cli::CORS_ALLOWED_HEADERS,
+        cli::CORS_EXPOSED_HEADERS,
+        cli::CORS_MAX_AGE,
+        cli::TRANSPORTS,
+        cli::ALLOW_UPGRADES,
+        cli::COOKIE,
+        cli::INITIAL_HEADER,
+        cli::HEADER,
+        cli::MAX_CONNECTIONS,
+        Flag::number(
+            "keep-alive-timeout",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "how long an idle connection is kept (and a waiting connection thread keeps its stack)",
+        )
+        .default("5000"),
+        cli::REDIS,
+        cli::REDIS_KEY,
+        cli::REDIS_SHARDED,
+        cli::REDIS_SUBSCRIPTION_MODE,
+        cli::REDIS_REQUESTS_TIMEOUT,
+        cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
+        Flag::text(
+            "server-id",
+            "NAME",
+            "this server's name in the answers to other servers (`hello-back`, `ping`); default: its port",
+        ),
+    ],
+};
+
 fn run() -> Result<(), String> {
-    let flags = Flags::from_args(&[])?;
-    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
-    let defaults = ServerOptions::default();
+    let flags = cli::parse_args(&USAGE);
+    cli::init_logging(flags.log_level("log-level"));
+    let engine_flags = cli::EngineFlags {
+        transports: flags.text("transports"),
+        allow_upgrades: flags.text("allow-upgrades"),
+        cookie: flags.text("cookie"),
+        cors_origin: flags.text("cors-origin"),
+        cors_methods: flags.text("cors-methods"),
+        cors_allowed_headers: flags.text("cors-allowed-headers"),
+        cors_exposed_headers: flags.text("cors-exposed-headers"),
+        cors_max_age: flags.text("cors-max-age"),
+        initial_header: flags.text("initial-header"),
+        header: flags.text("header"),
+    };
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
+    };
     let options = ServerOptions {
         path: "/socket.io".to_string(),
-        ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
-        ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
-        max_http_buffer_size: flags.get("max-payload", defaults.max_http_buffer_size)?,
-        connect_timeout: flags.millis("connect-timeout", defaults.connect_timeout)?,
-        cors: flags.text("cors-origin").map(|origins| CorsOptions {
-            origins: origins.split(',').map(str::to_string).collect(),
-            credentials: true,
-        }),
-        ..defaults
+        ping_interval: flags.millis("ping-interval"),
+        ping_timeout: flags.millis("ping-timeout"),
+        max_http_buffer_size: flags.number("max-payload"),
+        connect_timeout: flags.millis("connect-timeout"),
+        transports: engine_flags.transports()?,
+        allow_upgrades: engine_flags.allow_upgrades()?,
+        cookie: engine_flags.cookie(),
+        cors: engine_flags.cors()?,
+        adapter: redis_flags.adapter()?,
+        ..ServerOptions::default()
     };
+    let port: u16 = flags.number("port");
+    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
+    let defaults = ListenerConfig::default();
+    let listener_config = ListenerConfig {
+        max_connections: flags.number("max-connections"),
+        limits: Limits {
+            keep_alive_timeout: flags.millis("keep-alive-timeout"),
+            ..defaults.limits
+        },
+    };
+    let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
+    let address = http.local_addr().map_err(|e| e.to_string())?;
+    let server_id = match flags.text("server-id") {
+        Some(id) => id.to_string(),
+        None => address.port().to_string(),
+    };
+
     let io = Server::new(options).map_err(|e| e.to_string())?;
-    setup(io.of("/"), Some(io.engine().clone()));
-    setup(io.of("/custom"), None);
+    engine_flags.add_header_listeners(io.engine())?;
+    let created: Created = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&created);
+    io.on_new_namespace(move |namespace| seen.lock().unwrap().push(namespace.name().to_string()));
+    setup(io.of("/"), Arc::clone(&created), &server_id, Some(io.engine().clone()));
+    setup(io.of("/custom"), Arc::clone(&created), &server_id, None);
     let guarded = io.of("/guarded");
     guarded.use_middleware(|socket| {
         if socket.handshake().auth.get("token") == Some(&Value::from("secret")) {
@@ -160,20 +523,13 @@ fn run() -> Result<(), String> {
             })
         }
     });
-    setup(guarded, None);
+    setup(guarded, Arc::clone(&created), &server_id, None);
+    setup_listeners(io.of("/listeners"), Arc::clone(&created), &server_id);
+    let dynamic = Regex::new(r"^/dynamic-\d+$").map_err(|e| e.to_string())?;
+    setup(io.of(dynamic), Arc::clone(&created), &server_id, None);
+    let by_function = io.of_fn(|name, auth| name.starts_with("/fn-") && auth.get("deny") != Some(&Value::Bool(true)));
+    setup(by_function, Arc::clone(&created), &server_id, None);
 
-    let port: u16 = flags.get("port", 3000)?;
-    let host = flags.text("host").unwrap_or("127.0.0.1").to_string();
-    let defaults = ListenerConfig::default();
-    let listener_config = ListenerConfig {
-        max_connections: flags.get("max-connections", defaults.max_connections)?,
-        limits: Limits {
-            keep_alive_timeout: flags.millis("keep-alive-timeout", defaults.limits.keep_alive_timeout)?,
-            ..defaults.limits
-        },
-    };
-    let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
-    let address = http.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");
     http.serve(Arc::new(io));
     Ok(())

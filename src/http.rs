@@ -103,6 +103,9 @@ pub struct Request {
     pub body: BodyFraming,
     /// The client's address (the chapter's `req.connection.remoteAddress`).
     pub peer: SocketAddr,
+    /// Headers already decided for this request's answer, whatever it will be (Engine.IO's CORS
+    /// middleware puts its own here, as Node's `res.setHeader` does before the answer is written).
+    pub response_headers: Vec<(String, String)>,
 }
 
 impl Request {
@@ -616,7 +619,7 @@ fn is_timeout(error: &io::Error) -> bool {
 
 /// Parses a request head from the start of `bytes`: `Ok(None)` while it is incomplete,
 /// `Ok(Some((request, head_length)))` once it is complete.
-fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Request, usize)>, HeadError> {
+pub(crate) fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Request, usize)>, HeadError> {
     // On the heap, not the stack, for the same reason as in `fill_buffer` (3 KiB).
     let mut header_slots = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut header_slots);
@@ -654,6 +657,7 @@ fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Request, usize)>
         http10,
         body: BodyFraming::None,
         peer,
+        response_headers: Vec::new(),
     };
     request.body = body_framing(&request)?;
     Ok(Some((request, head_len)))
@@ -736,12 +740,14 @@ pub fn status_text(status: u16) -> &'static str {
         101 => "Switching Protocols",
         200 => "OK",
         204 => "No Content",
+        302 => "Found",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
         408 => "Request Timeout",
         411 => "Length Required",
         413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",

@@ -5,10 +5,7 @@
 //! cargo run -- --port 3000 --trace   # watch every packet
 //! ```
 //!
-//! Flags: `--port N` (or env `PORT`; default 8005), `--host ADDR` (default 0.0.0.0),
-//! `--log-level LEVEL` (or env `RUST_LOG`; default info), `--trace` (log every packet),
-//! `--client-script FILE` (serve FILE as /socket.io/socket.io.js instead of www/socket.io.js),
-//! `--ping-interval MS`, `--ping-timeout MS`, `--news-interval MS` (default 3000).
+//! `cargo run -- --help` lists every flag (the table `USAGE` below, also in README).
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -16,11 +13,12 @@ use std::time::Duration;
 
 use log::{error, info};
 use serde_json::Value;
-use socketio_book::cli::{self, Flags};
+use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::interval::{Interval, set_interval};
 use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::socketio::adapter::redis;
 use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
-use socketio_book::www::{App, CLIENT_SCRIPT};
+use socketio_book::www::{self, App};
 
 /// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`: the client's IP. A proxy in
 /// front of the server (nginx, a load balancer) puts the client's address in `X-Forwarded-For`;
@@ -125,33 +123,68 @@ fn socket_js(io: &Server, news_interval: Duration) {
     });
 }
 
+/// The flags of `cargo run -- ...`: `--help` prints this table, and `run` reads them from it.
+const USAGE: Usage = Usage {
+    program: env!("CARGO_BIN_NAME"),
+    about: "the chapter's socket.js: Socket.IO at /socket.io, `news` to each client every 3 s",
+    flags: &[
+        cli::port("8005").env("PORT"),
+        cli::host("0.0.0.0"),
+        cli::LOG_LEVEL,
+        cli::TRACE,
+        cli::CLIENT_SCRIPT,
+        cli::PING_INTERVAL,
+        cli::PING_TIMEOUT,
+        Flag::number(
+            "news-interval",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "the chapter's setInterval period",
+        )
+        .default("3000"),
+        cli::REDIS,
+        cli::REDIS_KEY,
+        cli::REDIS_SHARDED,
+        cli::REDIS_SUBSCRIPTION_MODE,
+        cli::REDIS_REQUESTS_TIMEOUT,
+        cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
+    ],
+};
+
 fn run() -> Result<(), String> {
-    let flags = Flags::from_args(&["trace"])?;
-    cli::init_logging(cli::log_level(&flags, log::LevelFilter::Info)?);
+    let flags = cli::parse_args(&USAGE);
+    cli::init_logging(flags.log_level("log-level"));
     if flags.switch("trace") {
         socketio_book::trace::enable();
     }
-    let default_port: u16 = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| format!("PORT: cannot read {port:?}"))?,
-        Err(_) => 8005,
-    };
-    let port: u16 = flags.get("port", default_port)?;
-    let host = flags.text("host").unwrap_or("0.0.0.0").to_string();
-    let news_interval = flags.millis("news-interval", Duration::from_millis(3000))?;
-    let client_script = match flags.text("client-script") {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}"))?,
-        None => CLIENT_SCRIPT.to_string(),
+    let port: u16 = flags.number("port");
+    let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
+    let news_interval = flags.millis("news-interval");
+    let client_script = www::client_script(flags.text("client-script"))?;
+
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
     };
 
     // const io = SocketIO(server, { path: '/socket.io' });
     // Socket.IO on the HTTP server, with an options object; the chapter sets only `path`, where
     // clients connect. The page's `path` option must be the same.
-    let defaults = ServerOptions::default();
+    //
+    // With --redis, the Redis adapter: `io.adapter(createAdapter(pubClient, subClient))`, and
+    // the chapter's server is one of several on one Redis.
     let options = ServerOptions {
         path: "/socket.io".to_string(),
-        ping_interval: flags.millis("ping-interval", defaults.ping_interval)?,
-        ping_timeout: flags.millis("ping-timeout", defaults.ping_timeout)?,
-        ..defaults
+        ping_interval: flags.millis("ping-interval"),
+        ping_timeout: flags.millis("ping-timeout"),
+        adapter: redis_flags.adapter()?,
+        ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;
     socket_js(&io, news_interval);

@@ -8,7 +8,8 @@
 //!
 //! Owner and end: the `Timers` handle. Each clone holds a `Sender`; when the last clone is dropped
 //! the channel disconnects and the thread returns. Callbacks run on the timer thread, one after
-//! the other, so they must be short (push a packet, close a session).
+//! the other, so they must be short (push a packet, close a session). A callback that panics is
+//! logged (`sync::run_guarded`) and the thread goes on.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -94,7 +95,9 @@ fn run_timer_thread(commands: Receiver<Command>) {
             }
             deadlines.pop();
             if let Some(callback) = callbacks.remove(&id) {
-                callback();
+                // An ack's timeout runs application code: its panic must not end this thread,
+                // which keeps every session's heartbeat.
+                crate::sync::run_guarded("a timer callback", callback);
             }
         }
         // 2. Sleep until the next deadline, or until a command comes.

@@ -182,14 +182,6 @@ fn an_error_answer_keeps_the_connection_usable() {
 }
 
 /// The raw bytes of a WebSocket upgrade request.
-fn upgrade_request(port: u16, query: &str) -> Vec<u8> {
-    format!(
-        "GET {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    )
-    .into_bytes()
-}
-
 #[test]
 fn refused_websocket_upgrade_is_a_plain_400_then_close() {
     let server = EchoServer::start(&[]);
@@ -326,13 +318,6 @@ fn keep_alive_several_requests_on_one_connection() {
 // ----- upgrade --------------------------------------------------------------------------------
 
 /// Probes session `sid` with a new WebSocket: `2probe` -> `3probe`.
-fn probe(port: u16, sid: &str) -> Ws {
-    let mut ws = ws_connect(port, &websocket(sid));
-    ws_send(&mut ws, "2probe");
-    assert_eq!(ws_text(&mut ws), "3probe");
-    ws
-}
-
 #[test]
 fn upgrade_from_polling_to_websocket() {
     let server = EchoServer::start(&[]);
@@ -744,6 +729,8 @@ fn two_overlapping_posts_close_the_session() {
         .as_bytes(),
     );
     // ... when a second POST comes (a noop, harmless if the first had not started yet).
+    // On a loaded machine the slow POST's thread may start reading only after a noop POST has
+    // begun: then the slow POST is the one that overlaps, and it is the one refused.
     let deadline = Instant::now() + TIMEOUT;
     let refused = loop {
         let response = server.http().post(&polling(&sid), b"6");
@@ -754,7 +741,14 @@ fn two_overlapping_posts_close_the_session() {
         assert!(Instant::now() < deadline, "the second POST never overlapped");
         thread::sleep(ms(20));
     };
-    assert_eq!(refused.body, b"", "{refused:?}");
+    if refused.body != b"" {
+        // The session was already closed: the slow POST was the overlapping one.
+        assert_error(&refused, 1, "Session ID unknown");
+        let slow_answer = slow.read_response();
+        assert_eq!((slow_answer.status, slow_answer.body), (400, Vec::new()));
+        server.expect_close_reason(&sid, "transport error");
+        return;
+    }
     // The session closed before the 400 was sent (as in the reference).
     assert_error(&server.http().post(&polling(&sid), b"6"), 1, "Session ID unknown");
 }

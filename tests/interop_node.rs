@@ -3,48 +3,22 @@
 //! `examples/engine_echo`) or `tests/node/socketio` (socket.io-client against `examples/interop`,
 //! polling-only, WebSocket-only and upgraded clients).
 //!
-//! Needs Node.js and `npm ci --prefix tests/node` (the README's set-up; `.ci/run` does it). When
-//! either is missing these tests fail, they never skip.
+//! Needs Node.js; the pinned npm packages are installed on first use (`support::tools::node`).
+//! When Node.js is missing these tests fail with the command that installs it, they never skip.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-/// `target/debug/examples/<name>`, built by `cargo test` before the integration tests.
-fn example_binary(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().expect("current_exe");
-    // target/debug/deps/interop_node-<hash> -> target/debug/examples/<name>
-    let profile_dir = test_binary.parent().and_then(Path::parent).expect("target/<profile>");
-    let binary = profile_dir.join("examples").join(name);
-    assert!(
-        binary.exists(),
-        "{} is missing: cargo test builds it, run through cargo",
-        binary.display()
-    );
-    binary
-}
+use support::{example_binary, tools};
 
 /// Runs one suite and fails with its whole output unless every test passed.
 fn run_suite(suite: &str, server: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let node_dir = root.join("tests/node");
-    let version = Command::new("node").arg("--version").output();
-    assert!(
-        matches!(&version, Ok(out) if out.status.success()),
-        "Node.js is required for the interop tests (see README: Node 18+ and `npm ci --prefix tests/node`)"
-    );
-    assert!(
-        node_dir.join("node_modules/socket.io-client").exists()
-            && node_dir.join("node_modules/engine.io-client").exists(),
-        "tests/node/node_modules is missing: run `npm ci --prefix tests/node` (see README)"
-    );
-    let output = Command::new("node")
-        .arg(node_dir.join("run.mjs"))
+    let output = tools::node()
+        .arg(tools::node_dir().join("run.mjs"))
         .arg("--server")
         .arg(server)
         .arg("--suite")
         .arg(suite)
         .arg("--quiet-server")
-        .current_dir(root)
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -10,36 +10,14 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
-use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::packet::ParseError;
-use socketio_book::socketio::{Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket};
-use support::{Http, POLLING_HANDSHAKE, Ws, WsEvent, packets, polling, sid_of_open, ws_connect_at, ws_next, ws_send};
+use socketio_book::socketio::{
+    Ack, AckError, Arg, EmitError, Handshake, Namespace, Server, ServerOptions, Socket, SocketError,
+};
+use support::sio_connect as connect;
+use support::{Http, Polling, Ws, WsEvent, polling, serve, sid_of_open, sockets_of, ws_connect_at, ws_next, ws_send};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Serves `io` on an ephemeral port, on a thread of its own (it lives as long as the test).
-fn serve(io: &Server) -> u16 {
-    let http = HttpServer::bind("127.0.0.1:0", ListenerConfig::default()).unwrap();
-    let port = http.local_addr().unwrap().port();
-    let service = Arc::new(io.clone());
-    thread::spawn(move || http.serve(service));
-    port
-}
-
-/// A WebSocket session that has joined `/`; returns it and the socket id.
-fn connect(port: u16) -> (Ws, String) {
-    let mut ws = ws_connect_at(port, "/socket.io/", "EIO=4&transport=websocket");
-    let open = next_text(&mut ws);
-    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
-    ws_send(&mut ws, "40");
-    let connected = next_text(&mut ws);
-    let id = connected
-        .strip_prefix(r#"40{"sid":""#)
-        .and_then(|rest| rest.strip_suffix(r#""}"#))
-        .unwrap_or_else(|| panic!("{connected}"))
-        .to_string();
-    (ws, id)
-}
 
 fn next_text(ws: &mut Ws) -> String {
     match ws_next(ws, WAIT) {
@@ -75,61 +53,10 @@ fn sync_custom(ws: &mut Ws, tag: &str) {
     assert_eq!(next_text(ws), format!(r#"42/custom,["synced","{tag}"]"#));
 }
 
-/// A raw polling session of `/socket.io/`: one connection for GETs, one for POSTs.
-struct Polling {
-    get: Http,
-    post: Http,
-    sid: String,
-}
-
-impl Polling {
-    /// The handshake GET.
-    fn open(port: u16) -> Polling {
-        let mut get = Http::connect_at(port, "/socket.io/");
-        let open = get.get(POLLING_HANDSHAKE).text();
-        Polling {
-            get,
-            post: Http::connect_at(port, "/socket.io/"),
-            sid: sid_of_open(&open),
-        }
-    }
-
-    /// The handshake and `40`: returns the session and the socket id of `/`.
-    fn connect(port: u16) -> (Polling, String) {
-        let mut session = Polling::open(port);
-        session.post("40");
-        let answer = session.get();
-        let connected = answer.first().map(String::as_str).unwrap_or("");
-        let id = connected
-            .strip_prefix(r#"40{"sid":""#)
-            .and_then(|rest| rest.strip_suffix(r#""}"#))
-            .unwrap_or_else(|| panic!("{answer:?}"))
-            .to_string();
-        (session, id)
-    }
-
-    /// A POST of `body` (packets joined by `\x1e`), answered `ok`.
-    fn post(&mut self, body: &str) {
-        let response = self.post.post(&polling(&self.sid), body.as_bytes());
-        assert_eq!(
-            (response.status, response.text()),
-            (200, "ok".to_string()),
-            "POST {body:?}"
-        );
-    }
-
-    /// A GET and the packets of its answer.
-    fn get(&mut self) -> Vec<String> {
-        let response = self.get.get(&polling(&self.sid));
-        assert_eq!(response.status, 200, "{response:?}");
-        packets(&response.text())
-    }
-}
-
 /// What the handlers of a socket of `/` saw, in order.
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
-    Error(ParseError),
+    Error(SocketError),
     Disconnect(String),
 }
 
@@ -141,15 +68,6 @@ fn record_errors_and_disconnects(io: &Server) -> Receiver<Seen> {
         socket.on_error(move |_socket, error| errors.send(Seen::Error(error.clone())).unwrap());
         let disconnects = sender.clone();
         socket.on_disconnect(move |_socket, why| disconnects.send(Seen::Disconnect(why.to_string())).unwrap());
-    });
-    receiver
-}
-
-/// Every socket that connects to `/`, as it connects.
-fn sockets_of(io: &Server) -> Receiver<Socket> {
-    let (sender, receiver) = unbounded();
-    io.on_connection(move |socket| {
-        sender.send(socket.clone()).unwrap();
     });
     receiver
 }
@@ -475,7 +393,11 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
     for (wire, error) in malformed_cases() {
         let (mut ws, _) = connect(port);
         ws_send(&mut ws, wire);
-        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Error(SocketError::Parse(error)),
+            "{wire}"
+        );
         assert_eq!(
             seen.recv_timeout(WAIT).unwrap(),
             Seen::Disconnect("forced close".to_string()),
@@ -498,7 +420,11 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
     for (wire, error) in malformed_cases() {
         let (mut session, _) = Polling::connect(port);
         session.post(wire);
-        assert_eq!(seen.recv_timeout(WAIT).unwrap(), Seen::Error(error), "{wire}");
+        assert_eq!(
+            seen.recv_timeout(WAIT).unwrap(),
+            Seen::Error(SocketError::Parse(error)),
+            "{wire}"
+        );
         assert!(
             seen.recv_timeout(Duration::from_millis(200)).is_err(),
             "{wire}: disconnected before the close went out"

@@ -19,14 +19,18 @@
 //! broadcast   ► 42["broadcast",<seq>]  ◄ 42["broadcast-back",<seq>]  (on every client)
 //! floor       ► 42["floor",<seq>]  ◄ 42["broadcast-back",<seq>]  (the same frame, written by the
 //!             server's floor loop: `examples/interop.rs`)
+//! broadcast-ack  ► 42<id>["broadcast-with-ack",<seq>]   the server asks every client:
+//!                ◄ 42<n>["ask",<seq>]  ► 43<n>["ok"]     (on every client, the sender too)
+//!                ◄ 43<id>[{"err":null,"count":N}]        the server's callback has run
+//! fetch-sockets  ► 42<id>["fetch-sockets",null]  ◄ 43<id>[[{"id":..,"rooms":[..],"data":{}},..]]
 //! ```
 //!
 //! ```text
 //! loadgen CASE --port P --server-pid PID [--clients N] [--concurrency C]
 //!              [--transport websocket|upgrade|polling] [--duration S] [--inflight K]
-//!              [--broadcasts B] [--floor F] [--interval-ms MS] [--hold S] [--warmup S]
-//!              [--sessions N] [--emits E] [--rounds R] [--settle S]
-//! CASE: connect | rtt | throughput | broadcast | idle | scale | soak
+//!              [--broadcasts B] [--floor F] [--interval-ms MS] [--hold S] [--warmup S] [--rounds R]
+//!              [--sessions N] [--emits E] [--settle S]
+//! CASE: connect | rtt | throughput | broadcast | broadcast-ack | fetch-sockets | idle | scale | soak
 //! ```
 //!
 //! Prints one JSON object on stdout: the case's figures, the server's CPU, RSS, threads and file
@@ -81,11 +85,13 @@ struct Args {
     interval_ms: u64,
     hold: f64,
     warmup: f64,
-    /// soak: sessions per round, acked emits per session, rounds, and how long to wait at most
-    /// for the server's threads to come back after a round (s).
+    /// broadcast-ack, fetch-sockets: how many requests, one after the other; soak: how many
+    /// rounds of `sessions` sessions.
+    rounds: usize,
+    /// soak: sessions per round, acked emits per session, and how long to wait at most for the
+    /// server's threads to come back after a batch (s).
     sessions: usize,
     emits: usize,
-    rounds: usize,
     settle: f64,
 }
 
@@ -107,9 +113,9 @@ impl Args {
             interval_ms: 500,
             hold: 30.0,
             warmup: 1.0,
+            rounds: 10,
             sessions: 100_000,
             emits: 3,
-            rounds: 2,
             settle: 30.0,
         };
         while let Some(flag) = raw.next() {
@@ -125,14 +131,14 @@ impl Args {
                 "--duration" => args.duration = num(&flag, &value)?,
                 "--inflight" => args.inflight = num(&flag, &value)?,
                 "--broadcasts" => args.broadcasts = num(&flag, &value)?,
-                "--floor" => args.floor = num(&flag, &value)?,
-                "--sessions" => args.sessions = num(&flag, &value)?,
-                "--emits" => args.emits = num(&flag, &value)?,
-                "--rounds" => args.rounds = num(&flag, &value)?,
-                "--settle" => args.settle = num(&flag, &value)?,
                 "--interval-ms" => args.interval_ms = num(&flag, &value)?,
                 "--hold" => args.hold = num(&flag, &value)?,
                 "--warmup" => args.warmup = num(&flag, &value)?,
+                "--rounds" => args.rounds = num(&flag, &value)?,
+                "--floor" => args.floor = num(&flag, &value)?,
+                "--sessions" => args.sessions = num(&flag, &value)?,
+                "--emits" => args.emits = num(&flag, &value)?,
+                "--settle" => args.settle = num(&flag, &value)?,
                 "--transport" => {
                     args.transport = match value.as_str() {
                         "websocket" => Transport::WebSocket,
@@ -502,6 +508,20 @@ enum Mode {
     },
 }
 
+/// What client 0 is told to send.
+#[derive(Clone, Copy, Debug)]
+enum Order {
+    /// `42["broadcast",seq]`.
+    Broadcast(u32),
+    /// `42<id>["broadcast-with-ack",seq]`: its ack is the server's `(err, responses)` summary.
+    BroadcastWithAck(u32),
+    /// `42<id>["fetch-sockets",null]`: its ack lists every socket.
+    FetchSockets(u32),
+}
+
+/// The ack ids of the orders that want one: far above those of `message-with-ack`.
+const ORDER_ACK_BASE: u64 = 1_000_000_000;
+
 /// Everything the clients report, shared on the one thread.
 struct Shared {
     t0: Instant,
@@ -530,13 +550,23 @@ struct Shared {
     broadcast_sent_us: RefCell<Vec<u64>>,
     broadcast_received_us: RefCell<Vec<u64>>,
     broadcast_received: Cell<u64>,
-    /// Orders from this sequence number on are floor rounds (`42["floor",seq]`).
+    /// broadcast-ack, fetch-sockets: when each round was sent and answered (µs since t0).
+    round_sent_us: RefCell<Vec<u64>>,
+    round_done_us: RefCell<Vec<u64>>,
+    /// What each round's answer counted: the clients that acked, or the sockets listed.
+    round_count: RefCell<Vec<u64>>,
+    /// The `err` of a broadcast-ack round's answer, if not null.
+    round_error: RefCell<Vec<Option<String>>>,
+    round_done: Notify,
+    /// `ask`s answered by all the clients.
+    asks_answered: Cell<u64>,
+    /// Broadcast orders from this sequence number on are floor rounds (`42["floor",seq]`).
     floor_from: usize,
 }
 
 impl Shared {
-    /// `broadcasts` rounds in all, the floor's included from `floor_from` on.
-    fn new(clients: usize, broadcasts: usize, floor_from: usize) -> Rc<Shared> {
+    /// `broadcasts` broadcast rounds in all, the floor's included from `floor_from` on.
+    fn new(clients: usize, broadcasts: usize, floor_from: usize, rounds: usize) -> Rc<Shared> {
         Rc::new(Shared {
             t0: Instant::now(),
             clients,
@@ -562,8 +592,38 @@ impl Shared {
             broadcast_sent_us: RefCell::new(vec![u64::MAX; broadcasts]),
             broadcast_received_us: RefCell::new(vec![u64::MAX; broadcasts * clients]),
             broadcast_received: Cell::new(0),
+            round_sent_us: RefCell::new(vec![u64::MAX; rounds]),
+            round_done_us: RefCell::new(vec![u64::MAX; rounds]),
+            round_count: RefCell::new(vec![0; rounds]),
+            round_error: RefCell::new(vec![None; rounds]),
+            round_done: Notify::new(),
+            asks_answered: Cell::new(0),
             floor_from,
         })
+    }
+
+    /// The answer to round `seq` came: `[{"err":null,"count":N}]` (broadcast-ack) or
+    /// `[[{"id":..},..]]` (fetch-sockets).
+    fn round_answered(&self, seq: usize, order: Order, answer: &str) {
+        if seq >= self.round_done_us.borrow().len() || self.round_done_us.borrow()[seq] != u64::MAX {
+            return;
+        }
+        self.round_done_us.borrow_mut()[seq] = self.micros();
+        match order {
+            Order::BroadcastWithAck(_) => {
+                let parsed: Value = serde_json::from_str(answer).unwrap_or(Value::Null);
+                self.round_count.borrow_mut()[seq] = parsed[0]["count"].as_u64().unwrap_or(0);
+                self.round_error.borrow_mut()[seq] = match &parsed[0]["err"] {
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                };
+            }
+            Order::FetchSockets(_) => {
+                self.round_count.borrow_mut()[seq] = answer.matches("{\"id\":").count() as u64;
+            }
+            Order::Broadcast(_) => {}
+        }
+        self.round_done.notify_one();
     }
 
     fn micros(&self) -> u64 {
@@ -573,6 +633,13 @@ impl Shared {
 
 fn emit_with_ack(id: u64) -> Message {
     Message::text(format!("42{id}[\"message-with-ack\",{id}]"))
+}
+
+/// `42<id>["ask",...]`: an event of the server's that wants an ack; its id.
+fn asked(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix("42")?;
+    let id = leading_number(rest)?;
+    rest[id.to_string().len()..].starts_with("[\"ask\"").then_some(id)
 }
 
 /// The digits at the start of `s`.
@@ -587,9 +654,11 @@ async fn client_loop(
     mut ws: Ws,
     shared: Rc<Shared>,
     mut modes: watch::Receiver<Mode>,
-    mut sender: Option<mpsc::UnboundedReceiver<u32>>,
+    mut sender: Option<mpsc::UnboundedReceiver<Order>>,
 ) {
     shared.alive.borrow_mut()[idx] = true;
+    // The order waiting for its ack (client 0 only).
+    let mut pending: Option<(u64, Order)> = None;
     shared.connected_at_ms.borrow_mut()[idx] = shared.t0.elapsed().as_millis() as u64;
     let mut mode = Mode::Hold;
     let mut next_id: u64 = 0;
@@ -635,6 +704,16 @@ async fn client_loop(
                             } else if let Some(rest) = text.strip_prefix("43") {
                                 let id = leading_number(rest).unwrap_or(u64::MAX);
                                 let now = Instant::now();
+                                let answered = match pending {
+                                    Some((wanted, order)) if id == wanted => Some(order),
+                                    _ => None,
+                                };
+                                if let Some(order) = answered {
+                                    pending = None;
+                                    let seq = (id - ORDER_ACK_BASE) as usize;
+                                    let answer = &rest[id.to_string().len()..];
+                                    shared.round_answered(seq, order, answer);
+                                } else {
                                 match mode {
                                     Mode::Rtt { .. } => {
                                         while let Some(&(sent_id, at)) = sent_at.front() {
@@ -662,6 +741,10 @@ async fn client_loop(
                                     }
                                     Mode::Hold => {}
                                 }
+                                }
+                            } else if let Some(id) = asked(text) {
+                                out.push(Message::text(format!("43{id}[\"ok\"]")));
+                                shared.asks_answered.set(shared.asks_answered.get() + 1);
                             } else if let Some(rest) = text.strip_prefix("42[\"broadcast-back\",") {
                                 if let Some(seq) = leading_number(rest) {
                                     let seq = seq as usize;
@@ -702,10 +785,27 @@ async fn client_loop(
                     }
                 }
             }
-            Some(seq) = order => {
-                shared.broadcast_sent_us.borrow_mut()[seq as usize] = shared.micros();
-                let event = if seq as usize >= shared.floor_from { "floor" } else { "broadcast" };
-                if ws.send(Message::text(format!("42[\"{event}\",{seq}]"))).await.is_err() {
+            Some(order) = order => {
+                let message = match order {
+                    Order::Broadcast(seq) => {
+                        shared.broadcast_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                        let event = if seq as usize >= shared.floor_from { "floor" } else { "broadcast" };
+                        format!("42[\"{event}\",{seq}]")
+                    }
+                    Order::BroadcastWithAck(seq) => {
+                        let id = ORDER_ACK_BASE + seq as u64;
+                        pending = Some((id, order));
+                        shared.round_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                        format!("42{id}[\"broadcast-with-ack\",{seq}]")
+                    }
+                    Order::FetchSockets(seq) => {
+                        let id = ORDER_ACK_BASE + seq as u64;
+                        pending = Some((id, order));
+                        shared.round_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                        format!("42{id}[\"fetch-sockets\",null]")
+                    }
+                };
+                if ws.send(Message::text(message)).await.is_err() {
                     drop_client(&shared);
                     return;
                 }
@@ -843,7 +943,7 @@ async fn connect_clients(
     concurrency: usize,
     transport: Transport,
     modes: &watch::Receiver<Mode>,
-    mut sender: Option<mpsc::UnboundedReceiver<u32>>,
+    mut sender: Option<mpsc::UnboundedReceiver<Order>>,
 ) -> usize {
     let gate = std::sync::Arc::new(Semaphore::new(concurrency));
     let mut launched = 0;
@@ -941,21 +1041,25 @@ async fn run(args: Args) -> Value {
     let pid = args.server_pid;
     let broadcasts = if args.case == "broadcast" { args.broadcasts } else { 0 };
     let floor = if args.case == "broadcast" { args.floor } else { 0 };
+    if args.case == "soak" {
+        return soak(&args).await;
+    }
+    let rounds = match args.case.as_str() {
+        "broadcast-ack" | "fetch-sockets" => args.rounds,
+        _ => 0,
+    };
     let clients = if args.case == "throughput" && args.clients == 1000 {
         10
     } else {
         args.clients
     };
-    if args.case == "soak" {
-        return soak(&args).await;
-    }
-    let shared = Shared::new(clients, broadcasts + floor, broadcasts);
+    let shared = Shared::new(clients, broadcasts + floor, broadcasts, rounds);
     let (mode_tx, mode_rx) = watch::channel(Mode::Hold);
-    let (order_tx, order_rx) = mpsc::unbounded_channel::<u32>();
+    let (order_tx, order_rx) = mpsc::unbounded_channel::<Order>();
     let base = server_state(pid);
 
     let before = Sample::take(pid);
-    let sender = (args.case == "broadcast").then_some(order_rx);
+    let sender = matches!(args.case.as_str(), "broadcast" | "broadcast-ack" | "fetch-sockets").then_some(order_rx);
     let launched = connect_clients(
         &shared,
         args.port,
@@ -1048,7 +1152,7 @@ async fn run(args: Args) -> Value {
             sleep_secs(1.0).await;
             let s0 = Sample::take(pid);
             for seq in 0..args.broadcasts {
-                let _ = order_tx.send(seq as u32);
+                let _ = order_tx.send(Order::Broadcast(seq as u32));
                 tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
             }
             let expected = (args.broadcasts * connected) as u64;
@@ -1059,7 +1163,7 @@ async fn run(args: Args) -> Value {
             let s1 = Sample::take(pid);
             // The floor: the same frame to the same clients, written by the server's floor loop.
             for seq in broadcasts..broadcasts + floor {
-                let _ = order_tx.send(seq as u32);
+                let _ = order_tx.send(Order::Broadcast(seq as u32));
                 tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
             }
             let expected = ((broadcasts + floor) * connected) as u64;
@@ -1096,6 +1200,70 @@ async fn run(args: Args) -> Value {
                 r.insert("floor_lost".into(), json!(lost));
                 let broadcast_p50 = r["all_have_it_p50_ms"].as_f64().unwrap_or(f64::NAN);
                 r.insert("over_floor".into(), json!(broadcast_p50 / floor_p50));
+            }
+        }
+        "broadcast-ack" | "fetch-sockets" => {
+            sleep_secs(1.0).await;
+            let asks_before = shared.asks_answered.get();
+            let mut server_cpu = 0.0;
+            let mut client_cpu = 0.0;
+            for seq in 0..args.rounds {
+                let order = if args.case == "broadcast-ack" {
+                    Order::BroadcastWithAck(seq as u32)
+                } else {
+                    Order::FetchSockets(seq as u32)
+                };
+                let s0 = Sample::take(pid);
+                let _ = order_tx.send(order);
+                let give_up = Instant::now() + Duration::from_secs(15);
+                while shared.round_done_us.borrow()[seq] == u64::MAX && Instant::now() < give_up {
+                    let _ = tokio::time::timeout(Duration::from_millis(100), shared.round_done.notified()).await;
+                }
+                let span = s0.span(&Sample::take(pid));
+                server_cpu += span.server;
+                client_cpu += span.client;
+                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+            }
+            let sent = shared.round_sent_us.borrow();
+            let done = shared.round_done_us.borrow();
+            let counts = shared.round_count.borrow();
+            let mut took: Vec<u64> = Vec::new();
+            let mut unanswered = 0u64;
+            for seq in 0..args.rounds {
+                if done[seq] == u64::MAX || sent[seq] == u64::MAX {
+                    unanswered += 1;
+                } else {
+                    took.push(done[seq] - sent[seq]);
+                }
+            }
+            took.sort_unstable();
+            let per_round = connected as u64;
+            let errors: Vec<String> = shared.round_error.borrow().iter().flatten().cloned().collect();
+            r.insert("rounds".into(), json!(args.rounds));
+            r.insert("unanswered_rounds".into(), json!(unanswered));
+            r.insert("p50_ms".into(), json!(percentile(&took, 0.5) / 1000.0));
+            r.insert("max_ms".into(), json!(percentile(&took, 1.0) / 1000.0));
+            r.insert("counts".into(), json!(*counts));
+            r.insert("count_min".into(), json!(counts.iter().min().copied().unwrap_or(0)));
+            r.insert("dropped".into(), json!(shared.dropped.get()));
+            if args.case == "broadcast-ack" {
+                // Every round wants an ack from every connected client.
+                let missing: u64 = counts.iter().map(|&c| per_round.saturating_sub(c)).sum();
+                let acks = (args.rounds as u64 * per_round) as f64;
+                r.insert("acks_missing".into(), json!(missing));
+                r.insert("errors".into(), json!(errors));
+                r.insert("asks_answered".into(), json!(shared.asks_answered.get() - asks_before));
+                r.insert("server_cpu_us_per_ack".into(), json!(server_cpu * 1e6 / acks));
+                r.insert("client_cpu_us_per_ack".into(), json!(client_cpu * 1e6 / acks));
+            } else {
+                r.insert(
+                    "server_cpu_ms_per_fetch".into(),
+                    json!(server_cpu * 1e3 / args.rounds as f64),
+                );
+                r.insert(
+                    "client_cpu_ms_per_fetch".into(),
+                    json!(client_cpu * 1e3 / args.rounds as f64),
+                );
             }
         }
         "idle" | "scale" => {
@@ -1140,10 +1308,7 @@ async fn run(args: Args) -> Value {
             r.insert("threads".into(), state["threads"].clone());
             let base_threads = base["threads"].as_u64().unwrap_or(0) as f64;
             let threads = state["threads"].as_u64().unwrap_or(0) as f64;
-            r.insert(
-                "threads_per_client".into(),
-                json!((threads - base_threads) / connected as f64),
-            );
+            r.insert("threads_per_client".into(), json!((threads - base_threads) / connected as f64));
             r.insert("fds".into(), state["fds"].clone());
             r.insert("idle_cpu_pct".into(), json!(100.0 * span.server / span.wall));
             r.insert("span".into(), span.json());

@@ -2,7 +2,10 @@
 //!
 //! | file           | concept                                                        | reference            |
 //! |----------------|----------------------------------------------------------------|----------------------|
-//! | `server.rs`    | options, `clients` by sid, `handleRequest`, `verify`, `handshake`, error codes, CORS | `server.ts` |
+//! | `server.rs`    | options, `clients` by sid, `handleRequest`, `verify`, `handshake`, error codes, the server's events | `server.ts` |
+//! | `events.rs`    | the events for watchers: `connection_error`, `headers`, `packet`, `packet_create`, `upgrade`, ... | `server.ts`, `socket.ts` |
+//! | `cors.rs`      | CORS headers and the preflight, as the `cors` package sends them | `cors` (npm)         |
+//! | `cookie.rs`    | the `io` cookie of the polling handshake                        | `cookie` (npm)       |
 //! | `socket.rs`    | one session: `writeBuffer`, `flush`, heartbeat, upgrade state, `onClose` | `socket.ts`  |
 //! | `polling.rs`   | long-polling: the held GET (`onPollRequest`) and the POST (`onDataRequest`) | `transports/polling.ts` |
 //! | `websocket.rs` | the WebSocket transport: reader thread, writes that never wait, the probe | `transports/websocket.ts` |
@@ -13,7 +16,10 @@
 //! The layer above (Socket.IO, or `examples/engine_echo.rs`) plugs in through [`Handler`]: three
 //! callbacks, the reference's `connection`, `message` and `close` events.
 
-pub(crate) mod base64;
+pub mod base64;
+mod cookie;
+mod cors;
+mod events;
 mod frame_reader;
 pub mod packet;
 mod polling;
@@ -21,8 +27,14 @@ mod server;
 mod socket;
 mod websocket;
 
-pub use server::{AllowRequest, CorsOptions, Server, ServerOptions, TransportKind, generate_id};
-pub use socket::{ReadyState, SendError, Socket};
+pub use cookie::{CookieOptions, SameSite};
+pub use cors::{CorsOptions, CorsOrigin, CorsOriginFn};
+pub use events::{
+    CloseListener, ConnectionError, ConnectionErrorListener, FlushListener, HeadersListener, PacketListener,
+    SocketListener,
+};
+pub use server::{AllowRequest, ErrorCode, Server, ServerOptions, TransportKind, generate_id};
+pub use socket::{ReadyState, SendError, Socket, WriteOptions};
 
 /// The data of one MESSAGE packet: text (`4hello`) or bytes (a binary frame, or `b...` over
 /// polling).

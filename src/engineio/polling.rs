@@ -43,8 +43,9 @@ use super::socket::{Batch, PollArrival, PollTake, Socket};
 use crate::http::{self, BodyError, Connection, HeldWait, Request};
 use crate::listener::Next;
 
-/// The headers of a polling answer: its content type, `cache-control: no-store`, and CORS.
-fn polling_headers(server: &Server, request: &Request, content_type: &str) -> Vec<(String, String)> {
+/// The headers of a polling answer: its content type, `cache-control: no-store`, then what the
+/// server adds (CORS, the `io` cookie, the `headers` listeners': `Server::polling_answer_headers`).
+fn polling_headers(server: &Server, socket: &Socket, request: &Request, content_type: &str) -> Vec<(String, String)> {
     let mut headers = vec![("Content-Type".to_string(), content_type.to_string())];
     // Prevent XSS warnings on IE (the reference does this too).
     let user_agent = request.header("user-agent").unwrap_or("");
@@ -52,8 +53,7 @@ fn polling_headers(server: &Server, request: &Request, content_type: &str) -> Ve
         headers.push(("X-XSS-Protection".to_string(), "0".to_string()));
     }
     headers.push(("cache-control".to_string(), "no-store".to_string()));
-    headers.extend(server.cors_headers(request));
-    headers
+    server.polling_answer_headers(socket.id(), request, headers)
 }
 
 /// A GET (the reference's `onPollRequest`): answer now, or hold it.
@@ -64,7 +64,7 @@ pub(super) fn on_poll_request(
     connection: &mut Connection,
 ) -> io::Result<Next> {
     let keep_alive = connection.keep_alive_for(request);
-    let headers = polling_headers(server, request, "text/plain; charset=UTF-8");
+    let headers = polling_headers(server, socket, request, "text/plain; charset=UTF-8");
     let next = if keep_alive.is_some() {
         Next::KeepAlive
     } else {
@@ -133,7 +133,7 @@ fn deliver(
     // A graceful close ends the session before its `1` goes out (as the reference's
     // `shouldClose`), so that a client reading the `1` finds the session gone.
     if let Some(reason) = batch.then_close_session {
-        socket.on_close(reason);
+        socket.close_because(reason);
     }
     if let Err(e) = http::write_response(connection.stream(), 200, headers, body.as_bytes(), keep_alive) {
         debug!("{}: writing a poll answer failed: {e}", socket.id());
@@ -169,15 +169,15 @@ pub(super) fn on_data_request(
     socket.cork();
     for packet in packets {
         crate::trace::incoming(socket.id(), &packet);
-        socket.on_packet(packet);
+        socket.handle_packet(packet);
     }
     socket.uncork();
     if let Some(error) = error {
         debug!("{}: {error}", socket.id());
-        socket.on_close("parse error");
+        socket.close_because("parse error");
     }
     socket.end_data_request();
-    let headers = polling_headers(server, request, "text/html");
+    let headers = polling_headers(server, socket, request, "text/html");
     connection.respond(request, 200, &headers, b"ok")
 }
 

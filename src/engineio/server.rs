@@ -20,7 +20,11 @@
 //! {"code":5,"message":"Unsupported protocol version"}
 //! ```
 //!
-//! A refused WebSocket upgrade gets the reference's plain `400` with the message as text.
+//! A refused WebSocket upgrade gets the reference's plain `400` with the message as text. Every
+//! refusal is also the `connection_error` event, with the reference's `context` (`events.rs`).
+//!
+//! Before any of this, the `cors` middleware (`cors.rs`) decides the CORS headers of the answer
+//! and answers a preflight `OPTIONS` itself, as the reference's first middleware does.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -28,8 +32,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use log::{debug, info};
+use serde_json::{Value, json};
 
 use super::base64;
+use super::cookie::CookieOptions;
+use super::cors::{self, CorsOptions, CorsOutcome};
+use super::events::{
+    ConnectionError, ConnectionErrorListener, HeadersListener, Registry, ServerListeners, SocketListener,
+};
 use super::socket::Socket;
 use super::{Handler, polling, websocket};
 use crate::http::{Connection, Request, SharedStream};
@@ -65,17 +75,6 @@ impl TransportKind {
     }
 }
 
-/// CORS, as the `cors` package does it with `{ origin, credentials }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorsOptions {
-    /// The origins allowed to call: `["*"]` (anyone), one origin such as
-    /// `http://localhost:3000` (sent as `Access-Control-Allow-Origin` whoever asks), or several
-    /// (the request's `Origin` is sent back if it is one of them, else nothing).
-    pub origins: Vec<String>,
-    /// `Access-Control-Allow-Credentials: true`.
-    pub credentials: bool,
-}
-
 /// The reference's `allowRequest(req, callback)`: looks at each handshake request (the first
 /// request of a session, polling or WebSocket) and may refuse it. `Err(message)` is answered
 /// `403 {"code":4,"message":...}` (a WebSocket handshake: a plain `400` with the message); the
@@ -105,9 +104,17 @@ pub struct ServerOptions {
     pub upgrade_timeout: Duration,
     /// `maxHttpBufferSize`, sent to clients as `maxPayload`: 1,000,000 bytes.
     pub max_payload: usize,
-    /// Allowed transports: both.
+    /// `transports`: both. With WebSocket only, a polling request is refused (`{"code":0,
+    /// "message":"Transport unknown"}`) and the open packet offers no upgrade.
     pub transports: Vec<TransportKind>,
-    /// CORS headers, only when set.
+    /// `allowUpgrades`: true. False: the open packet offers no upgrade (`"upgrades":[]`). As in the
+    /// reference, a client that tries one anyway is not refused.
+    pub allow_upgrades: bool,
+    /// `cookie`: none. Set, the answer to a polling handshake carries `Set-Cookie: io=<sid>; ...`
+    /// (see `cookie.rs`; `CookieOptions::default()` is the reference's `cookie: true`).
+    pub cookie: Option<CookieOptions>,
+    /// `cors`: none (no CORS headers). Set, every answer carries them and a preflight `OPTIONS`
+    /// is answered (see `cors.rs`).
     pub cors: Option<CorsOptions>,
     /// `allowRequest`: none (every handshake is allowed).
     pub allow_request: Option<AllowRequest>,
@@ -124,6 +131,8 @@ impl Default for ServerOptions {
             upgrade_timeout: Duration::from_millis(10_000),
             max_payload: 1_000_000,
             transports: vec![TransportKind::Polling, TransportKind::WebSocket],
+            allow_upgrades: true,
+            cookie: None,
             cors: None,
             allow_request: None,
             max_buffered_packets: 10_000,
@@ -136,32 +145,54 @@ impl ServerOptions {
     pub fn allows(&self, transport: TransportKind) -> bool {
         self.transports.contains(&transport)
     }
+
+    /// The reference's `getAvailableUpgrades`: what a session on `transport` may upgrade to
+    /// (polling to WebSocket, if both are allowed and `allow_upgrades`).
+    pub fn upgrades(&self, transport: TransportKind) -> Vec<TransportKind> {
+        if transport == TransportKind::Polling && self.allow_upgrades && self.allows(TransportKind::WebSocket) {
+            vec![TransportKind::WebSocket]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
-/// The reference's error codes (`Server.errors`).
+/// The reference's error codes (`Server.errors`); `code as u8` is the number on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// 0 "Transport unknown"
     UnknownTransport = 0,
+    /// 1 "Session ID unknown"
     UnknownSid = 1,
+    /// 2 "Bad handshake method"
     BadHandshakeMethod = 2,
+    /// 3 "Bad request"
     BadRequest = 3,
+    /// 4 "Forbidden" (answered 403, the others 400)
     Forbidden = 4,
+    /// 5 "Unsupported protocol version"
     UnsupportedProtocolVersion = 5,
 }
 
-/// A request that `verify` turned down: the error code, and the message for the client (the
-/// code's own, or the one `allowRequest` gave).
+/// A refused request: the error code and the reference's `context` (see
+/// [`ConnectionError`]), e.g. `{"sid":"..."}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Refused {
     pub code: ErrorCode,
-    pub message: String,
+    pub context: Value,
 }
 
-impl From<ErrorCode> for Refused {
-    fn from(code: ErrorCode) -> Refused {
-        Refused {
-            code,
-            message: code.message().to_string(),
+impl Refused {
+    pub fn new(code: ErrorCode, context: Value) -> Refused {
+        Refused { code, context }
+    }
+
+    /// The message for the client: the context's `message` (`allowRequest`'s) if it has one,
+    /// else the code's (the reference's `abortRequest`).
+    pub fn message(&self) -> &str {
+        match self.context.get("message").and_then(Value::as_str) {
+            Some(message) if !message.is_empty() => message,
+            _ => self.code.message(),
         }
     }
 }
@@ -187,6 +218,8 @@ pub(super) struct Shared {
     pub clients: Mutex<HashMap<String, Socket>>,
     pub timers: Timers,
     pub handler: Arc<dyn Handler>,
+    /// `server.on(...)`: see `events.rs`.
+    pub listeners: Registry<ServerListeners>,
 }
 
 impl Shared {
@@ -213,6 +246,7 @@ impl Server {
             clients: Mutex::new(HashMap::new()),
             timers,
             handler,
+            listeners: Registry::new(),
         };
         Server {
             shared: Arc::new(shared),
@@ -255,12 +289,96 @@ impl Server {
         }
     }
 
-    /// The reference's `handleRequest` and `handleUpgrade`.
-    pub fn handle_request(&self, request: Request, connection: &mut Connection) -> io::Result<Next> {
-        if request.method == "OPTIONS" && self.shared.options.cors.is_some() {
-            return self.answer_preflight(&request, connection);
+    // ----- events (see `events.rs`) ------------------------------------------------------------
+
+    /// `engine.on("connection", socket => ...)`: a session opened (after the [`Handler`]'s
+    /// `on_connection`). Called on the handshake's connection thread; for a polling handshake
+    /// before the open packet is written, so that listeners added to the socket here see every
+    /// later packet (not the open packet: as in the reference, it is created before).
+    pub fn on_connection(&self, listener: impl Fn(&Socket) + Send + Sync + 'static) {
+        let listener: SocketListener = Arc::new(listener);
+        self.shared.listeners.add(|all| all.connection.push(listener));
+    }
+
+    /// `engine.on("connection_error", err => ...)`: a request was refused (every answer with an
+    /// error code, polling or WebSocket). Called on the request's connection thread, before the
+    /// answer is written.
+    pub fn on_connection_error(&self, listener: impl Fn(&ConnectionError<'_>) + Send + Sync + 'static) {
+        let listener: ConnectionErrorListener = Arc::new(listener);
+        self.shared.listeners.add(|all| all.connection_error.push(listener));
+    }
+
+    /// `engine.on("initial_headers", (headers, req) => ...)`: the headers of the answer to a
+    /// handshake (the polling handshake's `200`, which carries the `io` cookie if configured, or
+    /// the WebSocket handshake's `101`); the listener may add or change them, e.g. push
+    /// `("Set-Cookie", "...")`. Called on the handshake's connection thread, before `headers`.
+    pub fn on_initial_headers(&self, listener: impl Fn(&mut Vec<(String, String)>, &Request) + Send + Sync + 'static) {
+        let listener: HeadersListener = Arc::new(listener);
+        self.shared.listeners.add(|all| all.initial_headers.push(listener));
+    }
+
+    /// `engine.on("headers", (headers, req) => ...)`: the headers of every polling answer (`200`:
+    /// a GET's packets, a POST's `ok`) and of every WebSocket `101`, the handshakes included.
+    /// Called on the request's connection thread (for a held GET, when it arrives).
+    pub fn on_headers(&self, listener: impl Fn(&mut Vec<(String, String)>, &Request) + Send + Sync + 'static) {
+        let listener: HeadersListener = Arc::new(listener);
+        self.shared.listeners.add(|all| all.headers.push(listener));
+    }
+
+    /// The `connection` event: the handler, then the listeners.
+    pub(super) fn emit_connection(&self, socket: &Socket) {
+        self.shared.handler.on_connection(socket);
+        if let Some(listeners) = self.shared.listeners.current() {
+            for listener in &listeners.connection {
+                listener(socket);
+            }
         }
-        if request.is_websocket_upgrade() {
+    }
+
+    /// The `initial_headers` (for a handshake) and `headers` events on the headers of an answer.
+    fn emit_headers(&self, headers: &mut Vec<(String, String)>, request: &Request, initial: bool) {
+        let listeners = match self.shared.listeners.current() {
+            Some(listeners) => listeners,
+            None => return,
+        };
+        if initial {
+            for listener in &listeners.initial_headers {
+                listener(headers, request);
+            }
+        }
+        for listener in &listeners.headers {
+            listener(headers, request);
+        }
+    }
+
+    // ----- requests ----------------------------------------------------------------------------
+
+    /// The reference's `handleRequest` and `handleUpgrade`.
+    pub fn handle_request(&self, mut request: Request, connection: &mut Connection) -> io::Result<Next> {
+        // The `cors` middleware comes first, as in the reference: its headers go on whatever
+        // answer follows (errors and the WebSocket's `101` included), a preflight ends here.
+        if let Some(cors) = &self.shared.options.cors {
+            match cors::apply(cors, &request) {
+                Ok(CorsOutcome::Headers(headers)) => request.response_headers = headers,
+                Ok(CorsOutcome::Preflight { status, headers }) => {
+                    return connection.respond(&request, status, &headers, b"");
+                }
+                Err(why) => {
+                    debug!(
+                        "{} {}: the CORS origin function failed: {why}",
+                        request.method, request.url
+                    );
+                    let refused = Refused::new(ErrorCode::BadRequest, json!({"name": "MIDDLEWARE_FAILURE"}));
+                    if request.is_websocket_upgrade() && self.shared.options.allows(TransportKind::WebSocket) {
+                        return self.refuse_upgrade(&request, connection, refused);
+                    }
+                    return self.abort_request(&request, connection, refused);
+                }
+            }
+        }
+        // Without the WebSocket transport the reference does not listen for upgrades at all: Node
+        // then hands such a request over as a plain one.
+        if request.is_websocket_upgrade() && self.shared.options.allows(TransportKind::WebSocket) {
             return websocket::handle_upgrade(self, request, connection);
         }
         let socket = match self.verify(&request, false) {
@@ -283,21 +401,28 @@ impl Server {
     /// The reference's `verify`: transport, origin, sid, handshake method, `allowRequest`.
     /// `Ok(Some(socket))` for a request of an open session, `Ok(None)` for a handshake.
     pub(super) fn verify(&self, request: &Request, upgrade: bool) -> Result<Option<Socket>, Refused> {
-        let transport = request.query_param("transport").and_then(TransportKind::from_name);
-        let transport = match transport {
+        let asked = request.query_param("transport");
+        let transport = match asked.and_then(TransportKind::from_name) {
             Some(t) if self.shared.options.allows(t) => t,
-            _ => return Err(ErrorCode::UnknownTransport.into()),
+            _ => {
+                let context = match asked {
+                    Some(asked) => json!({ "transport": asked }),
+                    None => json!({}),
+                };
+                return Err(Refused::new(ErrorCode::UnknownTransport, context));
+            }
         };
         if let Some(origin) = request.header("origin") {
             if origin.chars().any(|c| c != '\t' && (c < ' ' || c == '\x7f')) {
-                return Err(ErrorCode::BadRequest.into());
+                let context = json!({"name": "INVALID_ORIGIN", "origin": origin});
+                return Err(Refused::new(ErrorCode::BadRequest, context));
             }
         }
         match request.query_param("sid") {
             Some(sid) => {
                 let socket = match lock(&self.shared.clients).get(sid) {
                     Some(socket) => socket.clone(),
-                    None => return Err(ErrorCode::UnknownSid.into()),
+                    None => return Err(Refused::new(ErrorCode::UnknownSid, json!({ "sid": sid }))),
                 };
                 let previous = socket.lock().transport;
                 if !upgrade && previous != transport {
@@ -306,24 +431,28 @@ impl Server {
                         transport.name(),
                         previous.name()
                     );
-                    return Err(ErrorCode::BadRequest.into());
+                    let context = json!({
+                        "name": "TRANSPORT_MISMATCH",
+                        "transport": transport.name(),
+                        "previousTransport": previous.name(),
+                    });
+                    return Err(Refused::new(ErrorCode::BadRequest, context));
                 }
                 Ok(Some(socket))
             }
             None => {
                 if request.method != "GET" {
-                    return Err(ErrorCode::BadHandshakeMethod.into());
+                    let context = json!({ "method": request.method });
+                    return Err(Refused::new(ErrorCode::BadHandshakeMethod, context));
                 }
                 if transport == TransportKind::WebSocket && !upgrade {
-                    return Err(ErrorCode::BadRequest.into());
+                    let context = json!({"name": "TRANSPORT_HANDSHAKE_ERROR"});
+                    return Err(Refused::new(ErrorCode::BadRequest, context));
                 }
                 if let Some(allow_request) = &self.shared.options.allow_request {
                     if let Err(message) = (allow_request.0)(request) {
                         debug!("{} {}: refused by allowRequest: {message}", request.method, request.url);
-                        return Err(Refused {
-                            code: ErrorCode::Forbidden,
-                            message,
-                        });
+                        return Err(Refused::new(ErrorCode::Forbidden, json!({ "message": message })));
                     }
                 }
                 Ok(None)
@@ -338,23 +467,37 @@ impl Server {
         request: Request,
         connection: &mut Connection,
     ) -> io::Result<Next> {
-        if request.query_param("EIO") != Some("4") {
-            return self.abort_request(&request, connection, ErrorCode::UnsupportedProtocolVersion.into());
-        }
-        let id = match generate_id() {
+        let id = match self.new_session_id(&request) {
             Ok(id) => id,
-            Err(e) => {
-                log::error!("no random bytes for a session id: {e}");
-                return self.abort_request(&request, connection, ErrorCode::BadRequest.into());
-            }
+            Err(refused) => return self.abort_request(&request, connection, refused),
         };
         info!("{id}: handshake over {} from {}", transport.name(), request.peer);
         let socket = self.open_session(id, transport, request.clone());
         // The `connection` event comes before the answer: once the client has its sid it may
         // POST at once, on another connection thread, and the layer above must be ready for it.
         // (The reference answers first; in Node's one thread the POST cannot overtake it.)
-        self.shared.handler.on_connection(&socket);
+        self.emit_connection(&socket);
         polling::on_poll_request(self, &socket, &request, connection)
+    }
+
+    /// The checks of a handshake before the session exists (both transports): the protocol
+    /// version, then a new sid.
+    pub(super) fn new_session_id(&self, request: &Request) -> Result<String, Refused> {
+        if request.query_param("EIO") != Some("4") {
+            // The reference reads any other version as 3, which it does not speak either.
+            return Err(Refused::new(
+                ErrorCode::UnsupportedProtocolVersion,
+                json!({"protocol": 3}),
+            ));
+        }
+        match generate_id() {
+            Ok(id) => Ok(id),
+            Err(e) => {
+                log::error!("no random bytes for a session id: {e}");
+                let context = json!({"name": "ID_GENERATION_ERROR", "error": e.to_string()});
+                Err(Refused::new(ErrorCode::BadRequest, context))
+            }
+        }
     }
 
     /// Registers a new session and queues its open packet (shared by both handshakes).
@@ -365,9 +508,27 @@ impl Server {
         socket
     }
 
-    /// The handler, for the WebSocket handshake.
-    pub(super) fn handler(&self) -> &Arc<dyn Handler> {
-        &self.shared.handler
+    /// The `connection_error` event, then the log line.
+    fn emit_connection_error(&self, request: &Request, refused: &Refused) {
+        debug!(
+            "{} {}: error {} {} {}",
+            request.method,
+            request.url,
+            refused.code as u8,
+            refused.message(),
+            refused.context
+        );
+        if let Some(listeners) = self.shared.listeners.current() {
+            let error = ConnectionError {
+                request,
+                code: refused.code,
+                message: refused.code.message(),
+                context: &refused.context,
+            };
+            for listener in &listeners.connection_error {
+                listener(&error);
+            }
+        }
     }
 
     /// `abortRequest`: `{"code":1,"message":"Session ID unknown"}` with 400 (403 for Forbidden).
@@ -377,74 +538,75 @@ impl Server {
         connection: &mut Connection,
         refused: Refused,
     ) -> io::Result<Next> {
+        self.emit_connection_error(request, &refused);
         let code = refused.code;
-        debug!(
-            "{} {}: error {} {}",
-            request.method, request.url, code as u8, refused.message
-        );
         let status = if code == ErrorCode::Forbidden { 403 } else { 400 };
         // The message as a JSON string (`allowRequest`'s may hold quotes).
-        let message = serde_json::Value::String(refused.message).to_string();
+        let message = Value::String(refused.message().to_string()).to_string();
         let body = format!(r#"{{"code":{},"message":{message}}}"#, code as u8);
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        headers.extend(self.cors_headers(request));
+        let mut headers = self.cors_headers(request);
+        headers.push(("Content-Type".to_string(), "application/json".to_string()));
         connection.respond(request, status, &headers, body.as_bytes())
     }
 
-    /// CORS headers for an answer to `request` (none when CORS is not configured).
+    /// `abortUpgrade`: a refused WebSocket request gets a plain `400` with the message as text,
+    /// then the connection closes.
+    pub(super) fn refuse_upgrade(
+        &self,
+        request: &Request,
+        connection: &mut Connection,
+        refused: Refused,
+    ) -> io::Result<Next> {
+        self.emit_connection_error(request, &refused);
+        abort_upgrade(connection.stream(), refused.message())
+    }
+
+    /// The CORS headers decided for `request` (none when CORS is not configured): they go on
+    /// every answer to it.
     pub(super) fn cors_headers(&self, request: &Request) -> Vec<(String, String)> {
-        let mut headers = Vec::new();
-        let cors = match &self.shared.options.cors {
-            Some(cors) => cors,
-            None => return headers,
-        };
-        match cors.origins.as_slice() {
-            [any] if any == "*" => {
-                headers.push(("Access-Control-Allow-Origin".to_string(), "*".to_string()));
-            }
-            [only] => {
-                headers.push(("Access-Control-Allow-Origin".to_string(), only.clone()));
-                headers.push(("Vary".to_string(), "Origin".to_string()));
-            }
-            several => {
-                // Sent back only to an origin of the list (the `cors` package's array).
-                if let Some(origin) = request.header("origin") {
-                    if several.iter().any(|allowed| allowed == origin) {
-                        headers.push(("Access-Control-Allow-Origin".to_string(), origin.to_string()));
-                    }
-                }
-                headers.push(("Vary".to_string(), "Origin".to_string()));
+        request.response_headers.clone()
+    }
+
+    /// The headers of a polling answer (`200`), from the transport's own (`own`: content type,
+    /// `cache-control`): the `io` cookie on the handshake's answer, the `initial_headers` and
+    /// `headers` events, and the CORS headers first (Node writes the headers set before
+    /// `writeHead` first; one set again keeps its place).
+    pub(super) fn polling_answer_headers(
+        &self,
+        sid: &str,
+        request: &Request,
+        mut own: Vec<(String, String)>,
+    ) -> Vec<(String, String)> {
+        let initial = request.query_param("sid").is_none();
+        if initial {
+            if let Some(cookie) = &self.shared.options.cookie {
+                own.push(("Set-Cookie".to_string(), cookie.serialize(sid)));
             }
         }
-        if cors.credentials {
-            headers.push(("Access-Control-Allow-Credentials".to_string(), "true".to_string()));
+        self.emit_headers(&mut own, request, initial);
+        let mut headers = self.cors_headers(request);
+        for (name, value) in own {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                headers.push((name, value)); // one line per cookie
+            } else {
+                cors::set_header(&mut headers, &name, &value);
+            }
         }
         headers
     }
 
-    /// `OPTIONS` preflight, as the `cors` package answers it: 204 with the allowed methods and the
-    /// request's own `Access-Control-Request-Headers` reflected.
-    fn answer_preflight(&self, request: &Request, connection: &mut Connection) -> io::Result<Next> {
+    /// The extra header lines of a WebSocket `101` (the CORS headers, then what the
+    /// `initial_headers` and `headers` listeners add), each `Name: value\r\n`, as the reference
+    /// adds them to the `ws` package's answer.
+    pub(super) fn upgrade_header_lines(&self, request: &Request) -> String {
         let mut headers = self.cors_headers(request);
-        headers.push((
-            "Access-Control-Allow-Methods".to_string(),
-            "GET,HEAD,PUT,PATCH,POST,DELETE".to_string(),
-        ));
-        if let Some(asked) = request.header("access-control-request-headers") {
-            headers.push(("Access-Control-Allow-Headers".to_string(), asked.to_string()));
-            // One `Vary` header listing both, as the `vary` package merges them.
-            let mut merged = false;
-            for (name, value) in headers.iter_mut() {
-                if name == "Vary" {
-                    value.push_str(", Access-Control-Request-Headers");
-                    merged = true;
-                }
-            }
-            if !merged {
-                headers.push(("Vary".to_string(), "Access-Control-Request-Headers".to_string()));
-            }
+        let initial = request.query_param("sid").is_none();
+        self.emit_headers(&mut headers, request, initial);
+        let mut lines = String::new();
+        for (name, value) in headers {
+            lines.push_str(&format!("{name}: {value}\r\n"));
         }
-        connection.respond(request, 204, &headers, b"")
+        lines
     }
 }
 
@@ -493,7 +655,7 @@ pub(super) fn abort_handshake(stream: &mut impl Write, message: &str, extra_head
     Ok(Next::Close)
 }
 
-/// `abortUpgrade`: the reference's plain answer to a refused WebSocket request, then close.
+/// The reference's plain answer to a refused WebSocket request, then close.
 pub(super) fn abort_upgrade(stream: &mut impl Write, message: &str) -> io::Result<Next> {
     let response = format!(
         "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: {}\r\n\r\n{}",

@@ -37,6 +37,7 @@ use std::thread::{self, ThreadId};
 use log::{debug, info, warn};
 
 use super::Message;
+use super::events::{CloseListener, FlushListener, PacketListener, Registry, SocketListener, SocketListeners};
 use super::packet::Packet;
 use super::server::{Shared, TransportKind};
 use super::websocket::{self, WsWriter};
@@ -53,6 +54,19 @@ pub enum ReadyState {
     Closing,
     /// Over; `send` fails.
     Closed,
+}
+
+/// How to write one Socket.IO packet's messages (the reference's `conn.write(data, options)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The `compress` flag of the emit: `true` unless `compress(false)` was asked.
+    pub compress: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> WriteOptions {
+        WriteOptions { compress: true }
+    }
 }
 
 /// Why `send` did not queue a packet.
@@ -152,6 +166,8 @@ pub(super) struct Inner {
     request: Request,
     shared: Arc<Shared>,
     state: Mutex<State>,
+    /// `socket.on(...)`: see `events.rs`.
+    listeners: Registry<SocketListeners>,
 }
 
 /// A handle to one Engine.IO session. Cloning it is cheap; a clone kept after the session closed
@@ -198,6 +214,7 @@ impl Socket {
                 request,
                 shared,
                 state: Mutex::new(state),
+                listeners: Registry::new(),
             }),
         }
     }
@@ -222,6 +239,71 @@ impl Socket {
         self.lock().ready_state
     }
 
+    // ----- events (see `events.rs`) ------------------------------------------------------------
+
+    /// `socket.on("packet", packet => ...)`: each packet the client sends on the session's
+    /// transport (not the probe's `2probe` and `5`), before it is handled. Called on the thread
+    /// that read it: a POST's connection thread, or the WebSocket's reader.
+    pub fn on_packet(&self, listener: impl Fn(&Socket, &Packet) + Send + Sync + 'static) {
+        let listener: PacketListener = Arc::new(listener);
+        self.inner.listeners.add(|all| all.packet.push(listener));
+    }
+
+    /// `socket.on("packetCreate", packet => ...)`: each packet about to be queued for the client
+    /// (messages, pings; not the transport's own `3probe`, `6` and `1`), while the session is
+    /// open. Called on the thread that sends it (any: a handler, `timers` for a ping, a
+    /// broadcast), before it is queued.
+    pub fn on_packet_create(&self, listener: impl Fn(&Socket, &Packet) + Send + Sync + 'static) {
+        let listener: PacketListener = Arc::new(listener);
+        self.inner.listeners.add(|all| all.packet_create.push(listener));
+    }
+
+    /// `socket.on("flush", writeBuffer => ...)`: the queued packets leave the buffer together for
+    /// the transport. Called on the thread that takes them to write them (a GET's connection
+    /// thread, held or not; over WebSocket the thread holding the writing role).
+    pub fn on_flush(&self, listener: impl Fn(&Socket, &[Packet]) + Send + Sync + 'static) {
+        let listener: FlushListener = Arc::new(listener);
+        self.inner.listeners.add(|all| all.flush.push(listener));
+    }
+
+    /// `socket.on("upgrading", transport => ...)`: a WebSocket probe was answered `3probe`.
+    /// Called on that WebSocket's reader thread.
+    pub fn on_upgrading(&self, listener: impl Fn(&Socket) + Send + Sync + 'static) {
+        let listener: SocketListener = Arc::new(listener);
+        self.inner.listeners.add(|all| all.upgrading.push(listener));
+    }
+
+    /// `socket.on("upgrade", transport => ...)`: the session's transport is now the WebSocket
+    /// (`transport_name()` says `"websocket"`); once per session at most. Called on the
+    /// WebSocket's reader thread, before the buffer is written to it.
+    pub fn on_upgrade(&self, listener: impl Fn(&Socket) + Send + Sync + 'static) {
+        let listener: SocketListener = Arc::new(listener);
+        self.inner.listeners.add(|all| all.upgrade.push(listener));
+    }
+
+    /// `socket.on("close", (reason, description) => ...)`: the session ended, once, after the
+    /// `Handler`'s `on_close`; `description` says what went wrong for a "transport error". Called
+    /// on the thread that closed it (a connection thread, a WebSocket's reader, `timers` for
+    /// "ping timeout", or the thread that called `close()`). A listener added after the end is
+    /// never called.
+    pub fn on_close(&self, listener: impl Fn(&Socket, &str, Option<&str>) + Send + Sync + 'static) {
+        let listener: CloseListener = Arc::new(listener);
+        self.inner.listeners.add(|all| all.close.push(listener));
+    }
+
+    /// Calls the `flush` listeners with packets taken from the buffer (not a lone `6` or `1`,
+    /// which the transport makes itself).
+    fn emit_flush(&self, packets: &[Packet]) {
+        if matches!(packets, [] | [Packet::Noop] | [Packet::Close]) {
+            return;
+        }
+        if let Some(listeners) = self.inner.listeners.current() {
+            for listener in &listeners.flush {
+                listener(self, packets);
+            }
+        }
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         crate::sync::lock(&self.inner.state)
     }
@@ -240,11 +322,8 @@ impl Socket {
     pub(super) fn on_open(&self) {
         let options = &self.inner.shared.options;
         let mut state = self.lock();
-        let upgrades = if state.transport == TransportKind::Polling && options.allows(TransportKind::WebSocket) {
-            r#"["websocket"]"#
-        } else {
-            "[]"
-        };
+        let upgrades: Vec<&str> = options.upgrades(state.transport).iter().map(|t| t.name()).collect();
+        let upgrades = serde_json::to_string(&upgrades).unwrap_or_else(|_| "[]".to_string());
         let open = format!(
             r#"{{"sid":"{}","upgrades":{},"pingInterval":{},"pingTimeout":{},"maxPayload":{}}}"#,
             self.inner.id,
@@ -265,17 +344,60 @@ impl Socket {
     /// Queues several MESSAGE packets back to back, so that no other packet comes between them
     /// (a Socket.IO binary event and its attachments).
     pub fn send_many(&self, messages: Vec<Message>) -> Result<(), SendError> {
+        self.write(messages, WriteOptions::default())
+    }
+
+    /// The reference's `socket.write(data, options)`: `send_many` with the options of the
+    /// Socket.IO emit that made these messages (`compress`).
+    pub fn write(&self, messages: Vec<Message>, options: WriteOptions) -> Result<(), SendError> {
         let packets = messages.into_iter().map(Packet::Message).collect();
-        self.send_packets(packets)
+        self.send_packets(packets, options)
+    }
+
+    /// The reference's `transport.writable`: whether a packet queued now would leave at once,
+    /// which is what a `volatile` emit asks before it is queued (Socket.IO drops it otherwise).
+    ///
+    /// - polling: a GET is held and nothing is waiting for it (once something is queued, the
+    ///   GET is taken: the reference sets `writable = false` as it sends);
+    /// - WebSocket: no thread is writing (the reference's "previous write completed") and
+    ///   nothing is queued;
+    /// - never during an upgrade (a probe is open), nor once the session is closing.
+    pub fn writable(&self) -> bool {
+        let state = self.lock();
+        if state.ready_state != ReadyState::Open || state.upgrading {
+            return false;
+        }
+        if !state.write_buffer.is_empty() {
+            return false;
+        }
+        if state.websocket.is_some() {
+            return !state.flushing;
+        }
+        state.held_poll.is_some()
     }
 
     /// Queues a packet and wakes the writer (the reference's `sendPacket` + `flush`).
     pub(super) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
-        self.send_packets(vec![packet])
+        self.send_packets(vec![packet], WriteOptions::default())
     }
 
     /// Queues packets together, or none of them if the buffer has no room.
-    fn send_packets(&self, packets: Vec<Packet>) -> Result<(), SendError> {
+    ///
+    /// `options.compress` (the Socket.IO `compress(bool)` flag, `true` unless an emit said
+    /// otherwise) ends here: this is where per-message compression will read it; nothing is
+    /// compressed yet (see NOTES.md, "Where we differ").
+    fn send_packets(&self, packets: Vec<Packet>, options: WriteOptions) -> Result<(), SendError> {
+        let WriteOptions { compress: _ } = options;
+        if let Some(listeners) = self.inner.listeners.current() {
+            // As the reference: `packetCreate` for a session that is open, before queuing.
+            if !listeners.packet_create.is_empty() && self.ready_state() == ReadyState::Open {
+                for packet in &packets {
+                    for listener in &listeners.packet_create {
+                        listener(self, packet);
+                    }
+                }
+            }
+        }
         let flush = {
             let mut state = self.lock();
             if state.ready_state != ReadyState::Open {
@@ -300,7 +422,7 @@ impl Socket {
             "{}: {} packets wait for a client that does not read: closing the session",
             self.inner.id, self.inner.shared.options.max_buffered_packets
         );
-        self.on_close("transport error");
+        self.close_because("transport error");
         Err(SendError::BufferFull)
     }
 
@@ -358,7 +480,7 @@ impl Socket {
             let weak = self.weak();
             let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
                 if let Some(socket) = Socket::from_weak(&weak) {
-                    socket.on_close("forced close");
+                    socket.close_because("forced close");
                 }
             });
             state.close_timer = Some(timer);
@@ -371,6 +493,15 @@ impl Socket {
 
     /// A GET arrived: answer it now, hold it, or refuse it (a second one while one is held).
     pub(super) fn on_poll_arrival(&self) -> PollArrival {
+        let arrival = self.poll_arrival();
+        if let PollArrival::Answer(batch) = &arrival {
+            self.emit_flush(&batch.packets);
+        }
+        arrival
+    }
+
+    /// `on_poll_arrival`'s decision, under the lock.
+    fn poll_arrival(&self) -> PollArrival {
         let mut state = self.lock();
         if state.held_poll.is_some() {
             return PollArrival::Overlap;
@@ -395,6 +526,15 @@ impl Socket {
 
     /// The thread of a held GET looks for its answer.
     pub(super) fn take_poll(&self, poll_id: u64) -> PollTake {
+        let take = self.take_poll_locked(poll_id);
+        if let PollTake::Answer(batch) = &take {
+            self.emit_flush(&batch.packets);
+        }
+        take
+    }
+
+    /// `take_poll`'s decision, under the lock.
+    fn take_poll_locked(&self, poll_id: u64) -> PollTake {
         let mut state = self.lock();
         if state.held_poll != Some(poll_id) {
             return PollTake::Gone;
@@ -486,6 +626,15 @@ impl Socket {
     /// and the role is given up (in the same locked step, so that a packet queued meanwhile is
     /// either taken here or finds the role free).
     pub(super) fn take_for_websocket(&self) -> Option<Batch> {
+        let batch = self.take_for_websocket_locked();
+        if let Some(batch) = &batch {
+            self.emit_flush(&batch.packets);
+        }
+        batch
+    }
+
+    /// `take_for_websocket`'s decision, under the lock.
+    fn take_for_websocket_locked(&self) -> Option<Batch> {
         let mut state = self.lock();
         let pong = state.pong.take();
         let packets = take_buffer(&mut state);
@@ -550,9 +699,16 @@ impl Socket {
     /// `2probe` was answered `3probe`: from now on a GET gets a noop `6`, so that the client's
     /// polling pauses and it can send `5`.
     pub(super) fn on_probe_answered(&self) {
-        let mut state = self.lock();
-        state.probed = true;
-        wake(&state.poll_waker);
+        {
+            let mut state = self.lock();
+            state.probed = true;
+            wake(&state.poll_waker);
+        }
+        if let Some(listeners) = self.inner.listeners.current() {
+            for listener in &listeners.upgrading {
+                listener(self);
+            }
+        }
     }
 
     /// `5` arrived on the probing WebSocket: it becomes the transport and gets the buffer.
@@ -578,6 +734,11 @@ impl Socket {
             self.inner.shared.timers.clear_timeout(timer);
         }
         info!("{}: upgraded to websocket", self.inner.id);
+        if let Some(listeners) = self.inner.listeners.current() {
+            for listener in &listeners.upgrade {
+                listener(self);
+            }
+        }
         self.run_flush(flush);
         true
     }
@@ -604,10 +765,15 @@ impl Socket {
     // ----- incoming packets, heartbeat, close -------------------------------------------------
 
     /// A packet from the client (the reference's `onPacket`).
-    pub(super) fn on_packet(&self, packet: Packet) {
+    pub(super) fn handle_packet(&self, packet: Packet) {
         if self.ready_state() != ReadyState::Open {
             debug!("{}: packet received with closed socket", self.inner.id);
             return;
+        }
+        if let Some(listeners) = self.inner.listeners.current() {
+            for listener in &listeners.packet {
+                listener(self, &packet);
+            }
         }
         match packet {
             Packet::Pong(_) => {
@@ -622,7 +788,7 @@ impl Socket {
                 let handler = Arc::clone(&self.inner.shared.handler);
                 handler.on_message(self, message);
             }
-            Packet::Close => self.on_close("transport close"),
+            Packet::Close => self.close_because("transport close"),
             Packet::Open(_) | Packet::Upgrade | Packet::Noop => {
                 debug!("{}: ignoring {} packet", self.inner.id, packet.type_name());
             }
@@ -679,19 +845,25 @@ impl Socket {
         if self.lock().ping_timeout_timer != Some(timer) {
             return; // a pong cleared it while this callback was on its way
         }
-        self.on_close("ping timeout");
+        self.close_because("ping timeout");
     }
 
     /// The reference's `onError`: a transport error closes the session.
     pub(super) fn on_error(&self, why: &str) {
         debug!("{}: transport error: {why}", self.inner.id);
-        self.on_close("transport error");
+        self.close_described("transport error", Some(why));
     }
 
     /// The reference's `onClose`: ends the session once. Timers are cleared, what is still
     /// queued is dropped (and counted), the transport is released (a held GET answers `1`, a
     /// WebSocket gets its close frame), and the handler hears the reason.
-    pub(super) fn on_close(&self, reason: &str) {
+    pub(super) fn close_because(&self, reason: &str) {
+        self.close_described(reason, None);
+    }
+
+    /// `close_because`, with what went wrong (the reference's `description`), for the `close`
+    /// listeners.
+    fn close_described(&self, reason: &str, description: Option<&str>) {
         let (timers, dropped, dropped_bytes, held_get, websocket, probe) = {
             let mut state = self.lock();
             if state.ready_state == ReadyState::Closed {
@@ -751,6 +923,11 @@ impl Socket {
         }
         let handler = Arc::clone(&self.inner.shared.handler);
         handler.on_close(self, reason);
+        if let Some(listeners) = self.inner.listeners.current() {
+            for listener in &listeners.close {
+                listener(self, reason, description);
+            }
+        }
     }
 }
 

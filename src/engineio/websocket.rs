@@ -8,7 +8,7 @@
 //! loop { frame = ws.read()                    a broadcast): socket.send() → flush()
 //!   "2probe" → write "3probe"                 ─────────────────────────────────────────────────
 //!   "5"      → session: I am the transport    takes the writing role (one thread at a time),
-//!   other    → session.on_packet()            takes the buffer, writes it with send(MSG_DONTWAIT)
+//!   other    → session.handle_packet()          takes the buffer, writes it with send(MSG_DONTWAIT)
 //! }                                           └ the kernel's buffer is full (a slow client):
 //! on_close(); join the `ws-writer`, if any        thread "ws-writer <sid>" takes the role over and
 //!                                                 writes, waiting, until the buffer is empty
@@ -360,7 +360,7 @@ fn write_until_empty(socket: &Socket, writer: &Arc<WsWriter>, first: Option<Batc
             // A graceful close ends the session before the close frame goes out, so that a
             // client seeing the close finds the session gone.
             if let Some(reason) = then_close_session {
-                socket.on_close(reason);
+                socket.close_because(reason);
             }
             writer.close();
             return;
@@ -418,18 +418,32 @@ fn is_valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
+/// What a WebSocket request is for.
+enum Purpose {
+    /// To become the transport of this polling session (`sid` given): probe first.
+    Upgrade(Socket),
+    /// To open a new session with this sid, over WebSocket from the start.
+    Handshake(String),
+}
+
 /// A GET with `Upgrade: websocket` on the Engine.IO path (the reference's `handleUpgrade`).
 pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut Connection) -> io::Result<Next> {
     let socket = match server.verify(&request, true) {
         Ok(socket) => socket,
-        Err(refused) => return abort_upgrade(connection.stream(), &refused.message),
+        Err(refused) => return server.refuse_upgrade(&request, connection, refused),
     };
     if request.query_param("transport") != Some("websocket") {
+        // (The reference accepts the WebSocket, then closes it: no `connection_error` either.)
         return abort_upgrade(connection.stream(), ErrorCode::BadRequest.message());
     }
-    if socket.is_none() && request.query_param("EIO") != Some("4") {
-        return abort_upgrade(connection.stream(), ErrorCode::UnsupportedProtocolVersion.message());
-    }
+    let purpose = match socket {
+        Some(socket) => Purpose::Upgrade(socket),
+        // A handshake: the protocol version and a new sid, before the `101`.
+        None => match server.new_session_id(&request) {
+            Ok(id) => Purpose::Handshake(id),
+            Err(refused) => return server.refuse_upgrade(&request, connection, refused),
+        },
+    };
     let key = request.header("sec-websocket-key").unwrap_or("").trim().to_string();
     if !is_valid_key(&key) {
         return abort_handshake(connection.stream(), "Missing or invalid Sec-WebSocket-Key header", "");
@@ -443,9 +457,12 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
         );
     }
 
+    // The reference's extra lines (CORS, the `initial_headers` and `headers` listeners') come
+    // after the `ws` package's own.
     let accept = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        derive_accept_key(key.as_bytes())
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{}\r\n",
+        derive_accept_key(key.as_bytes()),
+        server.upgrade_header_lines(&request)
     );
     connection.stream().write_all(accept.as_bytes())?;
 
@@ -471,10 +488,9 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     let writer = Arc::new(WsWriter::new(connection.share_stream(), writer_config));
 
     // The reader's loop runs once this request's calls have returned (see `Upgraded`).
-    let run: Box<dyn FnOnce() + Send> = match socket {
-        Some(socket) => Box::new(move || run_probe(socket, reader, writer)),
-        None => {
-            let id = super::server::generate_id()?;
+    let run: Box<dyn FnOnce() + Send> = match purpose {
+        Purpose::Upgrade(socket) => Box::new(move || run_probe(socket, reader, writer)),
+        Purpose::Handshake(id) => {
             info!("{id}: handshake over websocket from {}", request.peer);
             let socket = server.open_session(id, TransportKind::WebSocket, request);
             let server = server.clone();
@@ -488,7 +504,7 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
 /// out), then the `connection` event, then the reader's loop.
 fn run_attached(server: &Server, socket: Socket, reader: WsReader, writer: Arc<WsWriter>) {
     socket.attach_websocket(Arc::clone(&writer));
-    server.handler().on_connection(&socket);
+    server.emit_connection(&socket);
     let (end, _) = read_loop(&socket, reader, &writer, false);
     finish(socket, end, &writer, true);
 }
@@ -521,16 +537,13 @@ fn finish(socket: Socket, end: ReaderEnd, writer: &Arc<WsWriter>, attached: bool
         writer.close();
     } else {
         match end {
-            ReaderEnd::Closed => socket.on_close("transport close"),
-            ReaderEnd::Error(why) | ReaderEnd::TooLarge(why) => {
-                debug!("{}: websocket error: {why}", socket.id());
-                socket.on_close("transport error")
-            }
+            ReaderEnd::Closed => socket.close_because("transport close"),
+            ReaderEnd::Error(why) | ReaderEnd::TooLarge(why) => socket.on_error(&why),
             ReaderEnd::ParseError(why) => {
                 debug!("{}: {why}", socket.id());
-                socket.on_close("parse error")
+                socket.close_because("parse error")
             }
-            ReaderEnd::ProbeFailed => socket.on_close("transport error"),
+            ReaderEnd::ProbeFailed => socket.close_because("transport error"),
         }
     }
     writer.shutdown();
@@ -587,7 +600,7 @@ fn read_frames(socket: &Socket, reader: &mut WsReader, writer: &Arc<WsWriter>, a
         };
         crate::trace::incoming(socket.id(), &packet);
         if *attached {
-            socket.on_packet(packet);
+            socket.handle_packet(packet);
             continue;
         }
         match packet {

@@ -12,7 +12,6 @@
 //!
 //! A client that joins no namespace within `connectTimeout` (45 s) is closed.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,14 +19,12 @@ use log::{debug, info, warn};
 use serde_json::Value;
 
 use super::namespace::Namespace;
+use super::namespaces::Namespaces;
 use super::packet::{self, Decoder, Packet, PacketData, PacketType, ParseError};
 use super::socket::{Handshake, Socket};
 use crate::engineio;
 use crate::sync::lock;
 use crate::timer::{TimerId, Timers};
-
-/// The namespaces a server has, by name.
-pub(super) type Namespaces = Arc<Mutex<HashMap<String, Namespace>>>;
 
 struct State {
     /// The reference's `nsps`: the socket of each namespace joined, in the order they were
@@ -42,7 +39,7 @@ struct State {
 /// One Engine.IO session seen from Socket.IO.
 pub(super) struct Client {
     conn: engineio::Socket,
-    namespaces: Namespaces,
+    namespaces: Arc<Namespaces>,
     timers: Timers,
     state: Mutex<State>,
     /// Held by the thread that hands a message to the handlers (`on_message`), so that a
@@ -55,7 +52,7 @@ impl Client {
     /// A client for a new Engine.IO session; starts the `connectTimeout`.
     pub fn new(
         conn: engineio::Socket,
-        namespaces: Namespaces,
+        namespaces: Arc<Namespaces>,
         timers: Timers,
         connect_timeout: std::time::Duration,
     ) -> Arc<Client> {
@@ -130,10 +127,14 @@ impl Client {
         }
     }
 
-    /// CONNECT: the reference's `connect` and `doConnect`.
+    /// CONNECT: the reference's `connect`. A name no namespace has, and no parent namespace
+    /// matches (`namespaces.rs`), is refused.
     fn connect(self: &Arc<Self>, packet: Packet) {
-        let namespace = lock(&self.namespaces).get(&packet.nsp).cloned();
-        let namespace = match namespace {
+        let auth = match packet.data {
+            PacketData::Object(auth) => auth,
+            _ => Value::Object(serde_json::Map::new()),
+        };
+        let namespace = match self.namespaces.for_connect(&packet.nsp, &auth) {
             Some(namespace) => namespace,
             None => {
                 // 44/nsp,{"message":"Invalid namespace"}
@@ -150,10 +151,12 @@ impl Client {
                 return;
             }
         };
-        let auth = match packet.data {
-            PacketData::Object(auth) => auth,
-            _ => Value::Object(serde_json::Map::new()),
-        };
+        self.do_connect(&namespace, auth);
+        self.namespaces.connect_finished(&namespace);
+    }
+
+    /// The reference's `doConnect`: a new socket in `namespace`, through its middlewares.
+    fn do_connect(self: &Arc<Self>, namespace: &Namespace, auth: Value) {
         let id = match engineio::generate_id() {
             Ok(id) => id,
             Err(e) => {
@@ -189,9 +192,10 @@ impl Client {
         namespace.emit_connection(&socket);
     }
 
-    /// A socket left (`_remove`).
-    pub fn remove_socket(&self, nsp: &str) {
-        lock(&self.state).sockets.retain(|(name, _)| name != nsp);
+    /// A socket left (`_remove`); an empty child namespace may go (`socket_left`).
+    pub fn remove_socket(&self, nsp: &Namespace) {
+        lock(&self.state).sockets.retain(|(name, _)| name != nsp.name());
+        self.namespaces.socket_left(nsp);
     }
 
     /// The reference's `_disconnect` (`socket.disconnect(true)`): every socket gets `41` and

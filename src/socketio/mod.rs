@@ -5,22 +5,29 @@
 //! |----------------|-----------------------------------------------------------|------------------------|
 //! | `server.rs`    | `io`: options, `of()`, the Engine.IO handler              | `index.ts`             |
 //! | `client.rs`    | one Engine.IO session: decode, route by namespace, `connectTimeout` | `client.ts`  |
-//! | `namespace.rs` | `io.of(name)`: `connection` handler, middlewares, members | `namespace.ts`         |
-//! | `socket.rs`    | `socket`: `on`, `emit`, acks, rooms, `disconnect`         | `socket.ts`            |
-//! | `broadcast.rs` | `to(room)` / `except(room)` / `broadcast` emits           | `broadcast-operator.ts`|
-//! | `adapter.rs`   | rooms: room -> sockets, socket -> rooms                   | `socket.io-adapter`    |
+//! | `namespaces.rs`| every namespace by name; dynamic ones: `io.of(regex)`, `new_namespace`, cleanup | `index.ts` (`of`, `_checkNamespace`), `parent-namespace.ts` |
+//! | `namespace.rs` | `io.of(name)`: `connection` handler, middlewares, members, its adapter, server-side listeners; a parent's children | `namespace.ts`, `parent-namespace.ts` |
+//! | `socket.rs`    | `socket`: `on`, `emit`, flags, acks, rooms, `data`, `use`, `disconnecting`, `disconnect` | `socket.ts` |
+//! | `listeners.rs` | catch-all listeners: `onAny`, `onAnyOutgoing`, their ids  | `socket.ts` (`_anyListeners`) |
+//! | `broadcast.rs` | operators on many sockets: `to`/`in_`/`except`, flags, `emit`, `timeout().emit_with_ack`, `fetch_sockets`, `sockets_join`; `RemoteSocket` | `broadcast-operator.ts`|
+//! | `adapter/`     | the `Adapter` trait (rooms, and how an operator finds its sockets); `memory.rs`, the in-memory one | `socket.io-adapter`    |
 //! | `packet.rs`    | packets `0`..`6`, binary attachments, the strict decoder  | `socket.io-parser`     |
 
-mod adapter;
+pub mod adapter;
 mod broadcast;
 mod client;
+mod listeners;
 mod namespace;
+mod namespaces;
 pub mod packet;
 mod server;
 mod socket;
 
-pub use broadcast::BroadcastOperator;
-pub use namespace::{ConnectError, Namespace};
+pub use adapter::{Adapter, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, TimeoutError};
+pub use broadcast::{BroadcastAckCallback, BroadcastOperator, RemoteSocket};
+pub use listeners::{AnyListener, ListenerId};
+pub use namespace::{ConnectError, Namespace, ServerSideAck, WeakNamespace};
+pub use namespaces::{NamespaceFn, NamespaceName};
 pub use packet::Arg;
 pub use server::{Server, ServerOptions};
-pub use socket::{Ack, AckError, EmitError, Handshake, Socket};
+pub use socket::{Ack, AckError, EmitError, FlaggedSocket, Handshake, MiddlewareError, Socket, SocketError};

@@ -9,6 +9,9 @@
 //! let io = Server::new(ServerOptions::default())?;          // SocketIO(server, { path: '/socket.io' })
 //! io.on_connection(|socket| { ... });                        // io.on('connection', socket => ...)
 //! io.of("/custom").on_connection(|socket| { ... });          // io.of('/custom').on('connection', ...)
+//! io.of(Regex::new(r"^/dynamic-\d+$")?).on_connection(...);  // io.of(/^\/dynamic-\d+$/).on('connection', ...)
+//! io.of_fn(|name, auth| name.starts_with("/fn-"));          // io.of((name, auth, next) => next(null, ...))
+//! io.on_new_namespace(|namespace| { ... });                  // io.on('new_namespace', (namespace) => ...)
 //! io.to("room").emit("news", vec!["hi".into()]);             // io.to('room').emit('news', 'hi')
 //! ```
 
@@ -18,13 +21,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use log::debug;
+use serde_json::Value;
 
-use super::broadcast::BroadcastOperator;
-use super::client::{Client, Namespaces};
-use super::namespace::{ConnectError, Namespace};
+use super::adapter::{AdapterFactory, TimeoutError};
+use super::broadcast::{BroadcastOperator, RemoteSocket};
+use super::client::Client;
+use super::namespace::{ConnectError, Namespace, ServerSideAck};
+use super::namespaces::{NamespaceName, Namespaces};
 use super::packet::Arg;
 use super::socket::{EmitError, Socket};
-use crate::engineio::{self, CorsOptions, TransportKind};
+use crate::engineio::{self, CookieOptions, CorsOptions, TransportKind};
 use crate::http::{Connection, Request};
 use crate::listener::{HttpService, Next};
 use crate::sync::lock;
@@ -47,12 +53,22 @@ pub struct ServerOptions {
     pub connect_timeout: Duration,
     /// `transports`: polling and WebSocket.
     pub transports: Vec<TransportKind>,
-    /// `cors`: none.
+    /// `allowUpgrades`: true.
+    pub allow_upgrades: bool,
+    /// `cookie`: none (the `io` cookie of the polling handshake; see `engineio::CookieOptions`).
+    pub cookie: Option<CookieOptions>,
+    /// `cors`: none (see `engineio::CorsOptions`).
     pub cors: Option<CorsOptions>,
     /// `allowRequest`: none (every handshake is allowed).
     pub allow_request: Option<engineio::AllowRequest>,
     /// Engine.IO packets that may wait for one slow client before it is disconnected.
     pub max_buffered_packets: usize,
+    /// `adapter`: makes each namespace's adapter (the in-memory one by default; a Redis adapter
+    /// for a cluster). Called once per namespace, when it is made.
+    pub adapter: AdapterFactory,
+    /// `cleanupEmptyChildNamespaces`: false. When true, a child of a parent namespace
+    /// (`io.of(regex)`) is removed once its last socket has left.
+    pub cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for ServerOptions {
@@ -66,16 +82,20 @@ impl Default for ServerOptions {
             max_http_buffer_size: engine.max_payload,
             connect_timeout: Duration::from_secs(45),
             transports: engine.transports,
+            allow_upgrades: engine.allow_upgrades,
+            cookie: None,
             cors: None,
             allow_request: None,
             max_buffered_packets: engine.max_buffered_packets,
+            adapter: AdapterFactory::in_memory(),
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
 
 /// What the Engine.IO server calls (see `engineio::Handler`).
 struct Shared {
-    namespaces: Namespaces,
+    namespaces: Arc<Namespaces>,
     /// One `Client` per Engine.IO session, by Engine.IO sid.
     clients: Mutex<HashMap<String, Arc<Client>>>,
     timers: Timers,
@@ -120,10 +140,13 @@ impl Server {
     /// A server with the namespace `/`. Starts the `timers` thread.
     pub fn new(options: ServerOptions) -> io::Result<Server> {
         let timers = Timers::start()?;
-        let mut namespaces = HashMap::new();
-        namespaces.insert("/".to_string(), Namespace::new("/", timers.clone()));
+        let namespaces = Namespaces::new(
+            timers.clone(),
+            options.cleanup_empty_child_namespaces,
+            options.adapter.clone(),
+        );
         let shared = Arc::new(Shared {
-            namespaces: Arc::new(Mutex::new(namespaces)),
+            namespaces: Arc::new(namespaces),
             clients: Mutex::new(HashMap::new()),
             timers: timers.clone(),
             connect_timeout: options.connect_timeout,
@@ -135,6 +158,8 @@ impl Server {
             upgrade_timeout: options.upgrade_timeout,
             max_payload: options.max_http_buffer_size,
             transports: options.transports.clone(),
+            allow_upgrades: options.allow_upgrades,
+            cookie: options.cookie.clone(),
             cors: options.cors.clone(),
             allow_request: options.allow_request.clone(),
             max_buffered_packets: options.max_buffered_packets,
@@ -145,17 +170,27 @@ impl Server {
     }
 
     /// `io.of(name)`: the namespace, made on first use (`"custom"` means `"/custom"`).
-    pub fn of(&self, name: &str) -> Namespace {
-        let name = if name.starts_with('/') {
-            name.to_string()
-        } else {
-            format!("/{name}")
-        };
-        let mut namespaces = lock(&self.shared.namespaces);
-        namespaces
-            .entry(name.clone())
-            .or_insert_with(|| Namespace::new(&name, self.shared.timers.clone()))
-            .clone()
+    ///
+    /// `io.of(Regex::new(r"^/dynamic-\d+$")?)` (the reference's `io.of(/^\/dynamic-\d+$/)`)
+    /// makes a *parent namespace*: a CONNECT to a name it matches, e.g. `/dynamic-101`, makes
+    /// a child namespace of that name with a copy of the parent's `connection` handler and
+    /// middlewares; `parent.emit(...)` and `parent.to(room).emit(...)` reach every child. Each
+    /// call makes a new parent. See `namespaces.rs`.
+    pub fn of(&self, name: impl Into<NamespaceName>) -> Namespace {
+        self.shared.namespaces.of(name.into())
+    }
+
+    /// `io.of((name, auth, next) => next(null, accept))`: a parent namespace whose children are
+    /// the names `accept(name, auth)` says yes to, on a CONNECT (`auth` is its payload, `{}`
+    /// when there was none). A function that panics says no; the panic is logged.
+    pub fn of_fn(&self, accept: impl Fn(&str, &Value) -> bool + Send + Sync + 'static) -> Namespace {
+        self.of(NamespaceName::Function(Arc::new(accept)))
+    }
+
+    /// `io.on('new_namespace', (namespace) => ...)`: each namespace made from now on, by
+    /// `of(name)` or as a child of a parent namespace (never `/`, nor a parent itself).
+    pub fn on_new_namespace(&self, handler: impl Fn(&Namespace) + Send + Sync + 'static) {
+        self.shared.namespaces.on_new_namespace(Arc::new(handler));
     }
 
     /// `io.on('connection', handler)`: the `connection` handler of `/`.
@@ -169,7 +204,7 @@ impl Server {
     }
 
     /// `io.emit(event, ...args)`: to every socket of `/`.
-    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<usize, EmitError> {
+    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
         self.of("/").emit(event, args)
     }
 
@@ -178,9 +213,74 @@ impl Server {
         self.of("/").to(room)
     }
 
+    /// `io.in(room)` on `/`.
+    pub fn in_(&self, room: &str) -> BroadcastOperator {
+        self.of("/").in_(room)
+    }
+
     /// `io.except(room)` on `/`.
     pub fn except(&self, room: &str) -> BroadcastOperator {
         self.of("/").except(room)
+    }
+
+    /// `io.local` on `/`.
+    pub fn local(&self) -> BroadcastOperator {
+        self.of("/").local()
+    }
+
+    /// `io.volatile` on `/`.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.of("/").volatile()
+    }
+
+    /// `io.compress(compress)` on `/`.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.of("/").compress(compress)
+    }
+
+    /// `io.timeout(ms)` on `/`: then `emit_with_ack`.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.of("/").timeout(timeout)
+    }
+
+    /// `io.fetchSockets()`: the sockets of `/`. May block (see `Adapter`).
+    pub fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, TimeoutError> {
+        self.of("/").fetch_sockets()
+    }
+
+    /// `io.socketsJoin(rooms)` on `/`.
+    pub fn sockets_join(&self, rooms: &[&str]) {
+        self.of("/").sockets_join(rooms)
+    }
+
+    /// `io.socketsLeave(rooms)` on `/`.
+    pub fn sockets_leave(&self, rooms: &[&str]) {
+        self.of("/").sockets_leave(rooms)
+    }
+
+    /// `io.disconnectSockets(close)` on `/`.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.of("/").disconnect_sockets(close)
+    }
+
+    /// `io.serverSideEmit(event, ...args)` on `/`.
+    pub fn server_side_emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
+        self.of("/").server_side_emit(event, args)
+    }
+
+    /// `io.serverSideEmitWithAck(event, ...args)` on `/`.
+    pub fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Arg>,
+        callback: impl FnOnce(Option<TimeoutError>, Vec<Arg>) + Send + 'static,
+    ) -> Result<(), EmitError> {
+        self.of("/").server_side_emit_with_ack(event, args, callback)
+    }
+
+    /// `io.on(event, (...args, cb?) => ...)`: a server-side event of `/` from another server.
+    pub fn on(&self, event: &str, listener: impl Fn(Vec<Arg>, Option<ServerSideAck>) + Send + Sync + 'static) {
+        self.of("/").on(event, listener)
     }
 
     /// The Engine.IO server underneath (`io.engine`).
@@ -198,14 +298,17 @@ impl Server {
         self.engine.handle_request(request, connection)
     }
 
-    /// `io.close()`: every socket disconnects with "server shutting down", then every
-    /// Engine.IO session closes.
+    /// `io.close()`: every socket disconnects with "server shutting down", every namespace's
+    /// adapter closes, then every Engine.IO session closes.
     pub fn close(&self) {
         let clients: Vec<Arc<Client>> = lock(&self.shared.clients).values().cloned().collect();
         for client in clients {
             for socket in client.sockets() {
                 socket.on_close("server shutting down");
             }
+        }
+        for nsp in self.shared.namespaces.all() {
+            nsp.adapter().close();
         }
         self.engine.close();
     }

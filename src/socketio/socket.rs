@@ -8,12 +8,21 @@
 //! | `socket.id`                                 | `socket.id()`                                 |
 //! | `socket.request.headers`, `socket.handshake`| `socket.handshake()`                          |
 //! | `socket.on('reply', (data) => ...)`         | `socket.on("reply", \|socket, args, ack\| ...)` |
+//! | `socket.on('disconnecting', (reason) => ...)` | `socket.on_disconnecting(\|socket, reason\| ...)` |
 //! | `socket.on('disconnect', (reason) => ...)`  | `socket.on_disconnect(\|socket, reason\| ...)`  |
 //! | `socket.on('error', (err) => ...)`          | `socket.on_error(\|socket, error\| ...)`        |
+//! | `socket.onAny((event, ...args) => ...)`     | `let id = socket.on_any(\|socket, event, args\| ...)` |
+//! | `socket.prependAny(l)`, `socket.offAny(l)`, `socket.listenersAny()` | `prepend_any(l)`, `off_any(Some(id))`, `listeners_any()` |
+//! | `socket.onAnyOutgoing(l)` and the same three | `on_any_outgoing(l)`, `prepend_any_outgoing`, `off_any_outgoing`, `listeners_any_outgoing` |
+//! | `socket.use(([event, ...args], next) => ...)` | `socket.use_middleware(\|socket, event, args\| ...)` |
+//! | `socket.conn` (the Engine.IO session)       | `socket.conn()`                               |
 //! | `socket.emit('news', 'Hello Socket.IO')`    | `socket.emit("news", vec!["Hello Socket.IO".into()])` |
-//! | `socket.timeout(ms).emit('ask', (err, a) => ...)` | `socket.emit_with_ack("ask", args, timeout, callback)` |
+//! | `socket.timeout(ms).emit('ask', (err, a) => ...)` | `socket.emit_with_ack("ask", args, timeout, callback)`, or `socket.timeout(d).emit_with_ack("ask", args, callback)` |
+//! | `socket.volatile.emit(...)`, `socket.compress(false).emit(...)` | `socket.volatile().emit(...)`, `socket.compress(false).emit(...)` |
+//! | `socket.data`, `socket.data = {...}`        | `socket.data()`, `socket.set_data(json!({...}))` |
+//! | `socket.adapter.rooms.get(room)?.size`      | `socket.adapter().room_size(room)`            |
 //! | `socket.join(room)` / `socket.leave(room)`  | `socket.join(room)` / `socket.leave(room)`    |
-//! | `socket.to(room).emit(...)`, `socket.broadcast.emit(...)` | `socket.to(room).emit(...)`, `socket.broadcast().emit(...)` |
+//! | `socket.to(room).emit(...)`, `socket.in(room)`, `socket.except(room)`, `socket.broadcast.emit(...)` | `socket.to(room).emit(...)`, `socket.in_(room)`, `socket.except(room)`, `socket.broadcast().emit(...)` |
 //! | `socket.disconnect(close)`                  | `socket.disconnect(close)`                    |
 //!
 //! A `Socket` is a handle: clone it, keep it, emit from any thread. Once the socket is
@@ -29,19 +38,29 @@
 //! 421["ask",1]                  the same with ack id 1: the handler gets `Some(ack)`;
 //!                               `ack.send(args)` writes 431[...]
 //! ```
+//!
+//! Before the handler (the reference's `onevent` and `dispatch`): the `on_any` listeners, then
+//! the `use_middleware` middlewares in order; one that refuses drops the event and its error
+//! goes to the `error` handlers. On close: the `disconnecting` handlers (the socket still in
+//! its rooms), then it leaves them and its namespace, then the `disconnect` handlers.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 use serde_json::Value;
 
+use super::adapter::{BroadcastFlags, ClientAckCallback};
 use super::broadcast::BroadcastOperator;
 use super::client::Client;
+use super::listeners::{AnyListeners, ListenerId};
 use super::namespace::Namespace;
 use super::packet::{self, Arg, Packet, PacketData, PacketType};
 use crate::engineio;
+use crate::sync::panic_message;
+use crate::sync::run_guarded;
 use crate::timer::TimerId;
 
 impl From<Value> for Arg {
@@ -100,6 +119,92 @@ impl Handshake {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+
+    /// The handshake as a Node server sends it to another (in a cluster adapter's
+    /// `FETCH_SOCKETS_RESPONSE`): `{"headers":{...},"time":"...","address":"127.0.0.1",
+    /// "xdomain":false,"secure":false,"issued":1764590000000,"url":"/socket.io/?...",
+    /// "query":{...},"auth":{...}}`. A name given twice in `headers` or `query` becomes a list.
+    pub fn to_json(&self) -> Value {
+        let mut object = serde_json::Map::new();
+        object.insert("headers".to_string(), pairs_to_json(&self.headers));
+        object.insert("time".to_string(), Value::String(self.time.clone()));
+        object.insert("address".to_string(), Value::String(self.address.ip().to_string()));
+        object.insert("xdomain".to_string(), Value::Bool(self.xdomain));
+        object.insert("secure".to_string(), Value::Bool(self.secure));
+        object.insert("issued".to_string(), Value::from(self.issued));
+        object.insert("url".to_string(), Value::String(self.url.clone()));
+        object.insert("query".to_string(), pairs_to_json(&self.query));
+        object.insert("auth".to_string(), self.auth.clone());
+        Value::Object(object)
+    }
+
+    /// The same, read back. A missing field is empty; `address` is only an IP there, so the port
+    /// is 0 (and an address that is no IP, 0.0.0.0).
+    pub fn from_json(value: &Value) -> Handshake {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+        let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let ip = value
+            .get("address")
+            .and_then(Value::as_str)
+            .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        Handshake {
+            headers: pairs_from_json(value.get("headers")).into(),
+            query: pairs_from_json(value.get("query")).into(),
+            auth: value
+                .get("auth")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+            url: text("url"),
+            time: text("time"),
+            issued: value.get("issued").and_then(Value::as_u64).unwrap_or(0),
+            xdomain: flag("xdomain"),
+            secure: flag("secure"),
+            address: std::net::SocketAddr::new(ip, 0),
+        }
+    }
+}
+
+/// `[("a","1"),("a","2"),("b","3")]` -> `{"a":["1","2"],"b":"3"}` (Node's headers and query).
+fn pairs_to_json(pairs: &[(String, String)]) -> Value {
+    let mut object = serde_json::Map::new();
+    for (key, value) in pairs {
+        let value = Value::String(value.clone());
+        match object.get_mut(key) {
+            None => {
+                object.insert(key.clone(), value);
+            }
+            Some(Value::Array(list)) => list.push(value),
+            Some(first) => {
+                let first = first.take();
+                object.insert(key.clone(), Value::Array(vec![first, value]));
+            }
+        }
+    }
+    Value::Object(object)
+}
+
+/// The other way: a list value gives one pair per item; what is not a string is its JSON text.
+fn pairs_from_json(value: Option<&Value>) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let Some(Value::Object(object)) = value else {
+        return pairs;
+    };
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    for (key, value) in object {
+        match value {
+            Value::Array(list) => {
+                for item in list {
+                    pairs.push((key.clone(), text(item)));
+                }
+            }
+            other => pairs.push((key.clone(), text(other))),
+        }
+    }
+    pairs
 }
 
 /// Why an emit did not go out.
@@ -134,13 +239,69 @@ pub enum AckError {
     Disconnected,
 }
 
+impl std::fmt::Display for AckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AckError::Timeout => write!(f, "operation has timed out"),
+            AckError::Disconnected => write!(f, "the socket disconnected before it answered"),
+        }
+    }
+}
+
+/// `next(err)` in a `socket.use` middleware: the event is dropped and this goes to the socket's
+/// `error` handlers (`err.message`, `err.data`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiddlewareError {
+    /// `err.message`.
+    pub message: String,
+    /// `err.data`, if any.
+    pub data: Option<Value>,
+}
+
+impl MiddlewareError {
+    /// `new Error(message)`.
+    pub fn new(message: &str) -> MiddlewareError {
+        MiddlewareError {
+            message: message.to_string(),
+            data: None,
+        }
+    }
+}
+
+impl std::error::Error for AckError {}
+
+/// What the `error` handlers get. The reference overloads its `error` event the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketError {
+    /// A malformed packet from the client; the connection closes after the handlers ran.
+    Parse(packet::ParseError),
+    /// A `socket.use` middleware refused an event (or panicked: "middleware panicked"); the
+    /// event was dropped, the socket stays connected.
+    Middleware(MiddlewareError),
+}
+
+impl std::fmt::Display for SocketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SocketError::Parse(error) => write!(f, "{error}"),
+            SocketError::Middleware(error) => write!(f, "{}", error.message),
+        }
+    }
+}
+
+impl std::error::Error for SocketError {}
+
 /// A handler of one event: gets the socket, the arguments, and an `Ack` when the client asked
 /// for an answer.
 pub type EventHandler = Arc<dyn Fn(&Socket, Vec<Arg>, Option<Ack>) + Send + Sync>;
-/// A `disconnect` handler: gets the reason ("client namespace disconnect", "ping timeout", ...).
+/// A `disconnecting` or `disconnect` handler: gets the reason ("client namespace disconnect",
+/// "ping timeout", ...).
 pub type DisconnectHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
 /// An `error` handler.
-pub type ErrorHandler = Arc<dyn Fn(&Socket, &packet::ParseError) + Send + Sync>;
+pub type ErrorHandler = Arc<dyn Fn(&Socket, &SocketError) + Send + Sync>;
+/// `socket.use(([event, ...args], next) => ...)`: gets the event's name and its arguments (it
+/// may change them); `Ok(())` is `next()`, `Err` is `next(err)`.
+pub type EventMiddleware = Arc<dyn Fn(&Socket, &str, &mut Vec<Arg>) -> Result<(), MiddlewareError> + Send + Sync>;
 /// What `emit_with_ack` calls with the client's answer.
 pub type AckCallback = Box<dyn FnOnce(Result<Vec<Arg>, AckError>) + Send>;
 
@@ -161,7 +322,7 @@ impl Ack {
             id: Some(self.id),
             data: PacketData::Args(args),
         };
-        self.socket.packet(&packet)
+        self.socket.packet(&packet, &BroadcastFlags::default())
     }
 }
 
@@ -174,11 +335,18 @@ struct PendingAck {
 /// What changes in a socket.
 struct State {
     connected: bool,
+    /// The `disconnecting` handlers are running (`connected` is still true meanwhile).
+    closing: bool,
     handlers: HashMap<String, EventHandler>,
+    disconnecting_handlers: Vec<DisconnectHandler>,
     disconnect_handlers: Vec<DisconnectHandler>,
     error_handlers: Vec<ErrorHandler>,
+    any_listeners: AnyListeners,
+    any_outgoing_listeners: AnyListeners,
+    middlewares: Vec<EventMiddleware>,
+    /// Ack ids come from the namespace (`Namespace::next_ack_id`), so that a broadcast with acks
+    /// can use one id for all its sockets.
     acks: HashMap<u64, PendingAck>,
-    next_ack_id: u64,
 }
 
 struct Inner {
@@ -188,6 +356,8 @@ struct Inner {
     conn: engineio::Socket,
     client: Weak<Client>,
     handshake: Handshake,
+    /// `socket.data`: anything the application wants to keep with the socket (`{}` at first).
+    data: Mutex<Value>,
     state: Mutex<State>,
 }
 
@@ -214,11 +384,15 @@ impl Socket {
     ) -> Socket {
         let state = State {
             connected: false,
+            closing: false,
             handlers: HashMap::new(),
+            disconnecting_handlers: Vec::new(),
             disconnect_handlers: Vec::new(),
             error_handlers: Vec::new(),
+            any_listeners: AnyListeners::default(),
+            any_outgoing_listeners: AnyListeners::default(),
+            middlewares: Vec::new(),
             acks: HashMap::new(),
-            next_ack_id: 0,
         };
         Socket {
             inner: Arc::new(Inner {
@@ -227,6 +401,7 @@ impl Socket {
                 conn,
                 client,
                 handshake,
+                data: Mutex::new(Value::Object(serde_json::Map::new())),
                 state: Mutex::new(state),
             }),
         }
@@ -251,6 +426,12 @@ impl Socket {
         &self.inner.nsp
     }
 
+    /// `socket.adapter` (its namespace's): `socket.adapter().room_size(room)` is the book's
+    /// `socket.adapter.rooms.get(roomId)?.size`.
+    pub fn adapter(&self) -> &std::sync::Arc<dyn super::adapter::Adapter> {
+        self.inner.nsp.adapter()
+    }
+
     fn nsp_name(&self) -> &str {
         self.inner.nsp.name()
     }
@@ -258,6 +439,15 @@ impl Socket {
     /// `socket.conn.transport.name`: `"polling"` or `"websocket"`.
     pub fn transport_name(&self) -> &'static str {
         self.inner.conn.transport_name()
+    }
+
+    /// `socket.conn`: the Engine.IO session under this socket (shared by the client's other
+    /// namespaces): its `id()` (the `sid` of the requests), `transport_name()`, `ready_state()`,
+    /// `request()`, `close()`, and its events: `socket.conn.on('upgrade', ...)` is
+    /// `socket.conn().on_upgrade(...)`, likewise `on_packet`, `on_packet_create`, `on_flush`,
+    /// `on_upgrading`, `on_close` (`engineio/socket.rs`).
+    pub fn conn(&self) -> &engineio::Socket {
+        &self.inner.conn
     }
 
     /// `socket.connected`.
@@ -270,14 +460,88 @@ impl Socket {
         self.lock().handlers.insert(event.to_string(), Arc::new(handler));
     }
 
+    /// `socket.on('disconnecting', (reason) => ...)`: runs before the `disconnect` handlers,
+    /// while the socket is still in its rooms (`socket.rooms()`, `socket.to(room)` still see it).
+    pub fn on_disconnecting(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
+        self.lock().disconnecting_handlers.push(Arc::new(handler));
+    }
+
     /// `socket.on('disconnect', (reason) => ...)`.
     pub fn on_disconnect(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
         self.lock().disconnect_handlers.push(Arc::new(handler));
     }
 
-    /// `socket.on('error', (err) => ...)`: a malformed packet from this client.
-    pub fn on_error(&self, handler: impl Fn(&Socket, &packet::ParseError) + Send + Sync + 'static) {
+    /// `socket.on('error', (err) => ...)`: a malformed packet from this client
+    /// (`SocketError::Parse`), or an event a `use_middleware` middleware refused
+    /// (`SocketError::Middleware`).
+    pub fn on_error(&self, handler: impl Fn(&Socket, &SocketError) + Send + Sync + 'static) {
         self.lock().error_handlers.push(Arc::new(handler));
+    }
+
+    /// `socket.data`: a copy of what the application keeps with this socket (`{}` until set).
+    /// `fetch_sockets` returns it too.
+    pub fn data(&self) -> Value {
+        crate::sync::lock(&self.inner.data).clone()
+    }
+
+    /// `socket.data = value`.
+    pub fn set_data(&self, data: Value) {
+        *crate::sync::lock(&self.inner.data) = data;
+    }
+
+    /// `socket.use(([event, ...args], next) => ...)`: runs for each incoming event, after the
+    /// `on_any` listeners and before the event's handler, in the order added. `Err(error)` drops
+    /// the event and hands `SocketError::Middleware(error)` to the `error` handlers; a middleware
+    /// that panics does the same with the message "middleware panicked" (the panic is logged).
+    pub fn use_middleware(
+        &self,
+        middleware: impl Fn(&Socket, &str, &mut Vec<Arg>) -> Result<(), MiddlewareError> + Send + Sync + 'static,
+    ) {
+        self.lock().middlewares.push(Arc::new(middleware));
+    }
+
+    /// `socket.onAny((event, ...args) => ...)`: hears every incoming event, before the
+    /// middlewares and the event's handler (even one a middleware then refuses). Returns the id
+    /// `off_any` takes.
+    pub fn on_any(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_listeners.append(Arc::new(listener))
+    }
+
+    /// `socket.prependAny(listener)`: as `on_any`, but runs before the listeners already there.
+    pub fn prepend_any(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_listeners.prepend(Arc::new(listener))
+    }
+
+    /// `socket.offAny(listener)` with `Some(id)`: removes that listener; `socket.offAny()` with
+    /// `None`: removes them all.
+    pub fn off_any(&self, id: Option<ListenerId>) {
+        self.lock().any_listeners.remove(id);
+    }
+
+    /// `socket.listenersAny()`: the ids of the catch-all listeners, in the order they run.
+    pub fn listeners_any(&self) -> Vec<ListenerId> {
+        self.lock().any_listeners.ids()
+    }
+
+    /// `socket.onAnyOutgoing((event, ...args) => ...)`: hears every event sent to this client,
+    /// by `emit`, `emit_with_ack` or a broadcast that reaches it, before it is queued.
+    pub fn on_any_outgoing(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_outgoing_listeners.append(Arc::new(listener))
+    }
+
+    /// `socket.prependAnyOutgoing(listener)`.
+    pub fn prepend_any_outgoing(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
+        self.lock().any_outgoing_listeners.prepend(Arc::new(listener))
+    }
+
+    /// `socket.offAnyOutgoing(listener)` (`Some(id)`) or `socket.offAnyOutgoing()` (`None`).
+    pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
+        self.lock().any_outgoing_listeners.remove(id);
+    }
+
+    /// `socket.listenersAnyOutgoing()`: the ids, in the order the listeners run.
+    pub fn listeners_any_outgoing(&self) -> Vec<ListenerId> {
+        self.lock().any_outgoing_listeners.ids()
     }
 
     /// `socket.emit(event, ...args)`:
@@ -285,12 +549,12 @@ impl Socket {
     /// `socket.emit("news", vec!["Hello Socket.IO".into()])` writes `42["news","Hello Socket.IO"]`.
     /// After the socket's disconnect it writes nothing and returns `EmitError::Disconnected`.
     pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
-        let packet = event_packet(self.nsp_name(), event, args, None)?;
-        self.packet(&packet)
+        self.emit_with_flags(event, args, &BroadcastFlags::default())
     }
 
     /// `socket.timeout(ms).emit(event, ...args, (err, ...answer) => ...)`: writes `42<id>[...]`
     /// and calls `callback` with the client's `43<id>[...]`, or with `AckError::Timeout`.
+    /// The same as `socket.timeout(timeout).emit_with_ack(event, args, callback)`.
     pub fn emit_with_ack(
         &self,
         event: &str,
@@ -298,81 +562,119 @@ impl Socket {
         timeout: Duration,
         callback: impl FnOnce(Result<Vec<Arg>, AckError>) + Send + 'static,
     ) -> Result<(), EmitError> {
-        let id = {
+        let flags = BroadcastFlags {
+            timeout: Some(timeout),
+            ..BroadcastFlags::default()
+        };
+        self.emit_with_ack_and_flags(event, args, &flags, Box::new(callback))
+    }
+
+    /// `socket.volatile`: the next emit is dropped if the client cannot take it now.
+    pub fn volatile(&self) -> FlaggedSocket {
+        FlaggedSocket::new(self.clone()).volatile()
+    }
+
+    /// `socket.compress(compress)`: the next emit's compress flag.
+    pub fn compress(&self, compress: bool) -> FlaggedSocket {
+        FlaggedSocket::new(self.clone()).compress(compress)
+    }
+
+    /// `socket.timeout(ms)`: the next `emit_with_ack` waits at most `timeout`.
+    pub fn timeout(&self, timeout: Duration) -> FlaggedSocket {
+        FlaggedSocket::new(self.clone()).timeout(timeout)
+    }
+
+    /// An emit with flags: `2[event, ...args]` through `send_packet`.
+    fn emit_with_flags(&self, event: &str, args: Vec<Arg>, flags: &BroadcastFlags) -> Result<(), EmitError> {
+        let packet = event_packet(self.nsp_name(), event, args, None)?;
+        self.send_packet(&packet, flags)
+    }
+
+    /// An emit asking for an ack (`flags.timeout`: how long to wait; `None`: until the answer or
+    /// the disconnect, as the reference without `timeout()`).
+    fn emit_with_ack_and_flags(
+        &self,
+        event: &str,
+        args: Vec<Arg>,
+        flags: &BroadcastFlags,
+        callback: AckCallback,
+    ) -> Result<(), EmitError> {
+        let id = self.inner.nsp.next_ack_id();
+        {
             let mut state = self.lock();
             if !state.connected {
                 return Err(EmitError::Disconnected);
             }
-            let id = state.next_ack_id;
-            state.next_ack_id += 1;
-            let weak = Arc::downgrade(&self.inner);
-            let timer = self.inner.nsp.timers().set_timeout(timeout, move || {
-                if let Some(inner) = weak.upgrade() {
-                    Socket { inner }.on_ack_timeout(id);
-                }
+            let timer = flags.timeout.map(|timeout| {
+                let weak = Arc::downgrade(&self.inner);
+                self.inner.nsp.timers().set_timeout(timeout, move || {
+                    if let Some(inner) = weak.upgrade() {
+                        Socket { inner }.on_ack_timeout(id);
+                    }
+                })
             });
-            state.acks.insert(
-                id,
-                PendingAck {
-                    callback: Box::new(callback),
-                    timer: Some(timer),
-                },
-            );
-            id
-        };
-        let sent = event_packet(self.nsp_name(), event, args, Some(id)).and_then(|packet| self.packet(&packet));
+            state.acks.insert(id, PendingAck { callback, timer });
+        }
+        let sent =
+            event_packet(self.nsp_name(), event, args, Some(id)).and_then(|packet| self.send_packet(&packet, flags));
         if let Err(error) = sent {
-            let pending = self.lock().acks.remove(&id);
-            if let Some(PendingAck { timer: Some(timer), .. }) = pending {
-                self.inner.nsp.timers().clear_timeout(timer);
-            }
+            self.forget_ack(id);
             return Err(error);
         }
         Ok(())
     }
 
-    /// `socket.join(room)`.
+    /// `socket.join(room)`: through the namespace's adapter (`add_all`).
     pub fn join(&self, room: &str) {
+        self.join_all(&[room.to_string()]);
+    }
+
+    /// `socket.join([room, ...])`.
+    pub fn join_all(&self, rooms: &[String]) {
         if self.connected() {
-            self.inner.nsp.adapter_add(self.id(), room);
+            self.inner.nsp.adapter().add_all(self.id(), rooms);
         }
     }
 
-    /// `socket.leave(room)`.
+    /// `socket.leave(room)`: through the namespace's adapter (`del`).
     pub fn leave(&self, room: &str) {
-        self.inner.nsp.adapter_del(self.id(), room);
+        self.inner.nsp.adapter().del(self.id(), room);
     }
 
     /// `socket.rooms`: its own id and the rooms it joined.
     pub fn rooms(&self) -> HashSet<String> {
-        self.inner.nsp.adapter_rooms_of(self.id())
+        self.inner.nsp.rooms_of(self.id())
     }
 
     /// `socket.to(room)`: every socket in `room` but this one.
     pub fn to(&self, room: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.inner.nsp.clone())
-            .to(room)
-            .except(self.id())
+        self.broadcast().to(room)
+    }
+
+    /// `socket.in(room)`: the same as `to`.
+    pub fn in_(&self, room: &str) -> BroadcastOperator {
+        self.to(room)
     }
 
     /// `socket.except(room)`: every socket of the namespace outside `room`, and not this one.
     pub fn except(&self, room: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.inner.nsp.clone())
-            .except(room)
-            .except(self.id())
+        self.broadcast().except(room)
     }
 
     /// `socket.broadcast`: every socket of the namespace but this one.
     pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.inner.nsp.clone()).except(self.id())
+        FlaggedSocket::new(self.clone()).broadcast()
     }
 
     /// `socket.disconnect(close)`: `false` leaves this namespace only (the client gets `41` and
     /// stays connected to its other namespaces); `true` closes the whole connection. Either way
     /// the official client reports "io server disconnect" and does not reconnect.
     pub fn disconnect(&self, close: bool) {
-        if !self.connected() {
-            return;
+        {
+            let state = self.lock();
+            if !state.connected || state.closing {
+                return;
+            }
         }
         if close {
             if let Some(client) = self.inner.client.upgrade() {
@@ -392,7 +694,18 @@ impl Socket {
             id: None,
             data: PacketData::None,
         };
-        let _ = self.packet(&packet);
+        let _ = self.packet(&packet, &BroadcastFlags::default());
+    }
+
+    /// The one place an emit of this socket goes out (the reference's `emit` after its
+    /// checks): the outgoing listeners hear it, then it is written.
+    fn send_packet(&self, packet: &Packet, flags: &BroadcastFlags) -> Result<(), EmitError> {
+        if !self.connected() {
+            debug!("{}: not connected, packet not sent", self.id());
+            return Err(EmitError::Disconnected);
+        }
+        self.notify_outgoing_listeners(packet);
+        self.packet(packet, flags)
     }
 
     /// Encodes a packet and queues its Engine.IO messages together, while the socket is
@@ -403,12 +716,38 @@ impl Socket {
     /// The check and the queueing are two steps: an emit from another thread that passed the
     /// check just before a disconnect may still follow the `41`; the client drops an event for a
     /// namespace it has left.
-    pub(super) fn packet(&self, packet: &Packet) -> Result<(), EmitError> {
+    pub(super) fn packet(&self, packet: &Packet, flags: &BroadcastFlags) -> Result<(), EmitError> {
         if !self.connected() {
             debug!("{}: not connected, packet not sent", self.id());
             return Err(EmitError::Disconnected);
         }
-        send_encoded(&self.inner.conn, packet::encode(packet))
+        self.write_to_engine(packet::encode(packet), flags)
+    }
+
+    /// The reference's `client.writeToEngine`: queues one packet's messages on the Engine.IO
+    /// session. A `volatile` packet is dropped, `Ok`, when the transport is not writable now
+    /// (`engineio::Socket::writable`: polling with no GET held, an upgrade under way, a
+    /// WebSocket write not finished); `compress` goes down with the messages.
+    pub(crate) fn write_to_engine(
+        &self,
+        messages: Vec<engineio::Message>,
+        flags: &BroadcastFlags,
+    ) -> Result<(), EmitError> {
+        if flags.volatile && !self.inner.conn.writable() {
+            debug!(
+                "{}: volatile packet is discarded since the transport is not currently writable",
+                self.id()
+            );
+            return Ok(());
+        }
+        let options = engineio::WriteOptions {
+            compress: flags.compress != Some(false),
+        };
+        match self.inner.conn.write(messages, options) {
+            Ok(()) => Ok(()),
+            Err(engineio::SendError::Closed) => Err(EmitError::Disconnected),
+            Err(engineio::SendError::BufferFull) => Err(EmitError::BufferFull),
+        }
     }
 
     /// The reference's `_error`: `44{"message":"...","data":...}` to a socket a middleware
@@ -420,12 +759,52 @@ impl Socket {
             id: None,
             data: PacketData::Object(data),
         };
-        let _ = send_encoded(&self.inner.conn, packet::encode(&packet));
+        let _ = self.write_to_engine(packet::encode(&packet), &BroadcastFlags::default());
     }
 
-    /// The Engine.IO session, for broadcasts.
-    pub(super) fn conn(&self) -> &engineio::Socket {
-        &self.inner.conn
+    /// The reference's `notifyOutgoingListeners`: an EVENT packet is about to go to this
+    /// client (from `emit`, `emit_with_ack`, or a broadcast).
+    pub(super) fn notify_outgoing_listeners(&self, packet: &Packet) {
+        let listeners = self.lock().any_outgoing_listeners.snapshot();
+        if listeners.is_empty() {
+            return;
+        }
+        let (event, args) = match &packet.data {
+            PacketData::Args(all) if !all.is_empty() => (&all[0], &all[1..]),
+            _ => return,
+        };
+        let event = match event {
+            Arg::Json(Value::String(event)) => event.as_str(),
+            _ => return,
+        };
+        for listener in listeners {
+            listener(self, event, args);
+        }
+    }
+
+    /// Registers the ack of a broadcast (`MemoryAdapter::broadcast_with_ack`): the client's
+    /// answer to `id` goes to `ack` (its first argument). `false` if the socket is no longer
+    /// connected. Its disconnect drops it unanswered (the broadcast times out).
+    pub(crate) fn add_broadcast_ack(&self, id: u64, ack: ClientAckCallback) -> bool {
+        let mut state = self.lock();
+        if !state.connected {
+            return false;
+        }
+        let callback: AckCallback = Box::new(move |answer| {
+            if let Ok(args) = answer {
+                ack(args.into_iter().next().unwrap_or(Arg::Json(Value::Null)));
+            }
+        });
+        state.acks.insert(id, PendingAck { callback, timer: None });
+        true
+    }
+
+    /// Drops the waiting ack `id`, unanswered (a broadcast's timeout, an emit that failed).
+    pub(crate) fn forget_ack(&self, id: u64) {
+        let pending = self.lock().acks.remove(&id);
+        if let Some(PendingAck { timer: Some(timer), .. }) = pending {
+            self.inner.nsp.timers().clear_timeout(timer);
+        }
     }
 
     // ----- lifecycle, called by the namespace and the client ------------------------------------
@@ -433,7 +812,7 @@ impl Socket {
     /// The reference's `_onconnect`: join its own room, answer `40{"sid":"..."}`.
     pub(super) fn on_connect(&self) {
         self.lock().connected = true;
-        self.inner.nsp.adapter_add(self.id(), self.id());
+        self.join(self.id());
         let mut answer = serde_json::Map::new();
         answer.insert("sid".to_string(), Value::String(self.id().to_string()));
         let packet = Packet {
@@ -442,7 +821,7 @@ impl Socket {
             id: None,
             data: PacketData::Object(Value::Object(answer)),
         };
-        let _ = self.packet(&packet);
+        let _ = self.packet(&packet, &BroadcastFlags::default());
         info!(
             "{}: socket {} connected to {}",
             self.inner.conn.id(),
@@ -482,6 +861,38 @@ impl Socket {
             socket: self.clone(),
             id,
         });
+        let any_listeners = self.lock().any_listeners.snapshot();
+        for listener in any_listeners {
+            listener(self, &name, &args);
+        }
+        self.dispatch(name, args, ack);
+    }
+
+    /// The reference's `dispatch`: the `socket.use` middlewares in order, then the handler.
+    /// A refusal drops the event and goes to the `error` handlers.
+    fn dispatch(&self, name: String, mut args: Vec<Arg>, ack: Option<Ack>) {
+        let middlewares = self.lock().middlewares.clone();
+        for middleware in middlewares {
+            let refusal = match catch_unwind(AssertUnwindSafe(|| middleware(self, &name, &mut args))) {
+                Ok(Ok(())) => continue,
+                Ok(Err(refusal)) => refusal,
+                Err(panic) => {
+                    error!(
+                        "{}: a middleware panicked on event {name:?}: {}",
+                        self.id(),
+                        panic_message(&*panic)
+                    );
+                    MiddlewareError::new("middleware panicked")
+                }
+            };
+            debug!("{}: middleware refused event {name:?}: {}", self.id(), refusal.message);
+            self.emit_error(&SocketError::Middleware(refusal));
+            return;
+        }
+        if !self.connected() {
+            debug!("{}: ignoring event {name:?} received after disconnection", self.id());
+            return;
+        }
         let handler = self.lock().handlers.get(&name).cloned();
         match handler {
             Some(handler) => handler(self, args, ack),
@@ -510,19 +921,25 @@ impl Socket {
             PacketData::Args(args) => args,
             _ => Vec::new(),
         };
-        (pending.callback)(Ok(args));
+        run_guarded("an ack callback", || (pending.callback)(Ok(args)));
     }
 
+    /// On `timers`: the answer to `id` did not come in time.
     fn on_ack_timeout(&self, id: u64) {
         let pending = self.lock().acks.remove(&id);
         if let Some(pending) = pending {
             debug!("{}: ack {id} timed out", self.id());
-            (pending.callback)(Err(AckError::Timeout));
+            run_guarded("an ack callback", || (pending.callback)(Err(AckError::Timeout)));
         }
     }
 
-    /// The reference's `_onerror`: the error handlers hear about a malformed packet.
+    /// A malformed packet from the client (`Client::on_error`).
     pub(super) fn on_error_packet(&self, error: &packet::ParseError) {
+        self.emit_error(&SocketError::Parse(error.clone()));
+    }
+
+    /// The reference's `_onerror`: the `error` handlers hear it.
+    fn emit_error(&self, error: &SocketError) {
         let handlers = self.lock().error_handlers.clone();
         if handlers.is_empty() {
             warn!("{}: missing error handler on socket: {error}", self.id());
@@ -532,21 +949,30 @@ impl Socket {
         }
     }
 
-    /// The reference's `_onclose`: leave every room and the namespace, fail waiting acks, run the
-    /// `disconnect` handlers, then drop every handler. Runs once.
+    /// The reference's `_onclose`: run the `disconnecting` handlers (still connected, still in
+    /// its rooms), then leave every room and the namespace, fail waiting acks, run the
+    /// `disconnect` handlers, and drop every handler. Runs once.
     pub(super) fn on_close(&self, reason: &str) {
-        let (disconnect_handlers, acks) = {
+        let disconnecting_handlers = {
             let mut state = self.lock();
-            if !state.connected {
+            if !state.connected || state.closing {
                 return;
             }
+            state.closing = true;
+            state.disconnecting_handlers.clone()
+        };
+        for handler in disconnecting_handlers {
+            handler(self, reason);
+        }
+        let (disconnect_handlers, acks) = {
+            let mut state = self.lock();
             state.connected = false;
             let acks: Vec<PendingAck> = state.acks.drain().map(|(_, pending)| pending).collect();
             (state.disconnect_handlers.clone(), acks)
         };
         self.inner.nsp.remove_socket(self.id());
         if let Some(client) = self.inner.client.upgrade() {
-            client.remove_socket(self.nsp_name());
+            client.remove_socket(&self.inner.nsp);
         }
         info!(
             "{}: socket {} disconnected from {} ({reason})",
@@ -558,7 +984,7 @@ impl Socket {
             if let Some(timer) = pending.timer {
                 self.inner.nsp.timers().clear_timeout(timer);
             }
-            (pending.callback)(Err(AckError::Disconnected));
+            run_guarded("an ack callback", || (pending.callback)(Err(AckError::Disconnected)));
         }
         for handler in disconnect_handlers {
             handler(self, reason);
@@ -566,8 +992,12 @@ impl Socket {
         // Nothing will call them any more; dropping them breaks cycles through captured handles.
         let mut state = self.lock();
         state.handlers.clear();
+        state.disconnecting_handlers.clear();
         state.disconnect_handlers.clear();
         state.error_handlers.clear();
+        state.any_listeners.remove(None);
+        state.any_outgoing_listeners.remove(None);
+        state.middlewares.clear();
     }
 }
 
@@ -587,11 +1017,78 @@ pub(super) fn event_packet(nsp: &str, event: &str, args: Vec<Arg>, id: Option<u6
     })
 }
 
-/// Queues encoded messages on an Engine.IO session, mapping its errors.
-pub(super) fn send_encoded(conn: &engineio::Socket, messages: Vec<engineio::Message>) -> Result<(), EmitError> {
-    match conn.send_many(messages) {
-        Ok(()) => Ok(()),
-        Err(engineio::SendError::Closed) => Err(EmitError::Disconnected),
-        Err(engineio::SendError::BufferFull) => Err(EmitError::BufferFull),
+/// A socket with flags for its next emit (the reference's `socket.flags`, which `socket.volatile`,
+/// `socket.compress(...)` and `socket.timeout(...)` set and the next emit or `socket.to(...)`
+/// takes): `socket.volatile().emit(...)`, `socket.timeout(d).emit_with_ack(...)`,
+/// `socket.timeout(d).broadcast().emit_with_ack(...)`.
+#[derive(Clone, Debug)]
+pub struct FlaggedSocket {
+    socket: Socket,
+    flags: BroadcastFlags,
+}
+
+impl FlaggedSocket {
+    fn new(socket: Socket) -> FlaggedSocket {
+        FlaggedSocket {
+            socket,
+            flags: BroadcastFlags::default(),
+        }
+    }
+
+    /// `.volatile`: dropped if the client cannot take it now (`Socket::write_to_engine`).
+    pub fn volatile(mut self) -> FlaggedSocket {
+        self.flags.volatile = true;
+        self
+    }
+
+    /// `.compress(compress)`.
+    pub fn compress(mut self, compress: bool) -> FlaggedSocket {
+        self.flags.compress = Some(compress);
+        self
+    }
+
+    /// `.timeout(ms)`: how long `emit_with_ack` waits.
+    pub fn timeout(mut self, timeout: Duration) -> FlaggedSocket {
+        self.flags.timeout = Some(timeout);
+        self
+    }
+
+    /// `.emit(event, ...args)` with these flags.
+    pub fn emit(&self, event: &str, args: Vec<Arg>) -> Result<(), EmitError> {
+        self.socket.emit_with_flags(event, args, &self.flags)
+    }
+
+    /// `.emit(event, ...args, (err, ...answer) => ...)`: `callback` gets the client's answer,
+    /// `AckError::Timeout` after `timeout` if one was set, or `AckError::Disconnected`.
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Arg>,
+        callback: impl FnOnce(Result<Vec<Arg>, AckError>) + Send + 'static,
+    ) -> Result<(), EmitError> {
+        self.socket
+            .emit_with_ack_and_flags(event, args, &self.flags, Box::new(callback))
+    }
+
+    /// `.broadcast`: every other socket of the namespace, with these flags.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.socket.nsp().clone())
+            .with_flags(self.flags.clone())
+            .except(self.socket.id())
+    }
+
+    /// `.to(room)`: the other sockets in `room`, with these flags.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// `.in(room)`: the same as `to`.
+    pub fn in_(&self, room: &str) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// `.except(room)`: the other sockets outside `room`, with these flags.
+    pub fn except(&self, room: &str) -> BroadcastOperator {
+        self.broadcast().except(room)
     }
 }

@@ -1,5 +1,6 @@
-// The chapter in a real browser: headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core) opens our server's page, as a reader does with `cargo run` and
+// The chapter in a real browser: headless Chromium or Chrome (CHROME, else chromium,
+// chromium-browser or google-chrome on PATH; driven by playwright-core) opens our server's page,
+// as a reader does with `cargo run` and
 // http://localhost:8005, and checks what the book says they will see: `Hello Socket.IO` in the
 // console every 3 s, polling then the WebSocket in the network tab, the connection, the replies
 // and the disconnect in the server's log; and that clearInterval ends the socket's `news` timer
@@ -18,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   ARTIFACTS,
-  CHROMIUM,
+  CHROME,
   OFFICIAL_BUNDLE,
   OUR_CLIENT,
   Server,
@@ -242,7 +243,7 @@ describe('the chapter in Chromium', { concurrency: true }, () => {
     // Else comparing what the server serves with either file could not tell them apart.
     assert.ok(!fs.readFileSync(OUR_CLIENT).equals(fs.readFileSync(OFFICIAL_BUNDLE)), 'our client differs from the official bundle');
     browser = await playwright().chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROME,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
   });

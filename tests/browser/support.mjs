@@ -5,7 +5,8 @@
 // Paths, all overridable by env (tests/browser.rs sets the first two):
 //   SOCKETIO_BOOK_BIN    the server binary      (default target/debug/socketio_book)
 //   BROWSER_ARTIFACTS    screenshots and logs   (default target/browser-screenshots)
-//   CHROMIUM             the browser            (default /usr/bin/chromium)
+//   CHROME               the browser            (default: chromium, chromium-browser or google-chrome
+//                                               on PATH, as tests/support/tools.rs finds it)
 // tests/browser has no package.json: playwright-core and socket.io-client are resolved from
 // tests/node/node_modules (`npm ci --prefix tests/node`, the README's set-up).
 import { spawn } from 'node:child_process';
@@ -19,10 +20,25 @@ export const ROOT = path.resolve(HERE, '..', '..');
 export const NODE_DIR = path.join(ROOT, 'tests', 'node');
 export const BIN = process.env.SOCKETIO_BOOK_BIN || path.join(ROOT, 'target', 'debug', 'socketio_book');
 export const ARTIFACTS = process.env.BROWSER_ARTIFACTS || path.join(ROOT, 'target', 'browser-screenshots');
-export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const CHROME = process.env.CHROME || browserOnPath();
 export const OFFICIAL_BUNDLE = path.join(NODE_DIR, 'node_modules', 'socket.io-client', 'dist', 'socket.io.js');
 /** Our client, which the server serves as /socket.io/socket.io.js unless given `--client-script`. */
 export const OUR_CLIENT = path.join(ROOT, 'www', 'socket.io.js');
+
+/** The first of chromium, chromium-browser, google-chrome on PATH; throws with the install command. */
+function browserOnPath() {
+  const names = ['chromium', 'chromium-browser', 'google-chrome'];
+  for (const name of names) {
+    for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+      const candidate = path.join(dir, name);
+      if (dir && fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+    }
+  }
+  throw new Error(
+    `no browser: none of ${names.join(', ')} is on PATH and CHROME is not set; ` +
+      'install Chromium with `sudo apt-get install -y chromium` (or set CHROME)',
+  );
+}
 
 const requireFromNodeDir = createRequire(path.join(NODE_DIR, 'package.json'));
 /** `playwright-core`, from tests/node/node_modules. */
@@ -78,12 +94,15 @@ export class Server {
     this.origin = `http://127.0.0.1:${port}`;
   }
 
-  /** Starts a server and waits for `listening on`; on `port` busy retries for `retryFor` ms. */
-  static async start({ port = 0, args = [], retryFor = 0 } = {}) {
+  /**
+   * Starts a server and waits for `listening on`; on `port` busy retries for `retryFor` ms.
+   * `bin` is another binary taking the same flags (e.g. the GIF chat example).
+   */
+  static async start({ port = 0, args = [], retryFor = 0, bin = BIN } = {}) {
     const end = Date.now() + retryFor;
     for (;;) {
       try {
-        return await Server.#startOnce(port, args);
+        return await Server.#startOnce(bin, port, args);
       } catch (e) {
         if (Date.now() > end) throw e;
         await sleep(200);
@@ -91,12 +110,12 @@ export class Server {
     }
   }
 
-  static #startOnce(port, args) {
+  static #startOnce(bin, port, args) {
     const argv = ['--host', '127.0.0.1', '--port', String(port), '--trace', '--log-level', 'info', ...args];
     const env = { ...process.env };
     delete env.RUST_LOG;
     delete env.PORT;
-    const child = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
     running.add(child);
     const raw = [];
     const lines = [];
@@ -127,7 +146,7 @@ export class Server {
           const server = new Server(child, Number(m[1]));
           server.raw = raw;
           server.lines = lines;
-          server.argv = [BIN, ...argv].join(' ');
+          server.argv = [bin, ...argv].join(' ');
           child.server = server;
           resolve(server);
         }
@@ -135,7 +154,7 @@ export class Server {
       child.on('error', reject);
       child.exited.then(({ code, signal }) => {
         if (!child.server) {
-          reject(new Error(`${BIN} ${argv.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
+          reject(new Error(`${bin} ${argv.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
         }
       });
     });

@@ -8,7 +8,9 @@
 // its stdout line `listening on HOST:PORT`, runs `node --test` on the suite's
 // files with SERVER_URL=http://HOST:PORT (test output is forwarded, TAP by
 // default, ending with `# pass N` / `# fail N`), then stops the server and
-// exits with the test runner's exit code.
+// exits with the test runner's exit code. The files run one at a time, and
+// SERVER_KIND says `reference` or `ours` (for the few places where we differ
+// on purpose, NOTES.md "Where we differ").
 //
 // Options:
 //   --server CMD       server command line (split on whitespace, '…' and "…" quote)
@@ -195,9 +197,12 @@ const serverUrl = await new Promise((resolve) => {
 
 console.error(`run.mjs: SERVER_URL=${serverUrl}, suite ${suite}: ${testFiles.map((f) => path.relative(HERE, f)).join(' ')}`);
 const code = await new Promise((resolve) => {
-  testRunner = spawn(process.execPath, ['--test', '--test-force-exit', `--test-reporter=${values.reporter}`, ...testFiles], {
+  // One file at a time: the files share one server, and a broadcast to a whole namespace (or
+  // fetchSockets of it) must not meet another file's clients.
+  const runnerArgs = ['--test', '--test-force-exit', '--test-concurrency=1', `--test-reporter=${values.reporter}`];
+  testRunner = spawn(process.execPath, [...runnerArgs, ...testFiles], {
     stdio: 'inherit',
-    env: { ...process.env, SERVER_URL: serverUrl },
+    env: { ...process.env, SERVER_URL: serverUrl, SERVER_KIND: values.reference ? 'reference' : 'ours' },
     cwd: HERE,
   });
   testRunner.on('error', (err) => {

@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests (`engine_protocol.rs`, `engine_threads.rs`,
-//! `socketio_protocol.rs`, `chapter_app.rs`).
+//! `socketio_protocol.rs`, `chapter_app.rs`, `gif_chat.rs`, `browser.rs`).
 //!
 //! - [`EchoServer`]: a server as a child process on a free port, `examples/engine_echo` or any
 //!   other binary ([`EchoServer::start_command`]), killed on drop (its log is printed when a test
@@ -8,7 +8,15 @@
 //!   response at a time (status, headers, body by `Content-Length`);
 //! - `ws_*`: a WebSocket client (tungstenite over a `TcpStream` we connect ourselves);
 //! - Engine.IO helpers: the handshake, payloads split on `\x1e`, the JSON errors;
-//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`.
+//! - [`thread_count`]: the `Threads:` line of `/proc/PID/status`;
+//! - [`serve`]: a Socket.IO `Server` of the test's own, in-process, on a free port;
+//!   [`sio_session`], [`sio_join`], [`sio_connect`]: a raw WebSocket client that joins
+//!   namespaces; [`Polling`]: a raw polling client of `/socket.io/`; [`sockets_of`]: the
+//!   server's sockets as they connect;
+//! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
+//! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked;
+//! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop;
+//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -16,6 +24,10 @@
 //! `examples/interop` ([`EchoServer::start_interop`]).
 
 #![allow(dead_code)]
+
+pub mod cluster;
+pub mod redis_server;
+pub mod tools;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -63,18 +75,29 @@ pub fn example_binary(name: &str) -> PathBuf {
         "{} is missing: `cargo test` builds it, run the tests through cargo",
         binary.display()
     );
-    assert_up_to_date(&binary);
+    assert_up_to_date(&binary, name);
     binary
 }
 
 /// `cargo test --test X` builds the library and that test, not the examples: fail clearly rather
-/// than test an old binary.
-fn assert_up_to_date(binary: &Path) {
+/// than test an old binary. Its sources are the library's (`src/` but `main.rs` and `bin/`) and
+/// its own (`examples/NAME.rs` or `examples/NAME/`): Cargo does not relink an example when
+/// another binary changes.
+fn assert_up_to_date(binary: &Path, name: &str) {
     // The newest `.rs` file under `path`.
     fn newest(path: &Path) -> std::time::SystemTime {
         let mut time = std::time::SystemTime::UNIX_EPOCH;
+        if path.is_file() {
+            return std::fs::metadata(path).and_then(|m| m.modified()).expect("mtime");
+        }
+        if !path.exists() {
+            return time;
+        }
         for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
             let path = entry.path();
+            if path.ends_with("src/main.rs") || path.ends_with("src/bin") {
+                continue;
+            }
             if path.is_dir() {
                 time = time.max(newest(&path));
             } else if path.extension().is_some_and(|ext| ext == "rs") {
@@ -85,7 +108,9 @@ fn assert_up_to_date(binary: &Path) {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let built = std::fs::metadata(binary).and_then(|m| m.modified()).expect("mtime");
-    let sources = newest(&root.join("src")).max(newest(&root.join("examples")));
+    let examples = root.join("examples");
+    let own = newest(&examples.join(format!("{name}.rs"))).max(newest(&examples.join(name)));
+    let sources = newest(&root.join("src")).max(own);
     assert!(
         sources <= built,
         "{} is older than the sources: run `cargo build --examples` first (or plain `cargo test`, \
@@ -704,6 +729,29 @@ pub fn ws_connect_at(port: u16, path: &str, query: &str) -> Ws {
     }
 }
 
+/// The bytes of a WebSocket request to `/engine.io/?<query>` (RFC 6455's sample key, whose
+/// accept value is `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`).
+pub fn upgrade_request(port: u16, query: &str) -> Vec<u8> {
+    upgrade_request_with(port, query, "")
+}
+
+/// [`upgrade_request`] with more header lines (each ending with `\r\n`).
+pub fn upgrade_request_with(port: u16, query: &str, extra_headers: &str) -> Vec<u8> {
+    format!(
+        "GET {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra_headers}Connection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// A WebSocket for polling session `sid` that has sent `2probe` and got `3probe`.
+pub fn probe(port: u16, sid: &str) -> Ws {
+    let mut ws = ws_connect(port, &websocket(sid));
+    ws_send(&mut ws, "2probe");
+    assert_eq!(ws_text(&mut ws), "3probe");
+    ws
+}
+
 /// A session opened over WebSocket: the socket, its sid, and its open packet.
 pub fn ws_open(port: u16) -> (Ws, String, String) {
     let mut ws = ws_connect(port, WEBSOCKET_HANDSHAKE);
@@ -775,4 +823,186 @@ pub fn ws_expect_closed(ws: &mut Ws, timeout: Duration) -> Option<u16> {
 /// The code of a `Message too big` close frame.
 pub fn close_code_too_big() -> u16 {
     u16::from(CloseCode::Size)
+}
+
+// ----- the browser suites (node --test, headless Chromium) ------------------------------------
+
+/// The summary of node's test runner (`ℹ tests 6`, `ℹ pass 6`, ...) as (name, count).
+fn node_test_summary(stdout: &str) -> Vec<(String, u64)> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("ℹ "))
+        .filter_map(|rest| {
+            let (name, count) = rest.split_once(' ')?;
+            Some((name.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs `node --test <file>` (a suite of `tests/browser/`) with `env` added, and checks that its
+/// `cases` cases all ran and passed: node's summary must say exactly that, so that a case
+/// deleted, skipped or left as a todo fails too. Screenshots and logs go to
+/// `target/<profile>/browser-screenshots` (`BROWSER_ARTIFACTS`, the CI artifact).
+///
+/// Needs Node.js and a Chromium or Chrome; the pinned npm packages are installed on first use
+/// ([`tools`]). When Node.js or the browser is missing this fails with the command that installs
+/// it, it never skips.
+pub fn run_browser_suite(file: &str, env: &[(&str, &std::ffi::OsStr)], cases: u64) {
+    // target/<profile>/deps/<test binary> -> target/<profile>/browser-screenshots
+    let test_binary = std::env::current_exe().expect("current_exe");
+    let artifacts = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .join("browser-screenshots");
+
+    let chrome = tools::browser();
+    let mut command = tools::node();
+    command
+        .arg("--test")
+        .arg("--test-reporter=spec")
+        .arg(file)
+        .env("BROWSER_ARTIFACTS", &artifacts)
+        .env("CHROME", &chrome);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!(
+        "{stdout}\n{stderr}\nbrowser: {}\nscreenshots and logs: {}",
+        chrome.display(),
+        artifacts.display()
+    );
+    assert!(
+        output.status.success(),
+        "the browser tests of {file} failed (screenshots and logs in {}):\n{stdout}\n{stderr}",
+        artifacts.display()
+    );
+    let counts = node_test_summary(&stdout);
+    let count = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    for (name, expected) in [
+        ("tests", cases),
+        ("pass", cases),
+        ("fail", 0),
+        ("cancelled", 0),
+        ("skipped", 0),
+        ("todo", 0),
+    ] {
+        assert_eq!(
+            count(name),
+            Some(expected),
+            "node's summary of {file} should say `ℹ {name} {expected}` (screenshots and logs in {}):\n{stdout}\n{stderr}",
+            artifacts.display()
+        );
+    }
+}
+
+// ----- Socket.IO in-process -------------------------------------------------------------------
+
+/// Serves `io` on an ephemeral port, on a thread of its own (it lives as long as the test).
+pub fn serve(io: &socketio_book::socketio::Server) -> u16 {
+    let http =
+        socketio_book::listener::HttpServer::bind("127.0.0.1:0", socketio_book::listener::ListenerConfig::default())
+            .expect("bind 127.0.0.1:0");
+    let port = http.local_addr().expect("local_addr").port();
+    let service = Arc::new(io.clone());
+    thread::spawn(move || http.serve(service));
+    port
+}
+
+/// A WebSocket session of `/socket.io/`, its open packet read.
+pub fn sio_session(port: u16) -> Ws {
+    let mut ws = ws_connect_at(port, "/socket.io/", WEBSOCKET_HANDSHAKE);
+    let open = ws_text(&mut ws);
+    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
+    ws
+}
+
+/// `40<nsp>,<auth>` (`40<auth>` for `/`; `auth` may be empty): joins `nsp`; returns the socket
+/// id of the answer `40<nsp>,{"sid":"..."}`.
+pub fn sio_join(ws: &mut Ws, nsp: &str, auth: &str) -> String {
+    let prefix = if nsp == "/" { String::new() } else { format!("{nsp},") };
+    ws_send(ws, &format!("40{prefix}{auth}"));
+    let answer = ws_text(ws);
+    answer
+        .strip_prefix(&format!(r#"40{prefix}{{"sid":""#))
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("joining {nsp}: {answer}"))
+        .to_string()
+}
+
+/// A WebSocket session that has joined `/` with `40`; returns it and the socket id.
+pub fn sio_connect(port: u16) -> (Ws, String) {
+    let mut ws = sio_session(port);
+    let id = sio_join(&mut ws, "/", "");
+    (ws, id)
+}
+
+/// Every socket that connects to `/`, as it connects.
+pub fn sockets_of(
+    io: &socketio_book::socketio::Server,
+) -> crossbeam_channel::Receiver<socketio_book::socketio::Socket> {
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    io.on_connection(move |socket| {
+        sender.send(socket.clone()).unwrap();
+    });
+    receiver
+}
+
+/// A raw polling session of `/socket.io/`: one connection for GETs, one for POSTs.
+pub struct Polling {
+    pub get: Http,
+    pub post: Http,
+    pub sid: String,
+}
+
+impl Polling {
+    /// The handshake GET.
+    pub fn open(port: u16) -> Polling {
+        Polling::open_with(port, &[])
+    }
+
+    /// The handshake GET with these headers (a browser's `Cookie`, `Referer`, ...).
+    pub fn open_with(port: u16, headers: &[(&str, &str)]) -> Polling {
+        let mut get = Http::connect_at(port, "/socket.io/");
+        let open = get.request("GET", POLLING_HANDSHAKE, headers, None).text();
+        Polling {
+            get,
+            post: Http::connect_at(port, "/socket.io/"),
+            sid: sid_of_open(&open),
+        }
+    }
+
+    /// The handshake and `40`: returns the session and the socket id of `/`.
+    pub fn connect(port: u16) -> (Polling, String) {
+        let mut session = Polling::open(port);
+        session.post("40");
+        let answer = session.get();
+        let connected = answer.first().map(String::as_str).unwrap_or("");
+        let id = connected
+            .strip_prefix(r#"40{"sid":""#)
+            .and_then(|rest| rest.strip_suffix(r#""}"#))
+            .unwrap_or_else(|| panic!("{answer:?}"))
+            .to_string();
+        (session, id)
+    }
+
+    /// A POST of `body` (packets joined by `\x1e`), answered `ok`.
+    pub fn post(&mut self, body: &str) {
+        let response = self.post.post(&polling(&self.sid), body.as_bytes());
+        assert_eq!(
+            (response.status, response.text()),
+            (200, "ok".to_string()),
+            "POST {body:?}"
+        );
+    }
+
+    /// A GET and the packets of its answer.
+    pub fn get(&mut self) -> Vec<String> {
+        let response = self.get.get(&polling(&self.sid));
+        assert_eq!(response.status, 200, "{response:?}");
+        packets(&response.text())
+    }
 }

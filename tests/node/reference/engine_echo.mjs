@@ -3,7 +3,9 @@
 // sender.
 //
 // Flags: --port N (0 = ephemeral), --ping-interval MS, --ping-timeout MS,
-//        --max-payload BYTES (maxHttpBufferSize), --cors-origin ORIGIN.
+//        --max-payload BYTES (maxHttpBufferSize), --cors-origin ORIGIN[,ORIGIN...],
+//        --transports websocket[,polling], and the other engine flags of
+//        common.mjs (--allow-upgrades, --cookie, --cors-*, --initial-header, --header).
 // Hook:  the text message `close-me` makes the server close that session
 //        (socket.close()) instead of echoing it.
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
@@ -11,7 +13,7 @@ import http from 'node:http';
 import { Server } from 'engine.io';
 import { parseServerArgs, listen } from './common.mjs';
 
-const { port, engineOpts } = parseServerArgs();
+const { port, engineOpts, addHeaderListeners } = parseServerArgs();
 
 const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -19,6 +21,7 @@ const httpServer = http.createServer((req, res) => {
 });
 const engine = new Server(engineOpts);
 engine.attach(httpServer, { path: '/engine.io/' });
+addHeaderListeners(engine);
 
 engine.on('connection', (socket) => {
   socket.on('message', (data) => {
@@ -30,7 +33,7 @@ engine.on('connection', (socket) => {
   });
 });
 engine.on('connection_error', (err) => {
-  console.error(`connection_error: ${err.code} ${err.message}`);
+  console.error(`connection_error: ${err.code} ${err.message} ${JSON.stringify(err.context)}`);
 });
 
 listen(httpServer, port);

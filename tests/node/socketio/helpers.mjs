@@ -208,3 +208,25 @@ export function pattern(len, seed = 1) {
   }
   return b;
 }
+
+/** fetch-sockets(room) on `socket`'s namespace: [{id, rooms, data}] sorted by id. */
+export async function fetchSockets(socket, room = null) {
+  const [list] = await emitAck(socket, 'fetch-sockets', room);
+  return list;
+}
+
+/**
+ * Waits until the namespace of `socket` holds exactly the sockets `ids` (sockets of an earlier
+ * test may still be on their way out); returns the list.
+ */
+export async function waitForExactly(socket, ids) {
+  const wanted = [...ids].sort();
+  const settled = (async () => {
+    for (;;) {
+      const list = await fetchSockets(socket);
+      if (JSON.stringify(list.map((s) => s.id)) === JSON.stringify(wanted)) return list;
+      await sleep(20);
+    }
+  })();
+  return within(5000, settled, `the namespace never held exactly ${wanted.join(', ')}`);
+}

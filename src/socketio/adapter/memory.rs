@@ -1,0 +1,402 @@
+//! The in-memory adapter: one server's rooms (the reference's `Adapter`, `in-memory-adapter.ts`).
+//!
+//! Two maps kept in step under one lock: room -> socket ids, and socket id -> its rooms. Every
+//! socket is in the room named after its own id, which is how `io.to(socketId).emit(...)`
+//! reaches one socket.
+//!
+//! Every operation on "the sockets that match" is the reference's `apply`: under the lock, the
+//! ids that match; with the lock released, their `Socket`s from the namespace; then the work on
+//! each (queue a packet, join a room, disconnect), with no lock held.
+//!
+//! A cluster adapter wraps one of these and calls it for this server's part; its methods are the
+//! *local entry points*: `broadcast`/`broadcast_with_ack` deliver to local clients only,
+//! `fetch_sockets` lists local sockets only (`RemoteSocket::details` gives what to send back),
+//! `add_sockets`/`del_sockets`/`disconnect_sockets` act on local sockets only, and
+//! `Namespace::on_server_side_emit` runs the namespace's listeners. None needs a lock of the
+//! caller's, and none waits for anything.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use log::{debug, warn};
+
+use super::{
+    Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, RoomEvent,
+    ServerSideEmitCallback, TimeoutError,
+};
+use crate::socketio::broadcast::RemoteSocket;
+use crate::socketio::namespace::WeakNamespace;
+use crate::socketio::packet::{self, Arg, Packet};
+use crate::socketio::socket::Socket;
+use crate::sync::lock;
+
+/// The two maps.
+#[derive(Debug, Default)]
+struct Rooms {
+    /// `rooms`: room name -> ids of the sockets in it.
+    rooms: HashMap<String, HashSet<String>>,
+    /// `sids`: socket id -> the rooms it is in, in the order it joined them (as the reference's
+    /// `Set`, so that `del_all` tells `leave-room` in that order). A socket is in few rooms.
+    sids: HashMap<String, Vec<String>>,
+}
+
+impl Rooms {
+    /// `addAll`, recording the events when `record`.
+    fn add_all(&mut self, id: &str, rooms: &[String], record: bool, events: &mut Vec<RoomEvent>) {
+        let joined = self.sids.entry(id.to_string()).or_default();
+        for room in rooms {
+            if !joined.contains(room) {
+                joined.push(room.clone());
+            }
+            let members = match self.rooms.get_mut(room) {
+                Some(members) => members,
+                None => {
+                    if record {
+                        events.push(RoomEvent::CreateRoom(room.clone()));
+                    }
+                    self.rooms.entry(room.clone()).or_default()
+                }
+            };
+            if members.insert(id.to_string()) && record {
+                events.push(RoomEvent::JoinRoom {
+                    room: room.clone(),
+                    id: id.to_string(),
+                });
+            }
+        }
+    }
+
+    /// The reference's `_del`: `id` out of the members of `room`; an empty room disappears.
+    fn del_member(&mut self, room: &str, id: &str, record: bool, events: &mut Vec<RoomEvent>) {
+        let Some(members) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if members.remove(id) && record {
+            events.push(RoomEvent::LeaveRoom {
+                room: room.to_string(),
+                id: id.to_string(),
+            });
+        }
+        if members.is_empty() {
+            self.rooms.remove(room);
+            if record {
+                events.push(RoomEvent::DeleteRoom(room.to_string()));
+            }
+        }
+    }
+
+    /// The reference's `computeExceptSids`.
+    fn except_ids(&self, except: &[String]) -> HashSet<&str> {
+        let mut excluded = HashSet::new();
+        for room in except {
+            if let Some(members) = self.rooms.get(room) {
+                for id in members {
+                    excluded.insert(id.as_str());
+                }
+            }
+        }
+        excluded
+    }
+
+    /// The ids `apply` visits: those in any of `rooms` (every socket when `rooms` is empty),
+    /// minus those in any of `except`, each once.
+    fn matching_ids(&self, rooms: &[String], except: &[String]) -> Vec<String> {
+        let excluded = self.except_ids(except);
+        let mut chosen = Vec::new();
+        if rooms.is_empty() {
+            for id in self.sids.keys() {
+                if !excluded.contains(id.as_str()) {
+                    chosen.push(id.clone());
+                }
+            }
+            return chosen;
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        for room in rooms {
+            if let Some(members) = self.rooms.get(room) {
+                for id in members {
+                    if !excluded.contains(id.as_str()) && seen.insert(id.as_str()) {
+                        chosen.push(id.clone());
+                    }
+                }
+            }
+        }
+        chosen
+    }
+}
+
+/// The in-memory adapter of one namespace (see the module's doc).
+pub struct MemoryAdapter {
+    nsp: WeakNamespace,
+    rooms: Mutex<Rooms>,
+    events: AdapterEvents,
+}
+
+impl MemoryAdapter {
+    /// The adapter of the namespace `nsp` (what `AdapterFactory::in_memory` makes).
+    pub fn new(nsp: WeakNamespace) -> MemoryAdapter {
+        MemoryAdapter {
+            nsp,
+            rooms: Mutex::new(Rooms::default()),
+            events: AdapterEvents::default(),
+        }
+    }
+
+    /// The namespace this adapter serves.
+    pub fn nsp(&self) -> &WeakNamespace {
+        &self.nsp
+    }
+
+    /// The reference's `apply`: the connected sockets that match `opts`, looked up with no lock
+    /// held once the ids are known.
+    fn apply(&self, opts: &BroadcastOptions) -> Vec<Socket> {
+        let ids = lock(&self.rooms).matching_ids(&opts.rooms, &opts.except);
+        match self.nsp.upgrade() {
+            Some(nsp) => nsp.sockets_with_ids(&ids),
+            None => Vec::new(),
+        }
+    }
+
+    /// The packet as this namespace sends it (its `nsp` set to ours, as the reference does).
+    fn own_packet(&self, packet: &Packet) -> Packet {
+        let mut packet = packet.clone();
+        packet.nsp = self.nsp.name().to_string();
+        packet
+    }
+}
+
+impl Adapter for MemoryAdapter {
+    fn server_count(&self) -> usize {
+        1
+    }
+
+    fn add_all(&self, id: &str, rooms: &[String]) {
+        let record = self.events.has_listeners();
+        let mut events = Vec::new();
+        lock(&self.rooms).add_all(id, rooms, record, &mut events);
+        self.events.emit(events);
+    }
+
+    fn del(&self, id: &str, room: &str) {
+        let record = self.events.has_listeners();
+        let mut events = Vec::new();
+        {
+            let mut rooms = lock(&self.rooms);
+            if let Some(joined) = rooms.sids.get_mut(id) {
+                joined.retain(|r| r != room);
+            }
+            rooms.del_member(room, id, record, &mut events);
+        }
+        self.events.emit(events);
+    }
+
+    fn del_all(&self, id: &str) {
+        let record = self.events.has_listeners();
+        let mut events = Vec::new();
+        {
+            let mut rooms = lock(&self.rooms);
+            let Some(joined) = rooms.sids.remove(id) else {
+                return;
+            };
+            for room in joined {
+                rooms.del_member(&room, id, record, &mut events);
+            }
+        }
+        self.events.emit(events);
+    }
+
+    /// Encodes the packet once and queues it on each matching socket's session
+    /// (`write_to_engine`: a `volatile` one is dropped for a client that cannot take it now).
+    fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let packet = self.own_packet(packet);
+        let messages = packet::encode(&packet);
+        for socket in self.apply(opts) {
+            socket.notify_outgoing_listeners(&packet);
+            // A closed or full session is the socket's own business (it is closing).
+            let _ = socket.write_to_engine(messages.clone(), &opts.flags);
+        }
+    }
+
+    /// One ack id for every socket (the namespace's counter, so it is unique on each socket),
+    /// registered on each socket before its packet is queued:
+    ///
+    /// ```text
+    /// 42/custom,12["ask",1]   to each matching client of /custom
+    /// 43/custom,12["yes"]     from each: `ack(Json("yes"))`
+    /// ```
+    ///
+    /// After `opts.flags.timeout` the ids still waiting are forgotten (the reference's operator
+    /// does it on its timeout), so that a client that never answers holds nothing.
+    fn broadcast_with_ack(
+        &self,
+        packet: &Packet,
+        opts: &BroadcastOptions,
+        client_count: ClientCountCallback,
+        ack: ClientAckCallback,
+    ) {
+        let Some(nsp) = self.nsp.upgrade() else {
+            client_count(0);
+            return;
+        };
+        let mut packet = self.own_packet(packet);
+        let id = nsp.next_ack_id();
+        packet.id = Some(id);
+        let messages = packet::encode(&packet);
+        let mut count = 0;
+        for socket in self.apply(opts) {
+            // A socket that closed since `apply` will not answer: it is not counted.
+            if !socket.add_broadcast_ack(id, ack.clone()) {
+                continue;
+            }
+            count += 1;
+            socket.notify_outgoing_listeners(&packet);
+            let _ = socket.write_to_engine(messages.clone(), &opts.flags);
+        }
+        debug!("{}: broadcast with ack id {id} to {count} clients", nsp.name());
+        client_count(count);
+        let timeout = opts.flags.timeout.unwrap_or(Duration::ZERO);
+        let weak = self.nsp.clone();
+        nsp.timers().set_timeout(timeout, move || {
+            if let Some(nsp) = weak.upgrade() {
+                for socket in nsp.sockets() {
+                    socket.forget_ack(id);
+                }
+            }
+        });
+    }
+
+    fn sockets(&self, rooms: &[String]) -> HashSet<String> {
+        let ids = lock(&self.rooms).matching_ids(rooms, &[]);
+        ids.into_iter().collect()
+    }
+
+    fn socket_rooms(&self, id: &str) -> Option<HashSet<String>> {
+        let rooms = lock(&self.rooms);
+        rooms.sids.get(id).map(|joined| joined.iter().cloned().collect())
+    }
+
+    /// This server's matching sockets, as handles (`RemoteSocket::local`).
+    fn fetch_sockets(&self, opts: &BroadcastOptions) -> Result<Vec<RemoteSocket>, TimeoutError> {
+        let sockets = self.apply(opts);
+        let mut fetched = Vec::with_capacity(sockets.len());
+        for socket in sockets {
+            fetched.push(RemoteSocket::local(socket));
+        }
+        Ok(fetched)
+    }
+
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
+        for socket in self.apply(opts) {
+            socket.join_all(rooms);
+        }
+    }
+
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
+        for socket in self.apply(opts) {
+            for room in rooms {
+                socket.leave(room);
+            }
+        }
+    }
+
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        for socket in self.apply(opts) {
+            socket.disconnect(close);
+        }
+    }
+
+    /// One server: nobody to tell. The reference logs this warning and, with an ack, never
+    /// calls it; here the ack gets no error and no responses at once, as a cluster adapter
+    /// that is alone answers (see NOTES.md, "Where we differ").
+    fn server_side_emit(&self, event: &str, _args: Vec<Arg>, ack: Option<ServerSideEmitCallback>) {
+        warn!("this adapter does not support the serverSideEmit() functionality ({event:?} not sent)");
+        if let Some(ack) = ack {
+            crate::sync::run_guarded("a serverSideEmitWithAck callback", || ack(None, Vec::new()));
+        }
+    }
+
+    fn rooms(&self) -> HashMap<String, HashSet<String>> {
+        lock(&self.rooms).rooms.clone()
+    }
+
+    fn room_size(&self, room: &str) -> usize {
+        lock(&self.rooms).rooms.get(room).map_or(0, HashSet::len)
+    }
+
+    fn events(&self) -> &AdapterEvents {
+        &self.events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(mut ids: Vec<String>) -> Vec<String> {
+        ids.sort();
+        ids
+    }
+
+    fn rooms(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
+    #[test]
+    fn rooms_and_matching_ids() {
+        let mut state = Rooms::default();
+        let mut events = Vec::new();
+        for id in ["a", "b", "c"] {
+            state.add_all(id, &rooms(&[id]), false, &mut events);
+        }
+        state.add_all("a", &rooms(&["room"]), false, &mut events);
+        state.add_all("b", &rooms(&["room"]), false, &mut events);
+        assert_eq!(sorted(state.matching_ids(&[], &[])), vec!["a", "b", "c"]);
+        assert_eq!(sorted(state.matching_ids(&rooms(&["room"]), &[])), vec!["a", "b"]);
+        assert_eq!(sorted(state.matching_ids(&rooms(&["room"]), &rooms(&["a"]))), vec!["b"]);
+        assert_eq!(sorted(state.matching_ids(&[], &rooms(&["room"]))), vec!["c"]);
+        assert_eq!(
+            sorted(state.matching_ids(&rooms(&["room", "a", "nowhere"]), &[])),
+            vec!["a", "b"]
+        );
+        assert!(events.is_empty(), "nothing recorded when nobody listens");
+    }
+
+    #[test]
+    fn events_in_the_reference_order() {
+        let mut state = Rooms::default();
+        let mut events = Vec::new();
+        state.add_all("a", &rooms(&["a", "r"]), true, &mut events);
+        state.add_all("b", &rooms(&["r"]), true, &mut events);
+        state.add_all("b", &rooms(&["r"]), true, &mut events); // already in: nothing
+        let joined = state.sids.remove("a").unwrap();
+        for room in joined {
+            state.del_member(&room, "a", true, &mut events);
+        }
+        state.del_member("r", "b", true, &mut events);
+        let join = |room: &str, id: &str| RoomEvent::JoinRoom {
+            room: room.into(),
+            id: id.into(),
+        };
+        let leave = |room: &str, id: &str| RoomEvent::LeaveRoom {
+            room: room.into(),
+            id: id.into(),
+        };
+        assert_eq!(
+            events,
+            vec![
+                RoomEvent::CreateRoom("a".into()),
+                join("a", "a"),
+                RoomEvent::CreateRoom("r".into()),
+                join("r", "a"),
+                join("r", "b"),
+                leave("a", "a"),
+                RoomEvent::DeleteRoom("a".into()),
+                leave("r", "a"),
+                leave("r", "b"),
+                RoomEvent::DeleteRoom("r".into()),
+            ]
+        );
+        assert!(state.rooms.is_empty());
+    }
+}
