@@ -307,7 +307,8 @@ fn a_frozen_client_is_closed_by_ping_timeout_and_reconnects_after_it_thaws() {
 #[test]
 fn half_open_connections_do_not_hold_up_a_real_client() {
     const IDLE: usize = 2_000;
-    let server = EchoServer::start_interop(&["--keep-alive-timeout", "1000", "--log-level", "info"]);
+    // (At `info`: the debug log of 2,000 connections a second is not needed.)
+    let server = interop(&["--keep-alive-timeout", "1000"], None);
     let port = server.port;
     let mut idle: Vec<TcpStream> = (0..IDLE)
         .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
@@ -365,6 +366,16 @@ fn half_open_connections_do_not_hold_up_a_real_client() {
         reopened.load(Ordering::SeqCst)
     );
     assert_no_panic(&server);
+}
+
+/// `examples/interop --log-level info --port 0 <args>`, with an environment variable if given.
+fn interop(args: &[&str], env: Option<(&str, &str)>) -> EchoServer {
+    let mut command = Command::new(example_binary("interop"));
+    command.args(["--log-level", "info", "--port", "0"]).args(args);
+    if let Some((name, value)) = env {
+        command.env(name, value);
+    }
+    EchoServer::start_command("interop", command)
 }
 
 /// `examples/interop` with the limit of open files lowered to `limit`.
@@ -444,10 +455,7 @@ fn out_of_file_descriptors_a_client_gets_503_then_service_resumes() {
 /// opened, its upgrade refused); once clients leave, it upgrades.
 #[test]
 fn out_of_the_thread_budget_a_client_gets_503_then_service_resumes() {
-    let mut command = Command::new(example_binary("interop"));
-    command.args(["--log-level", "info", "--port", "0"]);
-    command.env(socketio_book::threads::BUDGET_VARIABLE, "12");
-    let server = EchoServer::start_command("interop", command);
+    let server = interop(&[], Some((socketio_book::threads::BUDGET_VARIABLE, "12")));
     // The `timers` thread takes one of the 12; the polling session's connection one more.
     let mut polling = Http::connect_at(server.port, SIO);
     let sid = sid_of_open(&polling.get(POLLING_HANDSHAKE).packets()[0]);

@@ -1308,7 +1308,10 @@ async fn run(args: Args) -> Value {
             r.insert("threads".into(), state["threads"].clone());
             let base_threads = base["threads"].as_u64().unwrap_or(0) as f64;
             let threads = state["threads"].as_u64().unwrap_or(0) as f64;
-            r.insert("threads_per_client".into(), json!((threads - base_threads) / connected as f64));
+            r.insert(
+                "threads_per_client".into(),
+                json!((threads - base_threads) / connected as f64),
+            );
             r.insert("fds".into(), state["fds"].clone());
             r.insert("idle_cpu_pct".into(), json!(100.0 * span.server / span.wall));
             r.insert("span".into(), span.json());
