@@ -23,7 +23,7 @@
 //! drops the SYNs past the backlog, which the clients resend only after a second.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -231,9 +231,21 @@ impl Drop for OpenConnection {
 }
 
 /// Answers `503` on the accept thread, with a short write timeout so a client cannot stall it.
+/// The request that has already arrived is read (without waiting for more) and dropped before
+/// the socket closes: closing with unread bytes would send a reset, which can destroy the answer
+/// before the client reads it.
 fn refuse(mut stream: TcpStream, reason: &str) {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
     let _ = http::write_simple(&mut stream, 503, reason, None);
+    if stream.set_nonblocking(true).is_ok() {
+        let mut unread = [0u8; 4096];
+        for _ in 0..4 {
+            match stream.read(&mut unread) {
+                Ok(n) if n > 0 => continue,
+                _ => break,
+            }
+        }
+    }
 }
 
 /// The body of a connection thread: logs how the connection ended, or hands back the reader of

@@ -4,7 +4,8 @@
 //! - [`release_unused_stack`]: the stack pages below an idle thread's frame (a connection thread
 //!   that has waited `keep_alive_timeout` for its client calls it once, then waits on);
 //! - [`give_back_free_heap`]: the free memory malloc keeps for reuse (called when a session that
-//!   held megabytes for a client that stopped reading is dropped).
+//!   held megabytes for a client that stopped reading is dropped, and when the last session of
+//!   the server closes).
 //!
 //! Both are Linux and glibc calls through `libc`: `madvise(MADV_DONTNEED)` and `malloc_trim`.
 

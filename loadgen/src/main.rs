@@ -1499,7 +1499,7 @@ async fn wait_for_threads(pid: u32, threads: u64, limit: f64) -> Option<f64> {
         if started.elapsed().as_secs_f64() > limit {
             return None;
         }
-        sleep_secs(0.1).await;
+        sleep_secs(0.02).await;
     }
 }
 
@@ -1546,6 +1546,12 @@ async fn soak(args: &Args) -> Value {
             // Threads back: counted from the last word of the batch's last session.
             let back = wait_for_threads(pid, base_threads, args.settle).await;
             let back = back.map(|_| stats.last_active.get().map_or(0.0, |at| at.elapsed().as_secs_f64()));
+            // The RSS once every session is over: a vanished polling client holds no thread, and
+            // its session ends at its ping timeout, at most one heartbeat after its last word.
+            if let Some(at) = stats.last_active.get() {
+                let all_over = at + Duration::from_millis(heartbeat_ms + 500);
+                tokio::time::sleep_until(all_over.into()).await;
+            }
             let state = server_state(pid);
             figures.insert(format!("threads_back_after_{label}_s"), json!(back));
             figures.insert(format!("rss_after_{label}_kb"), state["rss_kb"].clone());

@@ -9,7 +9,7 @@
 //! | `socket.rs`    | one session: `writeBuffer`, `flush`, heartbeat, upgrade state, `onClose` | `socket.ts`  |
 //! | `polling.rs`   | long-polling: the held GET (`onPollRequest`) and the POST (`onDataRequest`) | `transports/polling.ts` |
 //! | `websocket.rs` | the WebSocket transport: reader thread, writes that never wait, the probe | `transports/websocket.ts` |
-//! | `frame_reader.rs` | WebSocket frames from the client, with a buffer only while bytes wait | (the `ws` package's `Receiver`) |
+//! | `frames.rs`    | WebSocket frames: the client's read with a buffer only while bytes wait, ours encoded | (the `ws` package's `Receiver`, `Sender`) |
 //! | `packet.rs`    | packets `0`..`6` and `\x1e`-joined payloads                     | `engine.io-parser`   |
 //! | `base64.rs`    | `b` + base64 for binary over polling                            | (Node's `Buffer`)    |
 //!
@@ -20,7 +20,7 @@ pub mod base64;
 mod cookie;
 mod cors;
 mod events;
-mod frame_reader;
+mod frames;
 pub mod packet;
 mod polling;
 mod server;

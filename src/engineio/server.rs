@@ -223,8 +223,18 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// A session is over. When it was the last one, the memory malloc kept free for reuse goes
+    /// back to the kernel (`memory::give_back_free_heap`): after a burst of clients (a load test,
+    /// a fuzzer) has come and gone, the process's RSS is what it uses, not its peak.
     pub fn remove_client(&self, id: &str) {
-        lock(&self.clients).remove(id);
+        let none_left = {
+            let mut clients = lock(&self.clients);
+            clients.remove(id);
+            clients.is_empty()
+        };
+        if none_left {
+            crate::memory::give_back_free_heap();
+        }
     }
 }
 

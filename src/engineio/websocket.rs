@@ -22,9 +22,10 @@
 //! upgrade starts as a probe: only `2probe` and then `5` are accepted; anything else, or the
 //! `upgradeTimeout`, closes only this WebSocket and the session goes on polling.
 //!
-//! Frames are read by our own [`FrameReader`] (`frame_reader.rs`: it holds a buffer only while
-//! bytes wait in it) and written by tungstenite's encoder; a client's Ping is answered through the
-//! writing path (`Socket::queue_pong`), so that every write goes through one [`WsWriter`].
+//! Frames are read by our own [`FrameReader`] and encoded by `frames::encode_frame` (`frames.rs`:
+//! the reader holds a buffer only while bytes wait in it, the writer only while the kernel has
+//! not taken them); a client's Ping is answered through the writing path (`Socket::queue_pong`),
+//! so that every write goes through one [`WsWriter`].
 //!
 //! The reader runs from the top of its thread's stack (`listener::Upgraded`), and a client quiet
 //! for `keep_alive_timeout` (5 s) costs little: the reader gives back the stack pages below its
@@ -38,13 +39,9 @@ use std::time::Duration;
 
 use log::{debug, error, info};
 use tungstenite::handshake::derive_accept_key;
-use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{Role, WebSocketConfig};
-use tungstenite::{Message as WsMessage, WebSocket};
 
 use super::Message;
-use super::frame_reader::{FrameError, FrameReader, Incoming};
+use super::frames::{self, FrameError, FrameReader, Incoming};
 use super::packet::Packet;
 use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
 use super::socket::{Batch, Socket};
@@ -125,14 +122,6 @@ impl WsReader {
     }
 }
 
-/// The write side of the socket for tungstenite: `send_now` (never waits) or, for the
-/// `ws-writer` thread of a slow client, a plain blocking `write` (which gives up after the
-/// connection's write timeout).
-struct SendHalf {
-    stream: SharedStream,
-    wait: Wait,
-}
-
 /// How a write treats a full kernel buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
@@ -142,36 +131,59 @@ enum Wait {
     Yes,
 }
 
-impl Write for SendHalf {
-    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
-        match self.wait {
-            Wait::No => self.stream.send_now(buffer),
-            Wait::Yes => self.stream.write(buffer),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for SendHalf {
-    /// Never called: the writer's WebSocket is only written to.
-    fn read(&mut self, _buffer: &mut [u8]) -> io::Result<usize> {
-        Ok(0)
-    }
-}
-
-/// The write side of one WebSocket: tungstenite's frame encoder over the socket. Every write to
-/// the WebSocket goes through it, one thread at a time: the thread holding the session's writing
-/// role (`State::flushing`), or, while probing, the probe's reader.
+/// The write side of one WebSocket: frames encoded (`frames::encode_frame`) and handed to the
+/// socket. Every write to the WebSocket goes through it, one thread at a time: the thread holding
+/// the session's writing role (`State::flushing`), or, while probing, the probe's reader.
 pub(super) struct WsWriter {
-    ws: Mutex<WebSocket<SendHalf>>,
+    out: Mutex<Outgoing>,
     /// The socket, for `shutdown`.
     stream: SharedStream,
     /// The `ws-writer` thread of a slow client, if one was started.
     slow: Mutex<SlowWriter>,
-    /// The close frame to end with, when it is not a plain one (1009: over `maxPayload`).
-    close_frame: Mutex<Option<CloseFrame>>,
+    /// The close frame's code and reason, when it is not a plain one (1009: over `maxPayload`).
+    close_frame: Mutex<Option<(u16, &'static str)>>,
+}
+
+/// The bytes of the frames on their way out.
+struct Outgoing {
+    /// Encoded frames; `bytes[sent..]` is not with the kernel yet (a slow client). Freed once all
+    /// of it is: an idle WebSocket keeps no buffer.
+    bytes: Vec<u8>,
+    sent: usize,
+    /// The close frame is queued: nothing may follow it.
+    closed: bool,
+}
+
+impl Outgoing {
+    /// Hands the kernel what is pending: `Ok` once it took all of it. With `Wait::No` a full
+    /// buffer is `WouldBlock` (the rest stays here); with `Wait::Yes` it waits, up to the write
+    /// timeout (then `WouldBlock` too).
+    fn send(&mut self, stream: &SharedStream, wait: Wait) -> io::Result<()> {
+        while self.sent < self.bytes.len() {
+            let rest = &self.bytes[self.sent..];
+            let written = match wait {
+                Wait::No => stream.send_now(rest),
+                Wait::Yes => {
+                    let mut socket = stream.tcp();
+                    socket.write(rest)
+                }
+            };
+            match written {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.bytes = Vec::new();
+        self.sent = 0;
+        Ok(())
+    }
+
+    /// Bytes encoded and not sent.
+    fn pending(&self) -> usize {
+        self.bytes.len() - self.sent
+    }
 }
 
 /// The `ws-writer` thread of one WebSocket: owned by the WebSocket's reader, which joins it.
@@ -186,24 +198,24 @@ enum Written {
     /// All of it is with the kernel.
     All,
     /// The kernel's buffer is full (`Wait::No` only): the frames up to the first packet of `rest`
-    /// are written or waiting in tungstenite's buffer, `rest` is not written at all.
+    /// are written or waiting in the writer's bytes, `rest` is not encoded at all.
     Partly { rest: Batch },
 }
 
 /// A failed write, with the packets it could not hand to the kernel (to be counted as dropped).
 struct WriteFailed {
-    error: tungstenite::Error,
+    error: io::Error,
     unsent: Vec<Packet>,
 }
 
 impl WsWriter {
-    fn new(stream: SharedStream, config: WebSocketConfig) -> WsWriter {
-        let send_half = SendHalf {
-            stream: stream.clone(),
-            wait: Wait::No,
-        };
+    fn new(stream: SharedStream) -> WsWriter {
         WsWriter {
-            ws: Mutex::new(WebSocket::from_raw_socket(send_half, Role::Server, Some(config))),
+            out: Mutex::new(Outgoing {
+                bytes: Vec::new(),
+                sent: 0,
+                closed: false,
+            }),
             stream,
             slow: Mutex::new(SlowWriter {
                 thread: None,
@@ -213,25 +225,33 @@ impl WsWriter {
         }
     }
 
-    /// Writes a batch as frames (`4hello` as a text frame, binary data as a binary frame) and
-    /// flushes them.
+    /// Writes a batch as frames (`4hello` as a text frame, binary data as a binary frame), in one
+    /// `send` (or one per 64 KiB).
     fn write_batch(&self, sid: &str, batch: Batch, wait: Wait) -> Result<Written, WriteFailed> {
-        let mut ws = lock(&self.ws);
-        ws.get_mut().wait = wait;
+        let mut out = lock(&self.out);
+        if out.closed {
+            let error = io::Error::new(io::ErrorKind::BrokenPipe, "the close frame has gone out");
+            return Err(WriteFailed {
+                error,
+                unsent: batch.packets,
+            });
+        }
         if let Some(data) = batch.pong {
-            // Queued by tungstenite, written with the frames below.
-            let _ = ws.write(WsMessage::Pong(data.into()));
+            frames::encode_frame(&mut out.bytes, frames::PONG, &[&data]);
         }
         let mut packets = batch.packets.into_iter();
         while let Some(packet) = packets.next() {
             crate::trace::outgoing(sid, &packet);
-            if let Err(error) = ws.write(to_frame(&packet)) {
-                // The frame itself is in tungstenite's buffer; the rest is not.
-                let rest: Vec<Packet> = packets.collect();
-                return kernel_full_or_failed(error, wait, rest, batch.close_transport, batch.then_close_session);
+            encode_packet(&mut out.bytes, &packet);
+            if out.pending() >= WRITER_BATCH_BYTES {
+                if let Err(error) = out.send(&self.stream, wait) {
+                    // This frame waits in `out`; the rest is not encoded.
+                    let rest: Vec<Packet> = packets.collect();
+                    return kernel_full_or_failed(error, wait, rest, batch.close_transport, batch.then_close_session);
+                }
             }
         }
-        match ws.flush() {
+        match out.send(&self.stream, wait) {
             Ok(()) => Ok(Written::All),
             Err(error) => {
                 kernel_full_or_failed(error, wait, Vec::new(), batch.close_transport, batch.then_close_session)
@@ -241,27 +261,46 @@ impl WsWriter {
 
     /// Sends one frame from the probe's reader (`3probe`), waiting if it must: nothing else
     /// writes to a probing WebSocket, and its reader has nothing else to do meanwhile.
-    fn write_from_reader(&self, sid: &str, packet: &Packet) -> tungstenite::Result<()> {
-        let mut ws = lock(&self.ws);
-        ws.get_mut().wait = Wait::Yes;
+    fn write_from_reader(&self, sid: &str, packet: &Packet) -> io::Result<()> {
+        let mut out = lock(&self.out);
         crate::trace::outgoing(sid, packet);
-        ws.send(to_frame(packet))
+        encode_packet(&mut out.bytes, packet);
+        out.send(&self.stream, Wait::Yes)
+    }
+
+    /// Answers a client's Ping frame from the probe's reader (an attached WebSocket's pong goes
+    /// with the session's next write instead: `Socket::queue_pong`).
+    fn pong_from_reader(&self, data: &[u8]) -> io::Result<()> {
+        let mut out = lock(&self.out);
+        frames::encode_frame(&mut out.bytes, frames::PONG, &[data]);
+        out.send(&self.stream, Wait::Yes)
     }
 
     /// Sends the close frame if the kernel takes it now, then shuts the socket down: the
     /// reader's `read` returns, the client sees the end.
+    ///
+    /// ```text
+    /// 88 00                                  a plain close
+    /// 88 1b 03 f1 Max payload size exceeded  code 1009 and its reason
+    /// ```
     pub(super) fn close(&self) {
-        let ws = match self.ws.try_lock() {
+        let out = match self.out.try_lock() {
             Ok(guard) => Some(guard),
             Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
             // A `ws-writer` is blocked writing: no close frame then, only the shutdown.
             Err(TryLockError::WouldBlock) => None,
         };
-        if let Some(mut ws) = ws {
-            ws.get_mut().wait = Wait::No;
-            let frame = lock(&self.close_frame).take();
-            let _ = ws.close(frame);
-            let _ = ws.flush();
+        if let Some(mut out) = out {
+            if !out.closed {
+                out.closed = true;
+                match lock(&self.close_frame).take() {
+                    Some((code, reason)) => {
+                        frames::encode_frame(&mut out.bytes, frames::CLOSE, &[&code.to_be_bytes(), reason.as_bytes()])
+                    }
+                    None => frames::encode_frame(&mut out.bytes, frames::CLOSE, &[]),
+                }
+                let _ = out.send(&self.stream, Wait::No);
+            }
         }
         self.shutdown();
     }
@@ -298,16 +337,25 @@ impl WsWriter {
     }
 }
 
-/// After a failed `write`/`flush`: is it only the kernel's buffer being full?
+/// One packet as a WebSocket frame: a text frame `4hello` (the type and the message, appended
+/// without an intermediate string), or a binary frame for binary data.
+fn encode_packet(out: &mut Vec<u8>, packet: &Packet) {
+    match packet {
+        Packet::Message(Message::Text(text)) => frames::encode_frame(out, frames::TEXT, &[b"4", text.as_bytes()]),
+        Packet::Message(Message::Binary(bytes)) => frames::encode_frame(out, frames::BINARY, &[bytes]),
+        other => frames::encode_frame(out, frames::TEXT, &[other.encode_as_text().as_bytes()]),
+    }
+}
+
+/// After a failed `send`: is it only the kernel's buffer being full?
 fn kernel_full_or_failed(
-    error: tungstenite::Error,
+    error: io::Error,
     wait: Wait,
     rest: Vec<Packet>,
     close_transport: bool,
     then_close_session: Option<&'static str>,
 ) -> Result<Written, WriteFailed> {
-    let would_block = matches!(&error, tungstenite::Error::Io(e) if e.kind() == io::ErrorKind::WouldBlock);
-    if would_block && wait == Wait::No {
+    if error.kind() == io::ErrorKind::WouldBlock && wait == Wait::No {
         let rest = Batch {
             pong: None,
             packets: rest,
@@ -401,14 +449,6 @@ fn start_slow_writer(socket: &Socket, writer: &Arc<WsWriter>, rest: Batch) {
     }
 }
 
-/// One packet as a WebSocket frame: text `4hello`, or a binary frame for binary data.
-fn to_frame(packet: &Packet) -> WsMessage {
-    match packet {
-        Packet::Message(Message::Binary(bytes)) => WsMessage::binary(bytes.clone()),
-        other => WsMessage::text(other.encode_as_text()),
-    }
-}
-
 /// The `ws` package's check of the key: 16 bytes in base64.
 fn is_valid_key(key: &str) -> bool {
     key.len() == 24
@@ -482,10 +522,7 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
             idle: false,
         },
     };
-    let writer_config = WebSocketConfig::default()
-        .read_buffer_size(0)
-        .write_buffer_size(WRITER_BATCH_BYTES);
-    let writer = Arc::new(WsWriter::new(connection.share_stream(), writer_config));
+    let writer = Arc::new(WsWriter::new(connection.share_stream()));
 
     // The reader's loop runs once this request's calls have returned (see `Upgraded`).
     let run: Box<dyn FnOnce() + Send> = match purpose {
@@ -526,10 +563,8 @@ fn run_probe(socket: Socket, reader: WsReader, writer: Arc<WsWriter>) {
 /// then make sure the socket is shut down and the `ws-writer` thread, if any, has ended.
 fn finish(socket: Socket, end: ReaderEnd, writer: &Arc<WsWriter>, attached: bool) {
     if let ReaderEnd::TooLarge(_) = &end {
-        *lock(&writer.close_frame) = Some(CloseFrame {
-            code: CloseCode::Size,
-            reason: "Max payload size exceeded".into(),
-        });
+        // 1009: "Message Too Big" (RFC 6455 7.4.1), with the `ws` package's reason.
+        *lock(&writer.close_frame) = Some((1009, "Max payload size exceeded"));
     }
     if !attached {
         debug!("{}: probing WebSocket ended", socket.id());
@@ -589,9 +624,7 @@ fn read_frames(socket: &Socket, reader: &mut WsReader, writer: &Arc<WsWriter>, a
                 if *attached {
                     socket.queue_pong(data);
                 } else {
-                    let mut ws = lock(&writer.ws);
-                    ws.get_mut().wait = Wait::Yes;
-                    let _ = ws.send(WsMessage::Pong(data.into()));
+                    let _ = writer.pong_from_reader(&data);
                 }
                 continue;
             }

@@ -1,4 +1,5 @@
-//! WebSocket frames from a client (RFC 6455 section 5), read by the WebSocket's reader thread.
+//! WebSocket frames (RFC 6455 section 5): the client's, read by the WebSocket's reader thread
+//! ([`FrameReader`]), and ours, encoded for the writer ([`encode_frame`]).
 //!
 //! ```text
 //!  byte 0: FIN RSV1 RSV2 RSV3 opcode(4)   1 text, 2 binary, 0 continuation, 8 close, 9 ping, 10 pong
@@ -9,7 +10,14 @@
 //!                                         0x34 0x32, and 0x34^0x5d=0x69, 0x32^0x3c=0x0e
 //! ```
 //!
-//! Why not tungstenite's reader (tungstenite still writes our frames): it keeps a read buffer for
+//! A frame from the server is the same without the mask (a server never masks), and always final
+//! here (no message is sent in fragments): `81 02 34 32` is the text frame `42`.
+//!
+//! Why not tungstenite's reader and writer (tungstenite still computes the handshake's
+//! `Sec-WebSocket-Accept`)? The writer's state (a `WebSocket` with its buffers, kept for the
+//! whole connection) is a few hundred bytes per client, and each frame passed through a
+//! `Message`, a `Frame` and a copy into its buffer; here a frame is two to ten header bytes and
+//! the payload, appended to the bytes going out. The reader keeps a read buffer for
 //! the whole life of the connection, zero-filled when made (4 KiB here, so 4 KiB of resident memory
 //! per client) and grown to the largest frame ever received, never shrunk. Here a `read` with
 //! nothing pending lands in a 1 KiB array on the reader's stack (a page the waiting reader holds
@@ -250,6 +258,39 @@ fn read_some(stream: &mut impl Read, into: &mut [u8]) -> Result<usize, FrameErro
     }
 }
 
+/// Opcodes of the frames the server writes.
+pub(super) const TEXT: u8 = 0x1;
+pub(super) const BINARY: u8 = 0x2;
+pub(super) const CLOSE: u8 = 0x8;
+pub(super) const PONG: u8 = 0xa;
+
+/// Appends one frame from the server to `out`: FIN and `opcode`, the payload's length (7 bits, or
+/// 126 and 16 bits, or 127 and 64 bits), no mask, then the payload, given in `parts` that follow
+/// each other (`[b"4", text]`: the Engine.IO type and the message, with no copy in between).
+///
+/// ```text
+/// encode_frame(out, TEXT, &[b"4", b"hi"])   ->  81 03 34 68 69
+/// ```
+pub(super) fn encode_frame(out: &mut Vec<u8>, opcode: u8, parts: &[&[u8]]) {
+    let length: usize = parts.iter().map(|part| part.len()).sum();
+    out.reserve(10 + length);
+    out.push(0x80 | opcode);
+    match length {
+        n if n < 126 => out.push(n as u8),
+        n if n < 65536 => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+}
+
 /// The header at the start of `bytes`, or `None` while it is incomplete.
 fn parse_header(bytes: &[u8]) -> Result<Option<Header>, FrameError> {
     if bytes.len() < 2 {
@@ -364,6 +405,30 @@ mod tests {
                     return out;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn server_frames_are_unmasked_and_final_with_the_length_they_need() {
+        let mut out = Vec::new();
+        encode_frame(&mut out, TEXT, &[b"4", b"hi"]);
+        assert_eq!(out, [0x81, 0x03, b'4', b'h', b'i']);
+        out.clear();
+        encode_frame(&mut out, CLOSE, &[&1009u16.to_be_bytes(), b"too big"]);
+        assert_eq!(&out[..4], [0x88, 9, 0x03, 0xf1]);
+        for (length, header) in [
+            (125, vec![0x82, 125]),
+            (126, vec![0x82, 126, 0, 126]),
+            (70_000, {
+                let mut h = vec![0x82, 127];
+                h.extend_from_slice(&70_000u64.to_be_bytes());
+                h
+            }),
+        ] {
+            out.clear();
+            encode_frame(&mut out, BINARY, &[&vec![7; length]]);
+            assert_eq!(&out[..header.len()], header.as_slice(), "{length}");
+            assert_eq!(out.len(), header.len() + length);
         }
     }
 
