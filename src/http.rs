@@ -350,23 +350,7 @@ impl Connection {
     ///
     /// The socket is not watched for bytes: a client does not send its next request before the
     /// answer, and if it does (pipelining) they wait in the kernel until the answer is written.
-    ///
-    /// After `keep_alive_timeout` of waiting the thread gives back the stack pages below this
-    /// call (`memory::release_unused_stack`) and waits on: an idle polling client costs its
-    /// thread's stack down to here.
     pub fn wait_held(&mut self) -> io::Result<HeldWait> {
-        let idle_after = self.limits.keep_alive_timeout.as_millis().min(i32::MAX as u128) as i32;
-        match self.poll_held(idle_after)? {
-            Some(woken) => Ok(woken),
-            None => {
-                crate::memory::release_unused_stack();
-                Ok(self.poll_held(-1)?.expect("no timeout"))
-            }
-        }
-    }
-
-    /// One `poll` of `wait_held`, with a timeout in ms (-1: none); `None` when it timed out.
-    fn poll_held(&mut self, timeout_ms: i32) -> io::Result<Option<HeldWait>> {
         let waker = self.waker()?;
         let mut fds = [
             libc::pollfd {
@@ -383,10 +367,7 @@ impl Connection {
         loop {
             // SAFETY: two valid pollfds on the stack; both descriptors are open (the socket is
             // owned by `self.stream`, the eventfd by `waker`).
-            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
-            if ready == 0 {
-                return Ok(None);
-            }
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
             if ready > 0 {
                 break;
             }
@@ -397,11 +378,11 @@ impl Connection {
         }
         let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
         if fds[0].revents & gone != 0 {
-            return Ok(Some(HeldWait::ClientGone));
+            return Ok(HeldWait::ClientGone);
         }
         // Cleared before the caller looks at the session: a ring after this wakes the next wait.
         waker.clear();
-        Ok(Some(HeldWait::Rung))
+        Ok(HeldWait::Rung)
     }
 
     /// Reads one more chunk from the socket into `buffer`, waiting at most `timeout`

@@ -1,8 +1,8 @@
 //! Giving memory back to the kernel, where a thread-per-connection server would otherwise keep
 //! what it touched once for as long as the process lives:
 //!
-//! - [`release_unused_stack`]: the stack pages below an idle thread's frame (a connection thread
-//!   that has waited `keep_alive_timeout` for its client calls it once, then waits on);
+//! - [`release_unused_stack`]: the stack pages below a waiting thread's frame (a WebSocket's
+//!   reader whose client has been quiet for `keep_alive_timeout`, a held GET before it waits);
 //! - [`give_back_free_heap`]: the free memory malloc keeps for reuse (called when a session that
 //!   held megabytes for a client that stopped reading is dropped, and when the last session of
 //!   the server closes).
@@ -22,17 +22,21 @@ thread_local! {
 /// thread lives, even when the calls that touched it have long returned. A connection thread
 /// goes deep once in a while (the handshake, a handler, writing an answer) and then waits for its
 /// client, maybe for minutes, just below the top of its stack: the pages further down are
-/// garbage, but resident. A thread that has been waiting a while (`Limits::keep_alive_timeout`)
-/// calls this before waiting on: `madvise(MADV_DONTNEED)` drops those pages, and the next call
-/// that goes that deep gets fresh zeroed pages from the kernel (a page fault each). It is one
-/// system call per idle period, never one per read.
+/// garbage, but resident. A thread about to wait long calls this first: `madvise(MADV_DONTNEED)`
+/// drops those pages, and the next call that goes that deep gets fresh zeroed pages from the
+/// kernel (a page fault each). A WebSocket's reader calls it once its client has been quiet for
+/// `Limits::keep_alive_timeout` (one system call per quiet spell, never one per read); a held
+/// GET before it waits (one per GET that has to wait).
 ///
 /// ```text
-/// top of the stack  [ thread control block, TLS | frames down to the caller | 512 B | released ... ] bottom
+/// top of the stack  [ thread control block, TLS | frames down to here | 256 B | released ... ] bottom
 /// ```
 ///
-/// The 512 bytes kept below this function's frame cover the `madvise` call (a system call
-/// wrapper: only its return address goes on the stack).
+/// The 256 bytes kept below `here` (a local of this function) cover the rest of this function's
+/// frame (104 bytes in the x86-64 release build) and the `madvise` call, a system call wrapper
+/// that puts only its return address on the stack. Every page that starts below that is given
+/// back: a waiting connection thread keeps two pages, its control block's and the one its
+/// `read()` or `poll()` waits in, as long as that wait is less than 8 KiB - 256 bytes deep.
 #[inline(never)]
 pub fn release_unused_stack() {
     let bottom = stack_bottom();
@@ -42,7 +46,7 @@ pub fn release_unused_stack() {
     }
     let marker = 0u8;
     let here = std::hint::black_box(&marker) as *const u8 as usize;
-    let end = here.saturating_sub(512) & !(page - 1);
+    let end = here.saturating_sub(256) & !(page - 1);
     if end <= bottom {
         return;
     }

@@ -1162,6 +1162,7 @@ async fn run(args: Args) -> Value {
             }
             let s1 = Sample::take(pid);
             // The floor: the same frame to the same clients, written by the server's floor loop.
+            let f0 = Sample::take(pid);
             for seq in broadcasts..broadcasts + floor {
                 let _ = order_tx.send(Order::Broadcast(seq as u32));
                 tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
@@ -1171,6 +1172,7 @@ async fn run(args: Args) -> Value {
             while shared.broadcast_received.get() < expected && Instant::now() < give_up {
                 sleep_secs(0.05).await;
             }
+            let floor_span = f0.span(&Sample::take(pid));
             let (complete, deliveries, lost) = delivery_times(&shared, 0..broadcasts);
             let span = s0.span(&s1);
             r.insert("broadcasts".into(), json!(args.broadcasts));
@@ -1198,6 +1200,10 @@ async fn run(args: Args) -> Value {
                     json!(percentile(&deliveries, 0.5) / 1000.0),
                 );
                 r.insert("floor_lost".into(), json!(lost));
+                r.insert(
+                    "floor_server_cpu_ms_per_round".into(),
+                    json!(floor_span.server * 1e3 / floor as f64),
+                );
                 let broadcast_p50 = r["all_have_it_p50_ms"].as_f64().unwrap_or(f64::NAN);
                 r.insert("over_floor".into(), json!(broadcast_p50 / floor_p50));
             }

@@ -99,11 +99,18 @@ pub(super) fn on_poll_request(
 /// the client hangs up (`None`: the session ends with "poll connection closed prematurely").
 fn hold(socket: &Socket, poll_id: u64, connection: &mut Connection) -> io::Result<Option<Batch>> {
     socket.watch_poll(poll_id, connection.waker()?);
+    let mut waited = false;
     loop {
         match socket.take_poll(poll_id) {
             PollTake::Answer(batch) => return Ok(Some(batch)),
             PollTake::Gone => return Ok(None),
             PollTake::Wait => {}
+        }
+        if !waited {
+            // About to wait, maybe for a whole ping interval: the stack pages below this call
+            // (the request's handling, the last answer's) go back to the kernel.
+            crate::memory::release_unused_stack();
+            waited = true;
         }
         match connection.wait_held()? {
             // Packets were queued, the upgrade moved on, or the session closed: look again.
