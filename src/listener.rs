@@ -37,7 +37,6 @@ use crate::http::{self, Connection, HeadError, Limits, Request};
 use crate::threads;
 
 /// What the connection does after a request was handled.
-#[derive(Debug)]
 pub enum Next {
     /// Read the next request on this connection.
     KeepAlive,
@@ -45,21 +44,30 @@ pub enum Next {
     Close,
     /// The connection is a WebSocket now: its thread runs this (the WebSocket's reader) for the
     /// rest of its life, once the calls that read and answered the upgrade request have returned.
-    Upgraded(Upgraded),
+    Upgraded(Box<dyn Upgraded>),
 }
 
-/// The rest of a connection thread's life after a WebSocket upgrade: the reader's loop.
+/// The rest of a connection thread's life after a WebSocket upgrade: the reader's loop
+/// (`engineio/websocket.rs`, `WebSocketReader`).
 ///
 /// Why not run it straight from the upgrade's handler, deep in the calls that handled the request?
 /// The reader waits in `read()` for as long as the client lives, and every stack page between the
 /// top of the thread's stack and that `read()` stays in memory meanwhile. Started from
 /// the thread's first frame instead (`on_accept`), it waits one 4 KiB page nearer the top (see
 /// NOTES.md, "An idle client's bytes").
-pub struct Upgraded(pub Box<dyn FnOnce() + Send>);
+pub trait Upgraded: Send {
+    /// Runs until the WebSocket ends. (It takes the box by value, so that it can move what it
+    /// needs out of it and free it at once, rather than keep it for the connection's life.)
+    fn run(self: Box<Self>);
+}
 
-impl std::fmt::Debug for Upgraded {
+impl std::fmt::Debug for Next {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Upgraded(..)")
+        match self {
+            Next::KeepAlive => write!(f, "KeepAlive"),
+            Next::Close => write!(f, "Close"),
+            Next::Upgraded(_) => write!(f, "Upgraded(..)"),
+        }
     }
 }
 
@@ -192,8 +200,8 @@ impl HttpServer {
             let _count = count; // decremented when this thread ends
             let upgraded = run_connection(stream, peer, limits, service);
             // A WebSocket's reader runs here, near the top of the stack (see `Upgraded`).
-            if let Some(Upgraded(reader)) = upgraded {
-                reader();
+            if let Some(reader) = upgraded {
+                reader.run();
             }
         });
         if let Err(e) = spawned {
@@ -257,7 +265,7 @@ fn run_connection(
     peer: SocketAddr,
     limits: Limits,
     service: Arc<dyn HttpService>,
-) -> Option<Upgraded> {
+) -> Option<Box<dyn Upgraded>> {
     match handle_connection(stream, peer, limits, service.as_ref()) {
         Ok(Some(upgraded)) => return Some(upgraded),
         Ok(None) => debug!("{peer}: connection closed"),
@@ -285,7 +293,7 @@ pub fn handle_connection(
     peer: SocketAddr,
     limits: Limits,
     service: &dyn HttpService,
-) -> io::Result<Option<Upgraded>> {
+) -> io::Result<Option<Box<dyn Upgraded>>> {
     let mut connection = Connection::new(stream, peer, limits)?;
     loop {
         let request = match connection.read_request() {

@@ -525,16 +525,49 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     let writer = Arc::new(WsWriter::new(connection.share_stream()));
 
     // The reader's loop runs once this request's calls have returned (see `Upgraded`).
-    let run: Box<dyn FnOnce() + Send> = match purpose {
-        Purpose::Upgrade(socket) => Box::new(move || run_probe(socket, reader, writer)),
+    let session = match purpose {
+        Purpose::Upgrade(socket) => ReaderOf::Probe(socket),
         Purpose::Handshake(id) => {
             info!("{id}: handshake over websocket from {}", request.peer);
             let socket = server.open_session(id, TransportKind::WebSocket, request);
-            let server = server.clone();
-            Box::new(move || run_attached(&server, socket, reader, writer))
+            ReaderOf::NewSession(server.clone(), socket)
         }
     };
-    Ok(Next::Upgraded(Upgraded(run)))
+    Ok(Next::Upgraded(Box::new(WebSocketReader {
+        session,
+        reader,
+        writer,
+    })))
+}
+
+/// What the connection thread runs once the upgrade request's calls have returned
+/// (`listener::Upgraded`): the WebSocket's reader.
+struct WebSocketReader {
+    session: ReaderOf,
+    reader: WsReader,
+    writer: Arc<WsWriter>,
+}
+
+/// Whose reader it is.
+enum ReaderOf {
+    /// A probe for this polling session (`run_probe`).
+    Probe(Socket),
+    /// A session opened over this WebSocket (`run_attached`).
+    NewSession(Server, Socket),
+}
+
+impl Upgraded for WebSocketReader {
+    fn run(self: Box<Self>) {
+        let WebSocketReader {
+            session,
+            reader,
+            writer,
+        } = *self; // the box is freed here
+        match session {
+            ReaderOf::Probe(socket) => run_probe(socket, reader, writer),
+            ReaderOf::NewSession(server, socket) => run_attached(&server, socket, reader, writer),
+        }
+    }
 }
 
 /// A session opened over WebSocket: the WebSocket is its transport at once (the open packet goes
