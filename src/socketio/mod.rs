@@ -29,5 +29,5 @@ pub use listeners::{AnyListener, ListenerId};
 pub use namespace::{ConnectError, Namespace, ServerSideAck, WeakNamespace};
 pub use namespaces::{NamespaceFn, NamespaceName};
 pub use packet::Arg;
-pub use server::{Server, ServerOptions};
+pub use server::{Server, ServerOptions, WeakServer};
 pub use socket::{Ack, AckError, EmitError, FlaggedSocket, Handshake, MiddlewareError, Socket, SocketError};

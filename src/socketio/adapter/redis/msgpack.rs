@@ -454,8 +454,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-    use std::process::Command;
 
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -478,11 +476,10 @@ mod tests {
 
     /// The vectors of `tests/node/msgpack_vectors.mjs`, made now by notepack.io itself.
     fn notepack_vectors() -> Vec<Json> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let output = Command::new("node")
-            .arg(root.join("tests/node/msgpack_vectors.mjs"))
+        let output = crate::test_tools::node()
+            .arg(crate::test_tools::node_dir().join("msgpack_vectors.mjs"))
             .output()
-            .expect("Node.js is needed for the notepack vectors: apt-get install nodejs npm");
+            .expect("run node tests/node/msgpack_vectors.mjs");
         assert!(
             output.status.success(),
             "msgpack_vectors.mjs failed (npm ci --prefix tests/node?): {}",
