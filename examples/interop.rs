@@ -433,6 +433,7 @@ const USAGE: Usage = Usage {
         cli::COOKIE,
         cli::INITIAL_HEADER,
         cli::HEADER,
+        cli::ALLOW_EIO3,
         cli::MAX_CONNECTIONS,
         Flag::number(
             "keep-alive-timeout",
@@ -536,6 +537,7 @@ fn run() -> Result<(), String> {
         allow_upgrades: engine_flags.allow_upgrades()?,
         cookie: engine_flags.cookie(),
         cors: engine_flags.cors()?,
+        allow_eio3: flags.switch("allow-eio3"),
         adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };

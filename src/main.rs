@@ -138,6 +138,7 @@ const USAGE: Usage = Usage {
         cli::CLIENT_SCRIPT,
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,
+        cli::ALLOW_EIO3,
         Flag::number(
             "news-interval",
             "MS",
@@ -198,6 +199,7 @@ fn run() -> Result<(), String> {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
+        allow_eio3: flags.switch("allow-eio3"),
         adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };

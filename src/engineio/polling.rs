@@ -1,4 +1,5 @@
-//! HTTP long-polling (the reference's `transports/polling.ts`).
+//! HTTP long-polling (the reference's `transports/polling.ts`; its bodies by protocol, v4, v3 or
+//! JSONP, are in `payload.rs`).
 //!
 //! ```text
 //! client                                         server
@@ -30,17 +31,19 @@
 //!
 //! So a client that drops the connection of a held GET is noticed at once, as the reference's
 //! `req.on("close")`, and no second thread waits. The answer is packets, a noop `6` (during an
-//! upgrade), or a close `1` (the session ended).
+//! upgrade, or when the client's own `1` ended the session), or a close `1` (the server ended it).
 
 use std::io;
 use std::time::Duration;
 
 use log::debug;
 
+use super::compression::{self, Encoding, Negotiated};
 use super::packet;
+use super::payload::{self, Decoded, PollingFormat};
 use super::server::Server;
 use super::socket::{Batch, PollArrival, PollTake, Socket};
-use crate::http::{self, BodyError, Connection, HeldWait, Request};
+use crate::http::{self, BodyError, Connection, HeldWait, Request, SharedStream};
 use crate::listener::Next;
 
 /// The headers of a polling answer: its content type, `cache-control: no-store`, then what the
@@ -56,6 +59,24 @@ fn polling_headers(server: &Server, socket: &Socket, request: &Request, content_
     server.polling_answer_headers(socket.id(), request, headers)
 }
 
+/// How a GET's answer is written, decided when the GET arrives: its headers (the `headers`
+/// event runs then), whether the connection stays open, and what the body may be compressed
+/// with (its `Accept-Encoding`).
+struct AnswerHead {
+    headers: Vec<(String, String)>,
+    keep_alive: Option<Duration>,
+    compression: Option<Negotiated>,
+}
+
+/// After an answer: the next request on this connection, or its close.
+fn next_after(head: &AnswerHead) -> Next {
+    if head.keep_alive.is_some() {
+        Next::KeepAlive
+    } else {
+        Next::Close
+    }
+}
+
 /// A GET (the reference's `onPollRequest`): answer now, or hold it.
 pub(super) fn on_poll_request(
     server: &Server,
@@ -63,12 +84,10 @@ pub(super) fn on_poll_request(
     request: &Request,
     connection: &mut Connection,
 ) -> io::Result<Next> {
-    let keep_alive = connection.keep_alive_for(request);
-    let headers = polling_headers(server, socket, request, "text/plain; charset=UTF-8");
-    let next = if keep_alive.is_some() {
-        Next::KeepAlive
-    } else {
-        Next::Close
+    let head = AnswerHead {
+        headers: polling_headers(server, socket, request, "text/plain; charset=UTF-8"),
+        keep_alive: connection.keep_alive_for(request),
+        compression: compression::for_request(server.options().http_compression, request),
     };
     match socket.on_poll_arrival() {
         PollArrival::Overlap => {
@@ -78,13 +97,13 @@ pub(super) fn on_poll_request(
             connection.respond(request, 400, &server.cors_headers(request), b"")
         }
         PollArrival::Answer(batch) => {
-            deliver(socket, connection, &headers, keep_alive, batch);
-            Ok(next)
+            deliver(socket, connection.stream(), &head, batch);
+            Ok(next_after(&head))
         }
         PollArrival::Hold { poll_id } => match hold(socket, poll_id, connection) {
             Ok(Some(batch)) => {
-                deliver(socket, connection, &headers, keep_alive, batch);
-                Ok(next)
+                deliver(socket, connection.stream(), &head, batch);
+                Ok(next_after(&head))
             }
             Ok(None) => Ok(Next::Close),
             Err(e) => {
@@ -124,28 +143,49 @@ fn hold(socket: &Socket, poll_id: u64, connection: &mut Connection) -> io::Resul
     }
 }
 
-/// Writes one polling answer: the packets joined by `\x1e`. If the client is gone, the packets
-/// go back to the session's buffer and the session ends with a transport error.
-fn deliver(
-    socket: &Socket,
-    connection: &mut Connection,
-    headers: &[(String, String)],
-    keep_alive: Option<Duration>,
-    batch: Batch,
-) {
+/// Writes one polling answer: the packets as the session's protocol puts them together
+/// (`payload.rs`: `\x1e`-joined, v3's `<length>:`, JSONP), compressed if the packets and the
+/// request allow it (`compression.rs`; done here, on the thread that answers, with no lock
+/// held). If the client is gone, the packets go back to the session's buffer and the session
+/// ends with a transport error.
+fn deliver(socket: &Socket, stream: &mut SharedStream, head: &AnswerHead, batch: Batch) {
     for packet in &batch.packets {
         crate::trace::outgoing(socket.id(), packet);
     }
-    let body = packet::encode_payload(&batch.packets);
+    let answer = payload::encode_answer(PollingFormat::of(socket.request()), &batch.packets);
+    let (body, encoding) = compression::maybe_compress(answer.body, batch.compress, head.compression);
+    let headers = content_headers(&head.headers, answer.content_type, encoding);
     // A graceful close ends the session before its `1` goes out (as the reference's
     // `shouldClose`), so that a client reading the `1` finds the session gone.
     if let Some(reason) = batch.then_close_session {
         socket.close_because(reason);
     }
-    if let Err(e) = http::write_response(connection.stream(), 200, headers, body.as_bytes(), keep_alive) {
+    if let Err(e) = http::write_response(stream, 200, &headers, &body, head.keep_alive) {
         debug!("{}: writing a poll answer failed: {e}", socket.id());
         socket.write_failed(batch.packets, "poll connection closed prematurely");
     }
+}
+
+/// The answer's headers with its own `Content-Type` (v3's binary payload is
+/// `application/octet-stream`) and, when compressed, `Content-Encoding` right after it, where the
+/// reference's `doWrite` puts them.
+fn content_headers(
+    headers: &[(String, String)],
+    content_type: &str,
+    encoding: Option<Encoding>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(headers.len() + 1);
+    for (name, value) in headers {
+        if name == "Content-Type" {
+            out.push((name.clone(), content_type.to_string()));
+            if let Some(encoding) = encoding {
+                out.push(("Content-Encoding".to_string(), encoding.name().to_string()));
+            }
+        } else {
+            out.push((name.clone(), value.clone()));
+        }
+    }
+    out
 }
 
 /// A POST (the reference's `onDataRequest`): read the packets, hand them to the session in order,
@@ -160,6 +200,13 @@ pub(super) fn on_data_request(
         socket.on_error("data request overlap from client");
         return connection.respond(request, 400, &server.cors_headers(request), b"");
     }
+    let format = PollingFormat::of(socket.request());
+    let content_type = request.header("content-type");
+    if payload::is_invalid_content(format, content_type) {
+        socket.end_data_request();
+        socket.on_error("invalid content");
+        return connection.respond(request, 400, &server.cors_headers(request), b"");
+    }
     let body = connection.read_body(request, server.options().max_payload);
     let body = match body {
         Ok(body) => body,
@@ -168,14 +215,23 @@ pub(super) fn on_data_request(
             return refuse_body(server, socket, request, connection, error);
         }
     };
-    let (packets, error) = match std::str::from_utf8(&body) {
-        Ok(text) => packet::decode_payload(text),
-        Err(_) => (Vec::new(), Some(packet::ParseError("payload is not UTF-8".to_string()))),
+    let (packets, error) = match payload::decode_post(format, content_type, &body) {
+        Decoded::Packets(packets, error) => (packets, error),
+        Decoded::Nothing => {
+            debug!("{}: a JSONP POST without one `d` field: nothing to read", socket.id());
+            (Vec::new(), None)
+        }
     };
     // The answers to this POST's packets go out together, in one GET answer (see `cork`).
     socket.cork();
     for packet in packets {
         crate::trace::incoming(socket.id(), &packet);
+        if packet == packet::Packet::Close {
+            // The reference's polling `onData`: "got xhr close packet". It closes the transport
+            // (a held GET gets `6`) and the session; it is not a packet of the session.
+            socket.on_transport_close();
+            break;
+        }
         socket.handle_packet(packet);
     }
     socket.uncork();

@@ -43,6 +43,8 @@ use tungstenite::handshake::derive_accept_key;
 use super::Message;
 use super::frames::{self, FrameError, FrameReader, Incoming};
 use super::packet::Packet;
+use super::packet_v3;
+use super::payload;
 use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
 use super::socket::{Batch, Socket};
 use crate::http::{Connection, Request, SharedStream};
@@ -142,6 +144,16 @@ pub(super) struct WsWriter {
     slow: Mutex<SlowWriter>,
     /// The close frame's code and reason, when it is not a plain one (1009: over `maxPayload`).
     close_frame: Mutex<Option<(u16, &'static str)>>,
+    /// How binary data goes out: Engine.IO v3 puts the type byte `0x04` first, or (with `b64` in
+    /// this WebSocket's query) writes `b4<base64>` text (`encode_packet`).
+    format: FrameFormat,
+}
+
+/// The frame format of one WebSocket (the reference's transport `protocol` and `supportsBinary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameFormat {
+    protocol: u8,
+    supports_binary: bool,
 }
 
 /// The bytes of the frames on their way out.
@@ -209,7 +221,7 @@ struct WriteFailed {
 }
 
 impl WsWriter {
-    fn new(stream: SharedStream) -> WsWriter {
+    fn new(stream: SharedStream, format: FrameFormat) -> WsWriter {
         WsWriter {
             out: Mutex::new(Outgoing {
                 bytes: Vec::new(),
@@ -222,6 +234,7 @@ impl WsWriter {
                 finished: false,
             }),
             close_frame: Mutex::new(None),
+            format,
         }
     }
 
@@ -242,7 +255,7 @@ impl WsWriter {
         let mut packets = batch.packets.into_iter();
         while let Some(packet) = packets.next() {
             crate::trace::outgoing(sid, &packet);
-            encode_packet(&mut out.bytes, &packet);
+            encode_packet(&mut out.bytes, &packet, self.format);
             if out.pending() >= WRITER_BATCH_BYTES {
                 if let Err(error) = out.send(&self.stream, wait) {
                     // This frame waits in `out`; the rest is not encoded.
@@ -264,7 +277,7 @@ impl WsWriter {
     fn write_from_reader(&self, sid: &str, packet: &Packet) -> io::Result<()> {
         let mut out = lock(&self.out);
         crate::trace::outgoing(sid, packet);
-        encode_packet(&mut out.bytes, packet);
+        encode_packet(&mut out.bytes, packet, self.format);
         out.send(&self.stream, Wait::Yes)
     }
 
@@ -338,11 +351,20 @@ impl WsWriter {
 }
 
 /// One packet as a WebSocket frame: a text frame `4hello` (the type and the message, appended
-/// without an intermediate string), or a binary frame for binary data.
-fn encode_packet(out: &mut Vec<u8>, packet: &Packet) {
+/// without an intermediate string), or a binary frame for binary data (Engine.IO v3: `04` and the
+/// data, or the text `b4<base64>` for a `b64` client).
+fn encode_packet(out: &mut Vec<u8>, packet: &Packet, format: FrameFormat) {
     match packet {
         Packet::Message(Message::Text(text)) => frames::encode_frame(out, frames::TEXT, &[b"4", text.as_bytes()]),
-        Packet::Message(Message::Binary(bytes)) => frames::encode_frame(out, frames::BINARY, &[bytes]),
+        Packet::Message(Message::Binary(bytes)) if format.protocol == 4 => {
+            frames::encode_frame(out, frames::BINARY, &[bytes])
+        }
+        Packet::Message(Message::Binary(bytes)) if format.supports_binary => {
+            frames::encode_frame(out, frames::BINARY, &[&[4], bytes])
+        }
+        Packet::Message(Message::Binary(_)) => {
+            frames::encode_frame(out, frames::TEXT, &[packet_v3::encode_packet(packet).as_bytes()])
+        }
         other => frames::encode_frame(out, frames::TEXT, &[other.encode_as_text().as_bytes()]),
     }
 }
@@ -361,6 +383,7 @@ fn kernel_full_or_failed(
             packets: rest,
             close_transport,
             then_close_session,
+            compress: false,
         };
         return Ok(Written::Partly { rest });
     }
@@ -522,7 +545,11 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
             idle: false,
         },
     };
-    let writer = Arc::new(WsWriter::new(connection.share_stream()));
+    let format = FrameFormat {
+        protocol: payload::protocol_of(&request),
+        supports_binary: payload::supports_binary(&request),
+    };
+    let writer = Arc::new(WsWriter::new(connection.share_stream(), format));
 
     // The reader's loop runs once this request's calls have returned (see `Upgraded`).
     let session = match purpose {
@@ -648,7 +675,18 @@ fn read_frames(socket: &Socket, reader: &mut WsReader, writer: &Arc<WsWriter>, a
             Err(e @ FrameError::Protocol(_)) => return ReaderEnd::Error(e.to_string()),
         };
         let packet = match incoming {
-            Incoming::Text(text) => match Packet::decode_text(&text) {
+            Incoming::Text(text) => {
+                let decoded = if writer.format.protocol == 3 {
+                    packet_v3::decode_packet(&text)
+                } else {
+                    Packet::decode_text(&text)
+                };
+                match decoded {
+                    Ok(packet) => packet,
+                    Err(e) => return ReaderEnd::ParseError(e.to_string()),
+                }
+            }
+            Incoming::Binary(bytes) if writer.format.protocol == 3 => match packet_v3::decode_binary_packet(&bytes) {
                 Ok(packet) => packet,
                 Err(e) => return ReaderEnd::ParseError(e.to_string()),
             },

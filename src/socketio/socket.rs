@@ -416,7 +416,8 @@ impl Socket {
         crate::sync::lock(&self.inner.state)
     }
 
-    /// `socket.id`: 20 random characters, not the Engine.IO session id.
+    /// `socket.id`: 20 random characters, not the Engine.IO session id (but for a socket.io 2.x
+    /// client, which expects it: the Engine.IO id, `/custom#<id>` in other namespaces).
     pub fn id(&self) -> &str {
         &self.inner.id
     }
@@ -831,17 +832,23 @@ impl Socket {
 
     // ----- lifecycle, called by the namespace and the client ------------------------------------
 
-    /// The reference's `_onconnect`: join its own room, answer `40{"sid":"..."}`.
+    /// The reference's `_onconnect`: join its own room, answer `40{"sid":"..."}` (a socket.io
+    /// 2.x client, Engine.IO v3: a bare `40`, `40/custom,`).
     pub(super) fn on_connect(&self) {
         self.lock().connected = true;
         self.join(self.id());
-        let mut answer = serde_json::Map::new();
-        answer.insert("sid".to_string(), Value::String(self.id().to_string()));
+        let data = if self.inner.conn.protocol() == 3 {
+            PacketData::None
+        } else {
+            let mut answer = serde_json::Map::new();
+            answer.insert("sid".to_string(), Value::String(self.id().to_string()));
+            PacketData::Object(Value::Object(answer))
+        };
         let packet = Packet {
             packet_type: PacketType::Connect,
             nsp: self.nsp_name().to_string(),
             id: None,
-            data: PacketData::Object(Value::Object(answer)),
+            data,
         };
         let _ = self.packet(&packet, &BroadcastFlags::default());
         info!(
