@@ -23,14 +23,25 @@
 //! turning by one each repetition; the table shows the medians, ours beside socketioxide's and
 //! Node's, both ratios (ours ÷ socketioxide, ours ÷ Node) and the targets: issue 15's against
 //! socketioxide, issue 5's against Node (issue 9's for `broadcast-ack` and `fetch-sockets`, issue
-//! 10's for `cluster`). The load client reads the server's CPU, RSS, threads and file descriptors
-//! from `/proc/PID` and its own CPU from `/proc/self`; a client above 85 % of its core is flagged,
-//! since then the client, not the server, may be the limit.
+//! 10's for `cluster`, issue 12's for the broadcast's floor).
+//!
+//! The cases: `connect-websocket`, `connect-upgrade`, `rtt`, `throughput`, `broadcast` (with the
+//! floor, on our server: the same frame written to the same clients by one plain loop of
+//! `send(2)`, so that the broadcast's time reads as a multiple of what the system calls alone
+//! take), `broadcast-ack`, `fetch-sockets`, `cluster` (two servers on one Redis, above),
+//! `idle` (WebSocket clients held), `idle-polling` (polling-only clients held, a GET always
+//! waiting), `scale`, and `soak` (ours only: sessions churned in two rounds in one server
+//! process, RSS and threads read after each batch).
+//!
+//! The load client reads the server's CPU, RSS, threads and file descriptors from `/proc/PID` and
+//! its own CPU from `/proc/self`; a client above 85 % of its core is flagged, since then the
+//! client, not the server, may be the limit.
 //!
 //! ```text
 //! cargo bench                          # the whole comparison (about 30 minutes)
 //! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 6 minutes)
 //! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases)
+//! BENCH_CASES=soak cargo bench         # 2 × 100,000 sessions, ours only (about 10 minutes)
 //! BENCH_REPS=5 BENCH_SERVERS=rust,socketioxide cargo bench   # rust, socketioxide, node
 //! ```
 //!
@@ -97,9 +108,18 @@ struct Case {
     loadgen: &'static str,
     full: &'static [&'static str],
     quick: &'static [&'static str],
+    /// More loadgen arguments for the Rust server only (the broadcast's floor rounds).
+    rust_only: &'static [&'static str],
+    /// The servers' heartbeat, `--ping-interval` and `--ping-timeout` in ms.
+    heartbeat_ms: (u64, u64),
+    /// Run against the Rust server only.
+    rust_server_only: bool,
     /// Longest the load client may take, in seconds (it is killed after).
     limit_s: u64,
 }
+
+/// socket.io's default heartbeat, which every case but the soak runs with.
+const DEFAULT_HEARTBEAT: (u64, u64) = (25_000, 20_000);
 
 const CASES: &[Case] = &[
     Case {
@@ -107,6 +127,9 @@ const CASES: &[Case] = &[
         loadgen: "connect",
         full: &["--clients", "1000", "--concurrency", "50", "--transport", "websocket"],
         quick: &["--clients", "300", "--concurrency", "50", "--transport", "websocket"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 120,
     },
     Case {
@@ -114,6 +137,9 @@ const CASES: &[Case] = &[
         loadgen: "connect",
         full: &["--clients", "1000", "--concurrency", "50", "--transport", "upgrade"],
         quick: &["--clients", "300", "--concurrency", "50", "--transport", "upgrade"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 120,
     },
     Case {
@@ -121,6 +147,9 @@ const CASES: &[Case] = &[
         loadgen: "rtt",
         full: &["--clients", "1000", "--duration", "20"],
         quick: &["--clients", "300", "--duration", "5"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 150,
     },
     Case {
@@ -146,6 +175,9 @@ const CASES: &[Case] = &[
             "--warmup",
             "1",
         ],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 120,
     },
     Case {
@@ -153,6 +185,11 @@ const CASES: &[Case] = &[
         loadgen: "broadcast",
         full: &["--clients", "5000", "--broadcasts", "20", "--interval-ms", "500"],
         quick: &["--clients", "1000", "--broadcasts", "5", "--interval-ms", "500"],
+        // The floor: as many rounds again, the same frame written by one plain loop
+        // (`examples/interop.rs`, `write_floor`).
+        rust_only: &["--floor", "10"],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 200,
     },
     Case {
@@ -160,6 +197,9 @@ const CASES: &[Case] = &[
         loadgen: "broadcast-ack",
         full: &["--clients", "5000", "--rounds", "20", "--interval-ms", "300"],
         quick: &["--clients", "1000", "--rounds", "5", "--interval-ms", "300"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 300,
     },
     Case {
@@ -167,6 +207,9 @@ const CASES: &[Case] = &[
         loadgen: "fetch-sockets",
         full: &["--clients", "10000", "--rounds", "10", "--interval-ms", "300"],
         quick: &["--clients", "2000", "--rounds", "5", "--interval-ms", "300"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 300,
     },
     Case {
@@ -192,13 +235,29 @@ const CASES: &[Case] = &[
             "--interval-ms",
             "300",
         ],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 300,
     },
     Case {
         name: "idle",
         loadgen: "idle",
         full: &["--clients", "5000", "--hold", "30"],
-        quick: &["--clients", "1000", "--hold", "5"],
+        quick: &["--clients", "1000", "--hold", "8"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
+        limit_s: 200,
+    },
+    Case {
+        name: "idle-polling",
+        loadgen: "idle",
+        full: &["--clients", "5000", "--hold", "30", "--transport", "polling"],
+        quick: &["--clients", "1000", "--hold", "8", "--transport", "polling"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 200,
     },
     Case {
@@ -206,7 +265,40 @@ const CASES: &[Case] = &[
         loadgen: "scale",
         full: &["--clients", "10000", "--hold", "60"],
         quick: &["--clients", "2000", "--hold", "30"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
         limit_s: 300,
+    },
+    Case {
+        name: "soak",
+        loadgen: "soak",
+        // Two rounds in one server process: does the second add to the RSS the first left?
+        full: &[
+            "--sessions",
+            "100000",
+            "--rounds",
+            "2",
+            "--concurrency",
+            "100",
+            "--emits",
+            "3",
+        ],
+        quick: &[
+            "--sessions",
+            "12000",
+            "--rounds",
+            "2",
+            "--concurrency",
+            "100",
+            "--emits",
+            "3",
+        ],
+        rust_only: &[],
+        // A short heartbeat: a vanished client is found within 4 s.
+        heartbeat_ms: (2_000, 2_000),
+        rust_server_only: true,
+        limit_s: 1500,
     },
 ];
 
@@ -368,11 +460,18 @@ const METRICS: &[Metric] = &[
     m("throughput", "server CPU %", "span.server_cpu_pct", Target::None),
     c("throughput", "client CPU %", "span.client_cpu_pct"),
     c("throughput", "client CPU µs/ack", "client_cpu_us_per_ack"),
+    m("broadcast", "all have it p50 ms", "all_have_it_p50_ms", Target::None),
     m(
         "broadcast",
-        "all have it p50 ms",
-        "all_have_it_p50_ms",
-        Target::RatioAtMost(1.0 / 3.0),
+        "floor: all have it p50 ms",
+        "floor_all_have_it_p50_ms",
+        Target::None,
+    ),
+    m(
+        "broadcast",
+        "all have it ÷ floor",
+        "over_floor",
+        Target::RustAtMost(1.25),
     ),
     m("broadcast", "all have it max ms", "all_have_it_max_ms", Target::None),
     m("broadcast", "one delivery p50 ms", "delivery_p50_ms", Target::None),
@@ -461,9 +560,26 @@ const METRICS: &[Metric] = &[
     m("idle", "RSS kB/client", "rss_per_client_kb", Target::RatioAtMost(1.0)),
     m("idle", "RSS MB total", "server_after.rss_mb", Target::None),
     m("idle", "threads", "threads", Target::None),
+    m("idle", "threads/client", "threads_per_client", Target::RustAtMost(1.0)),
     m("idle", "file descriptors", "fds", Target::None),
     m("idle", "server CPU % while idle", "idle_cpu_pct", Target::None),
     m("idle", "dropped", "dropped", Target::RustAtMost(0.0)),
+    m(
+        "idle-polling",
+        "RSS kB/client",
+        "rss_per_client_kb",
+        Target::RatioAtMost(1.0),
+    ),
+    m("idle-polling", "RSS MB total", "server_after.rss_mb", Target::None),
+    m(
+        "idle-polling",
+        "threads/client",
+        "threads_per_client",
+        Target::RustAtMost(1.0),
+    ),
+    m("idle-polling", "file descriptors", "fds", Target::None),
+    m("idle-polling", "server CPU % while idle", "idle_cpu_pct", Target::None),
+    m("idle-polling", "dropped", "dropped", Target::RustAtMost(0.0)),
     m("scale", "clients held to the end", "held", Target::RustAllClients),
     m("scale", "connects refused/failed", "connect.failed", Target::None),
     m(
@@ -477,6 +593,30 @@ const METRICS: &[Metric] = &[
     m("scale", "file descriptors", "fds", Target::None),
     m("scale", "RSS kB/client", "rss_per_client_kb", Target::None),
     m("scale", "server CPU % while held", "idle_cpu_pct", Target::None),
+    m("soak", "sessions/s while churning", "sessions_per_s", Target::None),
+    m(
+        "soak",
+        "server CPU µs/session",
+        "server_cpu_us_per_session",
+        Target::None,
+    ),
+    m("soak", "failed sessions", "failed", Target::RustAtMost(0.0)),
+    m(
+        "soak",
+        "RSS MB after the first 10,000",
+        "rss_after_first_10k_mb",
+        Target::None,
+    ),
+    m("soak", "RSS MB after all", "rss_after_all_mb", Target::None),
+    m("soak", "RSS growth %", "rss_growth_pct", Target::RustAtMost(10.0)),
+    m("soak", "RSS kB added by round 2", "round2_added_kb", Target::None),
+    m("soak", "threads back, s", "threads_back_max_s", Target::None),
+    m(
+        "soak",
+        "threads back ÷ (pingInterval + pingTimeout)",
+        "threads_back_over_heartbeat",
+        Target::RustAtMost(1.0),
+    ),
 ];
 
 /// A client busier than this may have been the limit.
@@ -502,15 +642,15 @@ impl Config {
         let cases = match std::env::var("BENCH_CASES") {
             Ok(list) if !list.is_empty() => {
                 let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
+                // A case's own name, or else its load client's (`connect`: both connect cases).
+                let matches =
+                    |case: &Case, w: &str| case.name == w || (!CASES.iter().any(|c| c.name == w) && case.loadgen == w);
                 for w in &wanted {
-                    if !CASES.iter().any(|c| c.name == *w || c.loadgen == *w) {
+                    if !CASES.iter().any(|c| matches(c, w)) {
                         return Err(format!("BENCH_CASES: no case {w}"));
                     }
                 }
-                CASES
-                    .iter()
-                    .filter(|c| wanted.iter().any(|w| c.name == *w || c.loadgen == *w))
-                    .collect()
+                CASES.iter().filter(|c| wanted.iter().any(|w| matches(c, w))).collect()
             }
             _ => CASES.iter().collect(),
         };
@@ -689,8 +829,15 @@ struct Running {
     pid: u32,
 }
 
-/// One server on core 0, with `extra` flags (the cluster case's `--redis URL`).
-fn start_server(server: Server, bins: &Binaries, log: &Path, extra: &[String]) -> Result<Running, String> {
+/// One server on core 0 with the case's heartbeat and `extra` flags (the cluster case's
+/// `--redis URL`).
+fn start_server(
+    server: Server,
+    bins: &Binaries,
+    log: &Path,
+    heartbeat_ms: (u64, u64),
+    extra: &[String],
+) -> Result<Running, String> {
     let mut command = Command::new("taskset");
     command.arg("-c").arg("0");
     match server {
@@ -706,8 +853,10 @@ fn start_server(server: Server, bins: &Binaries, log: &Path, extra: &[String]) -
                 .arg(Path::new(ROOT).join("benches/node_reference.mjs"));
         }
     }
-    // The issue's default heartbeat (socket.io's defaults), spelled out for both.
-    command.args(["--port", "0", "--ping-interval", "25000", "--ping-timeout", "20000"]);
+    // The case's heartbeat (socket.io's defaults but for the soak), spelled out for both.
+    let (interval, timeout) = heartbeat_ms;
+    command.args(["--port", "0", "--ping-interval", &interval.to_string()]);
+    command.args(["--ping-timeout", &timeout.to_string()]);
     command.args(extra);
     let log_file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let mut child = command
@@ -806,6 +955,11 @@ fn derive(result: &mut Value) {
     if let (Some(sent), Some(acked)) = (result["sent"].as_f64(), result["acked"].as_f64()) {
         result["missing"] = json!(sent - acked);
     }
+    for key in ["rss_after_first_10k", "rss_after_all"] {
+        if let Some(kb) = result[format!("{key}_kb")].as_f64() {
+            result[format!("{key}_mb")] = json!(kb / 1024.0);
+        }
+    }
 }
 
 /// `redis-server` on core 0 for the cluster case: a free port, no persistence.
@@ -890,7 +1044,7 @@ fn one_run(
     let mut failed = None;
     for name in names {
         let log = logs.join(format!("{}-{}{name}-{label}.log", case.name, server.name()));
-        match start_server(server, bins, &log, &extra) {
+        match start_server(server, bins, &log, case.heartbeat_ms, &extra) {
             Ok(running) => servers.push(running),
             Err(e) => {
                 failed = Some(e);
@@ -898,9 +1052,13 @@ fn one_run(
             }
         }
     }
+    let mut args = args.to_vec();
+    if server == Server::Rust {
+        args.extend(case.rust_only.iter().map(|a| a.to_string()));
+    }
     let result = match failed {
         Some(e) => Err(e),
-        None => run_loadgen(&bins.loadgen, case, args, &servers),
+        None => run_loadgen(&bins.loadgen, case, &args, &servers),
     };
     let exited: Vec<String> = servers.into_iter().filter_map(stop_server).collect();
     if let Some(mut redis) = redis {
@@ -951,12 +1109,26 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("span.client_cpu_pct")
         ),
         "broadcast" => format!(
-            "all have it p50 {} ms, max {} ms, lost {}, dropped {}, connected {}",
+            "all have it p50 {} ms, max {} ms, lost {}, dropped {}, connected {}; floor p50 {} ms, ÷ floor {}",
             pick("all_have_it_p50_ms"),
             pick("all_have_it_max_ms"),
             pick("lost"),
             pick("dropped"),
-            pick("connect.connected")
+            pick("connect.connected"),
+            pick("floor_all_have_it_p50_ms"),
+            pick("over_floor")
+        ),
+        "soak" => format!(
+            "{} sessions/s, {} µs CPU/session, failed {}, RSS {} kB after 10,000, {} kB after all ({} %), \
+             round 2 added {} kB, threads back in {} s",
+            pick("sessions_per_s"),
+            pick("server_cpu_us_per_session"),
+            pick("failed"),
+            pick("rss_after_first_10k_kb"),
+            pick("rss_after_all_kb"),
+            pick("rss_growth_pct"),
+            pick("round2_added_kb"),
+            pick("threads_back_max_s")
         ),
         "broadcast-ack" => format!(
             "callback p50 {} ms, max {} ms, acks missing {}, {} µs CPU/ack, connected {}",
@@ -987,12 +1159,13 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("connect.connected")
         ),
         _ => format!(
-            "held {} (failed {}, dropped {}), {} kB/client, {} threads, {} fds, CPU {} %, pings min {}",
+            "held {} (failed {}, dropped {}), {} kB/client, {} threads ({} a client), {} fds, CPU {} %, pings min {}",
             pick("held"),
             pick("connect.failed"),
             pick("dropped"),
             pick("rss_per_client_kb"),
             pick("threads"),
+            pick("threads_per_client"),
             pick("fds"),
             pick("idle_cpu_pct"),
             pick("pings_min")
@@ -1243,6 +1416,9 @@ fn run() -> Result<(), String> {
             let mut order = config.servers.clone();
             let turn = rep % order.len();
             order.rotate_left(turn);
+            if case.rust_server_only {
+                order.retain(|server| *server == Server::Rust);
+            }
             for server in order {
                 if let Some(why) = not_applicable(case.name, server) {
                     if rep == 0 {

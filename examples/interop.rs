@@ -30,6 +30,10 @@
 //!                             sorted}); on `ping` (cb) from another server: cb(SERVER_ID)
 //! ```
 //!
+//! On `/` only, for the benchmark (`benches/compare.rs`): `floor` (seq) writes the frame of
+//! `42["broadcast-back",seq]` to every WebSocket client with one `send(2)` each and nothing else
+//! (no session, no buffer, no lock): the floor under a broadcast on this machine.
+//!
 //! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on. The operators
 //! act across a cluster with `--redis URL` (the Redis adapter; `tests/redis_cluster.rs` runs this
 //! server beside the reference on one Redis).
@@ -81,6 +85,8 @@ use regex::Regex;
 use serde_json::{Value, json};
 use socketio_book::admin::{self, Auth, InstrumentOptions, Mode};
 use socketio_book::cli::{self, Flag, Usage};
+use socketio_book::engineio;
+use socketio_book::http::Limits;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
 use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
@@ -124,11 +130,35 @@ fn sorted_rooms(socket: &Socket) -> Arg {
     Arg::Json(json!(rooms))
 }
 
-/// Sets up one namespace's handlers.
-fn setup(nsp: Namespace, created: Created, server_id: &str) {
+/// Sets up one namespace's handlers (`floor` too, with the engine: `/` only).
+fn setup(nsp: Namespace, created: Created, server_id: &str, floor: Option<engineio::Server>) {
     setup_server_side(&nsp, server_id);
     let namespace = nsp.clone();
-    nsp.on_connection(move |socket: &Socket| handlers(socket, &namespace, &created));
+    nsp.on_connection(move |socket: &Socket| {
+        if let Some(engine) = floor.clone() {
+            socket.on("floor", move |_socket, args, _ack| write_floor(&engine, &args));
+        }
+        handlers(socket, &namespace, &created)
+    });
+}
+
+/// The benchmark's floor: the frame of `42["broadcast-back",<seq>]` (a text frame from the server:
+/// `0x81`, the length, the payload), written to every WebSocket with `send(MSG_DONTWAIT)`, the
+/// system call our broadcast ends in, and nothing around it.
+fn write_floor(engine: &engineio::Server, args: &[Arg]) {
+    let seq = match args.first() {
+        Some(Arg::Json(seq)) => seq.to_string(),
+        _ => return,
+    };
+    let payload = format!("42[\"broadcast-back\",{seq}]");
+    if payload.len() > 125 {
+        return;
+    }
+    let mut frame = vec![0x81, payload.len() as u8];
+    frame.extend_from_slice(payload.as_bytes());
+    for stream in engine.websocket_streams() {
+        let _ = stream.send_now(&frame);
+    }
 }
 
 /// `/listeners`: the catch-all listeners, a `socket.use` middleware, `disconnecting`, then the
@@ -405,6 +435,14 @@ const USAGE: Usage = Usage {
         cli::HEADER,
         cli::ALLOW_EIO3,
         cli::MAX_CONNECTIONS,
+        Flag::number(
+            "keep-alive-timeout",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "how long an idle connection is kept (and a waiting connection thread keeps its stack)",
+        )
+        .default("5000"),
         cli::REDIS,
         cli::REDIS_KEY,
         cli::REDIS_SHARDED,
@@ -505,9 +543,13 @@ fn run() -> Result<(), String> {
     };
     let port: u16 = flags.number("port");
     let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
+    let defaults = ListenerConfig::default();
     let listener_config = ListenerConfig {
         max_connections: flags.number("max-connections"),
-        ..ListenerConfig::default()
+        limits: Limits {
+            keep_alive_timeout: flags.millis("keep-alive-timeout"),
+            ..defaults.limits
+        },
     };
     let http = HttpServer::bind((host.as_str(), port), listener_config).map_err(|e| e.to_string())?;
     let address = http.local_addr().map_err(|e| e.to_string())?;
@@ -521,8 +563,8 @@ fn run() -> Result<(), String> {
     let created: Created = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&created);
     io.on_new_namespace(move |namespace| seen.lock().unwrap().push(namespace.name().to_string()));
-    setup(io.of("/"), Arc::clone(&created), &server_id);
-    setup(io.of("/custom"), Arc::clone(&created), &server_id);
+    setup(io.of("/"), Arc::clone(&created), &server_id, Some(io.engine().clone()));
+    setup(io.of("/custom"), Arc::clone(&created), &server_id, None);
     let guarded = io.of("/guarded");
     guarded.use_middleware(|socket| {
         if socket.handshake().auth.get("token") == Some(&Value::from("secret")) {
@@ -534,12 +576,12 @@ fn run() -> Result<(), String> {
             })
         }
     });
-    setup(guarded, Arc::clone(&created), &server_id);
+    setup(guarded, Arc::clone(&created), &server_id, None);
     setup_listeners(io.of("/listeners"), Arc::clone(&created), &server_id);
     let dynamic = Regex::new(r"^/dynamic-\d+$").map_err(|e| e.to_string())?;
-    setup(io.of(dynamic), Arc::clone(&created), &server_id);
+    setup(io.of(dynamic), Arc::clone(&created), &server_id, None);
     let by_function = io.of_fn(|name, auth| name.starts_with("/fn-") && auth.get("deny") != Some(&Value::Bool(true)));
-    setup(by_function, Arc::clone(&created), &server_id);
+    setup(by_function, Arc::clone(&created), &server_id, None);
     admin_ui(&io, &flags, &server_id)?;
 
     println!("listening on {address}");

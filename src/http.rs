@@ -27,24 +27,24 @@
 //! Timeouts (all in [`Limits`]): a connection with no request in progress is closed after
 //! `keep_alive_timeout` (5 s, as Node); once a request has started, its head and body must arrive
 //! within `request_timeout` (a slow-headers client cannot hold a thread); a held long-poll GET is
-//! not subject to either (see [`HeldResponse`]); every write gives up after `write_timeout`.
+//! not subject to either (see [`Connection::wait_held`]); every write gives up after `write_timeout`.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
-
 use crate::listener::Next;
+use crate::waker::Waker;
 
 /// A request head is at most 16 KiB, as in Node (`--max-http-header-size`).
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// At most this many header lines (httparse needs a fixed array).
 const MAX_HEADERS: usize = 100;
-/// How much one `read` of a request may bring.
+/// A `read` with nothing pending goes into an array of this size on the stack (see `fill_buffer`).
+const SMALL_READ_BYTES: usize = 1024;
+/// How much one `read` of a request may bring when bytes are already pending.
 pub const READ_CHUNK_BYTES: usize = 4096;
 /// A body the service answered without reading (an error answer to a POST) is skipped up to
 /// this size before the next request of a keep-alive connection; past it the connection closes.
@@ -92,9 +92,11 @@ pub struct Request {
     /// The part of `url` before `?`, e.g. `/socket.io/`.
     pub path: String,
     /// The query string decoded into pairs, in order, e.g. `[("EIO","4"),("transport","polling")]`.
-    pub query: Vec<(String, String)>,
-    /// Header names in lower case, values as sent.
-    pub headers: Vec<(String, String)>,
+    /// Shared (`Arc`): a session keeps its first request for as long as it lives, and every
+    /// Socket.IO namespace's `handshake` refers to the same pairs instead of copying them.
+    pub query: Arc<[(String, String)]>,
+    /// Header names in lower case, values as sent (shared, as `query`).
+    pub headers: Arc<[(String, String)]>,
     /// `HTTP/1.0` (no keep-alive unless asked) rather than `HTTP/1.1`.
     pub http10: bool,
     /// How the body is framed.
@@ -109,7 +111,7 @@ pub struct Request {
 impl Request {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        for (key, value) in &self.headers {
+        for (key, value) in self.headers.iter() {
             if key == name {
                 return Some(value.as_str());
             }
@@ -119,7 +121,7 @@ impl Request {
 
     /// The first query parameter with this name.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        for (key, value) in &self.query {
+        for (key, value) in self.query.iter() {
             if key == name {
                 return Some(value.as_str());
             }
@@ -175,23 +177,17 @@ pub enum BodyError {
     Io(io::Error),
 }
 
-/// A response that another thread will write later: a held long-poll GET.
-///
-/// The connection's own thread keeps reading the socket meanwhile, so that a client which drops
-/// the connection is noticed at once (the reference's `req.on("close")`). The writer thread waits
-/// for packets and for `cancel`; the connection drops `cancel` to tell it the client is gone, then
-/// joins it. The thread returns `true` when it wrote its answer.
-pub struct HeldResponse {
-    /// Dropped (never sent on) by the connection when its client goes away.
-    pub cancel: Sender<()>,
-    /// The writer thread; `true` when it answered.
-    pub thread: JoinHandle<bool>,
-    /// Called when the client went away before the answer was written.
-    pub on_abandon: Box<dyn FnOnce() + Send>,
+/// What ended the wait of a held long-poll GET (see [`Connection::wait_held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldWait {
+    /// The connection's waker was rung: the session may have something to send.
+    Rung,
+    /// The client closed or reset the connection (the reference's `req.on("close")`).
+    ClientGone,
 }
 
-/// One TCP socket shared by the threads that serve it: the connection thread reads, a writer
-/// thread (`poll <sid>` or `ws-writer <sid>`) writes. `&TcpStream` can read and write, so every
+/// One TCP socket shared by the threads that serve it: the connection thread reads, a WebSocket's
+/// writers (whichever thread sends, or its `ws-writer`) write. `&TcpStream` can read and write, so every
 /// handle is an `Arc` of the one socket: one file descriptor per client, where `try_clone()`
 /// would `dup()` one per handle. The socket closes when the last handle is dropped.
 #[derive(Clone)]
@@ -261,8 +257,9 @@ pub struct Connection {
     /// frame that came right behind the upgrade request).
     buffer: Vec<u8>,
     limits: Limits,
-    /// A long-poll GET of this connection that a writer thread is holding open.
-    held: Option<HeldResponse>,
+    /// The wake-up descriptor of this connection's held GETs: made at the first one, kept for the
+    /// next ones (see [`Connection::wait_held`]).
+    waker: Option<Arc<Waker>>,
     /// The framing of the last request's body while it has not been read.
     unread_body: BodyFraming,
 }
@@ -278,7 +275,7 @@ impl Connection {
             peer,
             buffer: Vec::new(),
             limits,
-            held: None,
+            waker: None,
             unread_body: BodyFraming::None,
         })
     }
@@ -334,100 +331,114 @@ impl Connection {
         std::mem::take(&mut self.buffer)
     }
 
-    /// Leaves a held response with this connection: the next `read_request` watches the socket
-    /// for the client going away while the writer thread waits.
-    pub fn hold(&mut self, held: HeldResponse) {
-        self.finish_held();
-        self.held = Some(held);
+    /// The waker a held GET of this connection waits on (made the first time, one file descriptor).
+    pub fn waker(&mut self) -> io::Result<Arc<Waker>> {
+        if let Some(waker) = &self.waker {
+            return Ok(Arc::clone(waker));
+        }
+        let waker = Arc::new(Waker::new()?);
+        self.waker = Some(Arc::clone(&waker));
+        Ok(waker)
     }
 
-    /// Waits for the held response's writer to end (it has answered, or will soon).
-    fn finish_held(&mut self) {
-        if let Some(held) = self.held.take() {
-            let answered = held.thread.join().unwrap_or(false);
-            if !answered {
-                (held.on_abandon)();
+    /// The wait of a held long-poll GET, on the connection's own thread: one `poll(2)` on two
+    /// descriptors, with no time limit (the session rings at least once per ping interval):
+    ///
+    /// ```text
+    /// socket  POLLRDHUP   the client closed (FIN) or reset (POLLHUP, POLLERR): ClientGone
+    /// waker   POLLIN      the session rang (packets queued, upgrade, close): Rung
+    /// ```
+    ///
+    /// The socket is not watched for bytes: a client does not send its next request before the
+    /// answer, and if it does (pipelining) they wait in the kernel until the answer is written.
+    pub fn wait_held(&mut self) -> io::Result<HeldWait> {
+        let waker = self.waker()?;
+        let mut fds = [
+            libc::pollfd {
+                fd: self.stream.tcp().as_raw_fd(),
+                events: libc::POLLRDHUP,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: waker.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        loop {
+            // SAFETY: two valid pollfds on the stack; both descriptors are open (the socket is
+            // owned by `self.stream`, the eventfd by `waker`).
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if ready > 0 {
+                break;
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
             }
         }
-    }
-
-    /// The client went away: tell the held response's writer, and its session, if it had not answered.
-    fn abandon_held(&mut self) {
-        if let Some(held) = self.held.take() {
-            drop(held.cancel);
-            let answered = held.thread.join().unwrap_or(false);
-            if !answered {
-                (held.on_abandon)();
-            }
+        let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+        if fds[0].revents & gone != 0 {
+            return Ok(HeldWait::ClientGone);
         }
+        // Cleared before the caller looks at the session: a ring after this wakes the next wait.
+        waker.clear();
+        Ok(HeldWait::Rung)
     }
 
     /// Reads one more chunk from the socket into `buffer`, waiting at most `timeout`
     /// (`None`: no limit). Returns how many bytes came (0: the client closed).
     fn fill_buffer(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.stream.tcp().set_read_timeout(timeout)?;
-        // Read straight into the buffer's free end (not into an array on the stack: a stack
-        // page touched once stays in the thread's memory for as long as the connection lives).
         let start = self.buffer.len();
-        self.buffer.resize(start + READ_CHUNK_BYTES, 0);
-        loop {
-            match self.stream.read(&mut self.buffer[start..]) {
-                Ok(n) => {
-                    self.buffer.truncate(start + n);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buffer.truncate(start);
-                    return Err(e);
-                }
-            }
+        if start == 0 {
+            // Nothing pending (a new request): read onto the stack and keep on the heap only the
+            // bytes that came. A 4 KiB heap buffer made for every request would be touched
+            // (zero-filled), and memory freed to malloc stays in the process's RSS unless reused;
+            // this way a connection that waits (idle, or holding a GET) holds no buffer.
+            let mut small = [0u8; SMALL_READ_BYTES];
+            let n = read_retrying(&mut self.stream, &mut small)?;
+            self.buffer.extend_from_slice(&small[..n]);
+            return Ok(n);
         }
+        // More of a request that has started: read straight into the buffer's free end.
+        self.buffer.resize(start + READ_CHUNK_BYTES, 0);
+        let read = read_retrying(&mut self.stream, &mut self.buffer[start..]);
+        self.buffer.truncate(start + *read.as_ref().unwrap_or(&0));
+        read
     }
 
-    /// Waits until the first byte of the next request is here.
-    ///
-    /// With no held response, the connection is idle: closed after `keep_alive_timeout`.
-    /// With a held response, the wait has no limit (the writer answers at least once per ping
-    /// interval), but wakes every `keep_alive_timeout` to collect a writer that has answered.
+    /// Takes the first `count` bytes of the buffer; an emptied buffer is freed.
+    fn take_from_buffer(&mut self, count: usize) -> Vec<u8> {
+        let taken: Vec<u8> = self.buffer.drain(..count).collect();
+        if self.buffer.is_empty() {
+            self.buffer = Vec::new();
+        }
+        taken
+    }
+
+    /// Waits until the first byte of the next request is here; an idle connection is closed
+    /// after `keep_alive_timeout` and a fraction of a second of its own (`idle_spread`).
     fn wait_for_request_start(&mut self) -> Result<(), HeadError> {
-        loop {
-            if !self.buffer.is_empty() {
-                return Ok(());
-            }
-            match self.fill_buffer(Some(self.limits.keep_alive_timeout)) {
-                Ok(0) => {
-                    self.abandon_held();
-                    return Err(HeadError::Closed);
-                }
-                Ok(_) => return Ok(()),
-                Err(e) if is_timeout(&e) => match &self.held {
-                    Some(held) if !held.thread.is_finished() => continue,
-                    Some(_) => {
-                        // Answered while we waited: from now on the connection is idle.
-                        self.finish_held();
-                        continue;
-                    }
-                    None => return Err(HeadError::IdleTimeout),
-                },
-                Err(e) => {
-                    self.abandon_held();
-                    return Err(HeadError::Io(e));
-                }
-            }
+        if !self.buffer.is_empty() {
+            return Ok(());
+        }
+        let idle_timeout = self.limits.keep_alive_timeout + idle_spread(self.peer);
+        match self.fill_buffer(Some(idle_timeout)) {
+            Ok(0) => Err(HeadError::Closed),
+            Ok(_) => Ok(()),
+            Err(e) if is_timeout(&e) => Err(HeadError::IdleTimeout),
+            Err(e) => Err(HeadError::Io(e)),
         }
     }
 
     /// Reads and parses the next request head.
     pub fn read_request(&mut self) -> Result<Request, HeadError> {
         self.wait_for_request_start()?;
-        // A request has started. A client does not send its next request before the previous
-        // response, so a held response (if any) must have been answered: wait for its writer.
-        self.finish_held();
         let deadline = Instant::now() + self.limits.request_timeout;
         loop {
             if let Some((request, head_len)) = parse_head(&self.buffer, self.peer)? {
-                self.buffer.drain(..head_len);
+                self.take_from_buffer(head_len);
                 self.unread_body = request.body;
                 return Ok(request);
             }
@@ -492,15 +503,15 @@ impl Connection {
         while self.buffer.len() < count {
             self.fill_before(deadline)?;
         }
-        let body: Vec<u8> = self.buffer.drain(..count).collect();
-        Ok(body)
+        Ok(self.take_from_buffer(count))
     }
 
     /// Takes one `\r\n`-terminated line (without the `\r\n`), at most `max` bytes long.
     fn read_line(&mut self, max: usize, deadline: Instant) -> Result<Vec<u8>, BodyError> {
         loop {
             if let Some(pos) = self.buffer.windows(2).position(|w| w == b"\r\n") {
-                let line: Vec<u8> = self.buffer.drain(..pos + 2).take(pos).collect();
+                let mut line = self.take_from_buffer(pos + 2);
+                line.truncate(pos);
                 return Ok(line);
             }
             // No CRLF yet, so all of the buffer is this line: `max` bytes and a `\r` whose `\n`
@@ -566,6 +577,23 @@ impl Connection {
     }
 }
 
+/// Up to a second more for an idle connection, different for each connection (its port's last
+/// three digits, in ms): connections opened together (a crowd of clients, a reconnecting proxy)
+/// are not all closed in the same instant, to be reopened in one burst of SYNs.
+fn idle_spread(peer: SocketAddr) -> Duration {
+    Duration::from_millis(u64::from(peer.port()) % 1000)
+}
+
+/// One `read`, again if a signal interrupted it.
+fn read_retrying(stream: &mut SharedStream, into: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(into) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// A read that gave up because of `set_read_timeout`.
 fn is_timeout(error: &io::Error) -> bool {
     matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
@@ -589,11 +617,15 @@ pub(crate) fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Reque
     let method = parsed.method.unwrap_or("").to_string();
     let url = parsed.path.unwrap_or("/").to_string();
     let http10 = parsed.version == Some(0);
-    let mut headers = Vec::new();
-    for header in parsed.headers.iter() {
-        let value = String::from_utf8_lossy(header.value).into_owned();
-        headers.push((header.name.to_ascii_lowercase(), value));
-    }
+    // Collected straight into the shared slice (one allocation of the exact size).
+    let headers: Arc<[(String, String)]> = parsed
+        .headers
+        .iter()
+        .map(|header| {
+            let value = String::from_utf8_lossy(header.value).into_owned();
+            (header.name.to_ascii_lowercase(), value)
+        })
+        .collect();
     let (path, query_string) = match url.split_once('?') {
         Some((path, query)) => (path.to_string(), query),
         None => (url.clone(), ""),
@@ -602,7 +634,7 @@ pub(crate) fn parse_head(bytes: &[u8], peer: SocketAddr) -> Result<Option<(Reque
         method,
         url: url.clone(),
         path,
-        query: parse_query(query_string),
+        query: parse_query(query_string).into(),
         headers,
         http10,
         body: BodyFraming::None,
@@ -640,7 +672,7 @@ fn body_framing(request: &Request) -> Result<BodyFraming, HeadError> {
 /// `EIO=4&transport=polling&t=a%2Bb` -> `[("EIO","4"),("transport","polling"),("t","a+b")]`
 /// (Node's `querystring.parse`: `+` is a space, `%XX` is a byte).
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
+    let mut pairs = Vec::with_capacity(query.split('&').count());
     for part in query.split('&') {
         if part.is_empty() {
             continue;

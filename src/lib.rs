@@ -56,15 +56,16 @@
 //! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
 //! |              | `date.rs`                | JavaScript's dates: `new Date() + ""` and `toISOString()` |
 //! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
+//! |              | `waker.rs`               | an eventfd: wakes the thread of a held GET from another thread |
 //!
 //! ## The threads
 //!
 //! - the accept thread (`main`): `listener::HttpServer::serve`;
-//! - `conn <peer>`: one per TCP connection, reading requests; after a WebSocket upgrade it is
-//!   that WebSocket's reader;
+//! - `conn <peer>`: one per TCP connection, reading requests; it also holds a long-poll GET until
+//!   there is something to send (waiting on the socket and a waker together, `waker.rs`); after a
+//!   WebSocket upgrade it is that WebSocket's reader;
 //! - `ws-writer <sid>`: writes to one WebSocket while its client reads too slowly to take what
 //!   we send at once (otherwise the thread that sends a packet writes it);
-//! - `poll <sid>`: holds one long-poll GET until there is something to send;
 //! - `timers`: heartbeats, upgrade and connect timeouts, ack timeouts, for every session; the
 //!   admin UI's `server_stats` every 2 s;
 //! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`);
@@ -83,11 +84,13 @@ pub mod engineio;
 pub mod http;
 pub mod interval;
 pub mod listener;
+pub mod memory;
 pub mod socketio;
 pub mod sync;
 pub mod threads;
 pub mod timer;
 pub mod trace;
+pub mod waker;
 pub mod www;
 
 /// The integration tests' helpers (Node.js and the pinned npm packages of tests/node), for the

@@ -14,10 +14,18 @@
 //! A connection thread is owned by its connection: it ends when the client closes, when a
 //! timeout in `http::Limits` fires, or when the service says `Next::Close`. The listener keeps a
 //! count of open connections; past `max_connections` a new one is answered `503` at once, and
-//! likewise when the process has no room for another thread (`threads.rs`).
+//! likewise when the process has no room for another thread (`threads.rs`) or no file descriptor
+//! left (see `spare_fd` below): a client is refused with an answer and a log line, never left
+//! waiting, and served again once resources free up.
+//!
+//! The listen backlog is 511, as Node's: std listens with 128, and when many clients connect at
+//! once (say, a thousand idle connections closed together and reopened together) the kernel
+//! drops the SYNs past the backlog, which the clients resend only after a second.
 
-use std::io;
+use std::fs::File;
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -29,18 +37,44 @@ use crate::http::{self, Connection, HeadError, Limits, Request};
 use crate::threads;
 
 /// What the connection does after a request was handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     /// Read the next request on this connection.
     KeepAlive,
     /// Close the connection (the response said `Connection: close`, or a WebSocket ended).
     Close,
+    /// The connection is a WebSocket now: its thread runs this (the WebSocket's reader) for the
+    /// rest of its life, once the calls that read and answered the upgrade request have returned.
+    Upgraded(Box<dyn Upgraded>),
+}
+
+/// The rest of a connection thread's life after a WebSocket upgrade: the reader's loop
+/// (`engineio/websocket.rs`, `WebSocketReader`).
+///
+/// Why not run it straight from the upgrade's handler, deep in the calls that handled the request?
+/// The reader waits in `read()` for as long as the client lives, and every stack page between the
+/// top of the thread's stack and that `read()` stays in memory meanwhile. Started from
+/// the thread's first frame instead (`on_accept`), it waits one 4 KiB page nearer the top (see
+/// NOTES.md, "An idle client's bytes").
+pub trait Upgraded: Send {
+    /// Runs until the WebSocket ends. (It takes the box by value, so that it can move what it
+    /// needs out of it and free it at once, rather than keep it for the connection's life.)
+    fn run(self: Box<Self>);
+}
+
+impl std::fmt::Debug for Next {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Next::KeepAlive => write!(f, "KeepAlive"),
+            Next::Close => write!(f, "Close"),
+            Next::Upgraded(_) => write!(f, "Upgraded(..)"),
+        }
+    }
 }
 
 /// Whatever answers requests: the Engine.IO server, the Socket.IO server, the chapter's app.
 pub trait HttpService: Send + Sync + 'static {
-    /// Answers one request. The service writes its response on `connection` itself (or holds it:
-    /// see `http::HeldResponse`, or takes the socket over for a WebSocket).
+    /// Answers one request. The service writes its response on `connection` itself, after waiting
+    /// if it must (a held long-poll GET), or takes the socket over (a WebSocket).
     fn handle(&self, request: Request, connection: &mut Connection) -> io::Result<Next>;
 }
 
@@ -62,21 +96,34 @@ impl Default for ListenerConfig {
     }
 }
 
+/// Connections waiting to be accepted that the kernel queues (Node's default).
+const LISTEN_BACKLOG: i32 = 511;
+
 /// A bound listener, not yet serving.
 pub struct HttpServer {
     listener: TcpListener,
     config: ListenerConfig,
     open_connections: Arc<AtomicUsize>,
+    /// A file descriptor held in reserve (`/dev/null`): when `accept` fails for want of
+    /// descriptors (EMFILE), it is closed so that the waiting client can be accepted and answered
+    /// `503`, then opened again.
+    spare_fd: Option<File>,
 }
 
 impl HttpServer {
     /// Binds `address` (e.g. `"0.0.0.0:8005"`; port 0 picks a free port).
     pub fn bind(address: impl ToSocketAddrs, config: ListenerConfig) -> io::Result<HttpServer> {
         let listener = TcpListener::bind(address)?;
+        // `listen` again on the listening socket: Linux only sets the new backlog.
+        // SAFETY: a plain system call on the socket `listener` owns.
+        if unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
         Ok(HttpServer {
             listener,
             config,
             open_connections: Arc::new(AtomicUsize::new(0)),
+            spare_fd: File::open("/dev/null").ok(),
         })
     }
 
@@ -86,7 +133,7 @@ impl HttpServer {
     }
 
     /// Accepts connections forever on the calling thread.
-    pub fn serve(self, service: Arc<dyn HttpService>) {
+    pub fn serve(mut self, service: Arc<dyn HttpService>) {
         let mut backoff = MIN_BACKOFF;
         loop {
             match self.listener.accept() {
@@ -97,6 +144,9 @@ impl HttpServer {
                 Err(e) if is_transient_accept_error(&e) => {
                     debug!("accept: {e}");
                 }
+                Err(e) if is_out_of_descriptors(&e) && self.spare_fd.is_some() => {
+                    self.refuse_for_want_of_descriptors(&e);
+                }
                 Err(e) => {
                     // Out of file descriptors (EMFILE/ENFILE) or memory: spinning on accept()
                     // would burn a core; wait for connections to close, then try again.
@@ -105,6 +155,24 @@ impl HttpServer {
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
+        }
+    }
+
+    /// Out of file descriptors: give up the spare one, accept the client that waits, answer it
+    /// `503`, take the spare back. (Without it the client would wait, unanswered, in the backlog.)
+    fn refuse_for_want_of_descriptors(&mut self, error: &io::Error) {
+        self.spare_fd = None;
+        match self.listener.accept() {
+            Ok((stream, peer)) => {
+                warn!("{peer}: no file descriptor left ({error}): 503");
+                refuse(stream, "too many open files");
+            }
+            Err(e) => warn!("accept failed: {e}"),
+        }
+        self.spare_fd = File::open("/dev/null").ok();
+        if self.spare_fd.is_none() {
+            // Still none: the next accept error backs off (`serve`) until descriptors free up.
+            thread::sleep(MIN_BACKOFF);
         }
     }
 
@@ -130,7 +198,11 @@ impl HttpServer {
         let limits = self.config.limits;
         let spawned = threads::spawn_with_stack(format!("conn {peer}"), Some(CONNECTION_STACK_BYTES), move || {
             let _count = count; // decremented when this thread ends
-            run_connection(stream, peer, limits, service);
+            let upgraded = run_connection(stream, peer, limits, service);
+            // A WebSocket's reader runs here, near the top of the stack (see `Upgraded`).
+            if let Some(reader) = upgraded {
+                reader.run();
+            }
         });
         if let Err(e) = spawned {
             // The closure (and the stream in it) was dropped: the client sees the connection
@@ -161,6 +233,11 @@ fn is_transient_accept_error(error: &io::Error) -> bool {
     )
 }
 
+/// EMFILE (this process's limit) or ENFILE (the system's).
+fn is_out_of_descriptors(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+}
+
 /// Counts one open connection; the count goes down when this is dropped.
 struct OpenConnection(Arc<AtomicUsize>);
 
@@ -171,18 +248,40 @@ impl Drop for OpenConnection {
 }
 
 /// Answers `503` on the accept thread, with a short write timeout so a client cannot stall it.
+/// The request that has already arrived is read (without waiting for more) and dropped before
+/// the socket closes: closing with unread bytes would send a reset, which can destroy the answer
+/// before the client reads it.
 fn refuse(mut stream: TcpStream, reason: &str) {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
     let _ = http::write_simple(&mut stream, 503, reason, None);
+    if stream.set_nonblocking(true).is_ok() {
+        let mut unread = [0u8; 4096];
+        for _ in 0..4 {
+            match stream.read(&mut unread) {
+                Ok(n) if n > 0 => continue,
+                _ => break,
+            }
+        }
+    }
 }
 
-/// The body of a connection thread: logs how the connection ended.
-fn run_connection(stream: TcpStream, peer: SocketAddr, limits: Limits, service: Arc<dyn HttpService>) {
+/// The body of a connection thread: logs how the connection ended, or hands back the reader of
+/// the WebSocket it became. (Never inlined: its frame, with the request being read, is gone
+/// by the time the reader runs.)
+#[inline(never)]
+fn run_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    limits: Limits,
+    service: Arc<dyn HttpService>,
+) -> Option<Box<dyn Upgraded>> {
     match handle_connection(stream, peer, limits, service.as_ref()) {
-        Ok(()) => debug!("{peer}: connection closed"),
+        Ok(Some(upgraded)) => return Some(upgraded),
+        Ok(None) => debug!("{peer}: connection closed"),
         Err(e) if is_normal_close(&e) => debug!("{peer}: connection closed ({e})"),
         Err(e) => warn!("{peer}: connection error: {e}"),
     }
+    None
 }
 
 /// A client hanging up is a normal close, not something to warn about.
@@ -196,34 +295,35 @@ fn is_normal_close(error: &io::Error) -> bool {
     )
 }
 
-/// Reads requests one after the other and hands each to the service.
+/// Reads requests one after the other and hands each to the service. `Ok(Some(reader))`: the
+/// connection became a WebSocket, and the caller runs its reader.
 pub fn handle_connection(
     stream: TcpStream,
     peer: SocketAddr,
     limits: Limits,
     service: &dyn HttpService,
-) -> io::Result<()> {
+) -> io::Result<Option<Box<dyn Upgraded>>> {
     // Each response goes out in one write: send it at once, do not wait for more (Nagle).
     stream.set_nodelay(true)?;
     let mut connection = Connection::new(stream, peer, limits)?;
     loop {
         let request = match connection.read_request() {
             Ok(request) => request,
-            Err(HeadError::Closed) | Err(HeadError::IdleTimeout) => return Ok(()),
+            Err(HeadError::Closed) | Err(HeadError::IdleTimeout) => return Ok(None),
             Err(HeadError::SlowHeaders) => {
                 debug!("{peer}: request head not complete in {:?}: 408", limits.request_timeout);
                 http::write_simple(connection.stream(), 408, "Request Timeout", None)?;
-                return Ok(());
+                return Ok(None);
             }
             Err(HeadError::TooLarge) => {
                 debug!("{peer}: request head over {} bytes: 431", http::MAX_HEAD_BYTES);
                 http::write_simple(connection.stream(), 431, "Request Header Fields Too Large", None)?;
-                return Ok(());
+                return Ok(None);
             }
             Err(HeadError::Malformed(why)) => {
                 debug!("{peer}: bad request head ({why}): 400");
                 http::write_simple(connection.stream(), 400, "Bad Request", None)?;
-                return Ok(());
+                return Ok(None);
             }
             Err(HeadError::Io(e)) => return Err(e),
         };
@@ -232,10 +332,11 @@ pub fn handle_connection(
             Next::KeepAlive => {
                 if let Err(e) = connection.skip_unread_body() {
                     debug!("{peer}: the unread request body cannot be skipped ({e:?}): closing");
-                    return Ok(());
+                    return Ok(None);
                 }
             }
-            Next::Close => return Ok(()),
+            Next::Close => return Ok(None),
+            Next::Upgraded(reader) => return Ok(Some(reader)),
         }
     }
 }

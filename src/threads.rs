@@ -35,14 +35,21 @@ pub fn budget_for(max_map_count: usize) -> usize {
     max_map_count.saturating_sub(MAPS_RESERVED) / MAPS_PER_THREAD
 }
 
-/// This process's thread budget, from `/proc/sys/vm/max_map_count`.
+/// Lowers the budget, for the tests that run a server out of threads (`tests/faults.rs`).
+pub const BUDGET_VARIABLE: &str = "SOCKETIO_BOOK_MAX_THREADS";
+
+/// This process's thread budget, from `/proc/sys/vm/max_map_count`, or lower if the environment
+/// variable `SOCKETIO_BOOK_MAX_THREADS` says so.
 pub fn budget() -> usize {
     *BUDGET.get_or_init(|| {
         let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
             .ok()
             .and_then(|text| text.trim().parse::<usize>().ok())
             .unwrap_or(DEFAULT_MAX_MAP_COUNT);
-        budget_for(max_map_count)
+        let lowered = std::env::var(BUDGET_VARIABLE)
+            .ok()
+            .and_then(|text| text.parse::<usize>().ok());
+        budget_for(max_map_count).min(lowered.unwrap_or(usize::MAX))
     })
 }
 

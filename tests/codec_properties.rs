@@ -8,6 +8,9 @@
 //! | Socket.IO packet           | `Decoder` fed `encode(p)` gives `p` back: namespaces, ack ids, binary attachments |
 //! | Socket.IO over polling     | the same through an Engine.IO payload (`451-[...]\x1ebAQID`)       |
 //! | query string               | `parse_query` of percent-encoded pairs gives the pairs            |
+//! | msgpack (Redis adapters)   | `to_json(decode(encode(from_json(v)))) == v`, bytes nested as placeholders, keys in JavaScript's order; arguments |
+//! | classic adapter messages   | `decode(encode(m)) == m`: a broadcast (rooms, except, flags, binary arguments), every request type, every answer |
+//! | sharded adapter messages   | `ClusterMessage::decode(encode(m)) == m` for every `MessageType`, JSON or msgpack |
 //! | Engine.IO v3 payload       | `decode_payload(encode_payload(ps))`, as text (`6:4hello`) and as the binary framing |
 //! | JSONP answer               | the `___eio[0]("...")` literal is JSON that gives the payload back |
 //! | JSONP POST                 | a payload written as socket.io 2.x's form writes it (`\n` escapes, `d=`) is read back |
@@ -24,8 +27,15 @@ use socketio_book::engineio::jsonp;
 use socketio_book::engineio::packet::{self as engine, Packet as EnginePacket};
 use socketio_book::engineio::packet_v3::{self, Payload};
 use socketio_book::http::parse_query;
+use socketio_book::socketio::adapter::redis::classic_messages::{
+    BroadcastMessage, Request, RequestKind, Response, ResponseKind, request_type,
+};
+use socketio_book::socketio::adapter::redis::cluster_messages::{self, ClusterMessage, MessageBody};
+use socketio_book::socketio::adapter::redis::messages::{WireOptions, WirePacket, WireSocket};
+use socketio_book::socketio::adapter::redis::msgpack;
 use socketio_book::socketio::packet::{
-    Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode, validate_packet,
+    Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode, nested_bytes,
+    nested_bytes_of, validate_packet,
 };
 
 const CASES: u32 = 256;
@@ -81,23 +91,37 @@ proptest! {
 
 /// Any JSON: nulls, booleans, integers, finite floats, strings, arrays and objects, nested.
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        any::<String>().prop_map(Value::String),
+    let finite = any::<f64>().prop_filter("finite", |f| f.is_finite());
+    json_tree(finite.boxed(), false)
+}
+
+/// JSON nested up to 4 deep: nulls, booleans, integers, `floats`, strings, arrays and objects;
+/// with `bytes`, also bytes nested as the packet decoder keeps them (`nested_bytes`).
+fn json_tree(floats: BoxedStrategy<f64>, bytes: bool) -> BoxedStrategy<Value> {
+    let mut leaves = vec![
+        Just(Value::Null).boxed(),
+        any::<bool>().prop_map(Value::Bool).boxed(),
+        any::<i64>().prop_map(Value::from).boxed(),
+        any::<u64>().prop_map(Value::from).boxed(),
+        floats.prop_map(Value::from).boxed(),
+        any::<String>().prop_map(Value::String).boxed(),
     ];
-    leaf.prop_recursive(4, 32, 6, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            proptest::collection::vec((any::<String>(), inner), 0..6)
-                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
-        ]
-    })
+    if bytes {
+        leaves.push(byte_string().prop_map(|bytes| nested_bytes(&bytes)).boxed());
+    }
+    proptest::strategy::Union::new(leaves)
+        .prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+        .boxed()
+}
+
+fn byte_string() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..32)
 }
 
 /// `/`, or `/` and a name without `,` (the comma ends the namespace on the wire).
@@ -116,7 +140,7 @@ fn ack_id() -> impl Strategy<Value = Option<u64>> {
 fn arg() -> impl Strategy<Value = Arg> {
     prop_oneof![
         3 => json_value().prop_map(Arg::Json),
-        1 => proptest::collection::vec(any::<u8>(), 0..32).prop_map(Arg::Binary),
+        1 => byte_string().prop_map(Arg::Binary),
     ]
 }
 
@@ -279,6 +303,209 @@ proptest! {
     }
 }
 
+// --- the Redis adapters: msgpack and their messages --------------------------------------------
+
+/// A float that msgpack keeps a float: with a fraction, or too large for a 64-bit integer (a
+/// whole float below that is written as an integer, as notepack writes a JavaScript number).
+fn msgpack_float() -> BoxedStrategy<f64> {
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    any::<f64>()
+        .prop_filter("stays a float", |f| {
+            f.is_finite() && (f.fract() != 0.0 || *f >= TWO_POW_64 || *f < -TWO_POW_63)
+        })
+        .boxed()
+}
+
+/// A JSON value as a message from Redis holds it: bytes nested as placeholders.
+fn msgpack_json() -> BoxedStrategy<Value> {
+    json_tree(msgpack_float(), true)
+}
+
+/// An argument: JSON (bytes only nested in it: a placeholder at the top is `Arg::Binary`), or
+/// bytes.
+fn msgpack_arg() -> impl Strategy<Value = Arg> {
+    prop_oneof![
+        3 => msgpack_json()
+            .prop_filter("bytes at the top are Arg::Binary", |json| nested_bytes_of(json).is_none())
+            .prop_map(Arg::Json),
+        1 => byte_string().prop_map(Arg::Binary),
+    ]
+}
+
+/// `value` with its objects' keys as JavaScript's `Object.keys` lists them: array indices
+/// (`"0"`, `"10"`, below 2^32 - 1) first, ascending, then the others in their order.
+fn in_javascript_key_order(value: &Value) -> Value {
+    let array_index = |key: &str| -> Option<u64> {
+        let canonical = !key.is_empty() && key.len() <= 10 && key.bytes().all(|b| b.is_ascii_digit());
+        if !canonical || (key.len() > 1 && key.starts_with('0')) {
+            return None;
+        }
+        key.parse::<u64>().ok().filter(|index| *index < u64::from(u32::MAX))
+    };
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(in_javascript_key_order).collect()),
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by_key(|(key, _)| array_index(key).map_or((1, 0), |index| (0, index)));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key.clone(), in_javascript_key_order(value)))
+                    .collect(),
+            )
+        }
+        other => other.clone(),
+    }
+}
+
+fn room_names() -> impl Strategy<Value = Vec<String>> {
+    proptest::collection::vec(any::<String>(), 0..4)
+}
+
+fn json_object_for_msgpack() -> impl Strategy<Value = serde_json::Map<String, Value>> {
+    proptest::collection::vec((any::<String>(), msgpack_json()), 0..4).prop_map(|fields| fields.into_iter().collect())
+}
+
+/// `opts`: rooms, except, and flags (a broadcast's) or none (an operator's request).
+fn wire_options(with_flags: bool) -> BoxedStrategy<WireOptions> {
+    let flags = if with_flags {
+        json_object_for_msgpack().prop_map(Some).boxed()
+    } else {
+        Just(None).boxed()
+    };
+    (room_names(), room_names(), flags)
+        .prop_map(|(rooms, except, flags)| WireOptions { rooms, except, flags })
+        .boxed()
+}
+
+/// A broadcast's packet: an event name, then arguments with bytes at the top and nested.
+fn wire_packet() -> impl Strategy<Value = WirePacket> {
+    (
+        any::<String>(),
+        proptest::collection::vec(msgpack_arg(), 0..6),
+        proptest::option::of(namespace()),
+    )
+        .prop_map(|(event, args, nsp)| {
+            let mut data = vec![Arg::Json(Value::String(event))];
+            data.extend(args);
+            WirePacket { data, nsp }
+        })
+}
+
+fn wire_socket() -> impl Strategy<Value = WireSocket> {
+    (any::<String>(), msgpack_json(), room_names(), msgpack_json()).prop_map(|(id, handshake, rooms, data)| {
+        WireSocket {
+            id,
+            handshake,
+            rooms,
+            data,
+        }
+    })
+}
+
+fn classic_broadcast() -> impl Strategy<Value = BroadcastMessage> {
+    (any::<String>(), wire_packet(), wire_options(true)).prop_map(|(uid, packet, opts)| BroadcastMessage {
+        uid,
+        packet,
+        opts,
+    })
+}
+
+/// Every request type of the classic adapter (and the 7.x one-socket forms). A BROADCAST always
+/// has a request id.
+fn classic_request() -> impl Strategy<Value = Request> {
+    let kind = prop_oneof![
+        room_names().prop_map(|rooms| RequestKind::Sockets { rooms }),
+        Just(RequestKind::AllRooms),
+        (wire_options(false), room_names()).prop_map(|(opts, rooms)| RequestKind::Join { opts, rooms }),
+        (any::<String>(), any::<String>()).prop_map(|(sid, room)| RequestKind::JoinSocket { sid, room }),
+        (wire_options(false), room_names()).prop_map(|(opts, rooms)| RequestKind::Leave { opts, rooms }),
+        (any::<String>(), any::<String>()).prop_map(|(sid, room)| RequestKind::LeaveSocket { sid, room }),
+        (wire_options(false), any::<bool>()).prop_map(|(opts, close)| RequestKind::Disconnect { opts, close }),
+        (any::<String>(), any::<bool>()).prop_map(|(sid, close)| RequestKind::DisconnectSocket { sid, close }),
+        wire_options(false).prop_map(|opts| RequestKind::Fetch { opts }),
+        proptest::collection::vec(msgpack_arg(), 0..6).prop_map(|args| RequestKind::ServerSideEmit { args }),
+        (wire_packet(), wire_options(true)).prop_map(|(packet, opts)| RequestKind::Broadcast { packet, opts }),
+    ];
+    (
+        proptest::option::of(any::<String>()),
+        proptest::option::of(any::<String>()),
+        kind,
+    )
+        .prop_map(|(uid, request_id, kind)| {
+            let request_id = match kind {
+                RequestKind::Broadcast { .. } => Some(request_id.unwrap_or_default()),
+                _ => request_id,
+            };
+            Request { uid, request_id, kind }
+        })
+}
+
+/// Every answer of the classic adapter, with the type of the request it answers (which decides
+/// how `sockets` is read).
+fn classic_response() -> impl Strategy<Value = (Response, u64)> {
+    let kind = prop_oneof![
+        room_names().prop_map(|ids| (ResponseKind::SocketIds(ids), request_type::SOCKETS)),
+        room_names().prop_map(|rooms| (ResponseKind::Rooms(rooms), request_type::ALL_ROOMS)),
+        (request_type::REMOTE_JOIN..=request_type::REMOTE_DISCONNECT).prop_map(|kind| (ResponseKind::Done, kind)),
+        proptest::collection::vec(wire_socket(), 0..3)
+            .prop_map(|sockets| (ResponseKind::Sockets(sockets), request_type::REMOTE_FETCH)),
+        msgpack_arg().prop_map(|arg| (ResponseKind::ServerSideEmit(arg), request_type::SERVER_SIDE_EMIT)),
+        any::<u64>().prop_map(|count| (ResponseKind::BroadcastClientCount(count), request_type::BROADCAST)),
+        msgpack_arg().prop_map(|arg| (ResponseKind::BroadcastAck(arg), request_type::BROADCAST)),
+    ];
+    (any::<String>(), kind).prop_map(|(request_id, (kind, request_type))| (Response { request_id, kind }, request_type))
+}
+
+/// Every message type of the sharded adapter.
+fn cluster_message() -> impl Strategy<Value = ClusterMessage> {
+    use cluster_messages::message_type::{ADAPTER_CLOSE, HEARTBEAT, INITIAL_HEARTBEAT};
+    let id = any::<String>;
+    let body = prop_oneof![
+        prop_oneof![Just(INITIAL_HEARTBEAT), Just(HEARTBEAT), Just(ADAPTER_CLOSE)].prop_map(MessageBody::Heartbeat),
+        (wire_packet(), proptest::option::of(id()), wire_options(true)).prop_map(|(packet, request_id, opts)| {
+            MessageBody::Broadcast {
+                packet,
+                request_id,
+                opts,
+            }
+        }),
+        (wire_options(true), room_names()).prop_map(|(opts, rooms)| MessageBody::SocketsJoin { opts, rooms }),
+        (wire_options(true), room_names()).prop_map(|(opts, rooms)| MessageBody::SocketsLeave { opts, rooms }),
+        (wire_options(true), any::<bool>()).prop_map(|(opts, close)| MessageBody::DisconnectSockets { opts, close }),
+        (wire_options(true), id()).prop_map(|(opts, request_id)| MessageBody::FetchSockets { opts, request_id }),
+        (id(), proptest::collection::vec(wire_socket(), 0..3))
+            .prop_map(|(request_id, sockets)| MessageBody::FetchSocketsResponse { request_id, sockets }),
+        (
+            proptest::option::of(id()),
+            proptest::collection::vec(msgpack_arg(), 0..6)
+        )
+            .prop_map(|(request_id, args)| MessageBody::ServerSideEmit { request_id, args }),
+        (id(), msgpack_arg())
+            .prop_map(|(request_id, packet)| MessageBody::ServerSideEmitResponse { request_id, packet }),
+        (id(), any::<u64>()).prop_map(|(request_id, client_count)| MessageBody::BroadcastClientCount {
+            request_id,
+            client_count
+        }),
+        (id(), msgpack_arg()).prop_map(|(request_id, packet)| MessageBody::BroadcastAck { request_id, packet }),
+    ];
+    (id(), any::<String>(), body).prop_map(|(uid, nsp, body)| ClusterMessage { uid, nsp, body })
+}
+
+/// The sharded adapter's types that may go as msgpack (the reference's `encode` looks at these
+/// only).
+fn may_carry_bytes(body: &MessageBody) -> bool {
+    matches!(
+        body,
+        MessageBody::Broadcast { .. }
+            | MessageBody::BroadcastAck { .. }
+            | MessageBody::FetchSocketsResponse { .. }
+            | MessageBody::ServerSideEmit { .. }
+            | MessageBody::ServerSideEmitResponse { .. }
+    )
+}
+
 // --- Engine.IO v3 and JSONP ----------------------------------------------------------------------
 
 /// Any Engine.IO packet, its text any text (a v3 payload has no separator to keep out).
@@ -305,6 +532,53 @@ fn jsonp_form(payload: &str) -> String {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn msgpack_round_trips(value in msgpack_json()) {
+        let encoded = msgpack::from_json(&value);
+        let bytes = msgpack::encode(&encoded);
+        let decoded = msgpack::decode(&bytes);
+        prop_assert_eq!(decoded.as_ref(), Ok(&encoded));
+        let back = msgpack::to_json(decoded.unwrap());
+        prop_assert_eq!(back.as_ref(), Ok(&value));
+        // Keys come back in JavaScript's order, as a Node server reads them.
+        prop_assert_eq!(back.unwrap().to_string(), in_javascript_key_order(&value).to_string());
+    }
+
+    #[test]
+    fn msgpack_round_trips_arguments(arg in msgpack_arg()) {
+        let bytes = msgpack::encode(&msgpack::from_arg(&arg));
+        prop_assert_eq!(msgpack::decode(&bytes).and_then(msgpack::to_arg), Ok(arg));
+    }
+
+    #[test]
+    fn classic_broadcast_round_trips(message in classic_broadcast()) {
+        prop_assert_eq!(BroadcastMessage::decode(&message.encode()), Ok(message));
+    }
+
+    #[test]
+    fn classic_request_round_trips(request in classic_request()) {
+        let bytes = request.encode();
+        // JSON, but a BROADCAST (with acks) as msgpack, as a Node server publishes them.
+        let is_broadcast = matches!(request.kind, RequestKind::Broadcast { .. });
+        prop_assert_eq!(bytes[0] == b'{', !is_broadcast);
+        prop_assert_eq!(Request::decode(&bytes), Ok(request));
+    }
+
+    #[test]
+    fn classic_response_round_trips((response, request_type) in classic_response()) {
+        let bytes = response.encode();
+        let is_ack = matches!(response.kind, ResponseKind::BroadcastAck(_));
+        prop_assert_eq!(bytes[0] == b'{', !is_ack);
+        prop_assert_eq!(Response::decode(&bytes, |_| Some(request_type)), Ok(response));
+    }
+
+    #[test]
+    fn cluster_message_round_trips(message in cluster_message()) {
+        let bytes = message.encode();
+        prop_assert!(bytes[0] == b'{' || may_carry_bytes(&message.body), "{:?} as msgpack", message.body);
+        prop_assert_eq!(ClusterMessage::decode(&bytes), Ok(message));
+    }
 
     #[test]
     fn engineio_v3_payload_round_trips(packets in proptest::collection::vec(engine_packet_v3(), 1..8)) {

@@ -83,18 +83,20 @@ fn out_of_file_descriptors_is_logged_survived_and_does_not_spin() {
             held.push(stream);
         }
     }
+    // Each is refused with a 503 (the listener's spare descriptor lets it accept and answer), or,
+    // when even that fails, the accept loop logs the failure and backs off.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !log.lock().unwrap().contains("accept failed") {
+    while !log.lock().unwrap().contains("Too many open files") {
         assert!(
             Instant::now() < deadline,
-            "no 'accept failed' in the log:\n{}",
+            "no 'Too many open files' in the log:\n{}",
             log.lock().unwrap()
         );
         thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        log.lock().unwrap().contains("Too many open files"),
-        "the log names the cause:\n{}",
+        log.lock().unwrap().contains("no file descriptor left") || log.lock().unwrap().contains("accept failed"),
+        "the log says what was done:\n{}",
         log.lock().unwrap()
     );
 

@@ -41,8 +41,8 @@ fn threads_per_connection_and_session() {
     }
     assert_eq!(wait_for_threads(pid, 2 + 10, Duration::from_secs(2)), 12);
 
-    // A held GET: its connection thread and its `poll` writer; an idle keep-alive connection:
-    // its own thread only.
+    // A held GET: its connection thread only, which waits for the answer itself; an idle
+    // keep-alive connection: its own thread.
     let mut polls = Vec::new();
     for _ in 0..10 {
         let mut held = server.http();
@@ -52,9 +52,9 @@ fn threads_per_connection_and_session() {
         assert_eq!(idle.post(&polling(&sid), b"6").text(), "ok");
         polls.push((sid, held, idle));
     }
-    assert_eq!(wait_for_threads(pid, 12 + 30, Duration::from_secs(2)), 42);
+    assert_eq!(wait_for_threads(pid, 12 + 20, Duration::from_secs(2)), 32);
 
-    // The held GETs are answered: their writers end, the connections stay.
+    // The held GETs are answered; the connections stay, with the same threads.
     for (sid, held, idle) in &mut polls {
         assert_eq!(idle.post(&polling(sid), b"4wake").text(), "ok");
         assert_eq!(held.read_response().text(), "4wake");
@@ -363,8 +363,8 @@ fn v3_and_jsonp_sessions_and_their_garbage_leave_no_thread() {
         assert_eq!(answer.text(), "ok");
         server.expect_close_reason(&sid, "parse error");
     }
-    // A v3 session with a GET held, and one over WebSocket: 2 + 2 (held: connection and `poll`)
-    // + 1 (the WebSocket's reader).
+    // A v3 session with a GET held, and one over WebSocket: 2 + 1 (the held GET's connection
+    // thread, which waits for the answer itself) + 1 (the WebSocket's reader).
     let mut held = server.http();
     let open = held.get("EIO=3&transport=polling").text();
     let sid = sid_of_open(open.split_once(':').unwrap().1);
@@ -373,7 +373,7 @@ fn v3_and_jsonp_sessions_and_their_garbage_leave_no_thread() {
     ws_text(&mut ws);
     ws_send(&mut ws, "2");
     assert_eq!(ws_text(&mut ws), "3");
-    assert_eq!(wait_for_threads(pid, 5, Duration::from_secs(5)), 5);
+    assert_eq!(wait_for_threads(pid, 4, Duration::from_secs(5)), 4);
     ws.close(None).unwrap();
     ws_expect_closed(&mut ws, TIMEOUT);
     drop(ws);

@@ -674,12 +674,12 @@ fn the_handshake_holds_the_first_request_and_the_auth_payload() {
 
     assert_eq!(shook.url, format!("/socket.io/?{query}"));
     assert_eq!(
-        shook.query,
+        *shook.query,
         [("EIO", "4"), ("transport", "polling"), ("name", "Jörg K"), ("t", "Pa1")]
             .map(|(key, value)| (key.to_string(), value.to_string()))
     );
     assert_eq!(
-        shook.headers,
+        *shook.headers,
         [
             ("host", format!("127.0.0.1:{port}")),
             ("x-custom", "hello".to_string()),
@@ -706,7 +706,7 @@ fn the_handshake_holds_the_first_request_and_the_auth_payload() {
     let shook = handshake.recv_timeout(WAIT).unwrap();
     assert_eq!(shook.url, "/socket.io/?EIO=4&transport=websocket");
     assert_eq!(
-        shook.query,
+        *shook.query,
         [("EIO", "4"), ("transport", "websocket")].map(|(key, value)| (key.to_string(), value.to_string()))
     );
     assert_eq!(shook.header("host"), Some(format!("127.0.0.1:{port}").as_str()));

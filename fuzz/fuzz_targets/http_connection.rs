@@ -25,66 +25,16 @@
 //! under `memory_bound` whatever the input, the filler and the announced lengths.
 #![no_main]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use socketio_book::http::{BodyFraming, Connection, Limits, MAX_HEAD_BYTES, MAX_SKIPPED_BODY, READ_CHUNK_BYTES};
+use socketio_book_fuzz::{CountingAllocator, peak_heap_during};
 
-/// The allocator of this process: the system's, counting the bytes allocated.
-struct CountingAllocator;
-
-/// Bytes allocated and not freed yet.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-/// The most `LIVE` has been since `reset_peak`.
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn count_allocated(bytes: usize) {
-    let live = LIVE.fetch_add(bytes, Ordering::SeqCst) + bytes;
-    PEAK.fetch_max(live, Ordering::SeqCst);
-}
-
-fn count_freed(bytes: usize) {
-    LIVE.fetch_sub(bytes, Ordering::SeqCst);
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { System.alloc(layout) };
-        if !pointer.is_null() {
-            count_allocated(layout.size());
-        }
-        pointer
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { System.alloc_zeroed(layout) };
-        if !pointer.is_null() {
-            count_allocated(layout.size());
-        }
-        pointer
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(pointer, layout) };
-        count_freed(layout.size());
-    }
-
-    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new_pointer = unsafe { System.realloc(pointer, layout, new_size) };
-        if !new_pointer.is_null() {
-            // Counted as a move: the old and the new block both exist for a moment.
-            count_allocated(new_size);
-            count_freed(layout.size());
-        }
-        new_pointer
-    }
-}
-
+/// The allocator of this process: the system's, counting the bytes on the heap.
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
@@ -129,10 +79,7 @@ fuzz_target!(|input: &[u8]| {
         send_as_client(&client_end, &client_data, piece_len, filler_len, filler_byte);
     });
 
-    let before = LIVE.load(Ordering::SeqCst);
-    PEAK.store(before, Ordering::SeqCst);
-    serve(TcpStream::from(server_end), &setup);
-    let peak = PEAK.load(Ordering::SeqCst) - before;
+    let ((), peak) = peak_heap_during(|| serve(TcpStream::from(server_end), &setup));
     assert!(
         peak <= memory_bound(setup.body_limit),
         "the connection held {peak} bytes, over {} (body limit {})",

@@ -11,9 +11,14 @@
 //!             GET  /socket.io/?EIO=4&transport=polling&sid=S   ◄ 40{"sid":..}
 //!             GET  /socket.io/?EIO=4&transport=websocket&sid=S (Upgrade)
 //!             ► 2probe  ◄ 3probe  ► 5                          connected, upgraded
+//! polling     GET  /socket.io/?EIO=4&transport=polling         ◄ 0{"sid":..}
+//!             POST ...&sid=S  ► 40   GET ...&sid=S  ◄ 40{"sid":..}  connected; then a GET is
+//!             always held, and each `2` it brings is answered `3` by a POST on a new connection
 //! heartbeat   ◄ 2  ► 3            (every client, in every case)
 //! ack         ► 42<id>["message-with-ack",<id>]  ◄ 43<id>[<id>]
 //! broadcast   ► 42["broadcast",<seq>]  ◄ 42["broadcast-back",<seq>]  (on every client)
+//! floor       ► 42["floor",<seq>]  ◄ 42["broadcast-back",<seq>]  (the same frame, written by the
+//!             server's floor loop: `examples/interop.rs`)
 //! broadcast-ack  ► 42<id>["broadcast-with-ack",<seq>]   the server asks every client:
 //!                ◄ 42<n>["ask",<seq>]  ► 43<n>["ok"]     (on every client, the sender too)
 //!                ◄ 43<id>[{"err":null,"count":N}]        the server's callback has run
@@ -22,14 +27,15 @@
 //!
 //! ```text
 //! loadgen CASE --port P[,P2] --server-pid PID[,PID2] [--clients N] [--concurrency C]
-//!              [--transport websocket|upgrade] [--duration S] [--inflight K]
-//!              [--broadcasts B] [--interval-ms MS] [--hold S] [--warmup S] [--rounds R]
-//! CASE: connect | rtt | throughput | broadcast | broadcast-ack | fetch-sockets | idle | scale
+//!              [--transport websocket|upgrade|polling] [--duration S] [--inflight K]
+//!              [--broadcasts B] [--floor F] [--interval-ms MS] [--hold S] [--warmup S] [--rounds R]
+//!              [--sessions N] [--emits E] [--settle S]
+//! CASE: connect | rtt | throughput | broadcast | broadcast-ack | fetch-sockets | idle | scale | soak
 //!       | cluster
 //! ```
 //!
-//! With several servers (`--port A,B --server-pid PA,PB`, a cluster on one Redis) client i
-//! connects to server i mod 2, so client 0, the one that sends the orders, is a client of A; the
+//! With several servers (`--port A,B --server-pid PA,PB`, a cluster on one Redis; every case but
+//! `soak`) client i connects to server i mod 2, so client 0, the one that sends the orders, is a client of A; the
 //! server figures are sums over the servers. `cluster` is `broadcast` then `fetch-sockets` on one
 //! set of clients: a broadcast from a client of A to every client of both, then `fetchSockets()`
 //! of every socket of the cluster, asked of A.
@@ -67,6 +73,8 @@ const MAX_FAILURES: usize = 100;
 enum Transport {
     WebSocket,
     Upgrade,
+    /// Long-polling only (`transports: ['polling']`).
+    Polling,
 }
 
 struct Args {
@@ -81,11 +89,19 @@ struct Args {
     duration: f64,
     inflight: usize,
     broadcasts: usize,
+    /// Floor rounds after the broadcasts (the Rust server only).
+    floor: usize,
     interval_ms: u64,
     hold: f64,
     warmup: f64,
-    /// broadcast-ack, fetch-sockets: how many requests, one after the other.
+    /// broadcast-ack, fetch-sockets: how many requests, one after the other; soak: how many
+    /// rounds of `sessions` sessions.
     rounds: usize,
+    /// soak: sessions per round, acked emits per session, and how long to wait at most for the
+    /// server's threads to come back after a batch (s).
+    sessions: usize,
+    emits: usize,
+    settle: f64,
 }
 
 impl Args {
@@ -102,10 +118,14 @@ impl Args {
             duration: 10.0,
             inflight: 32,
             broadcasts: 20,
+            floor: 0,
             interval_ms: 500,
             hold: 30.0,
             warmup: 1.0,
             rounds: 10,
+            sessions: 100_000,
+            emits: 3,
+            settle: 30.0,
         };
         while let Some(flag) = raw.next() {
             let value = raw.next().ok_or_else(|| format!("{flag}: missing value"))?;
@@ -128,11 +148,16 @@ impl Args {
                 "--hold" => args.hold = num(&flag, &value)?,
                 "--warmup" => args.warmup = num(&flag, &value)?,
                 "--rounds" => args.rounds = num(&flag, &value)?,
+                "--floor" => args.floor = num(&flag, &value)?,
+                "--sessions" => args.sessions = num(&flag, &value)?,
+                "--emits" => args.emits = num(&flag, &value)?,
+                "--settle" => args.settle = num(&flag, &value)?,
                 "--transport" => {
                     args.transport = match value.as_str() {
                         "websocket" => Transport::WebSocket,
                         "upgrade" => Transport::Upgrade,
-                        _ => return Err(format!("--transport: websocket or upgrade, not {value}")),
+                        "polling" => Transport::Polling,
+                        _ => return Err(format!("--transport: websocket, upgrade or polling, not {value}")),
                     }
                 }
                 _ => return Err(format!("unknown flag {flag}")),
@@ -140,6 +165,9 @@ impl Args {
         }
         if args.ports.is_empty() || args.ports.len() != args.server_pids.len() {
             return Err("--port and --server-pid are required, as many of each".into());
+        }
+        if args.case == "soak" && args.ports.len() > 1 {
+            return Err("soak: one server (one --port, one --server-pid)".into());
         }
         Ok(args)
     }
@@ -427,6 +455,54 @@ async fn connect_upgrade(port: u16, n: usize) -> Result<Ws, Error> {
     Ok(ws)
 }
 
+/// `transports: ['polling']`: the handshake GET, `40` by POST, GETs until the namespace's `40{..}`.
+/// Returns the connection the GETs go on, and the sid.
+async fn connect_polling(port: u16, n: usize) -> Result<(Http, String), Error> {
+    let mut http = Http::connect(port).await?;
+    let (status, body) = http
+        .request("GET", &format!("/socket.io/?EIO=4&transport=polling&t={n}a"), None)
+        .await?;
+    if status != 200 || !body.starts_with('0') {
+        return Err(format!("handshake: {status} {body}").into());
+    }
+    let open: Value = serde_json::from_str(&body[1..])?;
+    let sid = open["sid"].as_str().ok_or("handshake without sid")?.to_string();
+    post_packets(port, &sid, "40").await?;
+    let path = polling_path(&sid);
+    loop {
+        let (status, body) = http.request("GET", &path, None).await?;
+        if status != 200 {
+            return Err(format!("poll: {status} {body}").into());
+        }
+        for packet in body.split('\x1e') {
+            if packet.starts_with("40") {
+                return Ok((http, sid));
+            }
+            if packet.starts_with("44") || packet == "1" {
+                return Err(format!("poll: {body}").into());
+            }
+            if packet == "2" {
+                post_packets(port, &sid, "3").await?;
+            }
+        }
+    }
+}
+
+fn polling_path(sid: &str) -> String {
+    format!("/socket.io/?EIO=4&transport=polling&sid={sid}")
+}
+
+/// One POST on a connection of its own, closed once answered (a client's POSTs are rare when it
+/// is idle: one `3` per ping).
+async fn post_packets(port: u16, sid: &str, body: &str) -> Result<(), Error> {
+    let mut http = Http::connect(port).await?;
+    let (status, answer) = http.request("POST", &polling_path(sid), Some(body)).await?;
+    if status != 200 || answer != "ok" {
+        return Err(format!("POST {body}: {status} {answer}").into());
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The clients
 
@@ -501,10 +577,13 @@ struct Shared {
     round_done: Notify,
     /// `ask`s answered by all the clients.
     asks_answered: Cell<u64>,
+    /// Broadcast orders from this sequence number on are floor rounds (`42["floor",seq]`).
+    floor_from: usize,
 }
 
 impl Shared {
-    fn new(clients: usize, broadcasts: usize, rounds: usize) -> Rc<Shared> {
+    /// `broadcasts` broadcast rounds in all, the floor's included from `floor_from` on.
+    fn new(clients: usize, broadcasts: usize, floor_from: usize, rounds: usize) -> Rc<Shared> {
         Rc::new(Shared {
             t0: Instant::now(),
             clients,
@@ -536,6 +615,7 @@ impl Shared {
             round_error: RefCell::new(vec![None; rounds]),
             round_done: Notify::new(),
             asks_answered: Cell::new(0),
+            floor_from,
         })
     }
 
@@ -726,7 +806,8 @@ async fn client_loop(
                 let message = match order {
                     Order::Broadcast(seq) => {
                         shared.broadcast_sent_us.borrow_mut()[seq as usize] = shared.micros();
-                        format!("42[\"broadcast\",{seq}]")
+                        let event = if seq as usize >= shared.floor_from { "floor" } else { "broadcast" };
+                        format!("42[\"{event}\",{seq}]")
                     }
                     Order::BroadcastWithAck(seq) => {
                         let id = ORDER_ACK_BASE + seq as u64;
@@ -797,6 +878,79 @@ async fn client_loop(
     }
 }
 
+/// One connected polling client until the process ends: a GET is always held; each `2` it brings
+/// is answered `3`. (It only holds: the idle-polling case.)
+async fn polling_loop(idx: usize, mut http: Http, sid: String, port: u16, shared: Rc<Shared>) {
+    shared.alive.borrow_mut()[idx] = true;
+    shared.ever.borrow_mut()[idx] = true;
+    shared.connected_at_ms.borrow_mut()[idx] = shared.t0.elapsed().as_millis() as u64;
+    let drop_client = |shared: &Shared| {
+        shared.dropped.set(shared.dropped.get() + 1);
+        shared.alive.borrow_mut()[idx] = false;
+        let pings = shared.pings.borrow()[idx];
+        shared
+            .drops
+            .borrow_mut()
+            .push((shared.t0.elapsed().as_millis() as u64, idx, pings));
+    };
+    let path = polling_path(&sid);
+    loop {
+        let body = match http.request("GET", &path, None).await {
+            Ok((200, body)) => body,
+            _ => return drop_client(&shared),
+        };
+        for packet in body.split('\x1e') {
+            if packet == "2" {
+                shared.pings.borrow_mut()[idx] += 1;
+                if post_packets(port, &sid, "3").await.is_err() {
+                    return drop_client(&shared);
+                }
+            } else if packet == "1" || packet.starts_with("41") {
+                return drop_client(&shared);
+            }
+        }
+    }
+}
+
+/// A client once connected: over WebSocket, or polling (the GET connection and the sid).
+enum Connected {
+    Ws(Ws),
+    Polling(Http, String),
+}
+
+/// For the rounds `seqs`: the time until every client had each round (sorted), every single
+/// delivery's time (sorted), and how many deliveries never came.
+fn delivery_times(shared: &Shared, seqs: std::ops::Range<usize>) -> (Vec<u64>, Vec<u64>, u64) {
+    let sent = shared.broadcast_sent_us.borrow();
+    let received = shared.broadcast_received_us.borrow();
+    let ever = shared.ever.borrow();
+    let clients = shared.clients;
+    let mut complete = Vec::new();
+    let mut deliveries = Vec::new();
+    let mut lost = 0u64;
+    for seq in seqs {
+        let at = sent[seq];
+        let mut last = 0;
+        for idx in 0..clients {
+            if !ever[idx] {
+                continue; // never connected
+            }
+            let got = received[seq * clients + idx];
+            if got == u64::MAX || at == u64::MAX {
+                lost += 1;
+            } else {
+                let took = got.saturating_sub(at);
+                deliveries.push(took);
+                last = last.max(took);
+            }
+        }
+        complete.push(last);
+    }
+    complete.sort_unstable();
+    deliveries.sort_unstable();
+    (complete, deliveries, lost)
+}
+
 /// Opens `n` clients, `concurrency` at a time, and leaves each running `client_loop`.
 /// Returns when every attempt has succeeded or failed (or too many failed).
 async fn connect_clients(
@@ -824,8 +978,11 @@ async fn connect_clients(
             let started = Instant::now();
             let attempt = async {
                 match transport {
-                    Transport::WebSocket => connect_websocket(port).await,
-                    Transport::Upgrade => connect_upgrade(port, idx).await,
+                    Transport::WebSocket => connect_websocket(port).await.map(Connected::Ws),
+                    Transport::Upgrade => connect_upgrade(port, idx).await.map(Connected::Ws),
+                    Transport::Polling => connect_polling(port, idx)
+                        .await
+                        .map(|(http, sid)| Connected::Polling(http, sid)),
                 }
             };
             let result = tokio::time::timeout(CONNECT_TIMEOUT, attempt).await;
@@ -834,11 +991,14 @@ async fn connect_clients(
             shared.finished.set(shared.finished.get() + 1);
             shared.attempt_done.notify_one();
             match result {
-                Ok(Ok(ws)) => {
+                Ok(Ok(connected)) => {
                     shared.connect_us.borrow_mut().push(took.as_micros() as u64);
                     shared.connected.set(shared.connected.get() + 1);
                     shared.last_connected.set(Some(Instant::now()));
-                    client_loop(idx, ws, shared, modes, sender).await;
+                    match connected {
+                        Connected::Ws(ws) => client_loop(idx, ws, shared, modes, sender).await,
+                        Connected::Polling(http, sid) => polling_loop(idx, http, sid, port, shared).await,
+                    }
                 }
                 failure => {
                     let error = match failure {
@@ -902,70 +1062,88 @@ async fn sleep_secs(secs: f64) {
 // ---------------------------------------------------------------------------------------------
 // The cases
 
+/// Client 0 asks for the broadcast rounds `seqs`, `interval_ms` apart; returns once every
+/// connected client has had all of them (or after 5 s more).
+async fn send_broadcasts(
+    shared: &Shared,
+    order_tx: &mpsc::UnboundedSender<Order>,
+    seqs: std::ops::Range<usize>,
+    interval_ms: u64,
+    connected: usize,
+) {
+    let expected = (seqs.end * connected) as u64;
+    for seq in seqs {
+        let _ = order_tx.send(Order::Broadcast(seq as u32));
+        tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+    }
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while shared.broadcast_received.get() < expected && Instant::now() < give_up {
+        sleep_secs(0.05).await;
+    }
+}
+
 /// `broadcast`: client 0 asks for `args.broadcasts` broadcasts, `args.interval_ms` apart; every
 /// client records when each arrives. Time until all have it, one delivery, lost deliveries, the
-/// servers' CPU per broadcast.
+/// servers' CPU per broadcast. Then, if `floor` > 0, as many floor rounds (the same frame to the
+/// same clients, written by the server's floor loop) and the broadcast's time over the floor's.
 async fn broadcast_phase(
     shared: &Shared,
     order_tx: &mpsc::UnboundedSender<Order>,
     pids: &[u32],
     args: &Args,
+    floor: usize,
     connected: usize,
     r: &mut serde_json::Map<String, Value>,
 ) {
-    let clients = shared.clients;
+    let broadcasts = args.broadcasts;
     let s0 = Sample::take(pids);
-    for seq in 0..args.broadcasts {
-        let _ = order_tx.send(Order::Broadcast(seq as u32));
-        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-    }
-    let expected = (args.broadcasts * connected) as u64;
-    let give_up = Instant::now() + Duration::from_secs(5);
-    while shared.broadcast_received.get() < expected && Instant::now() < give_up {
-        sleep_secs(0.05).await;
-    }
+    send_broadcasts(shared, order_tx, 0..broadcasts, args.interval_ms, connected).await;
     let s1 = Sample::take(pids);
-    let sent = shared.broadcast_sent_us.borrow();
-    let received = shared.broadcast_received_us.borrow();
-    let mut complete = Vec::new();
-    let mut deliveries = Vec::new();
-    let mut lost = 0u64;
-    for (seq, &at) in sent.iter().enumerate() {
-        let mut last = 0;
-        for idx in 0..clients {
-            if !shared.ever.borrow()[idx] {
-                continue; // never connected
-            }
-            let got = received[seq * clients + idx];
-            if got == u64::MAX || at == u64::MAX {
-                lost += 1;
-            } else {
-                let took = got.saturating_sub(at);
-                deliveries.push(took);
-                last = last.max(took);
-            }
-        }
-        complete.push(last);
-    }
-    complete.sort_unstable();
-    deliveries.sort_unstable();
+    let (complete, deliveries, lost) = delivery_times(shared, 0..broadcasts);
     let span = s0.span(&s1);
-    r.insert("broadcasts".into(), json!(args.broadcasts));
+    r.insert("broadcasts".into(), json!(broadcasts));
     r.insert("all_have_it_p50_ms".into(), json!(percentile(&complete, 0.5) / 1000.0));
     r.insert("all_have_it_p99_ms".into(), json!(percentile(&complete, 0.99) / 1000.0));
     r.insert("all_have_it_max_ms".into(), json!(percentile(&complete, 1.0) / 1000.0));
     r.insert("delivery_p50_ms".into(), json!(percentile(&deliveries, 0.5) / 1000.0));
     r.insert("lost".into(), json!(lost));
-    r.insert("dropped".into(), json!(shared.dropped.get()));
     r.insert(
         "server_cpu_ms_per_broadcast".into(),
-        json!(span.server * 1e3 / args.broadcasts as f64),
+        json!(span.server * 1e3 / broadcasts as f64),
     );
     r.insert(
         "client_cpu_ms_per_broadcast".into(),
-        json!(span.client * 1e3 / args.broadcasts as f64),
+        json!(span.client * 1e3 / broadcasts as f64),
     );
     r.insert("span".into(), span.json());
+    if floor > 0 {
+        let f0 = Sample::take(pids);
+        send_broadcasts(
+            shared,
+            order_tx,
+            broadcasts..broadcasts + floor,
+            args.interval_ms,
+            connected,
+        )
+        .await;
+        let floor_span = f0.span(&Sample::take(pids));
+        let (complete, deliveries, lost) = delivery_times(shared, broadcasts..broadcasts + floor);
+        let floor_p50 = percentile(&complete, 0.5) / 1000.0;
+        r.insert("floor_rounds".into(), json!(floor));
+        r.insert("floor_all_have_it_p50_ms".into(), json!(floor_p50));
+        r.insert(
+            "floor_delivery_p50_ms".into(),
+            json!(percentile(&deliveries, 0.5) / 1000.0),
+        );
+        r.insert("floor_lost".into(), json!(lost));
+        r.insert(
+            "floor_server_cpu_ms_per_round".into(),
+            json!(floor_span.server * 1e3 / floor as f64),
+        );
+        let broadcast_p50 = r["all_have_it_p50_ms"].as_f64().unwrap_or(f64::NAN);
+        r.insert("over_floor".into(), json!(broadcast_p50 / floor_p50));
+    }
+    r.insert("dropped".into(), json!(shared.dropped.get()));
 }
 
 /// `broadcast-ack`, `fetch-sockets`: client 0 sends `args.rounds` orders made by `order`, each
@@ -1045,6 +1223,10 @@ async fn run(args: Args) -> Value {
         "broadcast" | "cluster" => args.broadcasts,
         _ => 0,
     };
+    let floor = if args.case == "broadcast" { args.floor } else { 0 };
+    if args.case == "soak" {
+        return soak(&args).await;
+    }
     let rounds = match args.case.as_str() {
         "broadcast-ack" | "fetch-sockets" | "cluster" => args.rounds,
         _ => 0,
@@ -1054,7 +1236,7 @@ async fn run(args: Args) -> Value {
     } else {
         args.clients
     };
-    let shared = Shared::new(clients, broadcasts, rounds);
+    let shared = Shared::new(clients, broadcasts + floor, broadcasts, rounds);
     let (mode_tx, mode_rx) = watch::channel(Mode::Hold);
     let (order_tx, order_rx) = mpsc::unbounded_channel::<Order>();
     let base = server_state(pid);
@@ -1156,7 +1338,7 @@ async fn run(args: Args) -> Value {
         }
         "broadcast" => {
             sleep_secs(1.0).await;
-            broadcast_phase(&shared, &order_tx, pid, &args, connected, r).await;
+            broadcast_phase(&shared, &order_tx, pid, &args, floor, connected, r).await;
         }
         "broadcast-ack" => {
             sleep_secs(1.0).await;
@@ -1170,7 +1352,7 @@ async fn run(args: Args) -> Value {
             // The same clients, both servers: first the broadcasts, then the fetches.
             sleep_secs(1.0).await;
             let mut broadcast = serde_json::Map::new();
-            broadcast_phase(&shared, &order_tx, pid, &args, connected, &mut broadcast).await;
+            broadcast_phase(&shared, &order_tx, pid, &args, 0, connected, &mut broadcast).await;
             r.insert("broadcast".into(), Value::Object(broadcast));
             sleep_secs(0.5).await;
             let mut fetch = serde_json::Map::new();
@@ -1226,6 +1408,12 @@ async fn run(args: Args) -> Value {
             r.insert("server_after".into(), state.clone());
             r.insert("rss_per_client_kb".into(), json!((rss - base_rss) / connected as f64));
             r.insert("threads".into(), state["threads"].clone());
+            let base_threads = base["threads"].as_u64().unwrap_or(0) as f64;
+            let threads = state["threads"].as_u64().unwrap_or(0) as f64;
+            r.insert(
+                "threads_per_client".into(),
+                json!((threads - base_threads) / connected as f64),
+            );
             r.insert("fds".into(), state["fds"].clone());
             r.insert("idle_cpu_pct".into(), json!(100.0 * span.server / span.wall));
             r.insert("span".into(), span.json());
@@ -1235,6 +1423,300 @@ async fn run(args: Args) -> Value {
         }
     }
     result
+}
+
+// ---------------------------------------------------------------------------------------------
+// soak: sessions churned in batches
+
+/// How one soak session connects; every fourth one (whatever its transport) vanishes instead of
+/// saying goodbye.
+#[derive(Clone, Copy, Debug)]
+enum SoakKind {
+    Polling,
+    WebSocket,
+    Upgrade,
+}
+
+/// What the soak sessions of one batch did.
+#[derive(Default)]
+struct SoakStats {
+    ok: Cell<usize>,
+    failed: Cell<usize>,
+    acks: Cell<u64>,
+    first_error: RefCell<Option<String>>,
+    /// When the last session of the batch said its last word (a goodbye, or nothing more).
+    last_active: Cell<Option<Instant>>,
+}
+
+impl SoakStats {
+    fn active_now(&self) {
+        self.last_active.set(Some(Instant::now()));
+    }
+}
+
+/// A soak session longer than this failed.
+const SOAK_SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// `pingInterval` + `pingTimeout` from an open packet's JSON, in ms.
+fn heartbeat_of(open: &str) -> u64 {
+    let json: Value = serde_json::from_str(open.trim_start_matches('0')).unwrap_or(Value::Null);
+    json["pingInterval"].as_u64().unwrap_or(0) + json["pingTimeout"].as_u64().unwrap_or(0)
+}
+
+/// One soak session: connect, `emits` acked emits one after the other, then goodbye (`41`, then
+/// Engine.IO's `1`), or, if `vanish`, not a word more: a polling client just stops polling (the
+/// server hears nothing until its ping times out); a WebSocket client keeps its connection open
+/// and answers nothing, until the server's ping timeout closes it.
+///
+/// Returns the silent WebSocket of a vanishing client, for the caller to hold until the server
+/// closes it.
+async fn soak_session(
+    port: u16,
+    n: usize,
+    kind: SoakKind,
+    emits: usize,
+    vanish: bool,
+    stats: &SoakStats,
+) -> Result<Option<Ws>, Error> {
+    match kind {
+        SoakKind::Polling => {
+            let (mut http, sid) = connect_polling(port, n).await?;
+            let path = polling_path(&sid);
+            for id in 0..emits as u64 {
+                post_packets(port, &sid, &format!("42{id}[\"message-with-ack\",{id}]")).await?;
+                let ack = format!("43{id}[{id}]");
+                'wait: loop {
+                    let (status, body) = http.request("GET", &path, None).await?;
+                    if status != 200 {
+                        return Err(format!("poll: {status} {body}").into());
+                    }
+                    for packet in body.split('\x1e') {
+                        if packet == ack {
+                            stats.acks.set(stats.acks.get() + 1);
+                            break 'wait;
+                        } else if packet == "2" {
+                            post_packets(port, &sid, "3").await?;
+                        } else if packet == "1" {
+                            return Err("closed by the server".into());
+                        }
+                    }
+                }
+            }
+            if !vanish {
+                post_packets(port, &sid, "41\x1e1").await?;
+            }
+            stats.active_now();
+            // Vanishing: no GET is held, so the server hears nothing until its ping times out.
+            drop(http);
+        }
+        SoakKind::WebSocket | SoakKind::Upgrade => {
+            let mut ws = match kind {
+                SoakKind::Upgrade => connect_upgrade(port, n).await?,
+                _ => connect_websocket(port).await?,
+            };
+            for id in 0..emits as u64 {
+                ws.send(emit_with_ack(id)).await?;
+                let ack = format!("43{id}[{id}]");
+                loop {
+                    let packet = next_text(&mut ws).await?;
+                    if packet == ack {
+                        stats.acks.set(stats.acks.get() + 1);
+                        break;
+                    } else if packet == "2" {
+                        ws.send(Message::text("3")).await?;
+                    }
+                }
+            }
+            stats.active_now();
+            if vanish {
+                return Ok(Some(ws));
+            }
+            ws.send(Message::text("41")).await?;
+            ws.send(Message::text("1")).await?;
+            let _ = ws.close(None).await;
+        }
+    }
+    Ok(None)
+}
+
+/// A vanished WebSocket client: silent, its connection open, until the server gives up on it
+/// (its ping timeout) and closes it.
+async fn stay_silent(mut ws: Ws) {
+    while let Some(Ok(message)) = ws.next().await {
+        if let Message::Close(_) = message {
+            break;
+        }
+    }
+}
+
+/// Runs the soak sessions numbered `range`, `concurrency` at a time, and waits for all of them.
+async fn soak_batch(port: u16, range: std::ops::Range<usize>, concurrency: usize, emits: usize) -> Rc<SoakStats> {
+    let stats = Rc::new(SoakStats::default());
+    let gate = std::sync::Arc::new(Semaphore::new(concurrency));
+    let done = Rc::new(Notify::new());
+    let finished = Rc::new(Cell::new(0usize));
+    let total = range.len();
+    for n in range {
+        let permit = gate.clone().acquire_owned().await.expect("semaphore");
+        let (stats, done, finished) = (stats.clone(), done.clone(), finished.clone());
+        tokio::task::spawn_local(async move {
+            let kind = [SoakKind::Polling, SoakKind::WebSocket, SoakKind::Upgrade][n % 3];
+            let vanish = n % 4 == 3;
+            let session = soak_session(port, n, kind, emits, vanish, &stats);
+            match tokio::time::timeout(SOAK_SESSION_TIMEOUT, session).await {
+                Ok(Ok(silent)) => {
+                    stats.ok.set(stats.ok.get() + 1);
+                    if let Some(ws) = silent {
+                        // The next session may start: this one only waits now.
+                        drop(permit);
+                        let _ = tokio::time::timeout(SOAK_SESSION_TIMEOUT, stay_silent(ws)).await;
+                    }
+                }
+                failure => {
+                    stats.failed.set(stats.failed.get() + 1);
+                    let error = match failure {
+                        Ok(Err(e)) => format!("{kind:?}: {e}"),
+                        _ => format!("{kind:?}: timed out"),
+                    };
+                    stats.first_error.borrow_mut().get_or_insert(error);
+                }
+            }
+            finished.set(finished.get() + 1);
+            done.notify_one();
+        });
+    }
+    while finished.get() < total {
+        done.notified().await;
+    }
+    stats
+}
+
+/// Waits (up to `limit` s) until the server has `threads` threads; the seconds it took, or `None`.
+async fn wait_for_threads(pid: u32, threads: u64, limit: f64) -> Option<f64> {
+    let started = Instant::now();
+    loop {
+        if rss_and_threads(pid).1 == threads {
+            return Some(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed().as_secs_f64() > limit {
+            return None;
+        }
+        sleep_secs(0.02).await;
+    }
+}
+
+/// soak: `rounds` rounds of `sessions` sessions (polling, WebSocket, upgraded in turn; every fourth
+/// vanishing without a goodbye), each with `emits` acked emits. After the first 10,000 sessions of
+/// each round and after the whole round, it waits for the server's threads to come back to their
+/// starting count and reads its RSS.
+async fn soak(args: &Args) -> Value {
+    // One server: the first.
+    let (port, pid) = (args.ports[0], args.server_pids[0]);
+    let base = server_state(&[pid]);
+    let base_threads = base["threads"].as_u64().unwrap_or(0);
+    // The heartbeat, from one handshake.
+    let heartbeat_ms = match Http::connect(port).await {
+        Ok(mut http) => match http.request("GET", "/socket.io/?EIO=4&transport=polling", None).await {
+            Ok((_, body)) => heartbeat_of(&body),
+            Err(_) => 0,
+        },
+        Err(_) => 0,
+    };
+    let first = args.sessions.min(10_000);
+    let mut rounds = Vec::new();
+    for round in 0..args.rounds {
+        let started = Instant::now();
+        let cpu_before = Sample::take(&[pid]);
+        let mut figures = serde_json::Map::new();
+        let mut ok = 0;
+        let mut failed = 0;
+        let mut acks = 0;
+        let mut first_error: Option<String> = None;
+        let mut churn_s = 0.0;
+        for (label, range) in [("first", 0..first), ("rest", first..args.sessions)] {
+            if range.is_empty() {
+                continue;
+            }
+            let batch_started = Instant::now();
+            let stats = soak_batch(port, range, args.concurrency, args.emits).await;
+            churn_s += batch_started.elapsed().as_secs_f64();
+            ok += stats.ok.get();
+            failed += stats.failed.get();
+            acks += stats.acks.get();
+            if first_error.is_none() {
+                first_error = stats.first_error.borrow().clone();
+            }
+            // Threads back: counted from the last word of the batch's last session.
+            let back = wait_for_threads(pid, base_threads, args.settle).await;
+            let back = back.map(|_| stats.last_active.get().map_or(0.0, |at| at.elapsed().as_secs_f64()));
+            // The RSS once every session is over: a vanished polling client holds no thread, and
+            // its session ends at its ping timeout, at most one heartbeat after its last word.
+            if let Some(at) = stats.last_active.get() {
+                let all_over = at + Duration::from_millis(heartbeat_ms + 500);
+                tokio::time::sleep_until(all_over.into()).await;
+            }
+            let state = server_state(&[pid]);
+            figures.insert(format!("threads_back_after_{label}_s"), json!(back));
+            figures.insert(format!("rss_after_{label}_kb"), state["rss_kb"].clone());
+            figures.insert(format!("threads_after_{label}"), state["threads"].clone());
+            figures.insert(format!("fds_after_{label}"), state["fds"].clone());
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let span = cpu_before.span(&Sample::take(&[pid]));
+        figures.insert(
+            "server_cpu_us_per_session".into(),
+            json!(span.server * 1e6 / args.sessions as f64),
+        );
+        figures.insert("span".into(), span.json());
+        figures.insert("round".into(), json!(round + 1));
+        figures.insert("sessions".into(), json!(args.sessions));
+        figures.insert("ok".into(), json!(ok));
+        figures.insert("failed".into(), json!(failed));
+        figures.insert("acks".into(), json!(acks));
+        figures.insert("first_error".into(), json!(first_error));
+        figures.insert("wall_s".into(), json!(wall));
+        // Sessions per second while churning (the waits for the threads left out).
+        figures.insert("sessions_per_s".into(), json!(args.sessions as f64 / churn_s));
+        rounds.push(Value::Object(figures));
+    }
+    let kb = |round: usize, key: &str| rounds.get(round).and_then(|r| r[key].as_f64()).unwrap_or(f64::NAN);
+    // RSS at the end of a round (after its last batch).
+    let at_end = |round: usize| {
+        let rest = kb(round, "rss_after_rest_kb");
+        if rest.is_nan() {
+            kb(round, "rss_after_first_kb")
+        } else {
+            rest
+        }
+    };
+    let after_first = kb(0, "rss_after_first_kb");
+    let after_all = at_end(rounds.len().saturating_sub(1));
+    let back_max = rounds
+        .iter()
+        .flat_map(|r| ["threads_back_after_first_s", "threads_back_after_rest_s"].map(|k| r[k].as_f64()))
+        .flatten()
+        .fold(0.0, f64::max);
+    let never_back = rounds.iter().any(|r| {
+        r["threads_back_after_first_s"].is_null() || r.get("threads_back_after_rest_s").is_some_and(Value::is_null)
+    });
+    let failed: u64 = rounds.iter().map(|r| r["failed"].as_u64().unwrap_or(0)).sum();
+    let mean = |key: &str| rounds.iter().filter_map(|r| r[key].as_f64()).sum::<f64>() / rounds.len().max(1) as f64;
+    json!({
+        "case": "soak",
+        "server_base": base,
+        "heartbeat_ms": heartbeat_ms,
+        "rounds": rounds,
+        "rss_after_first_10k_kb": after_first,
+        "rss_after_all_kb": after_all,
+        "rss_growth_pct": 100.0 * (after_all - after_first) / after_first,
+        "round2_added_kb": if rounds.len() >= 2 { at_end(1) - at_end(0) } else { f64::NAN },
+        "threads_back_max_s": if never_back { Value::Null } else { json!(back_max) },
+        "threads_back_over_heartbeat": if never_back { Value::Null } else { json!(back_max * 1000.0 / heartbeat_ms as f64) },
+        "failed": failed,
+        "sessions_per_s": mean("sessions_per_s"),
+        "server_cpu_us_per_session": mean("server_cpu_us_per_session"),
+        "server_after": server_state(&[pid]),
+    })
 }
 
 fn main() {

@@ -10,6 +10,7 @@
 //! | `socket.rs`    | one session: `writeBuffer`, `flush`, heartbeat, upgrade state, `onClose` | `socket.ts`  |
 //! | `polling.rs`   | long-polling: the held GET (`onPollRequest`) and the POST (`onDataRequest`) | `transports/polling.ts` |
 //! | `websocket.rs` | the WebSocket transport: reader thread, writes that never wait, the probe | `transports/websocket.ts` |
+//! | `frames.rs`    | WebSocket frames: the client's read with a buffer only while bytes wait, ours encoded | (the `ws` package's `Receiver`, `Sender`) |
 //! | `packet.rs`    | packets `0`..`6` and `\x1e`-joined payloads                     | `engine.io-parser`   |
 //! | `packet_v3.rs` | Engine.IO v3: `<length>:<packet>` payloads, `b4` + base64, the binary framing | `parser-v3` |
 //! | `payload.rs`   | a polling body by the session's protocol: v4, v3, JSONP         | `transports/polling.ts` |
@@ -25,6 +26,7 @@ mod compression;
 mod cookie;
 mod cors;
 mod events;
+mod frames;
 pub mod jsonp;
 pub mod packet;
 pub mod packet_v3;

@@ -13,17 +13,29 @@
 //! Browsers send the held GET and the POST on two different connections, so each request finds
 //! its session by `sid` (in `server.rs`), never by its connection.
 //!
-//! A GET that must wait is held by a writer thread named `poll <sid>`, which waits for the
-//! session's wake-up channel and writes the answer; meanwhile the connection's own thread keeps
-//! reading the socket, so a client that drops the connection is noticed at once (see
-//! `http::HeldResponse`). The writer answers with packets, with a noop `6` (during an upgrade, or
-//! when the client's own `1` ended the session), or with a close `1` (the server ended it), then
-//! ends; the connection thread joins it.
+//! A GET that must wait is held by its connection's own thread (`hold`): one thread per held GET.
+//! It waits in one `poll(2)` on two descriptors at once (`http::Connection::wait_held`):
+//!
+//! ```text
+//! conn thread of the GET            the session (any thread: a POST, `timers`, an emit)
+//! ──────────────────────            ───────────────────────────────────────────────────
+//! on_poll_arrival: nothing queued
+//! watch_poll(waker)  ◄───────────── send(): queue, ring the waker (an eventfd, `waker.rs`)
+//! loop {
+//!   take_poll: an answer? write it, done
+//!   poll(socket: hang-up?, waker: rung?)
+//!     rung        → look again
+//!     client gone → "poll connection closed prematurely"
+//! }
+//! ```
+//!
+//! So a client that drops the connection of a held GET is noticed at once, as the reference's
+//! `req.on("close")`, and no second thread waits. The answer is packets, a noop `6` (during an
+//! upgrade, or when the client's own `1` ended the session), or a close `1` (the server ended it).
 
 use std::io;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, bounded, select};
 use log::debug;
 
 use super::compression::{self, Encoding, Negotiated};
@@ -31,7 +43,7 @@ use super::packet;
 use super::payload::{self, Decoded, PollingFormat};
 use super::server::Server;
 use super::socket::{Batch, PollArrival, PollTake, Socket};
-use crate::http::{self, BodyError, Connection, HeldResponse, Request, SharedStream};
+use crate::http::{self, BodyError, Connection, HeldWait, Request, SharedStream};
 use crate::listener::Next;
 
 /// The headers of a polling answer: its content type, `cache-control: no-store`, then what the
@@ -56,6 +68,15 @@ struct AnswerHead {
     compression: Option<Negotiated>,
 }
 
+/// After an answer: the next request on this connection, or its close.
+fn next_after(head: &AnswerHead) -> Next {
+    if head.keep_alive.is_some() {
+        Next::KeepAlive
+    } else {
+        Next::Close
+    }
+}
+
 /// A GET (the reference's `onPollRequest`): answer now, or hold it.
 pub(super) fn on_poll_request(
     server: &Server,
@@ -77,62 +98,47 @@ pub(super) fn on_poll_request(
         }
         PollArrival::Answer(batch) => {
             deliver(socket, connection.stream(), &head, batch);
-            Ok(if head.keep_alive.is_some() {
-                Next::KeepAlive
-            } else {
-                Next::Close
-            })
+            Ok(next_after(&head))
         }
-        PollArrival::Hold { poll_id, wake } => {
-            let stream = connection.share_stream();
-            let (cancel, cancelled) = bounded::<()>(0);
-            let writer_socket = socket.clone();
-            let spawned = crate::threads::spawn(format!("poll {}", socket.id()), move || {
-                poll_writer(writer_socket, poll_id, wake, cancelled, stream, head)
-            });
-            let thread = match spawned {
-                Ok(thread) => thread,
-                Err(e) => {
-                    socket.poll_abandoned(poll_id);
-                    return Err(e);
-                }
-            };
-            let abandoned_socket = socket.clone();
-            connection.hold(HeldResponse {
-                cancel,
-                thread,
-                on_abandon: Box::new(move || abandoned_socket.poll_abandoned(poll_id)),
-            });
-            Ok(Next::KeepAlive)
-        }
+        PollArrival::Hold { poll_id } => match hold(socket, poll_id, connection) {
+            Ok(Some(batch)) => {
+                deliver(socket, connection.stream(), &head, batch);
+                Ok(next_after(&head))
+            }
+            Ok(None) => Ok(Next::Close),
+            Err(e) => {
+                socket.poll_abandoned(poll_id);
+                Err(e)
+            }
+        },
     }
 }
 
-/// The thread `poll <sid>`: waits for the held GET's answer and writes it. Returns `true` when it
-/// answered, `false` when its client went away first.
-fn poll_writer(
-    socket: Socket,
-    poll_id: u64,
-    wake: Receiver<()>,
-    cancelled: Receiver<()>,
-    mut stream: SharedStream,
-    head: AnswerHead,
-) -> bool {
+/// Holds the GET `poll_id` on this thread until the session has its answer (`Some`), or until
+/// the client hangs up (`None`: the session ends with "poll connection closed prematurely").
+fn hold(socket: &Socket, poll_id: u64, connection: &mut Connection) -> io::Result<Option<Batch>> {
+    socket.watch_poll(poll_id, connection.waker()?);
+    let mut waited = false;
     loop {
         match socket.take_poll(poll_id) {
-            PollTake::Answer(batch) => {
-                deliver(&socket, &mut stream, &head, batch);
-                return true;
-            }
-            PollTake::Gone => return false,
+            PollTake::Answer(batch) => return Ok(Some(batch)),
+            PollTake::Gone => return Ok(None),
             PollTake::Wait => {}
         }
-        select! {
-            // Packets were queued, or the session dropped the sender (closed or upgraded):
-            // either way, look again.
-            recv(wake) -> _ => {}
-            // The connection thread dropped `cancel`: the client is gone.
-            recv(cancelled) -> _ => return false,
+        if !waited {
+            // About to wait, maybe for a whole ping interval: the stack pages below this call
+            // (the request's handling, the last answer's) go back to the kernel.
+            crate::memory::release_unused_stack();
+            waited = true;
+        }
+        match connection.wait_held()? {
+            // Packets were queued, the upgrade moved on, or the session closed: look again.
+            HeldWait::Rung => {}
+            HeldWait::ClientGone => {
+                debug!("{}: the client of the held GET went away", socket.id());
+                socket.poll_abandoned(poll_id);
+                return Ok(None);
+            }
         }
     }
 }

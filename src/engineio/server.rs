@@ -47,7 +47,7 @@ use super::events::{
 };
 use super::socket::Socket;
 use super::{Handler, payload, polling, websocket};
-use crate::http::{Connection, Request};
+use crate::http::{Connection, Request, SharedStream};
 use crate::listener::{HttpService, Next};
 use crate::sync::lock;
 use crate::timer::Timers;
@@ -239,8 +239,18 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// A session is over. When it was the last one, the memory malloc kept free for reuse goes
+    /// back to the kernel (`memory::give_back_free_heap`): after a burst of clients (a load test,
+    /// a fuzzer) has come and gone, the process's RSS is what it uses, not its peak.
     pub fn remove_client(&self, id: &str) {
-        lock(&self.clients).remove(id);
+        let none_left = {
+            let mut clients = lock(&self.clients);
+            clients.remove(id);
+            clients.is_empty()
+        };
+        if none_left {
+            crate::memory::give_back_free_heap();
+        }
     }
 }
 
@@ -303,6 +313,14 @@ impl Server {
     /// How many sessions are open.
     pub fn clients_count(&self) -> usize {
         lock(&self.shared.clients).len()
+    }
+
+    /// The TCP sockets of the sessions whose transport is a WebSocket now. For the benchmark's
+    /// floor only (`examples/interop.rs`, event `floor`): writing to a socket behind its session's
+    /// back could put a frame inside another that a slow client has only partly received.
+    pub fn websocket_streams(&self) -> Vec<SharedStream> {
+        let sockets: Vec<Socket> = lock(&self.shared.clients).values().cloned().collect();
+        sockets.iter().filter_map(Socket::websocket_stream).collect()
     }
 
     /// Whether a request is for Engine.IO (its URL starts with `path`, as the reference checks).
@@ -653,7 +671,9 @@ impl HttpService for Server {
 }
 
 /// A session id as the reference makes it (`base64id`): 15 random bytes from the OS, base64 with
-/// `/` -> `_` and `+` -> `-`: 20 characters, 120 bits.
+/// `/` -> `_` and `+` -> `-`: 20 characters, 120 bits. The bytes come from `getrandom(2)`, which
+/// needs no file descriptor (a server out of descriptors still opens sessions for the clients it
+/// could accept).
 pub fn generate_id() -> io::Result<String> {
     let mut bytes = [0u8; 15];
     random_bytes(&mut bytes)?;

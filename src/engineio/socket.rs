@@ -8,8 +8,8 @@
 //! Outbound packets wait in `write_buffer` (the reference's `writeBuffer`); `send` pushes a packet
 //! and then flushes it (the reference's `flush`), which depends on the transport:
 //!
-//! - polling: a held GET's writer waits on a wake-up channel in `waiting_writer`; `send` rings it
-//!   and the writer takes the whole buffer as its answer;
+//! - polling: the thread of a held GET waits on its connection's waker (an eventfd, `waker.rs`),
+//!   kept in `poll_waker`; `send` rings it and that thread takes the whole buffer as its answer;
 //! - WebSocket: the thread that queued the packet writes the buffer itself, without waiting for the
 //!   client (`websocket::flush`). One thread at a time holds that *writing role* (`flushing`);
 //!   a thread that finds it taken only queues, and the holder takes what was added before it lets
@@ -35,7 +35,6 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
 use log::{debug, info, warn};
 
 use super::Message;
@@ -44,8 +43,9 @@ use super::packet::Packet;
 use super::payload;
 use super::server::{Shared, TransportKind};
 use super::websocket::{self, WsWriter};
-use crate::http::Request;
+use crate::http::{Request, SharedStream};
 use crate::timer::TimerId;
+use crate::waker::Waker;
 
 /// The reference's `readyState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,7 @@ impl Batch {
     fn of_write_buffer(state: &mut State) -> Batch {
         Batch {
             pong: None,
-            packets: state.write_buffer.drain(..).collect(),
+            packets: take_buffer(state),
             close_transport: false,
             then_close_session: None,
             compress: std::mem::take(&mut state.compress_queued),
@@ -125,11 +125,11 @@ pub(super) enum PollArrival {
     Overlap,
     /// Something to send at once.
     Answer(Batch),
-    /// Nothing yet: hold the request; `wake` rings when there is.
-    Hold { poll_id: u64, wake: Receiver<()> },
+    /// Nothing yet: hold the request (and give the session its waker with `watch_poll`).
+    Hold { poll_id: u64 },
 }
 
-/// What a held GET's writer finds when it looks.
+/// What the thread of a held GET finds when it looks.
 pub(super) enum PollTake {
     /// Nothing yet.
     Wait,
@@ -145,11 +145,11 @@ pub(super) struct State {
     pub transport: TransportKind,
     /// The reference's `writeBuffer`.
     pub write_buffer: VecDeque<Packet>,
+    /// The waker of the held GET's thread: rung when there is something for it to look at.
+    pub poll_waker: Option<Arc<Waker>>,
     /// A packet now in `write_buffer` was sent with `compress` (the default): whoever takes the
     /// buffer takes this flag too (`Batch::compress`).
     pub compress_queued: bool,
-    /// Rings the writer of the held GET. Dropping it tells that writer the session is over.
-    pub waiting_writer: Option<Sender<()>>,
     /// The WebSocket that is the transport (opened directly, or after the upgrade).
     pub websocket: Option<Arc<WsWriter>>,
     /// A thread holds the writing role of the WebSocket (see the module's doc): the others only
@@ -233,8 +233,8 @@ impl Socket {
             ready_state: ReadyState::Open,
             transport,
             write_buffer: VecDeque::new(),
+            poll_waker: None,
             compress_queued: false,
-            waiting_writer: None,
             websocket: None,
             flushing: false,
             pong: None,
@@ -313,7 +313,7 @@ impl Socket {
 
     /// `socket.on("flush", writeBuffer => ...)`: the queued packets leave the buffer together for
     /// the transport. Called on the thread that takes them to write them (a GET's connection
-    /// thread or `poll <sid>`; over WebSocket the thread holding the writing role).
+    /// thread, held or not; over WebSocket the thread holding the writing role).
     pub fn on_flush(&self, listener: impl Fn(&Socket, &[Packet]) + Send + Sync + 'static) {
         let listener: FlushListener = Arc::new(listener);
         self.inner.listeners.add(|all| all.flush.push(listener));
@@ -491,7 +491,7 @@ impl Socket {
             }
         };
         if let Some(flush) = flush {
-            // Done after the lock is released: a woken GET writer must not find it still held
+            // Done after the lock is released: a woken GET thread must not find it still held
             // (on one core it runs at once), and a WebSocket write must not hold up other senders.
             self.run_flush(flush);
             return Ok(());
@@ -534,9 +534,7 @@ impl Socket {
     fn run_flush(&self, flush: Flush) {
         match flush {
             Flush::Nothing => {}
-            Flush::RingPoll(writer) => {
-                let _ = writer.try_send(()); // a full channel: it is rung already
-            }
+            Flush::RingPoll(waker) => waker.ring(),
             Flush::WriteWebSocket(writer) => websocket::flush(self, &writer),
         }
     }
@@ -608,16 +606,20 @@ impl Socket {
         }
         let poll_id = state.next_poll_id;
         state.next_poll_id += 1;
-        let (sender, receiver) = bounded(1);
         state.held_poll = Some(poll_id);
-        state.waiting_writer = Some(sender);
-        PollArrival::Hold {
-            poll_id,
-            wake: receiver,
+        PollArrival::Hold { poll_id }
+    }
+
+    /// The held GET `poll_id` waits on `waker` from now on. Whatever was queued before this is
+    /// found by the `take_poll` that follows; whatever is queued after it rings the waker.
+    pub(super) fn watch_poll(&self, poll_id: u64, waker: Arc<Waker>) {
+        let mut state = self.lock();
+        if state.held_poll == Some(poll_id) {
+            state.poll_waker = Some(waker);
         }
     }
 
-    /// A held GET's writer looks for its answer.
+    /// The thread of a held GET looks for its answer.
     pub(super) fn take_poll(&self, poll_id: u64) -> PollTake {
         let take = self.take_poll_locked(poll_id);
         if let PollTake::Answer(batch) = &take {
@@ -635,7 +637,7 @@ impl Socket {
         match take_poll_answer(&mut state) {
             Some(batch) => {
                 state.held_poll = None;
-                state.waiting_writer = None;
+                state.poll_waker = None;
                 PollTake::Answer(batch)
             }
             None => PollTake::Wait,
@@ -651,7 +653,7 @@ impl Socket {
                 return;
             }
             state.held_poll = None;
-            state.waiting_writer = None;
+            state.poll_waker = None;
         }
         self.on_error("poll connection closed prematurely");
     }
@@ -697,6 +699,11 @@ impl Socket {
         self.run_flush(flush);
     }
 
+    /// The socket of the WebSocket that is this session's transport, if it is one.
+    pub(super) fn websocket_stream(&self) -> Option<SharedStream> {
+        self.lock().websocket.as_ref().map(|writer| writer.stream())
+    }
+
     /// A client's WebSocket Ping frame: its Pong goes out with the next write.
     pub(super) fn queue_pong(&self, data: Vec<u8>) {
         let flush = {
@@ -725,7 +732,7 @@ impl Socket {
     fn take_for_websocket_locked(&self) -> Option<Batch> {
         let mut state = self.lock();
         let pong = state.pong.take();
-        let packets: Vec<Packet> = state.write_buffer.drain(..).collect();
+        let packets = take_buffer(&mut state);
         state.compress_queued = false; // no compression over WebSocket (see NOTES.md)
         match state.ready_state {
             ReadyState::Open if pong.is_none() && packets.is_empty() => {
@@ -791,7 +798,7 @@ impl Socket {
         {
             let mut state = self.lock();
             state.probed = true;
-            wake(&state.waiting_writer);
+            wake(&state.poll_waker);
         }
         if let Some(listeners) = self.inner.listeners.current() {
             for listener in &listeners.upgrading {
@@ -813,7 +820,7 @@ impl Socket {
             state.transport = TransportKind::WebSocket;
             // A GET still held wakes, sees `upgraded` and answers noop; from now on the
             // WebSocket takes the buffer.
-            wake(&state.waiting_writer);
+            wake(&state.poll_waker);
             state.websocket = state.probe.take();
             let flush = state.flush();
             (state.upgrade_timer.take(), flush)
@@ -973,7 +980,7 @@ impl Socket {
     /// `close_because`, with what went wrong (the reference's `description`), for the `close`
     /// listeners.
     fn close_described(&self, reason: &str, description: Option<&str>) {
-        let (timers, dropped, held_get, websocket, probe) = {
+        let (timers, dropped, dropped_bytes, held_get, websocket, probe) = {
             let mut state = self.lock();
             if state.ready_state == ReadyState::Closed {
                 return;
@@ -986,7 +993,8 @@ impl Socket {
                 state.close_timer.take(),
             ];
             let dropped = state.write_buffer.len();
-            state.write_buffer.clear();
+            let dropped_bytes: usize = state.write_buffer.iter().map(payload_bytes).sum();
+            state.write_buffer = VecDeque::new();
             state.pong = None;
             // The WebSocket: if no thread holds the writing role, this one takes it to write the
             // close frame; if one does, that thread will find the session closed.
@@ -995,13 +1003,8 @@ impl Socket {
                 state.flushing = true;
                 (writer, take_role)
             });
-            (
-                timers,
-                dropped,
-                state.waiting_writer.take(),
-                websocket,
-                state.probe.take(),
-            )
+            let held_get = state.poll_waker.take();
+            (timers, dropped, dropped_bytes, held_get, websocket, state.probe.take())
         };
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
@@ -1009,7 +1012,9 @@ impl Socket {
         // Out of `clients` first, then the transports are released (a held GET answers `1` or
         // `6`, a WebSocket gets its close frame): a client that sees the end finds the sid unknown.
         self.inner.shared.remove_client(&self.inner.id);
-        drop(held_get);
+        if let Some(waker) = held_get {
+            waker.ring(); // its thread finds the session closed and answers `1`
+        }
         match websocket {
             Some((writer, true)) => websocket::flush(self, &writer),
             // A `ws-writer` blocked on a client that does not read would wait for the write
@@ -1022,9 +1027,13 @@ impl Socket {
         }
         if dropped > 0 {
             warn!(
-                "{}: closed ({reason}) with {dropped} packets not sent: dropped",
+                "{}: closed ({reason}) with {dropped} packets not sent ({dropped_bytes} bytes): dropped",
                 self.inner.id
             );
+            if dropped_bytes >= GIVE_BACK_AFTER_BYTES {
+                // They are freed by now; malloc would keep the memory for reuse.
+                crate::memory::give_back_free_heap();
+            }
         } else {
             info!("{}: closed ({reason})", self.inner.id);
         }
@@ -1047,8 +1056,8 @@ pub(super) enum Flush {
     /// Nothing to do now: no transport can take them yet, the thread holding the WebSocket's
     /// writing role will, or the corked thread will at `uncork`.
     Nothing,
-    /// Ring the held GET's writer.
-    RingPoll(Sender<()>),
+    /// Ring the held GET's thread.
+    RingPoll(Arc<Waker>),
     /// This thread took the writing role: it writes the buffer to the WebSocket.
     WriteWebSocket(Arc<WsWriter>),
 }
@@ -1073,18 +1082,37 @@ impl State {
             self.flushing = true;
             return Flush::WriteWebSocket(Arc::clone(writer));
         }
-        match &self.waiting_writer {
-            Some(writer) => Flush::RingPoll(writer.clone()),
+        match &self.poll_waker {
+            Some(waker) => Flush::RingPoll(Arc::clone(waker)),
             None => Flush::Nothing,
         }
     }
 }
 
-/// Rings a writer, if one waits. A full channel means it is already rung.
-fn wake(writer: &Option<Sender<()>>) {
-    if let Some(sender) = writer {
-        let _ = sender.try_send(());
+/// Dropping this much buffered data (a client that stopped reading) gives the freed memory back
+/// to the kernel (`memory::give_back_free_heap`).
+const GIVE_BACK_AFTER_BYTES: usize = 1024 * 1024;
+
+/// The bytes a buffered packet holds (its data; the packet itself is a few words).
+fn payload_bytes(packet: &Packet) -> usize {
+    match packet {
+        Packet::Open(text) | Packet::Ping(text) | Packet::Pong(text) => text.len(),
+        Packet::Message(Message::Text(text)) => text.len(),
+        Packet::Message(Message::Binary(bytes)) => bytes.len(),
+        Packet::Close | Packet::Upgrade | Packet::Noop => 0,
     }
+}
+
+/// Rings the held GET's thread, if one waits.
+fn wake(waker: &Option<Arc<Waker>>) {
+    if let Some(waker) = waker {
+        waker.ring();
+    }
+}
+
+/// The whole `write_buffer`, leaving none: not even its capacity stays with an idle session.
+fn take_buffer(state: &mut State) -> Vec<Packet> {
+    std::mem::take(&mut state.write_buffer).into()
 }
 
 /// What a GET should carry now, if anything (called with the lock held).

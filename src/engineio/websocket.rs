@@ -22,34 +22,35 @@
 //! upgrade starts as a probe: only `2probe` and then `5` are accepted; anything else, or the
 //! `upgradeTimeout`, closes only this WebSocket and the session goes on polling.
 //!
-//! tungstenite answers Ping and Close frames by itself while reading. Here the reader's stream
-//! discards writes ([`ReadHalf`]) and the reader hands those answers to the writing path
-//! (`Socket::queue_pong`, `on_close`), so that every write goes through one [`WsWriter`].
+//! Frames are read by our own [`FrameReader`] and encoded by `frames::encode_frame` (`frames.rs`:
+//! the reader holds a buffer only while bytes wait in it, the writer only while the kernel has
+//! not taken them); a client's Ping is answered through the writing path (`Socket::queue_pong`),
+//! so that every write goes through one [`WsWriter`].
+//!
+//! The reader runs from the top of its thread's stack (`listener::Upgraded`), and a client quiet
+//! for `keep_alive_timeout` (5 s) costs little: the reader gives back the stack pages below its
+//! frame (`memory::release_unused_stack`) and waits with no time limit, holding no buffer.
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use log::{debug, error, info};
 use tungstenite::handshake::derive_accept_key;
-use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{Role, WebSocketConfig};
-use tungstenite::{Message as WsMessage, WebSocket};
 
 use super::Message;
+use super::frames::{self, FrameError, FrameReader, Incoming};
 use super::packet::Packet;
 use super::packet_v3;
 use super::payload;
 use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
 use super::socket::{Batch, Socket};
 use crate::http::{Connection, Request, SharedStream};
-use crate::listener::Next;
+use crate::listener::{Next, Upgraded};
 use crate::sync::lock;
 
-/// How much the reader asks of the socket in one `read` (and keeps as its buffer).
-const READER_BUFFER_BYTES: usize = 4096;
 /// Frames are collected up to this size, then written at once (a batch is written at its end
 /// anyway): one `send` per batch, not one per frame.
 const WRITER_BATCH_BYTES: usize = 64 * 1024;
@@ -68,16 +69,23 @@ enum ReaderEnd {
     ProbeFailed,
 }
 
-/// The read side of the socket for tungstenite: reads go to the socket, writes are dropped
-/// (tungstenite's automatic Pong/Close answers go through the [`WsWriter`] instead).
+/// The read side of the socket, for the [`FrameReader`].
 ///
-/// It also corks the session while the reader handles what one `read` brought: tungstenite
+/// It corks the session while the reader handles what one `read` brought: the frame reader
 /// calls `read` only when the frames it has are used up, so "about to read" is the moment to
 /// write the answers of those frames, all in one `send` (see `Socket::cork`).
+///
+/// It also times the client's silences: while the client is active the socket's read timeout is
+/// `idle_after`, so a quiet spell ends a `read` with `WouldBlock`; the reader then goes idle
+/// ([`WsReader::go_idle`]) and reads with no timeout, until the client speaks again.
 struct ReadHalf {
     stream: SharedStream,
     /// The session, once there is one (a handshake over WebSocket opens it after the 101).
     socket: Option<Socket>,
+    /// A silence this long makes the reader idle.
+    idle_after: Duration,
+    /// The reader is idle: the socket has no read timeout.
+    idle: bool,
 }
 
 impl Read for ReadHalf {
@@ -86,6 +94,12 @@ impl Read for ReadHalf {
             socket.uncork();
         }
         let result = self.stream.read(buffer);
+        if self.idle && matches!(result, Ok(n) if n > 0) {
+            // The client speaks again: time its next silence. (This fails only on a broken
+            // socket, which the next `read` reports.)
+            self.idle = false;
+            let _ = self.stream.tcp().set_read_timeout(Some(self.idle_after));
+        }
         if let Some(socket) = &self.socket {
             socket.cork();
         }
@@ -93,21 +107,21 @@ impl Read for ReadHalf {
     }
 }
 
-impl Write for ReadHalf {
-    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
-        Ok(buffer.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+/// The reader of one WebSocket: the frame reader and the socket it reads.
+struct WsReader {
+    frames: FrameReader,
+    stream: ReadHalf,
 }
 
-/// The write side of the socket for tungstenite: `send_now` (never waits) or, for the
-/// `ws-writer` thread of a slow client, a plain blocking `write` (which gives up after the
-/// connection's write timeout).
-struct SendHalf {
-    stream: SharedStream,
-    wait: Wait,
+impl WsReader {
+    /// The client has said nothing for `idle_after`: give back the stack pages below this call
+    /// and wait with no time limit. An idle client costs its thread's stack down to the blocked
+    /// `read()` and no buffer (NOTES.md, "An idle client's bytes").
+    fn go_idle(&mut self) {
+        crate::memory::release_unused_stack();
+        self.stream.idle = true;
+        let _ = self.stream.stream.tcp().set_read_timeout(None);
+    }
 }
 
 /// How a write treats a full kernel buffer.
@@ -119,38 +133,19 @@ enum Wait {
     Yes,
 }
 
-impl Write for SendHalf {
-    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
-        match self.wait {
-            Wait::No => self.stream.send_now(buffer),
-            Wait::Yes => self.stream.write(buffer),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for SendHalf {
-    /// Never called: the writer's WebSocket is only written to.
-    fn read(&mut self, _buffer: &mut [u8]) -> io::Result<usize> {
-        Ok(0)
-    }
-}
-
-/// The write side of one WebSocket: tungstenite's frame encoder over the socket. Every write to
-/// the WebSocket goes through it, one thread at a time: the thread holding the session's writing
-/// role (`State::flushing`), or, while probing, the probe's reader.
+/// The write side of one WebSocket: frames encoded (`frames::encode_frame`) and handed to the
+/// socket. Every write to the WebSocket goes through it, one thread at a time: the thread holding
+/// the session's writing role (`State::flushing`), or, while probing, the probe's reader.
 pub(super) struct WsWriter {
-    ws: Mutex<WebSocket<SendHalf>>,
+    out: Mutex<Outgoing>,
     /// The socket, for `shutdown`.
     stream: SharedStream,
     /// The `ws-writer` thread of a slow client, if one was started.
     slow: Mutex<SlowWriter>,
-    /// The close frame to end with, when it is not a plain one (1009: over `maxPayload`).
-    close_frame: Mutex<Option<CloseFrame>>,
+    /// The close frame's code and reason, when it is not a plain one (1009: over `maxPayload`).
+    close_frame: Mutex<Option<(u16, &'static str)>>,
     /// How binary data goes out: Engine.IO v3 puts the type byte `0x04` first, or (with `b64` in
-    /// this WebSocket's query) writes `b4<base64>` text (`to_frame`).
+    /// this WebSocket's query) writes `b4<base64>` text (`encode_packet`).
     format: FrameFormat,
 }
 
@@ -159,6 +154,48 @@ pub(super) struct WsWriter {
 struct FrameFormat {
     protocol: u8,
     supports_binary: bool,
+}
+
+/// The bytes of the frames on their way out.
+struct Outgoing {
+    /// Encoded frames; `bytes[sent..]` is not with the kernel yet (a slow client). Freed once all
+    /// of it is: an idle WebSocket keeps no buffer.
+    bytes: Vec<u8>,
+    sent: usize,
+    /// The close frame is queued: nothing may follow it.
+    closed: bool,
+}
+
+impl Outgoing {
+    /// Hands the kernel what is pending: `Ok` once it took all of it. With `Wait::No` a full
+    /// buffer is `WouldBlock` (the rest stays here); with `Wait::Yes` it waits, up to the write
+    /// timeout (then `WouldBlock` too).
+    fn send(&mut self, stream: &SharedStream, wait: Wait) -> io::Result<()> {
+        while self.sent < self.bytes.len() {
+            let rest = &self.bytes[self.sent..];
+            let written = match wait {
+                Wait::No => stream.send_now(rest),
+                Wait::Yes => {
+                    let mut socket = stream.tcp();
+                    socket.write(rest)
+                }
+            };
+            match written {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.bytes = Vec::new();
+        self.sent = 0;
+        Ok(())
+    }
+
+    /// Bytes encoded and not sent.
+    fn pending(&self) -> usize {
+        self.bytes.len() - self.sent
+    }
 }
 
 /// The `ws-writer` thread of one WebSocket: owned by the WebSocket's reader, which joins it.
@@ -173,24 +210,24 @@ enum Written {
     /// All of it is with the kernel.
     All,
     /// The kernel's buffer is full (`Wait::No` only): the frames up to the first packet of `rest`
-    /// are written or waiting in tungstenite's buffer, `rest` is not written at all.
+    /// are written or waiting in the writer's bytes, `rest` is not encoded at all.
     Partly { rest: Batch },
 }
 
 /// A failed write, with the packets it could not hand to the kernel (to be counted as dropped).
 struct WriteFailed {
-    error: tungstenite::Error,
+    error: io::Error,
     unsent: Vec<Packet>,
 }
 
 impl WsWriter {
-    fn new(stream: SharedStream, config: WebSocketConfig, format: FrameFormat) -> WsWriter {
-        let send_half = SendHalf {
-            stream: stream.clone(),
-            wait: Wait::No,
-        };
+    fn new(stream: SharedStream, format: FrameFormat) -> WsWriter {
         WsWriter {
-            ws: Mutex::new(WebSocket::from_raw_socket(send_half, Role::Server, Some(config))),
+            out: Mutex::new(Outgoing {
+                bytes: Vec::new(),
+                sent: 0,
+                closed: false,
+            }),
             stream,
             slow: Mutex::new(SlowWriter {
                 thread: None,
@@ -201,25 +238,33 @@ impl WsWriter {
         }
     }
 
-    /// Writes a batch as frames (`4hello` as a text frame, binary data as a binary frame) and
-    /// flushes them.
+    /// Writes a batch as frames (`4hello` as a text frame, binary data as a binary frame), in one
+    /// `send` (or one per 64 KiB).
     fn write_batch(&self, sid: &str, batch: Batch, wait: Wait) -> Result<Written, WriteFailed> {
-        let mut ws = lock(&self.ws);
-        ws.get_mut().wait = wait;
+        let mut out = lock(&self.out);
+        if out.closed {
+            let error = io::Error::new(io::ErrorKind::BrokenPipe, "the close frame has gone out");
+            return Err(WriteFailed {
+                error,
+                unsent: batch.packets,
+            });
+        }
         if let Some(data) = batch.pong {
-            // Queued by tungstenite, written with the frames below.
-            let _ = ws.write(WsMessage::Pong(data.into()));
+            frames::encode_frame(&mut out.bytes, frames::PONG, &[&data]);
         }
         let mut packets = batch.packets.into_iter();
         while let Some(packet) = packets.next() {
             crate::trace::outgoing(sid, &packet);
-            if let Err(error) = ws.write(to_frame(&packet, self.format)) {
-                // The frame itself is in tungstenite's buffer; the rest is not.
-                let rest: Vec<Packet> = packets.collect();
-                return kernel_full_or_failed(error, wait, rest, batch.close_transport, batch.then_close_session);
+            encode_packet(&mut out.bytes, &packet, self.format);
+            if out.pending() >= WRITER_BATCH_BYTES {
+                if let Err(error) = out.send(&self.stream, wait) {
+                    // This frame waits in `out`; the rest is not encoded.
+                    let rest: Vec<Packet> = packets.collect();
+                    return kernel_full_or_failed(error, wait, rest, batch.close_transport, batch.then_close_session);
+                }
             }
         }
-        match ws.flush() {
+        match out.send(&self.stream, wait) {
             Ok(()) => Ok(Written::All),
             Err(error) => {
                 kernel_full_or_failed(error, wait, Vec::new(), batch.close_transport, batch.then_close_session)
@@ -229,29 +274,53 @@ impl WsWriter {
 
     /// Sends one frame from the probe's reader (`3probe`), waiting if it must: nothing else
     /// writes to a probing WebSocket, and its reader has nothing else to do meanwhile.
-    fn write_from_reader(&self, sid: &str, packet: &Packet) -> tungstenite::Result<()> {
-        let mut ws = lock(&self.ws);
-        ws.get_mut().wait = Wait::Yes;
+    fn write_from_reader(&self, sid: &str, packet: &Packet) -> io::Result<()> {
+        let mut out = lock(&self.out);
         crate::trace::outgoing(sid, packet);
-        ws.send(to_frame(packet, self.format))
+        encode_packet(&mut out.bytes, packet, self.format);
+        out.send(&self.stream, Wait::Yes)
+    }
+
+    /// Answers a client's Ping frame from the probe's reader (an attached WebSocket's pong goes
+    /// with the session's next write instead: `Socket::queue_pong`).
+    fn pong_from_reader(&self, data: &[u8]) -> io::Result<()> {
+        let mut out = lock(&self.out);
+        frames::encode_frame(&mut out.bytes, frames::PONG, &[data]);
+        out.send(&self.stream, Wait::Yes)
     }
 
     /// Sends the close frame if the kernel takes it now, then shuts the socket down: the
     /// reader's `read` returns, the client sees the end.
+    ///
+    /// ```text
+    /// 88 00                                  a plain close
+    /// 88 1b 03 f1 Max payload size exceeded  code 1009 and its reason
+    /// ```
     pub(super) fn close(&self) {
-        let ws = match self.ws.try_lock() {
+        let out = match self.out.try_lock() {
             Ok(guard) => Some(guard),
             Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
             // A `ws-writer` is blocked writing: no close frame then, only the shutdown.
             Err(TryLockError::WouldBlock) => None,
         };
-        if let Some(mut ws) = ws {
-            ws.get_mut().wait = Wait::No;
-            let frame = lock(&self.close_frame).take();
-            let _ = ws.close(frame);
-            let _ = ws.flush();
+        if let Some(mut out) = out {
+            if !out.closed {
+                out.closed = true;
+                match lock(&self.close_frame).take() {
+                    Some((code, reason)) => {
+                        frames::encode_frame(&mut out.bytes, frames::CLOSE, &[&code.to_be_bytes(), reason.as_bytes()])
+                    }
+                    None => frames::encode_frame(&mut out.bytes, frames::CLOSE, &[]),
+                }
+                let _ = out.send(&self.stream, Wait::No);
+            }
         }
         self.shutdown();
+    }
+
+    /// The socket (another handle to it).
+    pub(super) fn stream(&self) -> SharedStream {
+        self.stream.clone()
     }
 
     /// Ends the TCP connection both ways (a blocked `read` or `write` on it returns).
@@ -281,16 +350,34 @@ impl WsWriter {
     }
 }
 
-/// After a failed `write`/`flush`: is it only the kernel's buffer being full?
+/// One packet as a WebSocket frame: a text frame `4hello` (the type and the message, appended
+/// without an intermediate string), or a binary frame for binary data (Engine.IO v3: `04` and the
+/// data, or the text `b4<base64>` for a `b64` client).
+fn encode_packet(out: &mut Vec<u8>, packet: &Packet, format: FrameFormat) {
+    match packet {
+        Packet::Message(Message::Text(text)) => frames::encode_frame(out, frames::TEXT, &[b"4", text.as_bytes()]),
+        Packet::Message(Message::Binary(bytes)) if format.protocol == 4 => {
+            frames::encode_frame(out, frames::BINARY, &[bytes])
+        }
+        Packet::Message(Message::Binary(bytes)) if format.supports_binary => {
+            frames::encode_frame(out, frames::BINARY, &[&[4], bytes])
+        }
+        Packet::Message(Message::Binary(_)) => {
+            frames::encode_frame(out, frames::TEXT, &[packet_v3::encode_packet(packet).as_bytes()])
+        }
+        other => frames::encode_frame(out, frames::TEXT, &[other.encode_as_text().as_bytes()]),
+    }
+}
+
+/// After a failed `send`: is it only the kernel's buffer being full?
 fn kernel_full_or_failed(
-    error: tungstenite::Error,
+    error: io::Error,
     wait: Wait,
     rest: Vec<Packet>,
     close_transport: bool,
     then_close_session: Option<&'static str>,
 ) -> Result<Written, WriteFailed> {
-    let would_block = matches!(&error, tungstenite::Error::Io(e) if e.kind() == io::ErrorKind::WouldBlock);
-    if would_block && wait == Wait::No {
+    if error.kind() == io::ErrorKind::WouldBlock && wait == Wait::No {
         let rest = Batch {
             pong: None,
             packets: rest,
@@ -385,35 +472,6 @@ fn start_slow_writer(socket: &Socket, writer: &Arc<WsWriter>, rest: Batch) {
     }
 }
 
-/// One packet as a WebSocket frame: text `4hello`, or a binary frame for binary data (Engine.IO
-/// v3: `04` and the data, or the text `b4<base64>` for a `b64` client).
-fn to_frame(packet: &Packet, format: FrameFormat) -> WsMessage {
-    match packet {
-        Packet::Message(Message::Binary(bytes)) if format.protocol == 4 => WsMessage::binary(bytes.clone()),
-        Packet::Message(Message::Binary(bytes)) if format.supports_binary => {
-            let mut frame = Vec::with_capacity(1 + bytes.len());
-            frame.push(4);
-            frame.extend_from_slice(bytes);
-            WsMessage::binary(frame)
-        }
-        Packet::Message(Message::Binary(_)) => WsMessage::text(packet_v3::encode_packet(packet)),
-        other => WsMessage::text(other.encode_as_text()),
-    }
-}
-
-/// One frame from the client as a packet, by this WebSocket's protocol (v3: binary data after
-/// the type byte, `b4<base64>` in text).
-fn from_frame(frame: WsMessage, protocol: u8) -> Result<Option<Packet>, String> {
-    let decoded = match frame {
-        WsMessage::Text(text) if protocol == 3 => packet_v3::decode_packet(text.as_str()),
-        WsMessage::Text(text) => Packet::decode_text(text.as_str()),
-        WsMessage::Binary(bytes) if protocol == 3 => packet_v3::decode_binary_packet(&bytes),
-        WsMessage::Binary(bytes) => Ok(Packet::Message(Message::Binary(bytes.to_vec()))),
-        _ => return Ok(None),
-    };
-    decoded.map(Some).map_err(|e| e.to_string())
-}
-
 /// The `ws` package's check of the key: 16 bytes in base64.
 fn is_valid_key(key: &str) -> bool {
     key.len() == 24
@@ -471,42 +529,77 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
     );
     connection.stream().write_all(accept.as_bytes())?;
 
-    // From here the socket is a WebSocket: one handle to read (no timeout: the heartbeat finds a
-    // dead client), one to write. The reader reads up to 4 KiB at a time; the writer never reads
-    // (no read buffer) and collects a batch of frames (up to 64 KiB) for one `send`.
-    let limits = WebSocketConfig::default()
-        .max_message_size(Some(server.options().max_payload))
-        .max_frame_size(Some(server.options().max_payload));
-    let reader_config = limits.read_buffer_size(READER_BUFFER_BYTES);
-    let writer_config = limits.read_buffer_size(0).write_buffer_size(WRITER_BATCH_BYTES);
+    // From here the socket is a WebSocket: one handle to read (no limit on how long the client
+    // may be quiet: the heartbeat finds a dead client; the read timeout only marks it idle), one
+    // to write. The writer never reads (no read buffer) and collects a batch of frames (up to
+    // 64 KiB) for one `send`.
+    let idle_after = connection.limits().keep_alive_timeout;
     let read_stream = connection.share_stream();
-    read_stream.tcp().set_read_timeout(None)?;
-    let leftover = connection.take_buffered_bytes();
-    let read_half = ReadHalf {
-        stream: read_stream,
-        socket: None,
+    read_stream.tcp().set_read_timeout(Some(idle_after))?;
+    let reader = WsReader {
+        frames: FrameReader::new(connection.take_buffered_bytes(), server.options().max_payload),
+        stream: ReadHalf {
+            stream: read_stream,
+            socket: None,
+            idle_after,
+            idle: false,
+        },
     };
-    let reader = WebSocket::from_partially_read(read_half, leftover, Role::Server, Some(reader_config));
     let format = FrameFormat {
         protocol: payload::protocol_of(&request),
         supports_binary: payload::supports_binary(&request),
     };
-    let writer = Arc::new(WsWriter::new(connection.share_stream(), writer_config, format));
+    let writer = Arc::new(WsWriter::new(connection.share_stream(), format));
 
-    match purpose {
-        Purpose::Upgrade(socket) => run_probe(socket, reader, writer),
+    // The reader's loop runs once this request's calls have returned (see `Upgraded`).
+    let session = match purpose {
+        Purpose::Upgrade(socket) => ReaderOf::Probe(socket),
         Purpose::Handshake(id) => {
             info!("{id}: handshake over websocket from {}", request.peer);
             let socket = server.open_session(id, TransportKind::WebSocket, request);
-            run_attached(server, socket, reader, writer)
+            ReaderOf::NewSession(server.clone(), socket)
+        }
+    };
+    Ok(Next::Upgraded(Box::new(WebSocketReader {
+        session,
+        reader,
+        writer,
+    })))
+}
+
+/// What the connection thread runs once the upgrade request's calls have returned
+/// (`listener::Upgraded`): the WebSocket's reader.
+struct WebSocketReader {
+    session: ReaderOf,
+    reader: WsReader,
+    writer: Arc<WsWriter>,
+}
+
+/// Whose reader it is.
+enum ReaderOf {
+    /// A probe for this polling session (`run_probe`).
+    Probe(Socket),
+    /// A session opened over this WebSocket (`run_attached`).
+    NewSession(Server, Socket),
+}
+
+impl Upgraded for WebSocketReader {
+    fn run(self: Box<Self>) {
+        let WebSocketReader {
+            session,
+            reader,
+            writer,
+        } = *self; // the box is freed here
+        match session {
+            ReaderOf::Probe(socket) => run_probe(socket, reader, writer),
+            ReaderOf::NewSession(server, socket) => run_attached(&server, socket, reader, writer),
         }
     }
-    Ok(Next::Close)
 }
 
 /// A session opened over WebSocket: the WebSocket is its transport at once (the open packet goes
 /// out), then the `connection` event, then the reader's loop.
-fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, writer: Arc<WsWriter>) {
+fn run_attached(server: &Server, socket: Socket, reader: WsReader, writer: Arc<WsWriter>) {
     socket.attach_websocket(Arc::clone(&writer));
     server.emit_connection(&socket);
     let (end, _) = read_loop(&socket, reader, &writer, false);
@@ -514,7 +607,7 @@ fn run_attached(server: &Server, socket: Socket, reader: WebSocket<ReadHalf>, wr
 }
 
 /// An upgrade of a polling session: probe first.
-fn run_probe(socket: Socket, reader: WebSocket<ReadHalf>, writer: Arc<WsWriter>) {
+fn run_probe(socket: Socket, reader: WsReader, writer: Arc<WsWriter>) {
     if !socket.begin_upgrade(Arc::clone(&writer)) {
         // Already upgrading or upgraded: this second WebSocket is closed at once (the reference's
         // "transport has already been trying to upgrade").
@@ -530,10 +623,8 @@ fn run_probe(socket: Socket, reader: WebSocket<ReadHalf>, writer: Arc<WsWriter>)
 /// then make sure the socket is shut down and the `ws-writer` thread, if any, has ended.
 fn finish(socket: Socket, end: ReaderEnd, writer: &Arc<WsWriter>, attached: bool) {
     if let ReaderEnd::TooLarge(_) = &end {
-        *lock(&writer.close_frame) = Some(CloseFrame {
-            code: CloseCode::Size,
-            reason: "Max payload size exceeded".into(),
-        });
+        // 1009: "Message Too Big" (RFC 6455 7.4.1), with the `ws` package's reason.
+        *lock(&writer.close_frame) = Some((1009, "Max payload size exceeded"));
     }
     if !attached {
         debug!("{}: probing WebSocket ended", socket.id());
@@ -556,13 +647,8 @@ fn finish(socket: Socket, end: ReaderEnd, writer: &Arc<WsWriter>, attached: bool
 
 /// Reads frames until the WebSocket ends; `probing` until `5` makes it the transport. Returns
 /// how it ended, and whether it was the session's transport by then.
-fn read_loop(
-    socket: &Socket,
-    mut reader: WebSocket<ReadHalf>,
-    writer: &Arc<WsWriter>,
-    probing: bool,
-) -> (ReaderEnd, bool) {
-    reader.get_mut().socket = Some(socket.clone());
+fn read_loop(socket: &Socket, mut reader: WsReader, writer: &Arc<WsWriter>, probing: bool) -> (ReaderEnd, bool) {
+    reader.stream.socket = Some(socket.clone());
     let mut attached = !probing;
     let end = read_frames(socket, &mut reader, writer, &mut attached);
     // Whatever this thread's handlers queued last goes out (or is dropped with the session).
@@ -571,47 +657,50 @@ fn read_loop(
 }
 
 /// The loop of `read_loop`.
-fn read_frames(
-    socket: &Socket,
-    reader: &mut WebSocket<ReadHalf>,
-    writer: &Arc<WsWriter>,
-    attached: &mut bool,
-) -> ReaderEnd {
+fn read_frames(socket: &Socket, reader: &mut WsReader, writer: &Arc<WsWriter>, attached: &mut bool) -> ReaderEnd {
     loop {
-        let frame = match reader.read() {
-            Ok(frame) => frame,
-            Err(tungstenite::Error::ConnectionClosed) | Err(tungstenite::Error::AlreadyClosed) => {
+        let incoming = match reader.frames.read_message(&mut reader.stream) {
+            Ok(incoming) => incoming,
+            Err(FrameError::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                reader.go_idle();
+                continue;
+            }
+            Err(FrameError::Io(e)) => {
+                if e.kind() != io::ErrorKind::UnexpectedEof {
+                    debug!("{}: websocket read: {e}", socket.id());
+                }
                 return ReaderEnd::Closed;
             }
-            Err(tungstenite::Error::Io(e)) => {
-                debug!("{}: websocket read: {e}", socket.id());
-                return ReaderEnd::Closed;
-            }
-            Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
-                return ReaderEnd::Closed;
-            }
-            Err(e @ tungstenite::Error::Capacity(_)) => return ReaderEnd::TooLarge(e.to_string()),
-            Err(e) => return ReaderEnd::Error(e.to_string()),
+            Err(e @ FrameError::TooLarge(_)) => return ReaderEnd::TooLarge(e.to_string()),
+            Err(e @ FrameError::Protocol(_)) => return ReaderEnd::Error(e.to_string()),
         };
-        let frame = match frame {
-            WsMessage::Text(_) | WsMessage::Binary(_) => frame,
-            WsMessage::Ping(data) => {
-                if *attached {
-                    socket.queue_pong(data.to_vec());
+        let packet = match incoming {
+            Incoming::Text(text) => {
+                let decoded = if writer.format.protocol == 3 {
+                    packet_v3::decode_packet(&text)
                 } else {
-                    let mut ws = lock(&writer.ws);
-                    ws.get_mut().wait = Wait::Yes;
-                    let _ = ws.send(WsMessage::Pong(data));
+                    Packet::decode_text(&text)
+                };
+                match decoded {
+                    Ok(packet) => packet,
+                    Err(e) => return ReaderEnd::ParseError(e.to_string()),
+                }
+            }
+            Incoming::Binary(bytes) if writer.format.protocol == 3 => match packet_v3::decode_binary_packet(&bytes) {
+                Ok(packet) => packet,
+                Err(e) => return ReaderEnd::ParseError(e.to_string()),
+            },
+            Incoming::Binary(bytes) => Packet::Message(Message::Binary(bytes)),
+            Incoming::Ping(data) => {
+                if *attached {
+                    socket.queue_pong(data);
+                } else {
+                    let _ = writer.pong_from_reader(&data);
                 }
                 continue;
             }
-            WsMessage::Close(_) => return ReaderEnd::Closed,
-            WsMessage::Pong(_) | WsMessage::Frame(_) => continue,
-        };
-        let packet = match from_frame(frame, writer.format.protocol) {
-            Ok(Some(packet)) => packet,
-            Ok(None) => continue,
-            Err(why) => return ReaderEnd::ParseError(why),
+            Incoming::Close => return ReaderEnd::Closed,
+            Incoming::Pong => continue,
         };
         crate::trace::incoming(socket.id(), &packet);
         if *attached {

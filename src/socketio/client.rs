@@ -328,8 +328,8 @@ fn socket_of(sockets: &[(String, Socket)], nsp: &str) -> Option<Socket> {
 fn build_handshake(request: &crate::http::Request, auth: Value) -> Handshake {
     let issued = date::now_millis();
     Handshake {
-        headers: request.headers.clone(),
-        query: request.query.clone(),
+        headers: Arc::clone(&request.headers),
+        query: Arc::clone(&request.query),
         auth,
         url: request.url.clone(),
         time: date::js_date_string(issued),

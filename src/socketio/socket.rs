@@ -90,10 +90,11 @@ impl From<Vec<u8>> for Arg {
 /// The reference's `socket.handshake`: what the client's first request said.
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    /// Request headers, names in lower case (`x-forwarded-for`, `user-agent`, ...).
-    pub headers: Vec<(String, String)>,
-    /// The query string of the first request, decoded.
-    pub query: Vec<(String, String)>,
+    /// Request headers, names in lower case (`x-forwarded-for`, `user-agent`, ...): the session's
+    /// first request's, shared with it and with the client's other namespaces.
+    pub headers: Arc<[(String, String)]>,
+    /// The query string of the first request, decoded (shared, as `headers`).
+    pub query: Arc<[(String, String)]>,
     /// The CONNECT packet's payload (`auth` on the client), `{}` when there was none.
     pub auth: Value,
     /// The first request's URL, e.g. `/socket.io/?EIO=4&transport=polling&t=Pa1`.
@@ -148,8 +149,8 @@ impl Handshake {
             .and_then(|address| address.parse::<std::net::IpAddr>().ok())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         Handshake {
-            headers: pairs_from_json(value.get("headers")),
-            query: pairs_from_json(value.get("query")),
+            headers: pairs_from_json(value.get("headers")).into(),
+            query: pairs_from_json(value.get("query")).into(),
             auth: value
                 .get("auth")
                 .cloned()
