@@ -28,7 +28,16 @@
 //!                             another server: nsp.local.emit(`hello-back`, SERVER_ID, ...args)
 //! `server-side-emit-with-ack` (ack)   nsp.serverSideEmitWithAck(`ping`) -> ack({err, responses
 //!                             sorted}); on `ping` (cb) from another server: cb(SERVER_ID)
+//! `ticks` (count, everyMs, ack)       socket.join(`r`); ack(); then every everyMs, for i = 0 ..
+//!                             count-1: nsp.to(socket.id).emit(`tick`, i), and when i % 3 == 0
+//!                             also nsp.to(`r`).emit(`room-tick`, i) (a thread per call)
+//! `close-conn` ()             socket.conn.close(): the Engine.IO connection closes ("forced
+//!                             close") with no Socket.IO DISCONNECT, so the client reconnects
 //! ```
+//!
+//! With `--recover` (connection state recovery, `--max-disconnection MS`) every event but acks
+//! and volatile ones gets its offset as its last argument, and a client that comes back in time
+//! after its connection dropped gets its socket back (`socket.recovered`).
 //!
 //! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on.
 //!
@@ -75,7 +84,9 @@ use regex::Regex;
 use serde_json::{Value, json};
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{
+    Ack, Arg, ConnectError, ConnectionStateRecovery, MiddlewareError, Namespace, Server, ServerOptions, Socket,
+};
 
 /// The names `io.on('new_namespace')` has seen, in order.
 type Created = Arc<Mutex<Vec<String>>>;
@@ -263,6 +274,39 @@ fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
         }
     });
     operators(socket, namespace);
+    recovery_hooks(socket);
+}
+
+/// The hooks of the connection state recovery tests (see the module's doc).
+fn recovery_hooks(socket: &Socket) {
+    socket.on("ticks", |socket, args, ack| {
+        let number = |index: usize| match args.get(index) {
+            Some(Arg::Json(value)) => value.as_u64().unwrap_or(0),
+            _ => 0,
+        };
+        // Bounded, so that the thread ends soon whatever a client asks.
+        let count = number(0).min(10_000);
+        let every = Duration::from_millis(number(1).clamp(1, 10_000));
+        socket.join("r");
+        answer(ack, Vec::new());
+        let nsp = socket.nsp().clone();
+        let id = socket.id().to_string();
+        let started = socketio_book::threads::spawn(format!("ticks {id}"), move || {
+            for i in 0..count {
+                std::thread::sleep(every);
+                let _ = nsp.to(&id).emit("tick", vec![Arg::Json(json!(i))]);
+                if i % 3 == 0 {
+                    let _ = nsp.to("r").emit("room-tick", vec![Arg::Json(json!(i))]);
+                }
+            }
+        });
+        if let Err(e) = started {
+            log::warn!("{}: ticks not started: {e}", socket.id());
+        }
+    });
+    socket.on("close-conn", |socket, _args, _ack| {
+        socket.conn().close();
+    });
 }
 
 /// The handlers of the operators on many sockets (see the module's doc).
@@ -396,6 +440,8 @@ const USAGE: Usage = Usage {
         cli::INITIAL_HEADER,
         cli::HEADER,
         cli::MAX_CONNECTIONS,
+        cli::RECOVER,
+        cli::MAX_DISCONNECTION,
         Flag::text(
             "server-id",
             "NAME",
@@ -429,6 +475,13 @@ fn run() -> Result<(), String> {
         allow_upgrades: engine_flags.allow_upgrades()?,
         cookie: engine_flags.cookie(),
         cors: engine_flags.cors()?,
+        connection_state_recovery: match flags.switch("recover") {
+            true => Some(ConnectionStateRecovery {
+                max_disconnection_duration: flags.millis("max-disconnection"),
+                ..ConnectionStateRecovery::default()
+            }),
+            false => None,
+        },
         ..ServerOptions::default()
     };
     let port: u16 = flags.number("port");

@@ -179,6 +179,23 @@ pub const fn host(default: &'static str) -> Flag {
     Flag::text("host", "ADDR", "the address to bind").default(default)
 }
 
+/// `--recover`: the reference's `connectionStateRecovery: {}` (its defaults; see
+/// `socketio::ConnectionStateRecovery`).
+pub const RECOVER: Flag = Flag::switch(
+    "recover",
+    "connection state recovery (connectionStateRecovery): a client whose connection drops gets its socket, rooms, data and missed events back",
+);
+
+/// `--max-disconnection`: the reference's `connectionStateRecovery.maxDisconnectionDuration`.
+pub const MAX_DISCONNECTION: Flag = Flag::number(
+    "max-disconnection",
+    "MS",
+    1,
+    MAX_MS,
+    "with --recover: how long a dropped socket's session and the events it may miss are kept (maxDisconnectionDuration)",
+)
+.default("120000");
+
 /// `--ping-interval`: the reference's `pingInterval` (default of `engineio::ServerOptions`).
 pub const PING_INTERVAL: Flag =
     Flag::number("ping-interval", "MS", 1, MAX_MS, "Engine.IO heartbeat: a ping every MS").default("25000");

@@ -16,7 +16,7 @@ use serde_json::Value;
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::interval::{Interval, set_interval};
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Arg, ConnectionStateRecovery, Handshake, Server, ServerOptions, Socket};
 use socketio_book::www::{App, CLIENT_SCRIPT};
 
 /// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`: the client's IP. A proxy in
@@ -141,6 +141,7 @@ const USAGE: Usage = Usage {
         ),
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,
+        cli::RECOVER,
         Flag::number(
             "news-interval",
             "MS",
@@ -169,10 +170,14 @@ fn run() -> Result<(), String> {
     // const io = SocketIO(server, { path: '/socket.io' });
     // Socket.IO on the HTTP server, with an options object; the chapter sets only `path`, where
     // clients connect. The page's `path` option must be the same.
+    // (`--recover` adds socket.io 4.6's `connectionStateRecovery: {}`, which the chapter's
+    // socket.io did not have: a page whose connection drops gets its socket back, and the
+    // `news` it missed.)
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
+        connection_state_recovery: flags.switch("recover").then(ConnectionStateRecovery::default),
         ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;

@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::{debug, info, warn};
 use serde_json::Value;
 
+use super::adapter::SessionToPersist;
 use super::namespace::Namespace;
 use super::namespaces::Namespaces;
 use super::packet::{self, Decoder, Packet, PacketData, PacketType, ParseError};
@@ -155,25 +156,48 @@ impl Client {
         self.namespaces.connect_finished(&namespace);
     }
 
-    /// The reference's `doConnect`: a new socket in `namespace`, through its middlewares.
+    /// The reference's `doConnect` and `_createSocket`: a socket in `namespace`, through its
+    /// middlewares. With connection state recovery on, a CONNECT whose `auth` carries the `pid`
+    /// and `offset` of a session the adapter still keeps gets that socket back (same id, rooms,
+    /// data; its missed packets follow); any other gets a new socket with a new pid:
+    ///
+    /// ```text
+    /// 40{"pid":"<pid>","offset":"PhPmfU0"}   kept session, offset in the log -> the same socket
+    /// 40{"pid":"forged","offset":"x"}        anything else                    -> a new socket
+    /// ```
     fn do_connect(self: &Arc<Self>, namespace: &Namespace, auth: Value) {
-        let id = match engineio::generate_id() {
-            Ok(id) => id,
-            Err(e) => {
-                warn!("{}: cannot make a socket id: {e}", self.conn.id());
-                self.close();
-                return;
+        let restored = restore_session(namespace, &auth);
+        let handshake = build_handshake(self.conn.request(), auth);
+        let socket = match restored {
+            Some((session, offset)) => Socket::restored(
+                session,
+                offset,
+                namespace.clone(),
+                self.conn.clone(),
+                Arc::downgrade(self),
+                handshake,
+            ),
+            None => {
+                let ids = match new_ids(namespace) {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        warn!("{}: cannot make a socket id: {e}", self.conn.id());
+                        self.close();
+                        return;
+                    }
+                };
+                Socket::new(
+                    ids.0,
+                    ids.1,
+                    namespace.clone(),
+                    self.conn.clone(),
+                    Arc::downgrade(self),
+                    handshake,
+                )
             }
         };
-        let handshake = build_handshake(self.conn.request(), auth);
-        let socket = Socket::new(
-            id,
-            namespace.clone(),
-            self.conn.clone(),
-            Arc::downgrade(self),
-            handshake,
-        );
         if self.conn.ready_state() != engineio::ReadyState::Open {
+            socket.cleanup_unconnected();
             return;
         }
         let socket = match namespace.add(socket) {
@@ -257,6 +281,32 @@ impl Client {
             .map(|(_, socket)| socket.clone())
             .collect()
     }
+}
+
+/// A new socket's id and, with connection state recovery on, its private session id (both
+/// from `generate_id`, as the reference's `base64id.generateId()`).
+fn new_ids(namespace: &Namespace) -> std::io::Result<(String, Option<String>)> {
+    let id = engineio::generate_id()?;
+    let pid = match namespace.recovery() {
+        Some(_) => Some(engineio::generate_id()?),
+        None => None,
+    };
+    Ok((id, pid))
+}
+
+/// The reference's `_createSocket` check: recovery on, `auth.pid` and `auth.offset` strings,
+/// and the adapter still keeps that session. Returns it and the offset.
+fn restore_session(namespace: &Namespace, auth: &Value) -> Option<(SessionToPersist, String)> {
+    namespace.recovery()?;
+    let pid = auth.get("pid")?.as_str()?;
+    let offset = auth.get("offset")?.as_str()?;
+    let session = namespace.adapter().restore_session(pid, offset)?;
+    debug!(
+        "{}: connection state recovered for socket {}",
+        namespace.name(),
+        session.sid
+    );
+    Some((session, offset.to_string()))
 }
 
 /// The socket of namespace `nsp`, if joined.

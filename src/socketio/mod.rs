@@ -23,11 +23,16 @@ pub mod packet;
 mod server;
 mod socket;
 
-pub use adapter::{Adapter, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, TimeoutError};
+pub use adapter::{
+    Adapter, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, SessionAwareAdapter, TimeoutError,
+};
 pub use broadcast::{BroadcastAckCallback, BroadcastOperator, RemoteSocket};
 pub use listeners::{AnyListener, ListenerId};
 pub use namespace::{ConnectError, Namespace, ServerSideAck, WeakNamespace};
 pub use namespaces::{NamespaceFn, NamespaceName};
 pub use packet::Arg;
-pub use server::{Server, ServerOptions};
-pub use socket::{Ack, AckError, EmitError, FlaggedSocket, Handshake, MiddlewareError, Socket, SocketError};
+pub use server::{ConnectionStateRecovery, Server, ServerOptions};
+pub use socket::{
+    Ack, AckError, EmitError, FlaggedSocket, Handshake, MiddlewareError, RECOVERABLE_DISCONNECT_REASONS, Socket,
+    SocketError,
+};

@@ -32,6 +32,7 @@ use serde_json::Value;
 
 use super::adapter::AdapterFactory;
 use super::namespace::Namespace;
+use super::server::ConnectionStateRecovery;
 use crate::sync::{lock, panic_message};
 use crate::timer::Timers;
 
@@ -120,13 +121,20 @@ pub(super) struct Namespaces {
     cleanup_empty_child_namespaces: bool,
     /// The server's `adapter` option: makes the adapter of each namespace clients join.
     adapter: AdapterFactory,
+    /// `connectionStateRecovery`, which every namespace reads.
+    recovery: Option<ConnectionStateRecovery>,
 }
 
 impl Namespaces {
     /// The namespaces of a new server: `/` alone.
-    pub fn new(timers: Timers, cleanup_empty_child_namespaces: bool, adapter: AdapterFactory) -> Namespaces {
+    pub fn new(
+        timers: Timers,
+        cleanup_empty_child_namespaces: bool,
+        adapter: AdapterFactory,
+        recovery: Option<ConnectionStateRecovery>,
+    ) -> Namespaces {
         let mut by_name = HashMap::new();
-        let root = Namespace::new("/", timers.clone(), &adapter);
+        let root = Namespace::new("/", timers.clone(), &adapter, recovery.clone());
         root.adapter().init();
         by_name.insert("/".to_string(), root);
         Namespaces {
@@ -138,6 +146,7 @@ impl Namespaces {
             timers,
             cleanup_empty_child_namespaces,
             adapter,
+            recovery,
         }
     }
 
@@ -187,7 +196,7 @@ impl Namespaces {
                     );
                     parent.namespace.new_child(&name, &self.adapter)
                 }
-                None => Namespace::new(&name, self.timers.clone(), &self.adapter),
+                None => Namespace::new(&name, self.timers.clone(), &self.adapter, self.recovery.clone()),
             };
             state.by_name.insert(name.clone(), namespace.clone());
             namespace
@@ -204,7 +213,7 @@ impl Namespaces {
         let mut state = lock(&self.state);
         let name = format!("/_{}", state.parents.len());
         debug!("initializing parent namespace {name}");
-        let namespace = Namespace::new_parent(&name, self.timers.clone());
+        let namespace = Namespace::new_parent(&name, self.timers.clone(), self.recovery.clone());
         // (A parent's adapter only hands broadcasts to its children: its `init` does nothing.)
         state.parents.push(Arc::new(Parent {
             matcher,

@@ -69,6 +69,41 @@ pub struct ServerOptions {
     /// `cleanupEmptyChildNamespaces`: false. When true, a child of a parent namespace
     /// (`io.of(regex)`) is removed once its last socket has left.
     pub cleanup_empty_child_namespaces: bool,
+    /// `connectionStateRecovery`: none (off). When set, a client whose connection dropped gets
+    /// its socket back (id, rooms, data, the events it missed) if it returns in time: see
+    /// [`ConnectionStateRecovery`]. With the default `adapter`, each namespace then gets a
+    /// `SessionAwareAdapter`.
+    pub connection_state_recovery: Option<ConnectionStateRecovery>,
+}
+
+/// `connectionStateRecovery: { maxDisconnectionDuration, skipMiddlewares }`, with the
+/// reference's defaults, and our cap on the log.
+///
+/// ```text
+/// ServerOptions { connection_state_recovery: Some(ConnectionStateRecovery::default()), .. }
+///                                  // new Server({ connectionStateRecovery: {} })
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionStateRecovery {
+    /// `maxDisconnectionDuration`: how long the session of a socket whose connection dropped is
+    /// kept (2 minutes); a logged event is kept that long plus `pingInterval + pingTimeout`.
+    pub max_disconnection_duration: Duration,
+    /// `skipMiddlewares`: a restored socket connects without running the namespace's
+    /// middlewares (true).
+    pub skip_middlewares: bool,
+    /// Ours: the most events one namespace's log holds (100,000); past it the oldest go. The
+    /// reference keeps every event of the last `maxDisconnectionDuration`.
+    pub max_log_entries: usize,
+}
+
+impl Default for ConnectionStateRecovery {
+    fn default() -> ConnectionStateRecovery {
+        ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_secs(2 * 60),
+            skip_middlewares: true,
+            max_log_entries: 100_000,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -89,6 +124,7 @@ impl Default for ServerOptions {
             max_buffered_packets: engine.max_buffered_packets,
             adapter: AdapterFactory::in_memory(),
             cleanup_empty_child_namespaces: false,
+            connection_state_recovery: None,
         }
     }
 }
@@ -140,10 +176,22 @@ impl Server {
     /// A server with the namespace `/`. Starts the `timers` thread.
     pub fn new(options: ServerOptions) -> io::Result<Server> {
         let timers = Timers::start()?;
+        // As the reference's constructor: recovery on and no adapter given means the
+        // session-aware in-memory adapter. Its events stay as long as a session, plus the time
+        // a dead connection may take to be noticed (see `adapter/session_aware.rs`).
+        let adapter = match &options.connection_state_recovery {
+            Some(recovery) if options.adapter.is_in_memory() => {
+                let keep_events_for =
+                    recovery.max_disconnection_duration + options.ping_interval + options.ping_timeout;
+                AdapterFactory::session_aware(recovery.clone(), keep_events_for, timers.clone())
+            }
+            _ => options.adapter.clone(),
+        };
         let namespaces = Namespaces::new(
             timers.clone(),
             options.cleanup_empty_child_namespaces,
-            options.adapter.clone(),
+            adapter,
+            options.connection_state_recovery.clone(),
         );
         let shared = Arc::new(Shared {
             namespaces: Arc::new(namespaces),

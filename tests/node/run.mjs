@@ -16,7 +16,8 @@
 //   --server CMD       server command line (split on whitespace, '…' and "…" quote)
 //   --reference        use the reference Node servers in ./reference instead
 //                      (started with --ping-interval 500 --ping-timeout 2000)
-//   --suite NAME       engine | socketio
+//   --suite NAME       engine | socketio | socketio/recovery (the last one's server gets
+//                      --recover --max-disconnection 2000 from here, whichever it is)
 //   --reporter NAME    node:test reporter (default: tap)
 //   --quiet-server     do not forward the server's stderr
 import { spawn } from 'node:child_process';
@@ -31,6 +32,11 @@ const READY_DEADLINE_MS = 20_000;
 const SUITES = {
   engine: path.join(HERE, 'reference', 'engine_echo.mjs'),
   socketio: path.join(HERE, 'reference', 'interop.mjs'),
+  'socketio/recovery': path.join(HERE, 'reference', 'interop.mjs'),
+};
+// Flags a suite's server always gets, whichever server it is (after the command's own).
+const SUITE_FLAGS = {
+  'socketio/recovery': ['--recover', '--max-disconnection', '2000'],
 };
 
 function fail(msg) {
@@ -97,7 +103,7 @@ const argv = values.reference
   ? [process.execPath, SUITES[suite], ...REFERENCE_FLAGS]
   : splitCommand(values.server);
 if (argv.length === 0) fail('--server is empty');
-argv.push('--port', '0');
+argv.push(...(SUITE_FLAGS[suite] ?? []), '--port', '0');
 
 const suiteDir = path.join(HERE, suite);
 const testFiles = readdirSync(suiteDir)

@@ -10,6 +10,9 @@
 //        --transports websocket[,polling], and the other engine flags of
 //        common.mjs (--allow-upgrades, --cookie, --cors-*, --initial-header, --header).
 //        --server-id NAME (SERVER_ID below; default: the port it listens on).
+//        --recover: connectionStateRecovery on (every event but acks and volatile ones then
+//        carries its offset as its last argument), with --max-disconnection MS
+//        (maxDisconnectionDuration, default 120000).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -69,6 +72,12 @@
 //   `server-side-emit-with-ack` (ack)    nsp.serverSideEmitWithAck('ping') -> ack({err, responses
 //                             sorted}); on 'ping' (cb) from another server: cb(SERVER_ID). With the
 //                             in-memory adapter (one server) it never settles: no ack.
+// Connection state recovery (issue 11):
+//   `ticks` (count, everyMs, ack)        socket.join('r'); ack(); then every everyMs, for i = 0 ..
+//                             count-1: nsp.to(socket.id).emit('tick', i), and when i % 3 === 0
+//                             also nsp.to('r').emit('room-tick', i)
+//   `close-conn` ()           socket.conn.close(): the Engine.IO connection closes ("forced close")
+//                             with no Socket.IO DISCONNECT, so the client reconnects
 // A trailing ack callback on any event other than `message-with-ack` and `join`
 // is ignored.
 import http from 'node:http';
@@ -78,8 +87,13 @@ import { parseServerArgs, listen } from './common.mjs';
 const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'connect-timeout': { type: 'string' },
   'server-id': { type: 'string' },
+  recover: { type: 'boolean', default: false },
+  'max-disconnection': { type: 'string' },
 });
 const connectTimeout = int('connect-timeout');
+const recovery = values.recover
+  ? { connectionStateRecovery: { maxDisconnectionDuration: int('max-disconnection') ?? 120000 } }
+  : {};
 
 const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -90,6 +104,7 @@ const io = new Server(httpServer, {
   serveClient: false,
   ...engineOpts,
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
+  ...recovery,
 });
 addHeaderListeners(io.engine);
 
@@ -233,6 +248,27 @@ function handlers(socket, nsp) {
     if (typeof ack === 'function') ack([...created]);
   });
   setupOperators(nsp, socket);
+  setupRecoveryHooks(socket);
+}
+
+function setupRecoveryHooks(socket) {
+  socket.on('ticks', (count, everyMs, ack) => {
+    socket.join('r');
+    if (typeof ack === 'function') ack();
+    const nsp = socket.nsp;
+    const id = socket.id;
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i >= count) return clearInterval(timer);
+      nsp.to(id).emit('tick', i);
+      if (i % 3 === 0) nsp.to('r').emit('room-tick', i);
+      i++;
+      if (i >= count) clearInterval(timer);
+    }, everyMs);
+  });
+  socket.on('close-conn', () => {
+    socket.conn.close();
+  });
 }
 
 setup(io.of('/'));
