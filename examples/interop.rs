@@ -442,6 +442,14 @@ const USAGE: Usage = Usage {
         cli::MAX_CONNECTIONS,
         cli::RECOVER,
         cli::MAX_DISCONNECTION,
+        Flag::number(
+            "max-log-entries",
+            "N",
+            1,
+            u32::MAX as u64,
+            "with --recover: the most events one namespace's recovery log holds; past it the oldest go (ours: the reference has no cap)",
+        )
+        .default("100000"),
         Flag::text(
             "server-id",
             "NAME",
@@ -478,6 +486,7 @@ fn run() -> Result<(), String> {
         connection_state_recovery: match flags.switch("recover") {
             true => Some(ConnectionStateRecovery {
                 max_disconnection_duration: flags.millis("max-disconnection"),
+                max_log_entries: flags.number("max-log-entries"),
                 ..ConnectionStateRecovery::default()
             }),
             false => None,

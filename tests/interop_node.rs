@@ -48,3 +48,13 @@ fn socket_io_client_against_interop() {
         &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
     );
 }
+
+/// `socketio/recovery`: run.mjs adds `--recover --max-disconnection 2000` to the server.
+#[test]
+fn socket_io_client_recovers_its_connection_state_against_interop() {
+    let binary = example_binary("interop");
+    run_suite(
+        "socketio/recovery",
+        &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
+    );
+}

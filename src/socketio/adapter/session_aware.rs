@@ -415,3 +415,182 @@ impl Adapter for SessionAwareAdapter {
 fn position(packets: &VecDeque<LoggedPacket>, offset: Offset) -> Option<usize> {
     packets.binary_search_by(|packet| packet.offset.cmp(&offset)).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socketio::adapter::{AdapterFactory, BroadcastFlags};
+    use crate::socketio::namespace::Namespace;
+    use serde_json::json;
+
+    const SHORT: Duration = Duration::from_millis(50);
+
+    /// A namespace `/` (in-memory adapter, no sockets) and a session-aware adapter of it.
+    fn adapter(recovery: ConnectionStateRecovery, keep_events_for: Duration) -> (Namespace, SessionAwareAdapter) {
+        let timers = Timers::start().unwrap();
+        let nsp = Namespace::new(
+            "/",
+            timers.clone(),
+            &AdapterFactory::in_memory(),
+            Some(recovery.clone()),
+        );
+        let adapter = SessionAwareAdapter::new(nsp.downgrade(), recovery, keep_events_for, timers);
+        (nsp, adapter)
+    }
+
+    fn event(name: &str) -> Packet {
+        Packet {
+            packet_type: PacketType::Event,
+            nsp: "/".to_string(),
+            id: None,
+            data: PacketData::Args(vec![Arg::from(name)]),
+        }
+    }
+
+    fn to(rooms: &[&str]) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: rooms.iter().map(|room| room.to_string()).collect(),
+            ..BroadcastOptions::default()
+        }
+    }
+
+    fn session(sid: &str, pid: &str, rooms: &[&str]) -> SessionToPersist {
+        SessionToPersist {
+            sid: sid.to_string(),
+            pid: pid.to_string(),
+            rooms: rooms.iter().map(|room| room.to_string()).collect(),
+            data: json!({"n": 1}),
+        }
+    }
+
+    /// The offsets of the events logged so far, oldest first.
+    fn offsets(adapter: &SessionAwareAdapter) -> Vec<String> {
+        let log = lock(&adapter.shared.log);
+        log.packets.iter().map(|packet| packet.offset.to_string()).collect()
+    }
+
+    /// Polls `done` for up to 5 s.
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "not within 5 s: {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn logs_events_with_their_offset_last_and_nothing_else() {
+        let (_nsp, adapter) = adapter(ConnectionStateRecovery::default(), Duration::from_secs(60));
+        adapter.broadcast(&event("a"), &to(&[]));
+        let mut with_ack = event("b");
+        with_ack.id = Some(1);
+        adapter.broadcast(&with_ack, &to(&[]));
+        let volatile = BroadcastOptions {
+            flags: BroadcastFlags {
+                volatile: true,
+                ..BroadcastFlags::default()
+            },
+            ..to(&[])
+        };
+        adapter.broadcast(&event("c"), &volatile);
+        adapter.broadcast(&event("d"), &to(&["room"]));
+        let logged = offsets(&adapter);
+        assert_eq!(logged.len(), 2, "acks and volatile events are not logged");
+        let log = lock(&adapter.shared.log);
+        let first = &log.packets[0];
+        assert_eq!(
+            first.messages,
+            vec![Message::Text(format!(r#"2["a","{}"]"#, logged[0]))]
+        );
+        assert!(log.packets[0].offset < log.packets[1].offset);
+    }
+
+    #[test]
+    fn a_session_is_restored_once_with_what_its_rooms_missed() {
+        let (_nsp, adapter) = adapter(ConnectionStateRecovery::default(), Duration::from_secs(60));
+        adapter.broadcast(&event("seen"), &to(&[]));
+        let seen = offsets(&adapter)[0].clone();
+        adapter.persist_session(session("S", "P", &["S", "r"]));
+        adapter.broadcast(&event("direct"), &to(&["S"]));
+        adapter.broadcast(&event("other room"), &to(&["x"]));
+        adapter.broadcast(&event("room r"), &to(&["r"]));
+        let all_but_r = BroadcastOptions {
+            except: vec!["r".to_string()],
+            ..to(&[])
+        };
+        adapter.broadcast(&event("all but r"), &all_but_r);
+        adapter.broadcast(&event("all"), &to(&[]));
+
+        assert_eq!(adapter.restore_session("P", "never sent"), None);
+        assert_eq!(adapter.restore_session("unknown", &seen), None);
+        let restored = adapter.restore_session("P", &seen).expect("restored");
+        assert_eq!(restored, session("S", "P", &["S", "r"]));
+        assert_eq!(adapter.restore_session("P", &seen), None, "a session is restored once");
+
+        let missed = adapter.missed_packets(&seen, &restored.rooms).unwrap();
+        let names: Vec<String> = missed
+            .packets
+            .iter()
+            .map(|packet| match &packet.messages[0] {
+                Message::Text(text) => {
+                    let args: serde_json::Value = serde_json::from_str(&text[1..]).unwrap();
+                    args[0].as_str().unwrap().to_string()
+                }
+                Message::Binary(_) => panic!("text expected"),
+            })
+            .collect();
+        assert_eq!(names, ["direct", "room r", "all"]);
+        let all = offsets(&adapter);
+        assert_eq!(missed.newest.to_string(), all[all.len() - 1]);
+        assert_eq!(adapter.missed_packets("never sent", &restored.rooms), None);
+    }
+
+    #[test]
+    fn the_cap_drops_the_oldest() {
+        let recovery = ConnectionStateRecovery {
+            max_log_entries: 3,
+            ..ConnectionStateRecovery::default()
+        };
+        let (_nsp, adapter) = adapter(recovery, Duration::from_secs(60));
+        for name in ["1", "2", "3"] {
+            adapter.broadcast(&event(name), &to(&[]));
+        }
+        let first_three = offsets(&adapter);
+        adapter.persist_session(session("S", "P", &["S"]));
+        adapter.broadcast(&event("4"), &to(&[]));
+        let now = offsets(&adapter);
+        assert_eq!(now.len(), 3);
+        assert_eq!(now[..2], first_three[1..]);
+        // The offset that went: no recovery (the session stays for a better offset).
+        assert_eq!(adapter.restore_session("P", &first_three[0]), None);
+        assert!(adapter.restore_session("P", &first_three[1]).is_some());
+    }
+
+    #[test]
+    fn sessions_and_events_expire_on_the_timers_thread() {
+        let recovery = ConnectionStateRecovery {
+            max_disconnection_duration: SHORT,
+            ..ConnectionStateRecovery::default()
+        };
+        let (_nsp, adapter) = adapter(recovery, SHORT * 2);
+        adapter.broadcast(&event("a"), &to(&[]));
+        let offset = offsets(&adapter)[0].clone();
+        adapter.persist_session(session("S", "P", &["S"]));
+        assert_eq!((adapter.kept_sessions(), adapter.logged_packets()), (1, 1));
+        // Nothing calls the adapter from here: only its timer can empty it.
+        eventually("the session expires", || adapter.kept_sessions() == 0);
+        eventually("the event expires", || adapter.logged_packets() == 0);
+        assert_eq!(
+            lock(&adapter.shared.log).sweep,
+            None,
+            "no timer left once both are empty"
+        );
+        assert_eq!(adapter.restore_session("P", &offset), None);
+        // Past its duration a session is refused, whether its timer has run yet or not.
+        adapter.broadcast(&event("b"), &to(&[]));
+        let offset = offsets(&adapter)[0].clone();
+        adapter.persist_session(session("S", "P", &["S"]));
+        std::thread::sleep(SHORT + Duration::from_millis(5));
+        assert_eq!(adapter.restore_session("P", &offset), None);
+    }
+}
