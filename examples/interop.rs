@@ -35,11 +35,13 @@
 //!                             close") with no Socket.IO DISCONNECT, so the client reconnects
 //! ```
 //!
+//! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on. The operators
+//! act across a cluster with `--redis URL` (the Redis adapter; `tests/redis_cluster.rs` runs this
+//! server beside the reference on one Redis).
+//!
 //! With `--recover` (connection state recovery, `--max-disconnection MS`) every event but acks
 //! and volatile ones gets its offset as its last argument, and a client that comes back in time
 //! after its connection dropped gets its socket back (`socket.recovered`).
-//!
-//! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on.
 //!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
@@ -84,9 +86,8 @@ use regex::Regex;
 use serde_json::{Value, json};
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
-use socketio_book::socketio::{
-    Ack, Arg, ConnectError, ConnectionStateRecovery, MiddlewareError, Namespace, Server, ServerOptions, Socket,
-};
+use socketio_book::socketio::adapter::redis;
+use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
 
 /// The names `io.on('new_namespace')` has seen, in order.
 type Created = Arc<Mutex<Vec<String>>>;
@@ -440,6 +441,12 @@ const USAGE: Usage = Usage {
         cli::INITIAL_HEADER,
         cli::HEADER,
         cli::MAX_CONNECTIONS,
+        cli::REDIS,
+        cli::REDIS_KEY,
+        cli::REDIS_SHARDED,
+        cli::REDIS_SUBSCRIPTION_MODE,
+        cli::REDIS_REQUESTS_TIMEOUT,
+        cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
         cli::RECOVER,
         cli::MAX_DISCONNECTION,
         Flag::number(
@@ -473,6 +480,15 @@ fn run() -> Result<(), String> {
         initial_header: flags.text("initial-header"),
         header: flags.text("header"),
     };
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
+    };
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
@@ -483,14 +499,13 @@ fn run() -> Result<(), String> {
         allow_upgrades: engine_flags.allow_upgrades()?,
         cookie: engine_flags.cookie(),
         cors: engine_flags.cors()?,
-        connection_state_recovery: match flags.switch("recover") {
-            true => Some(ConnectionStateRecovery {
-                max_disconnection_duration: flags.millis("max-disconnection"),
-                max_log_entries: flags.number("max-log-entries"),
-                ..ConnectionStateRecovery::default()
-            }),
-            false => None,
-        },
+        connection_state_recovery: cli::connection_state_recovery(
+            flags.switch("recover"),
+            flags.millis("max-disconnection"),
+            flags.number("max-log-entries"),
+            redis_flags.url,
+        )?,
+        adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };
     let port: u16 = flags.number("port");

@@ -38,6 +38,7 @@ use std::time::Duration;
 use simplelog::{ColorChoice, ConfigBuilder, LevelFilter, TermLogger, TerminalMode};
 
 use crate::engineio::{self, CookieOptions, CorsOptions, CorsOrigin, TransportKind};
+use crate::socketio::ConnectionStateRecovery;
 
 // ----- the table --------------------------------------------------------------------------------
 
@@ -179,12 +180,51 @@ pub const fn host(default: &'static str) -> Flag {
     Flag::text("host", "ADDR", "the address to bind").default(default)
 }
 
+/// `--trace`: `trace::enable()`, every packet in the log.
+pub const TRACE: Flag = Flag::switch(
+    "trace",
+    "log every Engine.IO and Socket.IO packet in and out, explained",
+);
+
+/// `--client-script FILE`: what `/socket.io/socket.io.js` serves (`www::client_script`).
+pub const CLIENT_SCRIPT: Flag = Flag::text(
+    "client-script",
+    "FILE",
+    "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
+);
+
 /// `--recover`: the reference's `connectionStateRecovery: {}` (its defaults; see
 /// `socketio::ConnectionStateRecovery`).
 pub const RECOVER: Flag = Flag::switch(
     "recover",
     "connection state recovery (connectionStateRecovery): a client whose connection drops gets its socket, rooms, data and missed events back",
 );
+
+/// The `connection_state_recovery` option of `--recover` (`None` without it), or the error that
+/// stops the binary when `--redis` is given too: neither Redis adapter carries connection state
+/// recovery (the reference needs its Redis Streams adapter for that), so it would silently never
+/// recover anything.
+pub fn connection_state_recovery(
+    recover: bool,
+    max_disconnection: Duration,
+    max_log_entries: usize,
+    redis: Option<&str>,
+) -> Result<Option<ConnectionStateRecovery>, String> {
+    if !recover {
+        return Ok(None);
+    }
+    if let Some(url) = redis {
+        return Err(format!(
+            "--recover cannot go with --redis {url}: the Redis adapters do not carry connection state recovery \
+             (the reference needs its Redis Streams adapter for that); drop one of the two"
+        ));
+    }
+    Ok(Some(ConnectionStateRecovery {
+        max_disconnection_duration: max_disconnection,
+        max_log_entries,
+        ..ConnectionStateRecovery::default()
+    }))
+}
 
 /// `--max-disconnection`: the reference's `connectionStateRecovery.maxDisconnectionDuration`.
 pub const MAX_DISCONNECTION: Flag = Flag::number(
@@ -237,6 +277,46 @@ pub const MAX_CONNECTIONS: Flag = Flag::number(
     "open connections past which a new one gets 503",
 )
 .default("15000");
+
+/// `--redis`: the Redis adapter (`socketio::adapter::redis`); without it, one server alone.
+pub const REDIS: Flag = Flag::text(
+    "redis",
+    "URL",
+    "join the servers on this Redis (redis://host:port): @socket.io/redis-adapter's messages",
+);
+
+/// `--redis-key`: the reference's `key` (classic) / `channelPrefix` (sharded).
+pub const REDIS_KEY: Flag = Flag::text("redis-key", "PREFIX", "the prefix of the Redis channels").default("socket.io");
+
+/// `--redis-sharded`: `createShardedAdapter` (Redis 7 sharded pub/sub) instead of `createAdapter`.
+pub const REDIS_SHARDED: Flag = Flag::switch(
+    "redis-sharded",
+    "the sharded adapter (SSUBSCRIBE/SPUBLISH, Redis 7) instead of the classic one",
+);
+
+/// `--redis-subscription-mode`: the sharded adapter's `subscriptionMode`.
+pub const REDIS_SUBSCRIPTION_MODE: Flag = Flag::text(
+    "redis-subscription-mode",
+    "MODE",
+    "the sharded adapter's channels: static, dynamic (one per public room), dynamic-private",
+)
+.default("dynamic");
+
+/// `--redis-requests-timeout`: the reference's `requestsTimeout`.
+pub const REDIS_REQUESTS_TIMEOUT: Flag = Flag::number(
+    "redis-requests-timeout",
+    "MS",
+    1,
+    MAX_MS,
+    "how long fetchSockets and serverSideEmit with an ack wait for the other servers",
+)
+.default("5000");
+
+/// `--redis-specific-response-channel`: the reference's `publishOnSpecificResponseChannel`.
+pub const REDIS_SPECIFIC_RESPONSE_CHANNEL: Flag = Flag::switch(
+    "redis-specific-response-channel",
+    "the classic adapter answers on the requester's own channel (publishOnSpecificResponseChannel)",
+);
 
 /// `--transports`: the reference's `transports`.
 pub const TRANSPORTS: Flag = Flag::text(

@@ -14,6 +14,7 @@
 //! | the chapter  | `main.rs`                | `socket.js`: `io.on('connection')`, the IP line, `disconnect`, `error`, `reply`, the 3 s `news` |
 //! |              | `www.rs`, `www/`         | `index.pug` as `index.html`, our client `socket.io.js`, the app's routes |
 //! |              | `interval.rs`            | `setInterval` / `clearInterval` as a thread and a channel |
+//! | the next sections | `examples/gif_chat/` | the book's GIF chat (11.4 to 11.6): namespaces `/room` and `/chat`, rooms, a session shared with Socket.IO, SQLite, uploads (NOTES.md section 10) |
 //! | Socket.IO v5 | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
 //! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
 //! |              | `socketio/namespaces.rs` | every namespace by name; `io.of(regex)`, `io.of_fn`: children made on CONNECT, `new_namespace` |
@@ -22,6 +23,10 @@
 //! |              | `socketio/listeners.rs`  | `onAny`, `onAnyOutgoing`: catch-all listeners and their ids |
 //! |              | `socketio/broadcast.rs`  | operators: `to`/`in_`/`except`, `local`/`volatile`/`timeout`, `emit`, acks from many, `fetch_sockets`, `sockets_join`; `RemoteSocket`; a parent's to every child |
 //! |              | `socketio/adapter/`      | the `Adapter` trait (`mod.rs`): rooms, room events, how operators find sockets; `memory.rs`: the in-memory one |
+//! |              | `socketio/adapter/redis/`| `--redis`: several servers on one Redis, `@socket.io/redis-adapter`'s messages (`mod.rs` has its map) |
+//! |              | ` classic.rs`, `sharded.rs` | the two adapters: `createAdapter` (PUBLISH/PSUBSCRIBE), `createShardedAdapter` (SPUBLISH/SSUBSCRIBE) |
+//! |              | ` *_messages.rs`, `messages.rs`, `msgpack.rs` | their messages, JSON or msgpack as notepack.io writes it |
+//! |              | ` link.rs`, `connection.rs` | the server's two Redis connections, its `redis-sub` and `redis-apply` threads, waiting requests |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
 //! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |
@@ -49,7 +54,9 @@
 //!   we send at once (otherwise the thread that sends a packet writes it);
 //! - `poll <sid>`: holds one long-poll GET until there is something to send;
 //! - `timers`: heartbeats, upgrade and connect timeouts, ack timeouts, for every session;
-//! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`).
+//! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`);
+//! - with `--redis`: `redis-sub` (reads the subscribed Redis connection) and `redis-apply`
+//!   (applies the other servers' messages), one each per server.
 //!
 //! NOTES.md walks through a whole session, packet by packet.
 

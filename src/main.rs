@@ -16,8 +16,9 @@ use serde_json::Value;
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::interval::{Interval, set_interval};
 use socketio_book::listener::{HttpServer, ListenerConfig};
+use socketio_book::socketio::adapter::redis;
 use socketio_book::socketio::{Arg, ConnectionStateRecovery, Handshake, Server, ServerOptions, Socket};
-use socketio_book::www::{App, CLIENT_SCRIPT};
+use socketio_book::www::{self, App};
 
 /// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`: the client's IP. A proxy in
 /// front of the server (nginx, a load balancer) puts the client's address in `X-Forwarded-For`;
@@ -130,15 +131,8 @@ const USAGE: Usage = Usage {
         cli::port("8005").env("PORT"),
         cli::host("0.0.0.0"),
         cli::LOG_LEVEL,
-        Flag::switch(
-            "trace",
-            "log every Engine.IO and Socket.IO packet in and out, explained",
-        ),
-        Flag::text(
-            "client-script",
-            "FILE",
-            "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
-        ),
+        cli::TRACE,
+        cli::CLIENT_SCRIPT,
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,
         cli::RECOVER,
@@ -150,6 +144,12 @@ const USAGE: Usage = Usage {
             "the chapter's setInterval period",
         )
         .default("3000"),
+        cli::REDIS,
+        cli::REDIS_KEY,
+        cli::REDIS_SHARDED,
+        cli::REDIS_SUBSCRIPTION_MODE,
+        cli::REDIS_REQUESTS_TIMEOUT,
+        cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
     ],
 };
 
@@ -162,22 +162,39 @@ fn run() -> Result<(), String> {
     let port: u16 = flags.number("port");
     let host = flags.text("host").unwrap_or_default().to_string(); // it has a default
     let news_interval = flags.millis("news-interval");
-    let client_script = match flags.text("client-script") {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}"))?,
-        None => CLIENT_SCRIPT.to_string(),
+    let client_script = www::client_script(flags.text("client-script"))?;
+
+    // --redis: one of several servers on one Redis (socketio::adapter::redis).
+    let redis_flags = redis::RedisFlags {
+        url: flags.text("redis"),
+        key: flags.text("redis-key"),
+        sharded: flags.switch("redis-sharded"),
+        subscription_mode: flags.text("redis-subscription-mode"),
+        requests_timeout: flags.millis("redis-requests-timeout"),
+        specific_response_channel: flags.switch("redis-specific-response-channel"),
     };
 
     // const io = SocketIO(server, { path: '/socket.io' });
     // Socket.IO on the HTTP server, with an options object; the chapter sets only `path`, where
     // clients connect. The page's `path` option must be the same.
-    // (`--recover` adds socket.io 4.6's `connectionStateRecovery: {}`, which the chapter's
-    // socket.io did not have: a page whose connection drops gets its socket back, and the
-    // `news` it missed.)
+    //
+    // With --redis, the Redis adapter: `io.adapter(createAdapter(pubClient, subClient))`, and
+    // the chapter's server is one of several on one Redis.
+    //
+    // `--recover` adds socket.io 4.6's `connectionStateRecovery: {}`, which the chapter's
+    // socket.io did not have: a page whose connection drops gets its socket back (its id, and
+    // the `news` written to the dead connection before the server noticed).
     let options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
-        connection_state_recovery: flags.switch("recover").then(ConnectionStateRecovery::default),
+        connection_state_recovery: cli::connection_state_recovery(
+            flags.switch("recover"),
+            ConnectionStateRecovery::default().max_disconnection_duration,
+            ConnectionStateRecovery::default().max_log_entries,
+            redis_flags.url,
+        )?,
+        adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };
     let io = Server::new(options).map_err(|e| e.to_string())?;

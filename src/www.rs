@@ -21,6 +21,14 @@ pub const INDEX_HTML: &str = include_str!("../www/index.html");
 /// `www/socket.io.js`.
 pub const CLIENT_SCRIPT: &str = include_str!("../www/socket.io.js");
 
+/// What `/socket.io/socket.io.js` serves: the file of `--client-script`, else our client.
+pub fn client_script(path: Option<&str>) -> Result<String, String> {
+    match path {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--client-script {path}: {e}")),
+        None => Ok(CLIENT_SCRIPT.to_string()),
+    }
+}
+
 /// The chapter's app: the page, the client script, and Socket.IO.
 pub struct App {
     io: socketio::Server,

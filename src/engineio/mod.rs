@@ -15,7 +15,7 @@
 //! The layer above (Socket.IO, or `examples/engine_echo.rs`) plugs in through [`Handler`]: three
 //! callbacks, the reference's `connection`, `message` and `close` events.
 
-pub(crate) mod base64;
+pub mod base64;
 mod cookie;
 mod cors;
 mod events;

@@ -394,13 +394,25 @@ fn deconstruct_nested(value: &Value, attachments: &mut Vec<Message>) -> Value {
 }
 
 /// The bytes of a nested placeholder as [`keep_nested_bytes`] left it, if `value` is one.
-fn nested_bytes_of(value: &Value) -> Option<Vec<u8>> {
+pub(crate) fn nested_bytes_of(value: &Value) -> Option<Vec<u8>> {
     let map = value.as_object()?;
     if map.get("_placeholder") != Some(&Value::Bool(true)) {
         return None;
     }
     let text = map.get(NESTED_BYTES_KEY)?.as_str()?;
     base64::decode(text).ok()
+}
+
+/// Bytes nested inside a JSON argument, in the form the decoder gives them
+/// (`{"_placeholder":true,"num":0,"base64":"AQID"}`): how the Redis adapter's msgpack codec
+/// hands a Buffer nested in an object to a handler, and how [`encode`] sends it on as an
+/// attachment (its `num` is given anew then).
+pub(crate) fn nested_bytes(bytes: &[u8]) -> Value {
+    let mut placeholder = serde_json::Map::new();
+    placeholder.insert("_placeholder".to_string(), Value::Bool(true));
+    placeholder.insert("num".to_string(), Value::from(0));
+    placeholder.insert(NESTED_BYTES_KEY.to_string(), Value::String(base64::encode(bytes)));
+    Value::Object(placeholder)
 }
 
 /// EVENT with attachments goes out as BINARY_EVENT, BINARY_EVENT without

@@ -94,12 +94,15 @@ export class Server {
     this.origin = `http://127.0.0.1:${port}`;
   }
 
-  /** Starts a server and waits for `listening on`; on `port` busy retries for `retryFor` ms. */
-  static async start({ port = 0, args = [], retryFor = 0 } = {}) {
+  /**
+   * Starts a server and waits for `listening on`; on `port` busy retries for `retryFor` ms.
+   * `bin` is another binary taking the same flags (e.g. the GIF chat example).
+   */
+  static async start({ port = 0, args = [], retryFor = 0, bin = BIN } = {}) {
     const end = Date.now() + retryFor;
     for (;;) {
       try {
-        return await Server.#startOnce(port, args);
+        return await Server.#startOnce(bin, port, args);
       } catch (e) {
         if (Date.now() > end) throw e;
         await sleep(200);
@@ -107,12 +110,12 @@ export class Server {
     }
   }
 
-  static #startOnce(port, args) {
+  static #startOnce(bin, port, args) {
     const argv = ['--host', '127.0.0.1', '--port', String(port), '--trace', '--log-level', 'info', ...args];
     const env = { ...process.env };
     delete env.RUST_LOG;
     delete env.PORT;
-    const child = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
     running.add(child);
     const raw = [];
     const lines = [];
@@ -143,7 +146,7 @@ export class Server {
           const server = new Server(child, Number(m[1]));
           server.raw = raw;
           server.lines = lines;
-          server.argv = [BIN, ...argv].join(' ');
+          server.argv = [bin, ...argv].join(' ');
           child.server = server;
           resolve(server);
         }
@@ -151,7 +154,7 @@ export class Server {
       child.on('error', reject);
       child.exited.then(({ code, signal }) => {
         if (!child.server) {
-          reject(new Error(`${BIN} ${argv.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
+          reject(new Error(`${bin} ${argv.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
         }
       });
     });

@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests (`engine_protocol.rs`, `engine_threads.rs`,
-//! `socketio_protocol.rs`, `chapter_app.rs`).
+//! `socketio_protocol.rs`, `chapter_app.rs`, `gif_chat.rs`, `browser.rs`).
 //!
 //! - [`EchoServer`]: a server as a child process on a free port, `examples/engine_echo` or any
 //!   other binary ([`EchoServer::start_command`]), killed on drop (its log is printed when a test
@@ -13,7 +13,10 @@
 //!   [`sio_session`], [`sio_join`], [`sio_connect`]: a raw WebSocket client that joins
 //!   namespaces; [`Polling`]: a raw polling client of `/socket.io/`; [`sockets_of`]: the
 //!   server's sockets as they connect;
-//! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser.
+//! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
+//! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked;
+//! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop;
+//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -22,6 +25,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod redis_server;
 pub mod tools;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -820,6 +825,80 @@ pub fn close_code_too_big() -> u16 {
     u16::from(CloseCode::Size)
 }
 
+// ----- the browser suites (node --test, headless Chromium) ------------------------------------
+
+/// The summary of node's test runner (`ℹ tests 6`, `ℹ pass 6`, ...) as (name, count).
+fn node_test_summary(stdout: &str) -> Vec<(String, u64)> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("ℹ "))
+        .filter_map(|rest| {
+            let (name, count) = rest.split_once(' ')?;
+            Some((name.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs `node --test <file>` (a suite of `tests/browser/`) with `env` added, and checks that its
+/// `cases` cases all ran and passed: node's summary must say exactly that, so that a case
+/// deleted, skipped or left as a todo fails too. Screenshots and logs go to
+/// `target/<profile>/browser-screenshots` (`BROWSER_ARTIFACTS`, the CI artifact).
+///
+/// Needs Node.js and a Chromium or Chrome; the pinned npm packages are installed on first use
+/// ([`tools`]). When Node.js or the browser is missing this fails with the command that installs
+/// it, it never skips.
+pub fn run_browser_suite(file: &str, env: &[(&str, &std::ffi::OsStr)], cases: u64) {
+    // target/<profile>/deps/<test binary> -> target/<profile>/browser-screenshots
+    let test_binary = std::env::current_exe().expect("current_exe");
+    let artifacts = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .join("browser-screenshots");
+
+    let chrome = tools::browser();
+    let mut command = tools::node();
+    command
+        .arg("--test")
+        .arg("--test-reporter=spec")
+        .arg(file)
+        .env("BROWSER_ARTIFACTS", &artifacts)
+        .env("CHROME", &chrome);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!(
+        "{stdout}\n{stderr}\nbrowser: {}\nscreenshots and logs: {}",
+        chrome.display(),
+        artifacts.display()
+    );
+    assert!(
+        output.status.success(),
+        "the browser tests of {file} failed (screenshots and logs in {}):\n{stdout}\n{stderr}",
+        artifacts.display()
+    );
+    let counts = node_test_summary(&stdout);
+    let count = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    for (name, expected) in [
+        ("tests", cases),
+        ("pass", cases),
+        ("fail", 0),
+        ("cancelled", 0),
+        ("skipped", 0),
+        ("todo", 0),
+    ] {
+        assert_eq!(
+            count(name),
+            Some(expected),
+            "node's summary of {file} should say `ℹ {name} {expected}` (screenshots and logs in {}):\n{stdout}\n{stderr}",
+            artifacts.display()
+        );
+    }
+}
+
 // ----- Socket.IO in-process -------------------------------------------------------------------
 
 /// Serves `io` on an ephemeral port, on a thread of its own (it lives as long as the test).
@@ -882,8 +961,13 @@ pub struct Polling {
 impl Polling {
     /// The handshake GET.
     pub fn open(port: u16) -> Polling {
+        Polling::open_with(port, &[])
+    }
+
+    /// The handshake GET with these headers (a browser's `Cookie`, `Referer`, ...).
+    pub fn open_with(port: u16, headers: &[(&str, &str)]) -> Polling {
         let mut get = Http::connect_at(port, "/socket.io/");
-        let open = get.get(POLLING_HANDSHAKE).text();
+        let open = get.request("GET", POLLING_HANDSHAKE, headers, None).text();
         Polling {
             get,
             post: Http::connect_at(port, "/socket.io/"),

@@ -6,6 +6,7 @@
 //! | `mod.rs`    | the `Adapter` trait, `BroadcastOptions`, the room events, the factory | `in-memory-adapter.ts` (types)|
 //! | `memory.rs` | `MemoryAdapter`: rooms in two maps, one server (the default)          | `Adapter`                     |
 //! | `parent.rs` | `ParentAdapter`: a parent namespace's, hands broadcasts to its children | `ParentBroadcastAdapter` (`parent-namespace.ts`) |
+//! | `redis/`    | `ClassicAdapter`, `ShardedAdapter`: several servers on one Redis (`--redis`) | `@socket.io/redis-adapter` |
 //! | `session_aware.rs` | `SessionAwareAdapter`: the in-memory one plus connection state recovery (sessions, the log of events) | `SessionAwareAdapter` |
 //! | `offset.rs` | `Offset`: the id appended to each logged event                          | `contrib/yeast.ts`            |
 //!
@@ -26,6 +27,7 @@
 mod memory;
 mod offset;
 mod parent;
+pub mod redis;
 mod session_aware;
 
 use std::collections::{HashMap, HashSet};

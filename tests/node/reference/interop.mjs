@@ -9,7 +9,13 @@
 //        --max-payload BYTES, --connect-timeout MS, --cors-origin ORIGIN[,ORIGIN...],
 //        --transports websocket[,polling], and the other engine flags of
 //        common.mjs (--allow-upgrades, --cookie, --cors-*, --initial-header, --header).
-//        --server-id NAME (SERVER_ID below; default: the port it listens on).
+//        --server-id NAME (SERVER_ID below; default: the port it listens on),
+//        --redis URL (the @socket.io/redis-adapter 8.3.0 adapter over node-redis 4.7.0:
+//        createAdapter, or createShardedAdapter with --redis-sharded), --redis-key PREFIX
+//        (`key` / `channelPrefix`, default socket.io), --redis-requests-timeout MS
+//        (`requestsTimeout` of the classic adapter, default 5000), --redis-subscription-mode
+//        static|dynamic|dynamic-private (the sharded adapter's, default dynamic),
+//        --redis-specific-response-channel (publishOnSpecificResponseChannel).
 //        --recover: connectionStateRecovery on (every event but acks and volatile ones then
 //        carries its offset as its last argument), with --max-disconnection MS
 //        (maxDisconnectionDuration, default 120000).
@@ -89,11 +95,46 @@ const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'server-id': { type: 'string' },
   recover: { type: 'boolean', default: false },
   'max-disconnection': { type: 'string' },
+  redis: { type: 'string' },
+  'redis-key': { type: 'string' },
+  'redis-sharded': { type: 'boolean' },
+  'redis-requests-timeout': { type: 'string' },
+  'redis-subscription-mode': { type: 'string' },
+  'redis-specific-response-channel': { type: 'boolean' },
 });
 const connectTimeout = int('connect-timeout');
 const recovery = values.recover
   ? { connectionStateRecovery: { maxDisconnectionDuration: int('max-disconnection') ?? 120000 } }
   : {};
+
+// --redis: the adapter every namespace gets (made before the namespaces below).
+let adapter;
+if (values.redis !== undefined) {
+  const { createClient } = await import('redis');
+  const { createAdapter, createShardedAdapter } = await import('@socket.io/redis-adapter');
+  const pubClient = createClient({ url: values.redis });
+  const subClient = pubClient.duplicate();
+  for (const client of [pubClient, subClient]) {
+    client.on('error', (err) => console.error(`redis client error: ${err.message}`));
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  const key = values['redis-key'];
+  if (values['redis-sharded']) {
+    adapter = createShardedAdapter(pubClient, subClient, {
+      ...(key !== undefined ? { channelPrefix: key } : {}),
+      ...(values['redis-subscription-mode'] !== undefined
+        ? { subscriptionMode: values['redis-subscription-mode'] }
+        : {}),
+    });
+  } else {
+    const requestsTimeout = int('redis-requests-timeout');
+    adapter = createAdapter(pubClient, subClient, {
+      ...(key !== undefined ? { key } : {}),
+      ...(requestsTimeout !== undefined ? { requestsTimeout } : {}),
+      publishOnSpecificResponseChannel: values['redis-specific-response-channel'] === true,
+    });
+  }
+}
 
 const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -104,7 +145,6 @@ const io = new Server(httpServer, {
   serveClient: false,
   ...engineOpts,
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
-  ...recovery,
 });
 addHeaderListeners(io.engine);
 
@@ -145,6 +185,10 @@ function setupOperators(nsp, socket) {
   });
   socket.on('server-side-emit', (...args) => {
     nsp.serverSideEmit('hello', ...withoutAck(args));
+  });
+  // Only here: the classic Redis adapter's allRooms() (every server's rooms).
+  socket.on('all-rooms', async (ack) => {
+    ack([...(await nsp.adapter.allRooms())].sort());
   });
   socket.on('server-side-emit-with-ack', async (ack) => {
     try {
