@@ -454,7 +454,7 @@ const USAGE: Usage = Usage {
             "N",
             1,
             u32::MAX as u64,
-            "with --recover: the most events one namespace's recovery log holds; past it the oldest go (ours: the reference has no cap)",
+            "with --recover: the most events a namespace's recovery log keeps (ours; the reference: no cap)",
         )
         .default("100000"),
         Flag::text(

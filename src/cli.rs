@@ -197,7 +197,7 @@ pub const CLIENT_SCRIPT: Flag = Flag::text(
 /// `socketio::ConnectionStateRecovery`).
 pub const RECOVER: Flag = Flag::switch(
     "recover",
-    "connection state recovery (connectionStateRecovery): a client whose connection drops gets its socket, rooms, data and missed events back",
+    "connectionStateRecovery: a client whose connection drops gets its socket back (not with --redis)",
 );
 
 /// The `connection_state_recovery` option of `--recover` (`None` without it), or the error that
@@ -232,7 +232,7 @@ pub const MAX_DISCONNECTION: Flag = Flag::number(
     "MS",
     1,
     MAX_MS,
-    "with --recover: how long a dropped socket's session and the events it may miss are kept (maxDisconnectionDuration)",
+    "with --recover: how long a dropped socket waits for its client (maxDisconnectionDuration)",
 )
 .default("120000");
 
