@@ -145,6 +145,8 @@ const io = new Server(httpServer, {
   serveClient: false,
   ...engineOpts,
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
+  ...(adapter !== undefined ? { adapter } : {}),
+  ...recovery,
 });
 addHeaderListeners(io.engine);
 
