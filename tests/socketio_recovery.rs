@@ -286,3 +286,130 @@ fn the_cap_drops_the_oldest_events_with_a_log_line() {
     assert_ne!(new_sid, sid, "its offset is gone: a new socket");
     assert_ne!(new_pid.as_deref(), Some(pid.as_str()));
 }
+
+// ----- in-process: what the application sees ------------------------------------------------
+
+use socketio_book::socketio::{ConnectError, ConnectionStateRecovery, Server, ServerOptions, Socket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// A server with recovery on, whose `/` says `hello` on each connection and tells `connected`
+/// and `disconnected` about its sockets; a middleware counts its calls, records whether the
+/// socket was recovered and its data, and refuses while `refuse` is set.
+struct App {
+    port: u16,
+    connected: crossbeam_channel::Receiver<Socket>,
+    disconnected: crossbeam_channel::Receiver<String>,
+    middleware_calls: Arc<AtomicUsize>,
+    middleware_saw: Arc<std::sync::Mutex<Vec<(bool, Value)>>>,
+    refuse: Arc<AtomicBool>,
+    _io: Server,
+}
+
+fn app(skip_middlewares: bool) -> App {
+    let io = Server::new(ServerOptions {
+        connection_state_recovery: Some(ConnectionStateRecovery {
+            skip_middlewares,
+            ..ConnectionStateRecovery::default()
+        }),
+        ..ServerOptions::default()
+    })
+    .unwrap();
+    let middleware_calls = Arc::new(AtomicUsize::new(0));
+    let middleware_saw = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let refuse = Arc::new(AtomicBool::new(false));
+    let (calls, saw, refusing) = (middleware_calls.clone(), middleware_saw.clone(), refuse.clone());
+    io.use_middleware(move |socket| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        saw.lock().unwrap().push((socket.recovered(), socket.data()));
+        if refusing.load(Ordering::SeqCst) {
+            return Err(ConnectError {
+                message: "no".to_string(),
+                data: None,
+            });
+        }
+        Ok(())
+    });
+    let (connected_tx, connected) = crossbeam_channel::unbounded();
+    let (disconnected_tx, disconnected) = crossbeam_channel::unbounded();
+    io.on_connection(move |socket| {
+        if !socket.recovered() {
+            socket.set_data(json!({"kept": true}));
+        }
+        socket.emit("hello", Vec::new()).unwrap();
+        let gone = disconnected_tx.clone();
+        socket.on_disconnect(move |socket, _reason| {
+            let _ = gone.send(socket.id().to_string());
+        });
+        connected_tx.send(socket.clone()).unwrap();
+    });
+    let port = serve(&io);
+    App {
+        port,
+        connected,
+        disconnected,
+        middleware_calls,
+        middleware_saw,
+        refuse,
+        _io: io,
+    }
+}
+
+impl App {
+    /// A client connects, gets `hello` with its offset, and its TCP connection ends; returns
+    /// (sid, pid, offset) once the server has seen the disconnect.
+    fn dropped_client(&self) -> (String, String, String) {
+        let mut ws = sio_session(self.port);
+        ws_send(&mut ws, "40");
+        let answer: Value = serde_json::from_str(&ws_text(&mut ws)[2..]).unwrap();
+        let hello = ws_text(&mut ws);
+        let offset = offset_of(&hello);
+        assert_eq!(hello, format!(r#"42["hello","{offset}"]"#));
+        let sid = answer["sid"].as_str().unwrap().to_string();
+        self.connected.recv_timeout(TIMEOUT).unwrap();
+        drop(ws);
+        assert_eq!(self.disconnected.recv_timeout(TIMEOUT).unwrap(), sid);
+        (sid, answer["pid"].as_str().unwrap().to_string(), offset)
+    }
+}
+
+#[test]
+fn by_default_a_restored_socket_skips_the_middlewares() {
+    let app = app(true);
+    let (sid, pid, offset) = app.dropped_client();
+    assert_eq!(app.middleware_calls.load(Ordering::SeqCst), 1);
+    let mut ws = sio_session(app.port);
+    ws_send(&mut ws, &format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#));
+    assert_eq!(ws_text(&mut ws), format!(r#"40{{"sid":"{sid}","pid":"{pid}"}}"#));
+    let socket = app.connected.recv_timeout(TIMEOUT).unwrap();
+    assert!(socket.recovered());
+    assert_eq!(socket.id(), sid);
+    assert_eq!(socket.data(), json!({"kept": true}));
+    assert_eq!(
+        app.middleware_calls.load(Ordering::SeqCst),
+        1,
+        "not run for the restored socket"
+    );
+}
+
+#[test]
+fn with_skip_middlewares_off_they_see_the_restored_socket_and_may_refuse_it() {
+    let app = app(false);
+    let (sid, pid, offset) = app.dropped_client();
+    app.refuse.store(true, Ordering::SeqCst);
+    let auth = format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#);
+    let mut refused = sio_session(app.port);
+    ws_send(&mut refused, &auth);
+    assert_eq!(ws_text(&mut refused), r#"44{"message":"no"}"#);
+    // The session is kept for a later try, as the reference keeps it.
+    app.refuse.store(false, Ordering::SeqCst);
+    let mut ws = sio_session(app.port);
+    ws_send(&mut ws, &auth);
+    assert_eq!(ws_text(&mut ws), format!(r#"40{{"sid":"{sid}","pid":"{pid}"}}"#));
+    let socket = app.connected.recv_timeout(TIMEOUT).unwrap();
+    assert!(socket.recovered());
+    let saw = app.middleware_saw.lock().unwrap().clone();
+    let restored = (true, json!({"kept": true}));
+    assert_eq!(saw, vec![(false, json!({})), restored.clone(), restored]);
+    assert_eq!(socket.rooms(), std::collections::HashSet::from([sid]));
+}

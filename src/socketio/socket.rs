@@ -888,7 +888,9 @@ impl Socket {
             id: None,
             data: PacketData::Object(data),
         };
-        let _ = self.write_to_engine(packet::encode(&packet), &BroadcastFlags::default());
+        // Not through the replay gate: a restored socket refused by a middleware never
+        // replays, so nothing would let this out.
+        let _ = self.write_now(packet::encode(&packet), &BroadcastFlags::default());
     }
 
     /// The reference's `notifyOutgoingListeners`: an EVENT packet is about to go to this
