@@ -39,6 +39,9 @@
 //! act across a cluster with `--redis URL` (the Redis adapter; `tests/redis_cluster.rs` runs this
 //! server beside the reference on one Redis).
 //!
+//! `--parser msgpack`: every packet is one msgpack binary message (`socket.io-msgpack-parser`);
+//! clients must use that parser too.
+//!
 //! With `--recover` (connection state recovery, `--max-disconnection MS`) every event but acks
 //! and volatile ones gets its offset as its last argument, and a client that comes back in time
 //! after its connection dropped gets its socket back (`socket.recovered`).
@@ -87,7 +90,9 @@ use serde_json::{Value, json};
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
-use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{
+    Ack, Arg, ConnectError, JsonParser, MiddlewareError, MsgpackParser, Namespace, Server, ServerOptions, Socket,
+};
 
 /// The names `io.on('new_namespace')` has seen, in order.
 type Created = Arc<Mutex<Vec<String>>>;
@@ -447,6 +452,12 @@ const USAGE: Usage = Usage {
         cli::REDIS_SUBSCRIPTION_MODE,
         cli::REDIS_REQUESTS_TIMEOUT,
         cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
+        Flag::text(
+            "parser",
+            "NAME",
+            "json (socket.io-parser) or msgpack (socket.io-msgpack-parser): the clients must use the same",
+        )
+        .default("json"),
         cli::RECOVER,
         cli::MAX_DISCONNECTION,
         Flag::number(
@@ -506,6 +517,11 @@ fn run() -> Result<(), String> {
             redis_flags.url,
         )?,
         adapter: redis_flags.adapter()?,
+        parser: match flags.text("parser") {
+            Some("msgpack") => Arc::new(MsgpackParser),
+            Some("json") | None => Arc::new(JsonParser),
+            Some(other) => return Err(format!("--parser {other}: json or msgpack")),
+        },
         ..ServerOptions::default()
     };
     let port: u16 = flags.number("port");

@@ -58,3 +58,13 @@ fn socket_io_client_recovers_its_connection_state_against_interop() {
         &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
     );
 }
+
+/// `socketio/msgpack`: run.mjs adds `--parser msgpack`; the clients use socket.io-msgpack-parser.
+#[test]
+fn socket_io_client_with_the_msgpack_parser_against_interop() {
+    let binary = example_binary("interop");
+    run_suite(
+        "socketio/msgpack",
+        &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
+    );
+}

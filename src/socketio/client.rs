@@ -21,7 +21,8 @@ use serde_json::Value;
 use super::adapter::SessionToPersist;
 use super::namespace::Namespace;
 use super::namespaces::Namespaces;
-use super::packet::{self, Decoder, Packet, PacketData, PacketType, ParseError};
+use super::packet::{Packet, PacketData, PacketType, ParseError};
+use super::parser::{PacketDecoder, Parser};
 use super::socket::{Handshake, Socket};
 use crate::engineio;
 use crate::sync::lock;
@@ -32,7 +33,7 @@ struct State {
     /// joined (a JavaScript `Map` iterates in insertion order: `_disconnect` sends `41` to `/`
     /// then `41/custom,` if `/` was joined first).
     sockets: Vec<(String, Socket)>,
-    decoder: Decoder,
+    decoder: Box<dyn PacketDecoder>,
     connect_timer: Option<TimerId>,
     closed: bool,
 }
@@ -56,6 +57,7 @@ impl Client {
         namespaces: Arc<Namespaces>,
         timers: Timers,
         connect_timeout: std::time::Duration,
+        parser: &dyn Parser,
     ) -> Arc<Client> {
         let client = Arc::new(Client {
             conn,
@@ -63,7 +65,7 @@ impl Client {
             timers: timers.clone(),
             state: Mutex::new(State {
                 sockets: Vec::new(),
-                decoder: Decoder::new(),
+                decoder: parser.decoder(),
                 connect_timer: None,
                 closed: false,
             }),
@@ -140,15 +142,8 @@ impl Client {
             None => {
                 // 44/nsp,{"message":"Invalid namespace"}
                 debug!("{}: refusing unknown namespace {:?}", self.conn.id(), packet.nsp);
-                let mut data = serde_json::Map::new();
-                data.insert("message".to_string(), Value::String("Invalid namespace".to_string()));
-                let refusal = Packet {
-                    packet_type: PacketType::ConnectError,
-                    nsp: packet.nsp,
-                    id: None,
-                    data: PacketData::Object(Value::Object(data)),
-                };
-                let _ = self.conn.send_many(packet::encode(&refusal));
+                let refusal = self.namespaces.parser().encode_invalid_namespace(&packet.nsp);
+                let _ = self.conn.send_many(refusal);
                 return;
             }
         };

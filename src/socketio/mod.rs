@@ -11,7 +11,8 @@
 //! | `listeners.rs` | catch-all listeners: `onAny`, `onAnyOutgoing`, their ids  | `socket.ts` (`_anyListeners`) |
 //! | `broadcast.rs` | operators on many sockets: `to`/`in_`/`except`, flags, `emit`, `timeout().emit_with_ack`, `fetch_sockets`, `sockets_join`; `RemoteSocket` | `broadcast-operator.ts`|
 //! | `adapter/`     | the `Adapter` trait (rooms, and how an operator finds its sockets); `memory.rs`, the in-memory one | `socket.io-adapter`    |
-//! | `packet.rs`    | packets `0`..`6`, binary attachments, the strict decoder  | `socket.io-parser`     |
+//! | `packet.rs`    | packets `0`..`6`, binary attachments, the strict decoder (the default parser's) | `socket.io-parser` |
+//! | `parser/`      | the `parser` option: the `Parser` trait, JSON (`packet.rs`) or msgpack | `socket.io-parser`, `socket.io-msgpack-parser` |
 
 pub mod adapter;
 mod broadcast;
@@ -20,6 +21,7 @@ mod listeners;
 mod namespace;
 mod namespaces;
 pub mod packet;
+pub mod parser;
 mod server;
 mod socket;
 
@@ -31,6 +33,7 @@ pub use listeners::{AnyListener, ListenerId};
 pub use namespace::{ConnectError, Namespace, ServerSideAck, WeakNamespace};
 pub use namespaces::{NamespaceFn, NamespaceName};
 pub use packet::Arg;
+pub use parser::{JsonParser, MsgpackParser, Parser};
 pub use server::{ConnectionStateRecovery, Server, ServerOptions};
 pub use socket::{
     Ack, AckError, EmitError, FlaggedSocket, Handshake, MiddlewareError, RECOVERABLE_DISCONNECT_REASONS, Socket,

@@ -30,6 +30,7 @@ use serde_json::Value;
 use super::adapter::{Adapter, AdapterFactory, ParentAdapter, TimeoutError};
 use super::broadcast::{BroadcastOperator, RemoteSocket};
 use super::packet::Arg;
+use super::parser::Parser;
 use super::server::ConnectionStateRecovery;
 use super::socket::{EmitError, Socket};
 use crate::sync::{lock, panic_message, run_guarded};
@@ -102,6 +103,8 @@ struct Inner {
     parent: Option<Weak<Inner>>,
     /// The server's `connectionStateRecovery`.
     recovery: Option<ConnectionStateRecovery>,
+    /// The server's `parser`.
+    parser: Arc<dyn Parser>,
 }
 
 /// A handle to a namespace.
@@ -137,16 +140,28 @@ impl Namespace {
         timers: Timers,
         adapter: &AdapterFactory,
         recovery: Option<ConnectionStateRecovery>,
+        parser: Arc<dyn Parser>,
     ) -> Namespace {
-        Namespace::make(name, timers, None, None, recovery, |nsp| adapter.create(nsp))
+        Namespace::make(name, timers, None, None, recovery, parser, |nsp| adapter.create(nsp))
     }
 
     /// A parent namespace (`io.of(regex)`): no sockets of its own, only children; its adapter is
     /// always a `ParentAdapter` (the reference's `ParentBroadcastAdapter`).
-    pub(super) fn new_parent(name: &str, timers: Timers, recovery: Option<ConnectionStateRecovery>) -> Namespace {
-        Namespace::make(name, timers, Some(Mutex::new(Vec::new())), None, recovery, |nsp| {
-            Arc::new(ParentAdapter::new(nsp))
-        })
+    pub(super) fn new_parent(
+        name: &str,
+        timers: Timers,
+        recovery: Option<ConnectionStateRecovery>,
+        parser: Arc<dyn Parser>,
+    ) -> Namespace {
+        Namespace::make(
+            name,
+            timers,
+            Some(Mutex::new(Vec::new())),
+            None,
+            recovery,
+            parser,
+            |nsp| Arc::new(ParentAdapter::new(nsp)),
+        )
     }
 
     fn make(
@@ -155,6 +170,7 @@ impl Namespace {
         children: Option<Mutex<Vec<Namespace>>>,
         parent: Option<Weak<Inner>>,
         recovery: Option<ConnectionStateRecovery>,
+        parser: Arc<dyn Parser>,
         adapter: impl FnOnce(WeakNamespace) -> Arc<dyn Adapter>,
     ) -> Namespace {
         let inner = Arc::new_cyclic(|weak| Inner {
@@ -172,6 +188,7 @@ impl Namespace {
             children,
             parent,
             recovery,
+            parser,
         });
         Namespace { inner }
     }
@@ -187,6 +204,7 @@ impl Namespace {
             None,
             Some(Arc::downgrade(&self.inner)),
             self.inner.recovery.clone(),
+            self.inner.parser.clone(),
             |nsp| adapter.create(nsp),
         );
         *lock(&child.inner.connection_handler) = lock(&self.inner.connection_handler).clone();
@@ -250,6 +268,11 @@ impl Namespace {
     /// The server's `connectionStateRecovery`, if it is on.
     pub fn recovery(&self) -> Option<&ConnectionStateRecovery> {
         self.inner.recovery.as_ref()
+    }
+
+    /// The server's `parser`: what this namespace's packets are written with.
+    pub fn parser(&self) -> &dyn Parser {
+        self.inner.parser.as_ref()
     }
 
     /// `nsp.adapter`: its rooms (`rooms()`, `room_size(room)`), their events (`events()`).

@@ -244,6 +244,10 @@ pub enum ParseError {
     /// Only from [`validate_packet`]: the namespace does not start with `/`,
     /// or holds a `,` (which would end it early on the wire).
     InvalidNamespace,
+    /// The msgpack parser's (`parser/msgpack.rs`): bytes that are no msgpack packet, with the
+    /// reference's words ("invalid packet type", "invalid payload", ...) or the msgpack
+    /// reader's ("the bytes end before the values do").
+    InvalidMsgpack(String),
 }
 
 impl std::fmt::Display for ParseError {
@@ -288,6 +292,7 @@ impl std::fmt::Display for ParseError {
             ParseError::InvalidNamespace => {
                 write!(f, "invalid namespace: it must start with '/' and must not contain ','")
             }
+            ParseError::InvalidMsgpack(detail) => write!(f, "invalid msgpack packet: {detail}"),
         }
     }
 }
@@ -755,7 +760,7 @@ fn payload_array(packet_type: PacketType, payload: Option<Value>) -> Result<Vec<
 
 /// The first element of an EVENT payload: `"news"` or `42` are fine,
 /// `"connect"` (reserved), `{}` or nothing are not.
-fn check_event_name(first: Option<&Value>) -> Result<(), ParseError> {
+pub(crate) fn check_event_name(first: Option<&Value>) -> Result<(), ParseError> {
     match first {
         Some(Value::String(name)) => {
             if RESERVED_EVENTS.contains(&name.as_str()) {

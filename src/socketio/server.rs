@@ -29,6 +29,7 @@ use super::client::Client;
 use super::namespace::{ConnectError, Namespace, ServerSideAck};
 use super::namespaces::{NamespaceName, Namespaces};
 use super::packet::Arg;
+use super::parser::{Parser, default_parser};
 use super::socket::{EmitError, Socket};
 use crate::engineio::{self, CookieOptions, CorsOptions, TransportKind};
 use crate::http::{Connection, Request};
@@ -74,6 +75,9 @@ pub struct ServerOptions {
     /// [`ConnectionStateRecovery`]. With the default `adapter`, each namespace then gets a
     /// `SessionAwareAdapter`.
     pub connection_state_recovery: Option<ConnectionStateRecovery>,
+    /// `parser`: how packets are written (JSON, the default; `Arc::new(MsgpackParser)` for
+    /// `socket.io-msgpack-parser`). Clients must use the same one.
+    pub parser: Arc<dyn Parser>,
 }
 
 /// `connectionStateRecovery: { maxDisconnectionDuration, skipMiddlewares }`, with the
@@ -125,6 +129,7 @@ impl Default for ServerOptions {
             adapter: AdapterFactory::in_memory(),
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
+            parser: default_parser(),
         }
     }
 }
@@ -136,6 +141,7 @@ struct Shared {
     clients: Mutex<HashMap<String, Arc<Client>>>,
     timers: Timers,
     connect_timeout: Duration,
+    parser: Arc<dyn Parser>,
 }
 
 impl engineio::Handler for Shared {
@@ -145,6 +151,7 @@ impl engineio::Handler for Shared {
             Arc::clone(&self.namespaces),
             self.timers.clone(),
             self.connect_timeout,
+            self.parser.as_ref(),
         );
         lock(&self.clients).insert(conn.id().to_string(), client);
     }
@@ -192,12 +199,14 @@ impl Server {
             options.cleanup_empty_child_namespaces,
             adapter,
             options.connection_state_recovery.clone(),
+            options.parser.clone(),
         );
         let shared = Arc::new(Shared {
             namespaces: Arc::new(namespaces),
             clients: Mutex::new(HashMap::new()),
             timers: timers.clone(),
             connect_timeout: options.connect_timeout,
+            parser: options.parser.clone(),
         });
         let engine_options = engineio::ServerOptions {
             path: options.path.clone(),

@@ -820,7 +820,7 @@ impl Socket {
             debug!("{}: not connected, packet not sent", self.id());
             return Err(EmitError::Disconnected);
         }
-        self.write_to_engine(packet::encode(packet), flags)
+        self.write_to_engine(self.inner.nsp.parser().encode(packet), flags)
     }
 
     /// The reference's `client.writeToEngine`: queues one packet's messages on the Engine.IO
@@ -890,7 +890,7 @@ impl Socket {
         };
         // Not through the replay gate: a restored socket refused by a middleware never
         // replays, so nothing would let this out.
-        let _ = self.write_now(packet::encode(&packet), &BroadcastFlags::default());
+        let _ = self.write_now(self.inner.nsp.parser().encode(&packet), &BroadcastFlags::default());
     }
 
     /// The reference's `notifyOutgoingListeners`: an EVENT packet is about to go to this

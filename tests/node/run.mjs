@@ -16,8 +16,9 @@
 //   --server CMD       server command line (split on whitespace, '…' and "…" quote)
 //   --reference        use the reference Node servers in ./reference instead
 //                      (started with --ping-interval 500 --ping-timeout 2000)
-//   --suite NAME       engine | socketio | socketio/recovery (the last one's server gets
-//                      --recover --max-disconnection 2000 from here, whichever it is)
+//   --suite NAME       engine | socketio | socketio/recovery | socketio/msgpack (the server of
+//                      the last two gets --recover --max-disconnection 2000, or --parser
+//                      msgpack, from here, whichever server it is)
 //   --reporter NAME    node:test reporter (default: tap)
 //   --quiet-server     do not forward the server's stderr
 import { spawn } from 'node:child_process';
@@ -33,10 +34,12 @@ const SUITES = {
   engine: path.join(HERE, 'reference', 'engine_echo.mjs'),
   socketio: path.join(HERE, 'reference', 'interop.mjs'),
   'socketio/recovery': path.join(HERE, 'reference', 'interop.mjs'),
+  'socketio/msgpack': path.join(HERE, 'reference', 'interop.mjs'),
 };
 // Flags a suite's server always gets, whichever server it is (after the command's own).
 const SUITE_FLAGS = {
   'socketio/recovery': ['--recover', '--max-disconnection', '2000'],
+  'socketio/msgpack': ['--parser', 'msgpack'],
 };
 
 function fail(msg) {

@@ -28,7 +28,7 @@ use super::{
 use crate::engineio::Message;
 use crate::socketio::broadcast::RemoteSocket;
 use crate::socketio::namespace::WeakNamespace;
-use crate::socketio::packet::{self, Arg, Packet};
+use crate::socketio::packet::{Arg, Packet};
 use crate::socketio::socket::Socket;
 use crate::sync::lock;
 
@@ -228,8 +228,11 @@ impl Adapter for MemoryAdapter {
 
     /// Encodes the packet once and queues it on each matching socket's session (`deliver`).
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return;
+        };
         let packet = self.own_packet(packet);
-        let messages = packet::encode(&packet);
+        let messages = nsp.parser().encode(&packet);
         self.deliver(&packet, messages, opts, None);
     }
 
@@ -257,7 +260,7 @@ impl Adapter for MemoryAdapter {
         let mut packet = self.own_packet(packet);
         let id = nsp.next_ack_id();
         packet.id = Some(id);
-        let messages = packet::encode(&packet);
+        let messages = nsp.parser().encode_broadcast_with_ack(&packet);
         let mut count = 0;
         for socket in self.apply(opts) {
             // A socket that closed since `apply` will not answer: it is not counted.

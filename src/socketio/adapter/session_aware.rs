@@ -51,7 +51,8 @@ use super::{
 use crate::engineio::Message;
 use crate::socketio::broadcast::RemoteSocket;
 use crate::socketio::namespace::WeakNamespace;
-use crate::socketio::packet::{self, Arg, Packet, PacketData, PacketType};
+use crate::socketio::packet::{Arg, Packet, PacketData, PacketType};
+use crate::socketio::parser::Parser;
 use crate::socketio::server::ConnectionStateRecovery;
 use crate::sync::lock;
 use crate::timer::{TimerId, Timers};
@@ -158,7 +159,12 @@ fn is_for(rooms: &[String], packet: &LoggedPacket) -> bool {
 impl Shared {
     /// Takes the next offset, appends `packet` with it as its last argument, drops what the cap
     /// and the age say must go; returns the offset and the messages to send.
-    fn append(self: &Arc<Self>, packet: &mut Packet, opts: &BroadcastOptions) -> (Offset, Vec<Message>) {
+    fn append(
+        self: &Arc<Self>,
+        packet: &mut Packet,
+        opts: &BroadcastOptions,
+        parser: &dyn Parser,
+    ) -> (Offset, Vec<Message>) {
         let now = Instant::now();
         let mut log = lock(&self.log);
         let offset = Offset::next(log.last_offset, now_millis());
@@ -166,7 +172,7 @@ impl Shared {
         if let PacketData::Args(args) = &mut packet.data {
             args.push(Arg::from(offset.to_string()));
         }
-        let messages = packet::encode(packet);
+        let messages = parser.encode(packet);
         log.packets.push_back(LoggedPacket {
             offset,
             rooms: opts.rooms.clone(),
@@ -282,8 +288,11 @@ impl Adapter for SessionAwareAdapter {
         if !is_logged(packet, opts) {
             return self.memory.broadcast(packet, opts);
         }
+        let Some(nsp) = self.memory.nsp().upgrade() else {
+            return;
+        };
         let mut packet = self.memory.own_packet(packet);
-        let (offset, messages) = self.shared.append(&mut packet, opts);
+        let (offset, messages) = self.shared.append(&mut packet, opts, nsp.parser());
         self.memory.deliver(&packet, messages, opts, Some(offset));
     }
 
@@ -433,6 +442,7 @@ mod tests {
             timers.clone(),
             &AdapterFactory::in_memory(),
             Some(recovery.clone()),
+            crate::socketio::parser::default_parser(),
         );
         let adapter = SessionAwareAdapter::new(nsp.downgrade(), recovery, keep_events_for, timers);
         (nsp, adapter)

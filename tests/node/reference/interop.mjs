@@ -16,6 +16,7 @@
 //        (`requestsTimeout` of the classic adapter, default 5000), --redis-subscription-mode
 //        static|dynamic|dynamic-private (the sharded adapter's, default dynamic),
 //        --redis-specific-response-channel (publishOnSpecificResponseChannel).
+//        --parser json|msgpack: `parser: require('socket.io-msgpack-parser')` with msgpack.
 //        --recover: connectionStateRecovery on (every event but acks and volatile ones then
 //        carries its offset as its last argument), with --max-disconnection MS
 //        (maxDisconnectionDuration, default 120000).
@@ -87,12 +88,14 @@
 // A trailing ack callback on any event other than `message-with-ack` and `join`
 // is ignored.
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { Server } from 'socket.io';
 import { parseServerArgs, listen } from './common.mjs';
 
 const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'connect-timeout': { type: 'string' },
   'server-id': { type: 'string' },
+  parser: { type: 'string' },
   recover: { type: 'boolean', default: false },
   'max-disconnection': { type: 'string' },
   redis: { type: 'string' },
@@ -103,6 +106,11 @@ const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'redis-specific-response-channel': { type: 'boolean' },
 });
 const connectTimeout = int('connect-timeout');
+if (values.parser !== undefined && values.parser !== 'json' && values.parser !== 'msgpack') {
+  console.error(`--parser ${values.parser}: json or msgpack`);
+  process.exit(2);
+}
+const parser = values.parser === 'msgpack' ? { parser: createRequire(import.meta.url)('socket.io-msgpack-parser') } : {};
 const recovery = values.recover
   ? { connectionStateRecovery: { maxDisconnectionDuration: int('max-disconnection') ?? 120000 } }
   : {};
@@ -147,6 +155,7 @@ const io = new Server(httpServer, {
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
   ...(adapter !== undefined ? { adapter } : {}),
   ...recovery,
+  ...parser,
 });
 addHeaderListeners(io.engine);
 
