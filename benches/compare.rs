@@ -9,14 +9,16 @@
 //!
 //! Each case runs `BENCH_REPS` times (3; 1 in quick mode) on each server, alternating which server
 //! goes first; the table shows the medians, Rust beside Node, the ratio Rust/Node and the
-//! target of issue 5 (issue 9 for `broadcast-ack` and `fetch-sockets`). The load client reads the server's CPU, RSS, threads and file descriptors
+//! target of issue 5 (issue 9 for `broadcast-ack` and `fetch-sockets`; issue 11 for
+//! `throughput-recover`, measured against Rust's own `throughput-event`). The load client reads the server's CPU, RSS, threads and file descriptors
 //! from `/proc/PID` and its own CPU from `/proc/self`; a client above 85 % of its core is flagged,
 //! since then the client, not the server, may be the limit.
 //!
 //! ```text
 //! cargo bench                          # the whole comparison (about 20 minutes)
 //! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 3 minutes)
-//! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases)
+//! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases,
+//!                                          # throughput = the three throughput cases)
 //! BENCH_REPS=5 BENCH_SERVERS=rust cargo bench
 //! ```
 //!
@@ -62,6 +64,8 @@ struct Case {
     quick: &'static [&'static str],
     /// Longest the load client may take, in seconds (it is killed after).
     limit_s: u64,
+    /// Flags both servers get (after the heartbeat ones), e.g. `--recover`.
+    server_flags: &'static [&'static str],
 }
 
 const CASES: &[Case] = &[
@@ -71,6 +75,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "1000", "--concurrency", "50", "--transport", "websocket"],
         quick: &["--clients", "300", "--concurrency", "50", "--transport", "websocket"],
         limit_s: 120,
+        server_flags: &[],
     },
     Case {
         name: "connect-upgrade",
@@ -78,6 +83,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "1000", "--concurrency", "50", "--transport", "upgrade"],
         quick: &["--clients", "300", "--concurrency", "50", "--transport", "upgrade"],
         limit_s: 120,
+        server_flags: &[],
     },
     Case {
         name: "rtt",
@@ -85,6 +91,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "1000", "--duration", "20"],
         quick: &["--clients", "300", "--duration", "5"],
         limit_s: 150,
+        server_flags: &[],
     },
     Case {
         name: "throughput",
@@ -110,6 +117,70 @@ const CASES: &[Case] = &[
             "1",
         ],
         limit_s: 120,
+        server_flags: &[],
+    },
+    // The same, each answer an event (`message` -> `message-back`, a `socket.emit`), without and
+    // with connection state recovery (which logs every such event with its offset): issue 11's
+    // "no more than 20 % slower".
+    Case {
+        name: "throughput-event",
+        loadgen: "throughput",
+        full: &[
+            "--clients",
+            "10",
+            "--inflight",
+            "32",
+            "--duration",
+            "10",
+            "--warmup",
+            "1",
+            "--answer",
+            "event",
+        ],
+        quick: &[
+            "--clients",
+            "10",
+            "--inflight",
+            "32",
+            "--duration",
+            "3",
+            "--warmup",
+            "1",
+            "--answer",
+            "event",
+        ],
+        limit_s: 120,
+        server_flags: &[],
+    },
+    Case {
+        name: "throughput-recover",
+        loadgen: "throughput",
+        full: &[
+            "--clients",
+            "10",
+            "--inflight",
+            "32",
+            "--duration",
+            "10",
+            "--warmup",
+            "1",
+            "--answer",
+            "event",
+        ],
+        quick: &[
+            "--clients",
+            "10",
+            "--inflight",
+            "32",
+            "--duration",
+            "3",
+            "--warmup",
+            "1",
+            "--answer",
+            "event",
+        ],
+        limit_s: 120,
+        server_flags: &["--recover"],
     },
     Case {
         name: "broadcast",
@@ -117,6 +188,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "5000", "--broadcasts", "20", "--interval-ms", "500"],
         quick: &["--clients", "1000", "--broadcasts", "5", "--interval-ms", "500"],
         limit_s: 200,
+        server_flags: &[],
     },
     Case {
         name: "broadcast-ack",
@@ -124,6 +196,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "5000", "--rounds", "20", "--interval-ms", "300"],
         quick: &["--clients", "1000", "--rounds", "5", "--interval-ms", "300"],
         limit_s: 300,
+        server_flags: &[],
     },
     Case {
         name: "fetch-sockets",
@@ -131,6 +204,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "10000", "--rounds", "10", "--interval-ms", "300"],
         quick: &["--clients", "2000", "--rounds", "5", "--interval-ms", "300"],
         limit_s: 300,
+        server_flags: &[],
     },
     Case {
         name: "idle",
@@ -138,6 +212,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "5000", "--hold", "30"],
         quick: &["--clients", "1000", "--hold", "5"],
         limit_s: 200,
+        server_flags: &[],
     },
     Case {
         name: "scale",
@@ -145,6 +220,7 @@ const CASES: &[Case] = &[
         full: &["--clients", "10000", "--hold", "60"],
         quick: &["--clients", "2000", "--hold", "30"],
         limit_s: 300,
+        server_flags: &[],
     },
 ];
 
@@ -160,6 +236,8 @@ enum Target {
     RustAtMost(f64),
     /// Rust's own figure at least the case's `--clients`.
     RustAllClients,
+    /// Rust's own figure at least this times Rust's same figure in another case.
+    RustVsCase(&'static str, f64),
 }
 
 /// One row of the table: a figure of one case's loadgen JSON.
@@ -279,6 +357,27 @@ const METRICS: &[Metric] = &[
     m("throughput", "server CPU %", "span.server_cpu_pct", Target::None),
     c("throughput", "client CPU %", "span.client_cpu_pct"),
     c("throughput", "client CPU µs/ack", "client_cpu_us_per_ack"),
+    m("throughput-event", "events/s", "acks_per_s", Target::None),
+    m(
+        "throughput-event",
+        "server CPU µs/event",
+        "server_cpu_us_per_ack",
+        Target::None,
+    ),
+    c("throughput-event", "client CPU %", "span.client_cpu_pct"),
+    m(
+        "throughput-recover",
+        "events/s",
+        "acks_per_s",
+        Target::RustVsCase("throughput-event", 0.8),
+    ),
+    m(
+        "throughput-recover",
+        "server CPU µs/event",
+        "server_cpu_us_per_ack",
+        Target::None,
+    ),
+    c("throughput-recover", "client CPU %", "span.client_cpu_pct"),
     m(
         "broadcast",
         "all have it p50 ms",
@@ -527,7 +626,7 @@ struct Running {
     pid: u32,
 }
 
-fn start_server(server: Server, interop: &Path, log: &Path) -> Result<Running, String> {
+fn start_server(server: Server, interop: &Path, flags: &[&str], log: &Path) -> Result<Running, String> {
     let mut command = Command::new("taskset");
     command.arg("-c").arg("0");
     match server {
@@ -542,6 +641,7 @@ fn start_server(server: Server, interop: &Path, log: &Path) -> Result<Running, S
     }
     // The issue's default heartbeat (socket.io's defaults), spelled out for both.
     command.args(["--port", "0", "--ping-interval", "25000", "--ping-timeout", "20000"]);
+    command.args(flags);
     let log_file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let mut child = command
         .current_dir(ROOT)
@@ -652,7 +752,7 @@ fn one_run(
     label: &str,
 ) -> Result<Value, String> {
     let log = logs.join(format!("{}-{}-{label}.log", case.name, server.name()));
-    let running = start_server(server, &bins.0, &log)?;
+    let running = start_server(server, &bins.0, case.server_flags, &log)?;
     let result = run_loadgen(&bins.1, case, args, &running);
     let exited = stop_server(running);
     thread::sleep(Duration::from_millis(500));
@@ -692,7 +792,7 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("sent")
         ),
         "throughput" => format!(
-            "{} acks/s, {} µs CPU/ack, client {} %",
+            "{} answers/s, {} µs CPU/answer, client {} %",
             pick("acks_per_s"),
             pick("server_cpu_us_per_ack"),
             pick("span.client_cpu_pct")
@@ -779,12 +879,13 @@ fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTre
         let Some(args) = case_args.get(metric.case) else {
             continue;
         };
-        let med = |server| {
-            results.get(&(metric.case, server)).and_then(|runs| {
+        let median_of = |case: &str, server| {
+            results.get(&(case, server)).and_then(|runs| {
                 let mut values: Vec<f64> = runs.iter().filter_map(|r| get(r, metric.path)).collect();
                 median(&mut values)
             })
         };
+        let med = |server| median_of(metric.case, server);
         let (rust, node) = (med(Server::Rust), med(Server::Node));
         let ratio = match (rust, node) {
             (Some(r), Some(n)) if n != 0.0 => Some(r / n),
@@ -814,6 +915,13 @@ fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTre
                 format!("Rust = {clients}"),
                 rust.map(|r| yes_no(r >= clients)).unwrap_or_default(),
             ),
+            Target::RustVsCase(other, x) => {
+                let verdict = match (rust, median_of(other, Server::Rust)) {
+                    (Some(r), Some(o)) if o > 0.0 => format!("{} ({:.2}×)", yes_no(r >= x * o), r / o),
+                    _ => String::new(),
+                };
+                (format!("Rust ≥ {x}× Rust's {other}"), verdict)
+            }
         };
         let verdict = if metric.client {
             let busy = metric.label.contains('%') && [rust, node].iter().flatten().any(|&v| v >= CLIENT_BOUND_PCT);
