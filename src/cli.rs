@@ -1072,6 +1072,30 @@ usage: test [--port N] [--host ADDR] [--trace] [--ping-interval MS]
             MAX_CONNECTIONS.default,
             Some(listener.max_connections.to_string().as_str())
         );
+        let recovery = ConnectionStateRecovery::default();
+        assert_eq!(
+            MAX_DISCONNECTION.default,
+            Some(recovery.max_disconnection_duration.as_millis().to_string().as_str())
+        );
+    }
+
+    #[test]
+    fn recover_is_refused_beside_redis() {
+        let recovery = |recover, redis| connection_state_recovery(recover, Duration::from_millis(5000), 7, redis);
+        assert_eq!(recovery(false, None), Ok(None));
+        assert_eq!(recovery(false, Some("redis://127.0.0.1:6379")), Ok(None));
+        let on = recovery(true, None).unwrap().unwrap();
+        assert_eq!(
+            (on.max_disconnection_duration, on.max_log_entries, on.skip_middlewares),
+            (Duration::from_millis(5000), 7, true)
+        );
+        let refused = recovery(true, Some("redis://127.0.0.1:6379")).unwrap_err();
+        assert!(
+            refused.starts_with(
+                "--recover cannot go with --redis redis://127.0.0.1:6379: the Redis adapters do not carry"
+            ),
+            "{refused}"
+        );
     }
 
     #[test]
