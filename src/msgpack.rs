@@ -452,14 +452,14 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
     use std::process::Command;
 
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-    fn hex(bytes: &[u8]) -> String {
+    pub(crate) fn hex(bytes: &[u8]) -> String {
         let mut text = String::with_capacity(bytes.len() * 2);
         for byte in bytes {
             text.push(DIGITS[usize::from(byte >> 4)] as char);
@@ -468,7 +468,7 @@ mod tests {
         text
     }
 
-    fn unhex(text: &str) -> Vec<u8> {
+    pub(crate) fn unhex(text: &str) -> Vec<u8> {
         let digit = |c: u8| (c as char).to_digit(16).unwrap() as u8;
         text.as_bytes()
             .chunks(2)

@@ -91,6 +91,16 @@ impl Peer {
         self.ask("fetch-sockets", json!([id]))[0].clone()
     }
 
+    /// Socket `sid` is the victim's (`victim_gone`): in its room `r`, its data kept.
+    fn expect_restored(&mut self, sid: &str) {
+        let mut rooms = vec![sid.to_string(), "r".to_string()];
+        rooms.sort();
+        assert_eq!(
+            self.fetch(sid),
+            json!([{"id": sid, "rooms": rooms, "data": {"secret": 1}}])
+        );
+    }
+
     /// Waits until socket `id` is gone from `/` (the server has noticed its connection ended).
     fn wait_gone(&mut self, id: &str) {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -188,12 +198,7 @@ fn a_recovery_step_by_step() {
         auth_event[..2],
         [json!("auth"), serde_json::from_str::<Value>(&auth).unwrap()]
     );
-    let mut rooms = vec![sid.clone(), "r".to_string()];
-    rooms.sort();
-    assert_eq!(
-        back.fetch(&sid),
-        json!([{"id": sid, "rooms": rooms, "data": {"secret": 1}}])
-    );
+    back.expect_restored(&sid);
 }
 
 #[test]
@@ -227,12 +232,7 @@ fn an_unknown_or_forged_pid_or_an_offset_never_sent_gets_a_new_socket() {
     let mut back = Peer::open(&server);
     back.send(&format!(r#"40{{"pid":"{pid}","offset":"{seen}"}}"#));
     assert_eq!(back.next(), format!(r#"40{{"sid":"{sid}","pid":"{pid}"}}"#));
-    let mut rooms = vec![sid.clone(), "r".to_string()];
-    rooms.sort();
-    assert_eq!(
-        back.fetch(&sid),
-        json!([{"id": sid, "rooms": rooms, "data": {"secret": 1}}])
-    );
+    back.expect_restored(&sid);
 }
 
 #[test]

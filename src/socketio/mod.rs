@@ -10,7 +10,7 @@
 //! | `socket.rs`    | `socket`: `on`, `emit`, flags, acks, rooms, `data`, `use`, `disconnecting`, `disconnect` | `socket.ts` |
 //! | `listeners.rs` | catch-all listeners: `onAny`, `onAnyOutgoing`, their ids  | `socket.ts` (`_anyListeners`) |
 //! | `broadcast.rs` | operators on many sockets: `to`/`in_`/`except`, flags, `emit`, `timeout().emit_with_ack`, `fetch_sockets`, `sockets_join`; `RemoteSocket` | `broadcast-operator.ts`|
-//! | `adapter/`     | the `Adapter` trait (rooms, and how an operator finds its sockets); `memory.rs`, the in-memory one | `socket.io-adapter`    |
+//! | `adapter/`     | the `Adapter` trait (rooms, and how an operator finds its sockets); `memory.rs`, the in-memory one; `session_aware.rs`, connection state recovery | `socket.io-adapter`    |
 //! | `packet.rs`    | packets `0`..`6`, binary attachments, the strict decoder (the default parser's) | `socket.io-parser` |
 //! | `parser/`      | the `parser` option: the `Parser` trait, JSON (`packet.rs`) or msgpack | `socket.io-parser`, `socket.io-msgpack-parser` |
 

@@ -1029,7 +1029,7 @@ fn keep_nested_bytes(value: &mut Value, buffers: &mut [Vec<u8>]) -> Result<(), P
 // ---------------------------------------------------------------------------
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -1045,7 +1045,7 @@ mod tests {
         Message::Text(content.to_string())
     }
 
-    fn packet(packet_type: PacketType, nsp: &str, id: Option<u64>, data: PacketData) -> Packet {
+    pub(crate) fn packet(packet_type: PacketType, nsp: &str, id: Option<u64>, data: PacketData) -> Packet {
         Packet {
             packet_type,
             nsp: nsp.to_string(),
@@ -1054,11 +1054,11 @@ mod tests {
         }
     }
 
-    fn args(values: Vec<Arg>) -> PacketData {
+    pub(crate) fn args(values: Vec<Arg>) -> PacketData {
         PacketData::Args(values)
     }
 
-    fn j(value: Value) -> Arg {
+    pub(crate) fn j(value: Value) -> Arg {
         Arg::Json(value)
     }
 

@@ -286,20 +286,11 @@ fn whole_number(value: &Msgpack) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msgpack::tests::{hex, unhex};
+    use crate::socketio::packet::tests::{args, j, packet};
     use serde_json::{Value, json};
     use std::path::Path;
     use std::process::Command;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
-
-    fn unhex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
-            .collect()
-    }
 
     /// The vectors of `tests/node/msgpack_parser_vectors.mjs`, made now by
     /// socket.io-msgpack-parser itself.
@@ -317,23 +308,6 @@ mod tests {
         let all: Value = serde_json::from_slice(&output.stdout).unwrap();
         assert_eq!(all["parser"], "3.0.2");
         all
-    }
-
-    fn packet(packet_type: PacketType, nsp: &str, id: Option<u64>, data: PacketData) -> Packet {
-        Packet {
-            packet_type,
-            nsp: nsp.to_string(),
-            id,
-            data,
-        }
-    }
-
-    fn args(values: Vec<Arg>) -> PacketData {
-        PacketData::Args(values)
-    }
-
-    fn j(value: Value) -> Arg {
-        Arg::Json(value)
     }
 
     /// What the reference's vector `name` is, as the Rust side builds it, and how it is encoded.
