@@ -1,28 +1,33 @@
-//! `cargo bench`: this server (`examples/interop`, release build) beside the Node reference
-//! (`benches/node_reference.mjs`, socket.io 4.x), driven by one load client (`loadgen/`, a
-//! workspace member of its own).
+//! `cargo bench`: this server (`examples/interop`, release build) beside two peers, the Node
+//! reference (`benches/node_reference.mjs`, socket.io 4.x) and socketioxide (tokio, async Rust:
+//! `benches/peers/socketioxide/`, a workspace member of its own), driven by one load client
+//! (`loadgen/`, another).
 //!
 //! ```text
-//! core 0: taskset -c 0  examples/interop | node benches/node_reference.mjs   (a fresh process per run)
+//! core 0: taskset -c 0  examples/interop | socketioxide-peer | node benches/node_reference.mjs
+//!                       (a fresh process per run; each on one core, socketioxide on one tokio worker)
 //! core 1: taskset -c 1  loadgen CASE ... --port P --server-pid PID           (one thread)
 //! ```
 //!
-//! Each case runs `BENCH_REPS` times (3; 1 in quick mode) on each server, alternating which server
-//! goes first; the table shows the medians, Rust beside Node, the ratio Rust/Node and the
-//! target of issue 5 (issue 9 for `broadcast-ack` and `fetch-sockets`; issue 11 for
-//! `throughput-recover`, measured against Rust's own `throughput-event`). The load client reads the server's CPU, RSS, threads and file descriptors
-//! from `/proc/PID` and its own CPU from `/proc/self`; a client above 85 % of its core is flagged,
-//! since then the client, not the server, may be the limit.
+//! Each case runs `BENCH_REPS` times (3; 1 in quick mode) on each server, the order of the servers
+//! turning by one each repetition; the table shows the medians, ours beside socketioxide's and
+//! Node's, both ratios (ours ÷ socketioxide, ours ÷ Node) and the targets: issue 15's against
+//! socketioxide, issue 5's against Node (issue 9's for `broadcast-ack` and `fetch-sockets`; issue
+//! 11's for `throughput-recover`, measured against our own `throughput-event`). The load client
+//! reads the server's CPU, RSS, threads and file descriptors from `/proc/PID` and its
+//! own CPU from `/proc/self`; a client above 85 % of its core is flagged, since then the client,
+//! not the server, may be the limit.
 //!
 //! ```text
-//! cargo bench                          # the whole comparison (about 20 minutes)
-//! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 3 minutes)
+//! cargo bench                          # the whole comparison (about 30 minutes)
+//! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 6 minutes)
 //! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases,
 //!                                          # throughput = the three throughput cases)
-//! BENCH_REPS=5 BENCH_SERVERS=rust cargo bench
+//! BENCH_REPS=5 BENCH_SERVERS=rust,socketioxide cargo bench   # rust, socketioxide, node
 //! ```
 //!
-//! Needs `taskset`, Node.js 20+ and `npm ci --prefix tests/node` (the README's set-up). Writes
+//! Needs `taskset`, Node.js 20+ and `npm ci --prefix tests/node` (the README's set-up); the
+//! socketioxide peer is built from crates.io like any dependency. Writes
 //! `target/bench/results.json` (every run's figures, the medians, the table), `target/bench/table.md`
 //! and each server's stderr under `target/bench/logs/`.
 
@@ -43,17 +48,39 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Server {
+    /// Ours: `examples/interop`.
     Rust,
+    /// `benches/peers/socketioxide`: socketioxide on a one-worker tokio runtime.
+    Socketioxide,
+    /// `benches/node_reference.mjs`: socket.io on Node.
     Node,
 }
+
+/// Every server, in the table's order.
+const SERVERS: [Server; 3] = [Server::Rust, Server::Socketioxide, Server::Node];
 
 impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Rust => "rust",
+            Server::Socketioxide => "socketioxide",
             Server::Node => "node",
         }
     }
+}
+
+/// Cases a server does not run, and why (shown as `n/a` in its column).
+const NOT_APPLICABLE: &[(&str, Server, &str)] = &[(
+    "throughput-recover",
+    Server::Socketioxide,
+    "the peer has no connection state recovery",
+)];
+
+fn not_applicable(case: &str, server: Server) -> Option<&'static str> {
+    NOT_APPLICABLE
+        .iter()
+        .find(|(c, s, _)| *c == case && *s == server)
+        .map(|(_, _, why)| *why)
 }
 
 /// One case: the loadgen arguments, full and quick.
@@ -64,7 +91,7 @@ struct Case {
     quick: &'static [&'static str],
     /// Longest the load client may take, in seconds (it is killed after).
     limit_s: u64,
-    /// Flags both servers get (after the heartbeat ones), e.g. `--recover`.
+    /// Flags the servers get (after the heartbeat ones), e.g. `--recover`.
     server_flags: &'static [&'static str],
 }
 
@@ -206,20 +233,46 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// What a row of the table wants of the Rust server.
+/// What a row of the table wants of our server, against one peer (the column it is in).
 #[derive(Clone, Copy)]
 enum Target {
     None,
-    /// Rust/Node at least this.
+    /// ours ÷ the peer's at least this.
     RatioAtLeast(f64),
-    /// Rust/Node at most this.
+    /// ours ÷ the peer's at most this.
     RatioAtMost(f64),
-    /// Rust's own figure at most this.
+    /// Our own figure at most this.
     RustAtMost(f64),
-    /// Rust's own figure at least the case's `--clients`.
+    /// Our own figure at least the case's `--clients`.
     RustAllClients,
-    /// Rust's own figure at least this times Rust's same figure in another case.
+    /// Our own figure at least this times our same figure in another case.
     RustVsCase(&'static str, f64),
+}
+
+/// Issue 15's targets against socketioxide, by case and figure (a metric's own `target`, in
+/// `METRICS`, is against Node: issue 5's).
+const SOCKETIOXIDE_TARGETS: &[(&str, &str, Target)] = &[
+    ("connect-websocket", "connections/s", Target::RatioAtLeast(1.0)),
+    (
+        "connect-websocket",
+        "server CPU µs/connection",
+        Target::RatioAtMost(1.0),
+    ),
+    ("connect-upgrade", "connections/s", Target::RatioAtLeast(1.0)),
+    ("connect-upgrade", "server CPU µs/connection", Target::RatioAtMost(1.0)),
+    ("rtt", "rtt p90 ms", Target::RatioAtMost(1.0)),
+    ("rtt", "rtt p99 ms", Target::RatioAtMost(1.0)),
+    ("throughput", "acks/s", Target::RatioAtLeast(1.4)),
+    ("broadcast", "all have it p50 ms", Target::RatioAtMost(0.9)),
+    ("idle", "RSS kB/client", Target::RatioAtMost(1.0)),
+];
+
+fn socketioxide_target(case: &str, label: &str) -> Target {
+    SOCKETIOXIDE_TARGETS
+        .iter()
+        .find(|(c, l, _)| *c == case && *l == label)
+        .map(|(_, _, target)| *target)
+        .unwrap_or(Target::None)
 }
 
 /// One row of the table: a figure of one case's loadgen JSON.
@@ -324,6 +377,7 @@ const METRICS: &[Metric] = &[
         "connect_span.client_cpu_pct",
     ),
     m("rtt", "rtt p50 ms", "rtt_p50_ms", Target::None),
+    m("rtt", "rtt p90 ms", "rtt_p90_ms", Target::None),
     m("rtt", "rtt p99 ms", "rtt_p99_ms", Target::RatioAtMost(0.5)),
     m("rtt", "rtt max ms", "rtt_max_ms", Target::None),
     m("rtt", "acks missing", "missing", Target::RustAtMost(0.0)),
@@ -338,7 +392,6 @@ const METRICS: &[Metric] = &[
     ),
     m("throughput", "server CPU %", "span.server_cpu_pct", Target::None),
     c("throughput", "client CPU %", "span.client_cpu_pct"),
-    c("throughput", "client CPU µs/ack", "client_cpu_us_per_ack"),
     m("throughput-event", "events/s", "acks_per_s", Target::None),
     m(
         "throughput-event",
@@ -360,6 +413,7 @@ const METRICS: &[Metric] = &[
         Target::None,
     ),
     c("throughput-recover", "client CPU %", "span.client_cpu_pct"),
+    c("throughput", "client CPU µs/ack", "client_cpu_us_per_ack"),
     m(
         "broadcast",
         "all have it p50 ms",
@@ -465,13 +519,14 @@ impl Config {
         let servers = match std::env::var("BENCH_SERVERS") {
             Ok(list) if !list.is_empty() => list
                 .split(',')
-                .map(|s| match s.trim() {
-                    "rust" => Ok(Server::Rust),
-                    "node" => Ok(Server::Node),
-                    other => Err(format!("BENCH_SERVERS: rust or node, not {other}")),
+                .map(|s| {
+                    SERVERS
+                        .into_iter()
+                        .find(|server| server.name() == s.trim())
+                        .ok_or_else(|| format!("BENCH_SERVERS: rust, socketioxide or node, not {}", s.trim()))
                 })
                 .collect::<Result<_, _>>()?,
-            _ => vec![Server::Rust, Server::Node],
+            _ => SERVERS.to_vec(),
         };
         Ok(Config {
             quick,
@@ -496,13 +551,26 @@ fn run_quiet(command: &mut Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-/// Builds the interop example and the load client (release), returns (interop, loadgen).
-fn build(target: &Path) -> Result<(PathBuf, PathBuf), String> {
+/// The programs a run starts.
+struct Binaries {
+    /// Ours: `examples/interop`.
+    interop: PathBuf,
+    /// `benches/peers/socketioxide`.
+    socketioxide: PathBuf,
+    loadgen: PathBuf,
+}
+
+/// Builds the interop example, the load client and, if it runs, the socketioxide peer (release).
+fn build(target: &Path, servers: &[Server]) -> Result<Binaries, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    for args in [
+    let mut builds = vec![
         &["build", "--release", "--example", "interop"][..],
         &["build", "--release", "-p", "loadgen"][..],
-    ] {
+    ];
+    if servers.contains(&Server::Socketioxide) {
+        builds.push(&["build", "--release", "-p", "socketioxide-peer"][..]);
+    }
+    for args in builds {
         eprintln!("bench: {cargo} {}", args.join(" "));
         let status = Command::new(&cargo)
             .args(args)
@@ -513,7 +581,11 @@ fn build(target: &Path) -> Result<(PathBuf, PathBuf), String> {
             return Err(format!("cargo {} failed", args.join(" ")));
         }
     }
-    Ok((target.join("release/examples/interop"), target.join("release/loadgen")))
+    Ok(Binaries {
+        interop: target.join("release/examples/interop"),
+        socketioxide: target.join("release/socketioxide-peer"),
+        loadgen: target.join("release/loadgen"),
+    })
 }
 
 /// The cargo target directory: the bench binary is `<target>/release/deps/compare-<hash>`.
@@ -582,6 +654,7 @@ fn machine() -> Value {
         "kernel": fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
         "node": text(Command::new("node").arg("--version")),
         "socket.io": socket_io_version(),
+        "socketioxide": socketioxide_version(),
         "rustc": text(Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into())).arg("--version")),
         "commit": text(Command::new("git").args(["-C", ROOT, "rev-parse", "--short", "HEAD"])),
         "dirty_files": text(Command::new("git").args(["-C", ROOT, "status", "--porcelain", "--untracked-files=no"]))
@@ -599,6 +672,16 @@ fn socket_io_version() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// socketioxide's version, from Cargo.lock.
+fn socketioxide_version() -> String {
+    let lock = fs::read_to_string(Path::new(ROOT).join("Cargo.lock")).unwrap_or_default();
+    lock.split("[[package]]")
+        .find(|package| package.contains("name = \"socketioxide\"\n"))
+        .and_then(|package| package.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
 // ---------------------------------------------------------------------------------------------
 // One run
 
@@ -608,12 +691,15 @@ struct Running {
     pid: u32,
 }
 
-fn start_server(server: Server, interop: &Path, flags: &[&str], log: &Path) -> Result<Running, String> {
+fn start_server(server: Server, bins: &Binaries, flags: &[&str], log: &Path) -> Result<Running, String> {
     let mut command = Command::new("taskset");
     command.arg("-c").arg("0");
     match server {
         Server::Rust => {
-            command.arg(interop).args(["--log-level", "warn"]);
+            command.arg(&bins.interop).args(["--log-level", "warn"]);
+        }
+        Server::Socketioxide => {
+            command.arg(&bins.socketioxide);
         }
         Server::Node => {
             command
@@ -729,13 +815,13 @@ fn one_run(
     server: Server,
     case: &Case,
     args: &[String],
-    bins: &(PathBuf, PathBuf),
+    bins: &Binaries,
     logs: &Path,
     label: &str,
 ) -> Result<Value, String> {
     let log = logs.join(format!("{}-{}-{label}.log", case.name, server.name()));
-    let running = start_server(server, &bins.0, case.server_flags, &log)?;
-    let result = run_loadgen(&bins.1, case, args, &running);
+    let running = start_server(server, bins, case.server_flags, &log)?;
+    let result = run_loadgen(&bins.loadgen, case, args, &running);
     let exited = stop_server(running);
     thread::sleep(Duration::from_millis(500));
     let mut result = result?;
@@ -766,8 +852,9 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("connect_span.client_cpu_pct")
         ),
         "rtt" => format!(
-            "p50 {} ms, p99 {} ms, max {} ms, {} of {} acked",
+            "p50 {} ms, p90 {} ms, p99 {} ms, max {} ms, {} of {} acked",
             pick("rtt_p50_ms"),
+            pick("rtt_p90_ms"),
             pick("rtt_p99_ms"),
             pick("rtt_max_ms"),
             pick("acked"),
@@ -847,12 +934,67 @@ fn fmt(v: Option<f64>) -> String {
 struct Row {
     case: &'static str,
     label: &'static str,
-    rust: Option<f64>,
-    node: Option<f64>,
-    ratio: Option<f64>,
-    target: String,
-    verdict: String,
+    /// The medians, one per server in the order of `SERVERS` (`None`: not run, or not a number).
+    values: [Option<f64>; 3],
+    /// ours ÷ socketioxide's, ours ÷ Node's.
+    ratios: [Option<f64>; 2],
+    /// The target against each peer and whether it was met ("" when there is none).
+    targets: [String; 2],
+    verdicts: [String; 2],
+    /// A figure of the load client itself.
     client: bool,
+    /// The servers against which the load client was near its limit (a client CPU % row only).
+    client_bound: Vec<Server>,
+}
+
+impl Row {
+    fn value(&self, server: Server) -> Option<f64> {
+        self.values[SERVERS.iter().position(|s| *s == server).unwrap()]
+    }
+}
+
+/// The target's text and verdict for our figure `rust` and its `ratio` to one peer's;
+/// `rust_in` gives our same figure in another case (for `RustVsCase`).
+fn judge(
+    target: Target,
+    rust: Option<f64>,
+    ratio: Option<f64>,
+    clients: f64,
+    rust_in: &dyn Fn(&str) -> Option<f64>,
+) -> (String, String) {
+    let yes_no = |ok: bool| if ok { "met" } else { "MISSED" }.to_string();
+    let shown = |x: f64| {
+        if (x - 1.0 / 3.0).abs() < 1e-9 {
+            "1/3".to_string()
+        } else if x == 0.5 {
+            "½".to_string()
+        } else {
+            format!("{x}")
+        }
+    };
+    match target {
+        Target::None => (String::new(), String::new()),
+        Target::RatioAtLeast(x) => (
+            format!("≥ {}×", shown(x)),
+            ratio.map(|r| yes_no(r >= x)).unwrap_or_default(),
+        ),
+        Target::RatioAtMost(x) => (
+            format!("≤ {}×", shown(x)),
+            ratio.map(|r| yes_no(r <= x)).unwrap_or_default(),
+        ),
+        Target::RustAtMost(x) => (format!("ours ≤ {x}"), rust.map(|r| yes_no(r <= x)).unwrap_or_default()),
+        Target::RustAllClients => (
+            format!("ours = {clients}"),
+            rust.map(|r| yes_no(r >= clients)).unwrap_or_default(),
+        ),
+        Target::RustVsCase(other, x) => {
+            let verdict = match (rust, rust_in(other)) {
+                (Some(r), Some(o)) if o > 0.0 => format!("{} ({:.2}×)", yes_no(r >= x * o), r / o),
+                _ => String::new(),
+            };
+            (format!("ours ≥ {x}× our {other}"), verdict)
+        }
+    }
 }
 
 fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTreeMap<&str, Vec<String>>) -> Vec<Row> {
@@ -868,82 +1010,95 @@ fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTre
             })
         };
         let med = |server| median_of(metric.case, server);
-        let (rust, node) = (med(Server::Rust), med(Server::Node));
-        let ratio = match (rust, node) {
-            (Some(r), Some(n)) if n != 0.0 => Some(r / n),
+        let rust_in = |case: &str| median_of(case, Server::Rust);
+        let values = SERVERS.map(med);
+        let rust = values[0];
+        let ratio = |peer: Option<f64>| match (rust, peer) {
+            (Some(r), Some(p)) if p != 0.0 => Some(r / p),
             _ => None,
         };
+        let ratios = [ratio(values[1]), ratio(values[2])];
         let clients: f64 = args
             .iter()
             .position(|a| a == "--clients")
             .and_then(|i| args.get(i + 1)?.parse().ok())
             .unwrap_or(0.0);
-        let yes_no = |ok: bool| if ok { "met" } else { "MISSED" }.to_string();
-        let (target, verdict) = match metric.target {
-            Target::None => (String::new(), String::new()),
-            Target::RatioAtLeast(x) => (format!("≥ {x}×"), ratio.map(|r| yes_no(r >= x)).unwrap_or_default()),
-            Target::RatioAtMost(x) => {
-                let shown = if (x - 1.0 / 3.0).abs() < 1e-9 {
-                    "1/3".to_string()
-                } else if x == 0.5 {
-                    "½".to_string()
-                } else {
-                    format!("{x}")
-                };
-                (format!("≤ {shown}×"), ratio.map(|r| yes_no(r <= x)).unwrap_or_default())
-            }
-            Target::RustAtMost(x) => (format!("Rust ≤ {x}"), rust.map(|r| yes_no(r <= x)).unwrap_or_default()),
-            Target::RustAllClients => (
-                format!("Rust = {clients}"),
-                rust.map(|r| yes_no(r >= clients)).unwrap_or_default(),
-            ),
-            Target::RustVsCase(other, x) => {
-                let verdict = match (rust, median_of(other, Server::Rust)) {
-                    (Some(r), Some(o)) if o > 0.0 => format!("{} ({:.2}×)", yes_no(r >= x * o), r / o),
-                    _ => String::new(),
-                };
-                (format!("Rust ≥ {x}× Rust's {other}"), verdict)
-            }
-        };
-        let verdict = if metric.client {
-            let busy = metric.label.contains('%') && [rust, node].iter().flatten().any(|&v| v >= CLIENT_BOUND_PCT);
-            if busy { "client-bound?".to_string() } else { verdict }
+        let (sx_target, sx_verdict) = judge(
+            socketioxide_target(metric.case, metric.label),
+            rust,
+            ratios[0],
+            clients,
+            &rust_in,
+        );
+        let (node_target, node_verdict) = judge(metric.target, rust, ratios[1], clients, &rust_in);
+        let client_bound = if metric.client && metric.label.contains('%') {
+            SERVERS
+                .iter()
+                .zip(values)
+                .filter(|(_, v)| v.is_some_and(|v| v >= CLIENT_BOUND_PCT))
+                .map(|(s, _)| *s)
+                .collect()
         } else {
-            verdict
+            Vec::new()
         };
         rows.push(Row {
             case: metric.case,
             label: metric.label,
-            rust,
-            node,
-            ratio,
-            target,
-            verdict,
+            values,
+            ratios,
+            targets: [sx_target, node_target],
+            verdicts: [sx_verdict, node_verdict],
             client: metric.client,
+            client_bound,
         });
     }
     rows
 }
 
+/// A target cell: `≥ 1×: met`.
+fn target_cell(target: &str, verdict: &str) -> String {
+    match (target.is_empty(), verdict.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => target.to_string(),
+        (false, false) => format!("{target}: {verdict}"),
+    }
+}
+
 fn table(rows: &[Row]) -> String {
     let mut out = String::new();
-    out.push_str("| case | figure | Rust | Node | Rust/Node | target | |\n");
-    out.push_str("|---|---|---:|---:|---:|---|---|\n");
+    out.push_str(
+        "| case | figure | ours | socketioxide | Node | ours ÷ socketioxide | target | ours ÷ Node | target | |\n",
+    );
+    out.push_str("|---|---|---:|---:|---:|---:|---|---:|---|---|\n");
     for row in rows {
         let label = if row.client {
             format!("*{}*", row.label)
         } else {
             row.label.to_string()
         };
+        let cell = |i: usize| match not_applicable(row.case, SERVERS[i]) {
+            Some(_) => "n/a".to_string(),
+            None => fmt(row.values[i]),
+        };
+        let ratio = |r: Option<f64>| r.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into());
+        let note = if row.client_bound.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = row.client_bound.iter().map(|s| s.name()).collect();
+            format!("client-bound? ({})", names.join(", "))
+        };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             row.case,
             label,
-            fmt(row.rust),
-            fmt(row.node),
-            row.ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
-            row.target,
-            row.verdict
+            cell(0),
+            cell(1),
+            cell(2),
+            ratio(row.ratios[0]),
+            target_cell(&row.targets[0], &row.verdicts[0]),
+            ratio(row.ratios[1]),
+            target_cell(&row.targets[1], &row.verdicts[1]),
+            note
         ));
     }
     out
@@ -980,7 +1135,7 @@ fn run() -> Result<(), String> {
         ));
     }
     let nofile = raise_nofile();
-    let bins = build(&target)?;
+    let bins = build(&target, &config.servers)?;
 
     let started = Instant::now();
     let date = run_quiet(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
@@ -1010,15 +1165,27 @@ fn run() -> Result<(), String> {
             .collect();
         case_args.insert(case.name, args.clone());
         for rep in 0..config.reps {
+            // Each repetition starts with the next server: none always runs first (or last).
             let mut order = config.servers.clone();
-            if rep % 2 == 1 {
-                order.reverse();
-            }
+            let turn = rep % order.len();
+            order.rotate_left(turn);
             for server in order {
+                if let Some(why) = not_applicable(case.name, server) {
+                    if rep == 0 {
+                        eprintln!("  {} {}: n/a ({why})", case.name, server.name());
+                    }
+                    continue;
+                }
                 let result = one_run(server, case, &args, &bins, &logs, &(rep + 1).to_string());
                 match result {
                     Ok(r) => {
-                        eprintln!("  {} #{} {:5} {}", case.name, rep + 1, server.name(), summary(case, &r));
+                        eprintln!(
+                            "  {} #{} {:12} {}",
+                            case.name,
+                            rep + 1,
+                            server.name(),
+                            summary(case, &r)
+                        );
                         if let Some(e) = r["connect"]["first_error"].as_str() {
                             eprintln!("      first connect error: {e}");
                         }
@@ -1040,11 +1207,12 @@ fn run() -> Result<(), String> {
     let table = table(&rows);
     let elapsed = started.elapsed().as_secs_f64();
     let heading = format!(
-        "{date}, {} cores ({}), {} GiB, Linux {}, Node {} with socket.io {}, {}; {} mode, medians of {} run(s) per server, {:.0} s",
+        "{date}, {} cores ({}), {} GiB, Linux {}, socketioxide {} on one tokio worker, Node {} with socket.io {}, {}; {} mode, medians of {} run(s) per server, {:.0} s",
         machine["cores"],
         machine["cpu"].as_str().unwrap_or("?"),
         machine["memory_gib"],
         machine["kernel"].as_str().unwrap_or("?"),
+        machine["socketioxide"].as_str().unwrap_or("?"),
         machine["node"].as_str().unwrap_or("?"),
         machine["socket.io"].as_str().unwrap_or("?"),
         machine["rustc"].as_str().unwrap_or("?"),
@@ -1055,8 +1223,15 @@ fn run() -> Result<(), String> {
     println!("\n{heading}\n\n{table}");
     let client_bound: Vec<String> = rows
         .iter()
-        .filter(|r| r.verdict == "client-bound?")
-        .map(|r| format!("{} ({}: Rust {}, Node {})", r.case, r.label, fmt(r.rust), fmt(r.node)))
+        .filter(|r| !r.client_bound.is_empty())
+        .map(|r| {
+            let figures: Vec<String> = r
+                .client_bound
+                .iter()
+                .map(|s| format!("{} {}", s.name(), fmt(r.value(*s))))
+                .collect();
+            format!("{} ({}: {})", r.case, r.label, figures.join(", "))
+        })
         .collect();
     if !client_bound.is_empty() {
         let note = format!(
@@ -1071,12 +1246,9 @@ fn run() -> Result<(), String> {
     let figure = |label: &str, server: Server| {
         rows.iter()
             .find(|r| r.case == "broadcast" && r.label == label)
-            .and_then(|r| match server {
-                Server::Rust => r.rust,
-                Server::Node => r.node,
-            })
+            .and_then(|r| r.value(server))
     };
-    for server in [Server::Rust, Server::Node] {
+    for server in SERVERS {
         let client = figure("client CPU ms/broadcast", server);
         let all = figure("all have it p50 ms", server);
         if let (Some(client), Some(all)) = (client, all) {
@@ -1103,8 +1275,12 @@ fn run() -> Result<(), String> {
         .iter()
         .map(|r| {
             json!({
-                "case": r.case, "figure": r.label, "rust": r.rust, "node": r.node, "ratio": r.ratio,
-                "target": r.target, "verdict": r.verdict, "client": r.client,
+                "case": r.case, "figure": r.label,
+                "rust": r.value(Server::Rust), "socketioxide": r.value(Server::Socketioxide), "node": r.value(Server::Node),
+                "ratio_socketioxide": r.ratios[0], "target_socketioxide": r.targets[0], "verdict_socketioxide": r.verdicts[0],
+                "ratio_node": r.ratios[1], "target_node": r.targets[1], "verdict_node": r.verdicts[1],
+                "client": r.client,
+                "client_bound": r.client_bound.iter().map(|s| s.name()).collect::<Vec<_>>(),
             })
         })
         .collect();

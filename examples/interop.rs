@@ -76,6 +76,10 @@
 //! disconnect (reason)         nsp.to("watchers").emit(`peer-disconnect`, socket.id, [...socket.rooms].sort(), reason)
 //! ```
 //!
+//! `--admin-ui`: the admin UI's namespace `/admin` (`instrument(io, {...})`, `src/admin/`), with
+//! `--admin-ui-auth USER:BCRYPT_HASH` (basic auth; none without it), `--admin-ui-readonly`,
+//! `--admin-ui-mode development|production`; its CORS is `--cors-origin`'s.
+//!
 //! `cargo run --example interop -- --help` lists its flags (the table `USAGE` below, also in
 //! README).
 //!
@@ -87,6 +91,7 @@ use std::time::Duration;
 
 use regex::Regex;
 use serde_json::{Value, json};
+use socketio_book::admin::{self, Auth, InstrumentOptions, Mode};
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
@@ -473,8 +478,54 @@ const USAGE: Usage = Usage {
             "NAME",
             "this server's name in the answers to other servers (`hello-back`, `ping`); default: its port",
         ),
+        Flag::switch(
+            "admin-ui",
+            "serve the admin UI's namespace /admin (instrument); its CORS is --cors-origin's",
+        ),
+        Flag::text(
+            "admin-ui-auth",
+            "USER:BCRYPT_HASH",
+            "with --admin-ui: basic auth, the password checked against the hash (none: no log-in)",
+        ),
+        Flag::switch("admin-ui-readonly", "with --admin-ui: readonly (no commands)"),
+        Flag::text(
+            "admin-ui-mode",
+            "MODE",
+            "with --admin-ui: development (every socket and event) or production (stats only)",
+        )
+        .default("development"),
     ],
 };
+
+/// `instrument(io, { auth, readonly, mode, serverId })` from the `--admin-ui*` flags, if
+/// `--admin-ui`.
+fn admin_ui(io: &Server, flags: &cli::Flags, server_id: &str) -> Result<(), String> {
+    if !flags.switch("admin-ui") {
+        return Ok(());
+    }
+    let auth = match flags.text("admin-ui-auth") {
+        None => Auth::None,
+        Some(text) => match text.split_once(':') {
+            Some((username, password)) => Auth::Basic {
+                username: username.to_string(),
+                password: password.to_string(),
+            },
+            None => return Err(format!("--admin-ui-auth {text}: expected USER:BCRYPT_HASH")),
+        },
+    };
+    let mode = match flags.text("admin-ui-mode") {
+        Some("production") => Mode::Production,
+        Some("development") | None => Mode::Development,
+        Some(other) => return Err(format!("--admin-ui-mode {other}: development or production")),
+    };
+    let options = InstrumentOptions {
+        readonly: flags.switch("admin-ui-readonly"),
+        mode,
+        server_id: Some(server_id.to_string()),
+        ..InstrumentOptions::new(auth)
+    };
+    admin::instrument(io, options).map_err(|e| format!("--admin-ui: {e}"))
+}
 
 fn run() -> Result<(), String> {
     let flags = cli::parse_args(&USAGE);
@@ -561,6 +612,7 @@ fn run() -> Result<(), String> {
     setup(io.of(dynamic), Arc::clone(&created), &server_id);
     let by_function = io.of_fn(|name, auth| name.starts_with("/fn-") && auth.get("deny") != Some(&Value::Bool(true)));
     setup(by_function, Arc::clone(&created), &server_id);
+    admin_ui(&io, &flags, &server_id)?;
 
     println!("listening on {address}");
     http.serve(Arc::new(io));

@@ -45,10 +45,10 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// At most this many header lines (httparse needs a fixed array).
 const MAX_HEADERS: usize = 100;
 /// How much one `read` of a request may bring.
-const READ_CHUNK_BYTES: usize = 4096;
+pub const READ_CHUNK_BYTES: usize = 4096;
 /// A body the service answered without reading (an error answer to a POST) is skipped up to
 /// this size before the next request of a keep-alive connection; past it the connection closes.
-const MAX_SKIPPED_BODY: usize = 1024 * 1024;
+pub const MAX_SKIPPED_BODY: usize = 1024 * 1024;
 
 /// The time limits of one connection.
 #[derive(Debug, Clone, Copy)]
@@ -268,9 +268,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Wraps a freshly accepted stream (TCP_NODELAY and the write timeout are set here).
+    /// Wraps a freshly accepted stream (the write timeout is set here; the listener has set
+    /// TCP_NODELAY). Nothing here needs TCP itself: `fuzz/` runs a `Connection` over one end of
+    /// a Unix socket pair, its descriptor wrapped as a `TcpStream`.
     pub fn new(stream: TcpStream, peer: SocketAddr, limits: Limits) -> io::Result<Connection> {
-        stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(limits.write_timeout))?;
         Ok(Connection {
             stream: SharedStream::new(stream),

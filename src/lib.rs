@@ -11,10 +11,16 @@
 //!
 //! | layer        | file                     | what it holds                                             |
 //! |--------------|--------------------------|-----------------------------------------------------------|
-//! | the chapter  | `main.rs`                | `socket.js`: `io.on('connection')`, the IP line, `disconnect`, `error`, `reply`, the 3 s `news` |
+//! | the chapter  | `main.rs`                | `socket.js`: `io.on('connection')`, the IP line, `disconnect`, `error`, `reply`, the 3 s `news`; `--admin-ui` |
 //! |              | `www.rs`, `www/`         | `index.pug` as `index.html`, our client `socket.io.js`, the app's routes |
 //! |              | `interval.rs`            | `setInterval` / `clearInterval` as a thread and a channel |
 //! | the next sections | `examples/gif_chat/` | the book's GIF chat (11.4 to 11.6): namespaces `/room` and `/chat`, rooms, a session shared with Socket.IO, SQLite, uploads (NOTES.md section 10) |
+//! | admin UI     | `admin/mod.rs`           | `instrument(io, options)`: `@socket.io/admin-ui`'s server half, `config`, `all_sockets` |
+//! |              | `admin/auth.rs`          | no log-in, or basic auth against a bcrypt hash; `session` ids |
+//! |              | `admin/stats.rs`         | `server_stats` every 2 s from the engine's events (packets, bytes, connections) |
+//! |              | `admin/watch.rs`         | development mode: `socket_connected`, `room_joined`, `event_sent`, ... as they happen |
+//! |              | `admin/serialize.rs`     | a socket as the UI reads it (`clientId`, `handshake`, `rooms`, `data`) |
+//! |              | `admin/commands.rs`      | the UI's buttons: `emit`, `join`, `leave`, `_disconnect` with a room filter |
 //! | Socket.IO v5 | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
 //! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
 //! |              | `socketio/namespaces.rs` | every namespace by name; `io.of(regex)`, `io.of_fn`: children made on CONNECT, `new_namespace` |
@@ -46,6 +52,7 @@
 //! |              | `trace.rs`               | `--trace`: each packet in and out, explained              |
 //! |              | `cli.rs`                 | flags: each binary's table, `--help`, the parser; logging |
 //! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
+//! |              | `date.rs`                | JavaScript's dates: `new Date() + ""` and `toISOString()` |
 //! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
 //!
 //! ## The threads
@@ -56,7 +63,8 @@
 //! - `ws-writer <sid>`: writes to one WebSocket while its client reads too slowly to take what
 //!   we send at once (otherwise the thread that sends a packet writes it);
 //! - `poll <sid>`: holds one long-poll GET until there is something to send;
-//! - `timers`: heartbeats, upgrade and connect timeouts, ack timeouts, for every session;
+//! - `timers`: heartbeats, upgrade and connect timeouts, ack timeouts, for every session; the
+//!   admin UI's `server_stats` every 2 s;
 //! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`);
 //! - with `--redis`: `redis-sub` (reads the subscribed Redis connection) and `redis-apply`
 //!   (applies the other servers' messages), one each per server.
@@ -66,7 +74,9 @@
 // Nested `if`s are kept where they read more plainly, one condition per line in a debugger.
 #![allow(clippy::collapsible_if)]
 
+pub mod admin;
 pub mod cli;
+pub mod date;
 pub mod engineio;
 pub mod http;
 pub mod interval;
@@ -78,3 +88,10 @@ pub mod threads;
 pub mod timer;
 pub mod trace;
 pub mod www;
+
+/// The integration tests' helpers (Node.js and the pinned npm packages of tests/node), for the
+/// unit tests that compare our codecs with the npm packages' own output.
+#[cfg(test)]
+#[path = "../tests/support/tools.rs"]
+#[allow(dead_code)]
+mod test_tools;

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run                          # http://localhost:8005
 //! cargo run -- --port 3000 --trace   # watch every packet
+//! cargo run -- --admin-ui             # watch the sockets in the admin UI: https://admin.socket.io
 //! ```
 //!
 //! `cargo run -- --help` lists every flag (the table `USAGE` below, also in README).
@@ -13,7 +14,9 @@ use std::time::Duration;
 
 use log::{error, info};
 use serde_json::Value;
+use socketio_book::admin::{self, Auth, InstrumentOptions};
 use socketio_book::cli::{self, Flag, Usage};
+use socketio_book::engineio::{CorsOptions, CorsOrigin};
 use socketio_book::interval::{Interval, set_interval};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
@@ -144,6 +147,15 @@ const USAGE: Usage = Usage {
             "the chapter's setInterval period",
         )
         .default("3000"),
+        Flag::switch(
+            "admin-ui",
+            "serve the official admin UI's namespace /admin (no log-in, development mode), with CORS for https://admin.socket.io",
+        ),
+        Flag::text(
+            "admin-ui-origin",
+            "ORIGIN",
+            "with --admin-ui: the UI's origin when it is not the hosted one (e.g. its ui/dist served at http://localhost:8080)",
+        ),
         cli::REDIS,
         cli::REDIS_KEY,
         cli::REDIS_SHARDED,
@@ -152,6 +164,9 @@ const USAGE: Usage = Usage {
         cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
     ],
 };
+
+/// Where socket.io's docs have the admin UI: `cors: { origin: ["https://admin.socket.io"], credentials: true }`.
+const HOSTED_ADMIN_UI: &str = "https://admin.socket.io";
 
 fn run() -> Result<(), String> {
     let flags = cli::parse_args(&USAGE);
@@ -184,7 +199,7 @@ fn run() -> Result<(), String> {
     // `--recover` adds socket.io 4.6's `connectionStateRecovery: {}`, which the chapter's
     // socket.io did not have: a page whose connection drops gets its socket back (its id, and
     // the `news` written to the dead connection before the server noticed).
-    let options = ServerOptions {
+    let mut options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
@@ -197,7 +212,22 @@ fn run() -> Result<(), String> {
         adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };
+    // Not the book's: the admin UI, a page of another origin, reads this server with
+    // credentials (cookies), which needs CORS for exactly that origin.
+    let admin_ui = flags.switch("admin-ui");
+    let admin_ui_origin = flags.text("admin-ui-origin");
+    if admin_ui_origin.is_some() && !admin_ui {
+        return Err("--admin-ui-origin needs --admin-ui".to_string());
+    }
+    if admin_ui {
+        let origin = admin_ui_origin.unwrap_or(HOSTED_ADMIN_UI).to_string();
+        options.cors = Some(CorsOptions::with_credentials(CorsOrigin::List(vec![origin])));
+    }
     let io = Server::new(options).map_err(|e| e.to_string())?;
+    if admin_ui {
+        // instrument(io, { auth: false, mode: "development" })
+        admin::instrument(&io, InstrumentOptions::new(Auth::None)).map_err(|e| e.to_string())?;
+    }
     socket_js(&io, news_interval);
 
     // server.listen(8005)

@@ -454,8 +454,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::path::Path;
-    use std::process::Command;
 
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -476,19 +474,23 @@ pub(crate) mod tests {
             .collect()
     }
 
-    /// The vectors of `tests/node/msgpack_vectors.mjs`, made now by notepack.io itself.
-    fn notepack_vectors() -> Vec<Json> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let output = Command::new("node")
-            .arg(root.join("tests/node/msgpack_vectors.mjs"))
+    /// What the script `tests/node/<script>` prints: vectors made by an npm package itself.
+    pub(crate) fn node_vectors(script: &str) -> Json {
+        let output = crate::test_tools::node()
+            .arg(crate::test_tools::node_dir().join(script))
             .output()
-            .expect("Node.js is needed for the notepack vectors: apt-get install nodejs npm");
+            .unwrap_or_else(|e| panic!("run node tests/node/{script}: {e}"));
         assert!(
             output.status.success(),
-            "msgpack_vectors.mjs failed (npm ci --prefix tests/node?): {}",
+            "{script} failed (npm ci --prefix tests/node?): {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let all: Json = serde_json::from_slice(&output.stdout).unwrap();
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// The vectors of `tests/node/msgpack_vectors.mjs`, made now by notepack.io itself.
+    fn notepack_vectors() -> Vec<Json> {
+        let all = node_vectors("msgpack_vectors.mjs");
         assert_eq!(all["notepack"], "3.0.1");
         all["vectors"].as_array().unwrap().clone()
     }

@@ -58,7 +58,22 @@ pub fn has_room() -> bool {
 
 /// `thread::Builder::new().name(name).spawn(body)`, counted. Refused with `ErrorKind::OutOfMemory`
 /// when the budget is used up, or with the system's error when the thread cannot be created.
+/// The thread gets std's stack reservation (2 MiB).
 pub fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 'static) -> io::Result<JoinHandle<T>> {
+    spawn_with_stack(name, None, body)
+}
+
+/// `spawn` with a stack reservation of `stack_bytes` (`None`: std's 2 MiB).
+///
+/// Only reserved address space: the pages a thread touches are what it costs in RSS, whatever
+/// the reservation. But the kernel maps every 2 MiB of address space with a page-table page of
+/// its own (4 KiB, outside RSS: `VmPTE` in `/proc/PID/status`), so a 2 MiB stack per thread is one
+/// more page of kernel memory per thread, where four 512 KiB stacks share one.
+pub fn spawn_with_stack<T: Send + 'static>(
+    name: String,
+    stack_bytes: Option<usize>,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<JoinHandle<T>> {
     let before = LIVE.fetch_add(1, Ordering::SeqCst);
     if before >= budget() {
         LIVE.fetch_sub(1, Ordering::SeqCst);
@@ -70,7 +85,11 @@ pub fn spawn<T: Send + 'static>(name: String, body: impl FnOnce() -> T + Send + 
             ),
         ));
     }
-    let started = thread::Builder::new().name(name).spawn(move || {
+    let mut builder = thread::Builder::new().name(name);
+    if let Some(bytes) = stack_bytes {
+        builder = builder.stack_size(bytes);
+    }
+    let started = builder.spawn(move || {
         let _counted = Counted; // the count goes down when `body` returns, or panics
         body()
     });

@@ -2,71 +2,124 @@
 //!
 //! The reference keeps its heartbeat, upgrade and connect timers in Node's event loop. Here one
 //! thread, named `timers`, plays that part for every session: it sleeps until the earliest
-//! deadline (or until a new timer comes in over its channel), runs the callbacks that are due,
-//! and sleeps again. It owns no session: callbacks hold `Weak` references, so a timer never keeps
-//! a closed session alive.
+//! deadline, runs the callbacks that are due, and sleeps again. It owns no session: callbacks
+//! hold `Weak` references, so a timer never keeps a closed session alive.
 //!
-//! Owner and end: the `Timers` handle. Each clone holds a `Sender`; when the last clone is dropped
-//! the channel disconnects and the thread returns. Callbacks run on the timer thread, one after
-//! the other, so they must be short (push a packet, close a session). A callback that panics is
-//! logged (`sync::run_guarded`) and the thread goes on.
+//! The timers are a heap of deadlines and a map of callbacks under one `Mutex`, which
+//! `set_timeout` and `clear_timeout` change in place on the caller's thread. The `timers` thread
+//! is woken (the `Condvar`) only when a new deadline comes before the one it sleeps until:
+//!
+//! ```text
+//! set_timeout(25 s)  lock; push (deadline, id); callbacks[id] = f;
+//!                    earlier than the thread's wake-up time? notify it : nothing more
+//! clear_timeout(id)  lock; forget callbacks[id]  (its heap entry is dropped when it surfaces)
+//! timers thread      lock; run what is due (the lock released around each callback);
+//!                    wait on the Condvar until the earliest deadline still wanted
+//! ```
+//!
+//! A session sets a ping timer (25 s) and, on the WebSocket path, Socket.IO a connect timeout
+//! (45 s): both later than what the thread already waits for, so they cost no wake-up and no
+//! thread switch. (Sent over a channel instead, as at first, every one of them woke the `timers`
+//! thread: one thread switch more per timer, most of them for a timer set to be cleared.)
+//!
+//! Owner and end: the `Timers` handles. When the last clone is dropped the thread is told to
+//! stop, and returns. Callbacks run on the timer thread, one after the other, so they must be
+//! short (push a packet, close a session). A callback that panics is logged
+//! (`sync::run_guarded`) and the thread goes on.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::debug;
+
+use crate::sync::lock;
 
 /// Names one scheduled callback, to clear it.
 pub type TimerId = u64;
 
-/// What the timer thread is told.
-enum Command {
-    /// Run `callback` at `deadline` unless cleared first.
-    Set {
-        id: TimerId,
-        deadline: Instant,
-        callback: Box<dyn FnOnce() + Send>,
-    },
-    /// Forget the timer `id` (nothing happens if it already ran).
-    Clear { id: TimerId },
-}
+/// A callback waiting for its deadline.
+type Callback = Box<dyn FnOnce() + Send>;
 
 /// A handle to the timer thread; clone it freely.
 #[derive(Clone)]
 pub struct Timers {
-    commands: Sender<Command>,
-    next_id: Arc<AtomicU64>,
+    handle: Arc<Handle>,
+}
+
+/// Shared by the clones of one `Timers`: when the last is dropped, the thread stops.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+/// What the handles and the `timers` thread share.
+struct Shared {
+    state: Mutex<State>,
+    /// The `timers` thread waits on it.
+    wake: Condvar,
+}
+
+struct State {
+    /// Every deadline set, earliest first (cleared ones too, until they surface).
+    deadlines: BinaryHeap<Reverse<(Instant, TimerId)>>,
+    /// The callbacks still wanted.
+    callbacks: HashMap<TimerId, Callback>,
+    next_id: TimerId,
+    /// When the `timers` thread will wake by itself: `Some(deadline)`, `Some(None)` when it
+    /// waits with no deadline, `None` while it is running callbacks (it looks again after them).
+    sleeping_until: Option<Option<Instant>>,
+    /// Every handle was dropped: the thread returns.
+    stopped: bool,
 }
 
 impl Timers {
     /// Starts the timer thread.
     pub fn start() -> std::io::Result<Timers> {
-        let (commands, receiver) = unbounded();
-        crate::threads::spawn("timers".to_string(), move || run_timer_thread(receiver))?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                deadlines: BinaryHeap::new(),
+                callbacks: HashMap::new(),
+                next_id: 1,
+                sleeping_until: None,
+                stopped: false,
+            }),
+            wake: Condvar::new(),
+        });
+        let thread_shared = Arc::clone(&shared);
+        crate::threads::spawn("timers".to_string(), move || run_timer_thread(&thread_shared))?;
         Ok(Timers {
-            commands,
-            next_id: Arc::new(AtomicU64::new(1)),
+            handle: Arc::new(Handle { shared }),
         })
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
     }
 
     /// A fresh id, for a callback that needs to know its own id before it is scheduled.
     pub fn new_id(&self) -> TimerId {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        let mut state = lock(&self.shared().state);
+        let id = state.next_id;
+        state.next_id += 1;
+        id
     }
 
     /// `setTimeout(callback, delay)` with an id from `new_id`.
     pub fn set_timeout_with_id(&self, id: TimerId, delay: Duration, callback: impl FnOnce() + Send + 'static) {
-        let command = Command::Set {
-            id,
-            deadline: Instant::now() + delay,
-            callback: Box::new(callback),
+        let deadline = Instant::now() + delay;
+        let mut state = lock(&self.shared().state);
+        state.deadlines.push(Reverse((deadline, id)));
+        state.callbacks.insert(id, Box::new(callback));
+        let wake = match state.sleeping_until {
+            Some(Some(wakes_at)) => deadline < wakes_at,
+            Some(None) => true,
+            None => false, // running callbacks: it looks at the heap again before it waits
         };
-        // Fails only if the timer thread is gone, which happens only when no handle is left.
-        let _ = self.commands.send(command);
+        if wake {
+            state.sleeping_until = None;
+            self.shared().wake.notify_one();
+        }
     }
 
     /// `setTimeout(callback, delay)`: runs `callback` on the timer thread after `delay`.
@@ -76,60 +129,70 @@ impl Timers {
         id
     }
 
-    /// `clearTimeout(id)`.
+    /// `clearTimeout(id)`. The callback is dropped now (on this thread); nothing happens if it
+    /// already ran.
     pub fn clear_timeout(&self, id: TimerId) {
-        let _ = self.commands.send(Command::Clear { id });
+        let callback = lock(&self.shared().state).callbacks.remove(&id);
+        drop(callback); // after the lock: what it holds may take time to drop
     }
 }
 
-/// The timer thread: a heap of deadlines and a map of the callbacks still wanted.
-fn run_timer_thread(commands: Receiver<Command>) {
-    let mut deadlines: BinaryHeap<Reverse<(Instant, TimerId)>> = BinaryHeap::new();
-    let mut callbacks: HashMap<TimerId, Box<dyn FnOnce() + Send>> = HashMap::new();
+impl Drop for Handle {
+    fn drop(&mut self) {
+        lock(&self.shared.state).stopped = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+/// The timer thread: runs what is due, then waits for the next deadline (or a wake-up).
+fn run_timer_thread(shared: &Shared) {
+    let mut state = lock(&shared.state);
     loop {
-        // 1. Run everything that is due.
+        if state.stopped {
+            break;
+        }
+        // 1. Run everything that is due, and drop the entries of cleared timers on the way.
         let now = Instant::now();
-        while let Some(Reverse((deadline, id))) = deadlines.peek().copied() {
+        let mut next_deadline = None;
+        while let Some(Reverse((deadline, id))) = state.deadlines.peek().copied() {
+            if !state.callbacks.contains_key(&id) {
+                state.deadlines.pop(); // cleared
+                continue;
+            }
             if deadline > now {
+                next_deadline = Some(deadline);
                 break;
             }
-            deadlines.pop();
-            if let Some(callback) = callbacks.remove(&id) {
-                // An ack's timeout runs application code: its panic must not end this thread,
-                // which keeps every session's heartbeat.
+            state.deadlines.pop();
+            if let Some(callback) = state.callbacks.remove(&id) {
+                // Without the lock: the callback may set or clear timers. An ack's timeout runs
+                // application code: its panic must not end this thread, which keeps every
+                // session's heartbeat.
+                drop(state);
                 crate::sync::run_guarded("a timer callback", callback);
+                state = lock(&shared.state);
             }
         }
-        // 2. Sleep until the next deadline, or until a command comes.
-        let command = match deadlines.peek() {
-            Some(Reverse((deadline, _))) => {
+        // 2. Sleep until the next deadline, or until an earlier one is set.
+        state.sleeping_until = Some(next_deadline);
+        state = match next_deadline {
+            Some(deadline) => {
                 let wait = deadline.saturating_duration_since(Instant::now());
-                match commands.recv_timeout(wait) {
-                    Ok(command) => command,
-                    Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => break,
+                match shared.wake.wait_timeout(state, wait) {
+                    Ok((guard, _)) => guard,
+                    Err(poisoned) => poisoned.into_inner().0,
                 }
             }
-            None => match commands.recv() {
-                Ok(command) => command,
-                Err(_) => break,
+            None => match shared.wake.wait(state) {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
             },
         };
-        // 3. Apply it.
-        match command {
-            Command::Set { id, deadline, callback } => {
-                deadlines.push(Reverse((deadline, id)));
-                callbacks.insert(id, callback);
-            }
-            Command::Clear { id } => {
-                // Its heap entry stays until its deadline and is skipped then.
-                callbacks.remove(&id);
-            }
-        }
+        state.sleeping_until = None;
     }
     debug!(
         "timer thread: every handle dropped, {} timers pending, ending",
-        callbacks.len()
+        state.callbacks.len()
     );
 }
 
@@ -152,5 +215,37 @@ mod tests {
         assert_eq!(rx.recv_timeout(Duration::from_secs(2)), Ok(3));
         // The cleared callback was dropped with its sender: the channel is now empty and closed.
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+    }
+
+    #[test]
+    fn an_earlier_deadline_wakes_the_sleeping_thread() {
+        let timers = Timers::start().unwrap();
+        let (tx, rx) = bounded(10);
+        let late = tx.clone();
+        // The thread goes to sleep until the later deadline; then an earlier one comes.
+        timers.set_timeout(Duration::from_secs(60), move || late.send("late").unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+        let set_at = Instant::now();
+        timers.set_timeout(Duration::from_millis(20), move || tx.send("early").unwrap());
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok("early"));
+        assert!(set_at.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn the_thread_ends_with_the_last_handle() {
+        let timers = Timers::start().unwrap();
+        let clone = timers.clone();
+        drop(timers);
+        let (tx, rx) = bounded(1);
+        clone.set_timeout(Duration::from_millis(1), move || tx.send(()).unwrap());
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(())); // the clone still works
+        let weak = Arc::downgrade(&clone.handle.shared);
+        drop(clone);
+        // The thread holds the last reference to what it shares: gone once it has returned.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while weak.strong_count() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(weak.strong_count(), 0);
     }
 }

@@ -412,3 +412,46 @@ fn a_headers_listener_sets_a_cookie_and_replaces_a_header_in_place() {
         ]
     );
 }
+
+/// A session's listeners are dropped when it ends: one that holds a handle of the session itself
+/// (as a Socket.IO socket's listener does, through the socket) is no cycle that outlives it. One
+/// added after the end is dropped at once and never called.
+#[test]
+fn a_sessions_listeners_are_dropped_when_it_ends() {
+    let (server, port, calls) = serve(ServerOptions::default());
+    let (kept, kept_receiver) = unbounded::<Socket>();
+    server.on_connection(move |socket| {
+        // Each listener holds the session: a cycle while the session lives.
+        let own = socket.clone();
+        socket.on_packet(move |_socket, _packet| {
+            let _ = own.id();
+        });
+        let own = socket.clone();
+        socket.on_close(move |_socket, _reason, _| {
+            let _ = own.id();
+        });
+        let _ = kept.send(socket.clone());
+    });
+    let mut http = Http::connect(port);
+    let (sid, _) = handshake(&mut http);
+    assert_eq!(calls.recv_timeout(WAIT).unwrap(), format!("handler connection {sid}"));
+    let socket = kept_receiver.recv_timeout(WAIT).unwrap();
+    let weak = socket.downgrade();
+    assert_eq!(http.post(&polling(&sid), b"1").text(), "ok");
+    assert_eq!(
+        calls.recv_timeout(WAIT).unwrap(),
+        format!("handler close {sid} transport close")
+    );
+    // Added after the end: dropped at once (its captured handle goes with it), never called.
+    let called = Arc::new(Mutex::new(false));
+    let c = Arc::clone(&called);
+    let own = socket.clone();
+    socket.on_close(move |_socket, _reason, _| {
+        let _ = own.id();
+        *c.lock().unwrap() = true;
+    });
+    drop(socket);
+    // The server forgot the session; with the listeners gone nothing else holds it.
+    wait_until(|| weak.upgrade().is_none());
+    assert!(!*called.lock().unwrap());
+}

@@ -493,6 +493,7 @@ both!(
     connecting_twice_to_a_namespace_closes_the_connection,
     events_and_acks,
     events_and_acks_on_custom,
+    the_deepest_json_accepted_is_answered,
     server_to_client_ack,
     binary_events,
     binary_acks,
@@ -647,6 +648,20 @@ fn events_and_acks(transport: Transport) {
     client.send(r#"42["nobody-listens",1]"#);
     client.send(r#"429["nobody-listens"]"#);
     client.sync("after unknown events");
+}
+
+/// The most deeply nested arguments the parser accepts (serde_json's limit: 128 levels, the
+/// packet's own array included) come back whole: a connection thread's stack
+/// (`listener::CONNECTION_STACK_BYTES`, 512 KiB) holds the way down and back up (130 to 160 KiB).
+fn the_deepest_json_accepted_is_answered(transport: Transport) {
+    let server = start(&[]);
+    let (mut client, _) = Client::connect(&server, transport);
+    let deepest = format!("{}1{}", "[".repeat(126), "]".repeat(126));
+    client.send(&format!(r#"421["message-with-ack",{deepest}]"#));
+    client.expect(&format!("431[{deepest}]"));
+    let objects = format!("{}1{}", r#"{"a":"#.repeat(126), "}".repeat(126));
+    client.send(&format!(r#"422["message-with-ack",{objects}]"#));
+    client.expect(&format!("432[{objects}]"));
 }
 
 fn events_and_acks_on_custom(transport: Transport) {

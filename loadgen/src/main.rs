@@ -996,6 +996,7 @@ async fn run(args: Args) -> Value {
             r.insert("sent".into(), json!(shared.rtt_sent.get()));
             r.insert("acked".into(), json!(rtt.len()));
             r.insert("rtt_p50_ms".into(), json!(percentile(&rtt, 0.5) / 1000.0));
+            r.insert("rtt_p90_ms".into(), json!(percentile(&rtt, 0.90) / 1000.0));
             r.insert("rtt_p99_ms".into(), json!(percentile(&rtt, 0.99) / 1000.0));
             r.insert("rtt_max_ms".into(), json!(percentile(&rtt, 1.0) / 1000.0));
             let slow = shared.rtt_slow.borrow();

@@ -99,36 +99,54 @@ pub(super) struct SocketListeners {
 /// Adding one copies the set (rare); emitting takes the current set (an `Arc`) under the lock and
 /// calls it after the lock is released, so a listener may add listeners or emit. With none
 /// registered, `current()` is one atomic load.
+///
+/// A session's registry is emptied when the session ends (`close`): its listeners often hold
+/// handles of the layer above (a Socket.IO socket that holds this session), and keeping them
+/// would keep both alive in a cycle. A listener added after that is dropped at once.
 pub(super) struct Registry<T> {
     any: AtomicBool,
-    current: Mutex<Option<Arc<T>>>,
+    /// `None` once closed.
+    current: Mutex<Option<Option<Arc<T>>>>,
 }
 
 impl<T: Default + Clone> Registry<T> {
     pub fn new() -> Registry<T> {
         Registry {
             any: AtomicBool::new(false),
-            current: Mutex::new(None),
+            current: Mutex::new(Some(None)),
         }
     }
 
-    /// The listeners now, or `None` if none was ever added.
+    /// The listeners now, or `None` if none was ever added (or the registry is closed).
     pub fn current(&self) -> Option<Arc<T>> {
         if !self.any.load(Ordering::Acquire) {
             return None;
         }
-        lock(&self.current).clone()
+        lock(&self.current).clone().flatten()
     }
 
-    /// Adds a listener: `add` pushes it onto the right list of a copy of the set.
+    /// Adds a listener: `add` pushes it onto the right list of a copy of the set. Once the
+    /// registry is closed the listener is dropped instead.
     pub fn add(&self, add: impl FnOnce(&mut T)) {
         let mut current = lock(&self.current);
-        let mut next = match current.as_deref() {
+        let Some(now) = current.as_mut() else {
+            return;
+        };
+        let mut next = match now.as_deref() {
             Some(listeners) => listeners.clone(),
             None => T::default(),
         };
         add(&mut next);
-        *current = Some(Arc::new(next));
+        *now = Some(Arc::new(next));
         self.any.store(true, Ordering::Release);
+    }
+
+    /// Drops every listener, and every one added from now on.
+    pub fn close(&self) {
+        let dropped = lock(&self.current).take();
+        self.any.store(false, Ordering::Release);
+        // The listeners are dropped here, after the lock is released: dropping one may drop the
+        // last handle of something whose own drop takes locks.
+        drop(dropped);
     }
 }

@@ -31,8 +31,8 @@ pub use events::{
     CloseListener, ConnectionError, ConnectionErrorListener, FlushListener, HeadersListener, PacketListener,
     SocketListener,
 };
-pub use server::{AllowRequest, ErrorCode, Server, ServerOptions, TransportKind, generate_id};
-pub use socket::{ReadyState, SendError, Socket, WriteOptions};
+pub use server::{AllowRequest, ErrorCode, Server, ServerOptions, TransportKind, WeakServer, generate_id};
+pub use socket::{ReadyState, SendError, Socket, WeakSocket, WriteOptions};
 
 /// The data of one MESSAGE packet: text (`4hello`) or bytes (a binary frame, or `b...` over
 /// polling).

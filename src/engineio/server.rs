@@ -27,8 +27,7 @@
 //! and answers a preflight `OPTIONS` itself, as the reference's first middleware does.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -235,7 +234,28 @@ pub struct Server {
     pub(super) shared: Arc<Shared>,
 }
 
+/// A handle to an Engine.IO server that does not keep it alive (for a timer that should stop
+/// once the server is gone).
+#[derive(Clone)]
+pub struct WeakServer {
+    shared: std::sync::Weak<Shared>,
+}
+
+impl WeakServer {
+    /// The server, while some [`Server`] handle still holds it.
+    pub fn upgrade(&self) -> Option<Server> {
+        self.shared.upgrade().map(|shared| Server { shared })
+    }
+}
+
 impl Server {
+    /// A handle that does not keep the server alive.
+    pub fn downgrade(&self) -> WeakServer {
+        WeakServer {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+
     /// A server with these options that tells `handler` about its sessions and keeps its
     /// heartbeat timers on `timers` (the thread ends when every handle to it is dropped).
     pub fn new(mut options: ServerOptions, handler: Arc<dyn Handler>, timers: Timers) -> Server {
@@ -486,7 +506,7 @@ impl Server {
         match generate_id() {
             Ok(id) => Ok(id),
             Err(e) => {
-                log::error!("cannot read /dev/urandom for a session id: {e}");
+                log::error!("no random bytes for a session id (getrandom): {e}");
                 let context = json!({"name": "ID_GENERATION_ERROR", "error": e.to_string()});
                 Err(Refused::new(ErrorCode::BadRequest, context))
             }
@@ -618,8 +638,28 @@ impl HttpService for Server {
 /// `/` -> `_` and `+` -> `-`: 20 characters, 120 bits.
 pub fn generate_id() -> io::Result<String> {
     let mut bytes = [0u8; 15];
-    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    random_bytes(&mut bytes)?;
     Ok(base64::encode(&bytes).replace('/', "_").replace('+', "-"))
+}
+
+/// Fills `bytes` from the kernel's random source: `getrandom(2)`, the bytes `/dev/urandom` gives,
+/// in one system call (opening, reading and closing the file took three, twice a connection).
+fn random_bytes(bytes: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < bytes.len() {
+        let rest = &mut bytes[filled..];
+        // SAFETY: `rest` is valid for writes of `rest.len()` bytes.
+        let got = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if got < 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        filled += got as usize;
+    }
+    Ok(())
 }
 
 /// The `ws` package's `abortHandshake`: a WebSocket request it cannot accept (bad key or version).

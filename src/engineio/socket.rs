@@ -170,6 +170,19 @@ pub(super) struct Inner {
     listeners: Registry<SocketListeners>,
 }
 
+/// A handle to a session that does not keep it alive ([`Socket::downgrade`]).
+#[derive(Clone)]
+pub struct WeakSocket {
+    inner: Weak<Inner>,
+}
+
+impl WeakSocket {
+    /// The session, while something still holds it (the server does until it ends).
+    pub fn upgrade(&self) -> Option<Socket> {
+        Socket::from_weak(&self.inner)
+    }
+}
+
 /// A handle to one Engine.IO session. Cloning it is cheap; a clone kept after the session closed
 /// keeps only memory alive (no thread), and `send` on it returns `SendError::Closed`.
 #[derive(Clone)]
@@ -310,6 +323,12 @@ impl Socket {
 
     fn weak(&self) -> Weak<Inner> {
         Arc::downgrade(&self.inner)
+    }
+
+    /// A handle that does not keep the session alive: what a listener should hold to reach a
+    /// session other than the one it is called with.
+    pub fn downgrade(&self) -> WeakSocket {
+        WeakSocket { inner: self.weak() }
     }
 
     fn from_weak(weak: &Weak<Inner>) -> Option<Socket> {
@@ -919,6 +938,9 @@ impl Socket {
                 listener(self, reason, description);
             }
         }
+        // Nothing will be emitted any more: drop the listeners, which may hold the layer above's
+        // handles of this session (no cycle outlives the session).
+        self.inner.listeners.close();
     }
 }
 

@@ -13,7 +13,6 @@
 //! A client that joins no namespace within `connectTimeout` (45 s) is closed.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{debug, info, warn};
 use serde_json::Value;
@@ -24,6 +23,7 @@ use super::namespaces::Namespaces;
 use super::packet::{Packet, PacketData, PacketType, ParseError};
 use super::parser::{PacketDecoder, Parser};
 use super::socket::{Handshake, Socket};
+use crate::date;
 use crate::engineio;
 use crate::sync::lock;
 use crate::timer::{TimerId, Timers};
@@ -314,76 +314,16 @@ fn socket_of(sockets: &[(String, Socket)], nsp: &str) -> Option<Socket> {
 
 /// The reference's `buildHandshake`.
 fn build_handshake(request: &crate::http::Request, auth: Value) -> Handshake {
-    let issued = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let issued = date::now_millis();
     Handshake {
         headers: request.headers.clone(),
         query: request.query.clone(),
         auth,
         url: request.url.clone(),
-        time: js_date_string(issued),
+        time: date::js_date_string(issued),
         issued,
         xdomain: request.header("origin").is_some(),
         secure: false,
         address: request.peer,
-    }
-}
-
-/// `new Date() + ""` in UTC: `Wed Nov 25 2026 09:30:00 GMT+0000 (Coordinated Universal Time)`.
-fn js_date_string(millis: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let seconds = millis / 1000;
-    let days = seconds / 86_400;
-    let (hour, minute, second) = ((seconds % 86_400) / 3600, (seconds % 3600) / 60, seconds % 60);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
-    format!(
-        "{} {} {:02} {} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        year,
-        hour,
-        minute,
-        second
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::js_date_string;
-
-    #[test]
-    fn dates_like_javascript() {
-        assert_eq!(
-            js_date_string(0),
-            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
-        );
-        // 2026-11-25T09:30:05Z
-        assert_eq!(
-            js_date_string(1_795_599_005_000),
-            "Wed Nov 25 2026 09:30:05 GMT+0000 (Coordinated Universal Time)"
-        );
-        assert_eq!(
-            js_date_string(951_782_400_000),
-            "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)"
-        );
     }
 }

@@ -34,7 +34,7 @@ pub use namespace::{ConnectError, Namespace, ServerSideAck, WeakNamespace};
 pub use namespaces::{NamespaceFn, NamespaceName};
 pub use packet::Arg;
 pub use parser::{JsonParser, MsgpackParser, Parser};
-pub use server::{ConnectionStateRecovery, Server, ServerOptions};
+pub use server::{ConnectionStateRecovery, Server, ServerOptions, WeakServer};
 pub use socket::{
     Ack, AckError, EmitError, FlaggedSocket, Handshake, MiddlewareError, RECOVERABLE_DISCONNECT_REASONS, Socket,
     SocketError,

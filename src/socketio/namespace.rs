@@ -1,6 +1,7 @@
 //! A namespace: `io.of("/custom")`, and `/` itself (the reference's `namespace.ts`).
 //!
-//! It holds the `connection` handler (`io.on('connection', ...)` is the handler of `/`), the
+//! It holds the `connection` handlers (`io.on('connection', ...)` adds one to `/`; each runs in
+//! the order added, a `prepend_connection` one first), the
 //! middlewares (`io.use(...)`), its connected sockets, its adapter (rooms, and every operator
 //! that reaches many sockets: `adapter/`), and the listeners of events sent by other servers
 //! (`nsp.on("hello", ...)` for `serverSideEmit`). A client joins it with a CONNECT packet:
@@ -90,7 +91,8 @@ struct Inner {
     name: String,
     timers: Timers,
     adapter: Arc<dyn Adapter>,
-    connection_handler: Mutex<Option<ConnectionHandler>>,
+    /// The `connection` listeners, in the order they run.
+    connection_handlers: Mutex<Vec<ConnectionHandler>>,
     middlewares: Mutex<Vec<Middleware>>,
     members: Mutex<Members>,
     server_side_listeners: Mutex<HashMap<String, ServerSideListener>>,
@@ -180,7 +182,7 @@ impl Namespace {
                 name: name.to_string(),
                 inner: weak.clone(),
             }),
-            connection_handler: Mutex::new(None),
+            connection_handlers: Mutex::new(Vec::new()),
             middlewares: Mutex::new(Vec::new()),
             members: Mutex::new(Members::default()),
             server_side_listeners: Mutex::new(HashMap::new()),
@@ -194,7 +196,7 @@ impl Namespace {
     }
 
     /// The reference's `createChild`, its first half: a child of this parent namespace, named
-    /// `name`, with its adapter from `adapter`, and a copy of the parent's `connection` handler
+    /// `name`, with its adapter from `adapter`, and a copy of the parent's `connection` handlers
     /// and middlewares as they are now (added to the parent later, they do not reach this
     /// child). `namespaces.rs` registers it.
     pub(super) fn new_child(&self, name: &str, adapter: &AdapterFactory) -> Namespace {
@@ -207,7 +209,7 @@ impl Namespace {
             self.inner.parser.clone(),
             |nsp| adapter.create(nsp),
         );
-        *lock(&child.inner.connection_handler) = lock(&self.inner.connection_handler).clone();
+        *lock(&child.inner.connection_handlers) = lock(&self.inner.connection_handlers).clone();
         *lock(&child.inner.middlewares) = lock(&self.inner.middlewares).clone();
         if let Some(children) = &self.inner.children {
             lock(children).push(child.clone());
@@ -285,10 +287,16 @@ impl Namespace {
         self.inner.next_ack_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// `nsp.on('connection', handler)`. On a parent namespace: the handler of the children made
-    /// from now on.
+    /// `nsp.on('connection', handler)`: runs for each socket that connects, after the handlers
+    /// added before it. On a parent namespace: a handler of the children made from now on.
     pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
-        *lock(&self.inner.connection_handler) = Some(Arc::new(handler));
+        lock(&self.inner.connection_handlers).push(Arc::new(handler));
+    }
+
+    /// `nsp.prependListener('connection', handler)`: the same, run before the handlers already
+    /// added (the admin UI watches sockets so, before the application's handler runs).
+    pub fn prepend_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
+        lock(&self.inner.connection_handlers).insert(0, Arc::new(handler));
     }
 
     /// `nsp.use(middleware)`: runs before `connection`, in the order added.
@@ -522,12 +530,15 @@ impl Namespace {
         Ok(())
     }
 
-    /// Emits `connection` (after the client has registered the socket).
+    /// Emits `connection` (after the client has registered the socket): each handler in order,
+    /// with no lock held.
     pub(super) fn emit_connection(&self, socket: &Socket) {
-        let handler = lock(&self.inner.connection_handler).clone();
-        match handler {
-            Some(handler) => handler(socket),
-            None => debug!("{}: no connection handler", self.name()),
+        let handlers = lock(&self.inner.connection_handlers).clone();
+        if handlers.is_empty() {
+            debug!("{}: no connection handler", self.name());
+        }
+        for handler in handlers {
+            handler(socket);
         }
     }
 

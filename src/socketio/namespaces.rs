@@ -109,6 +109,8 @@ impl Parent {
 struct State {
     /// `_nsps`: the namespaces clients join, by name (`/`, `/custom`, `/dynamic-7`; no parent).
     by_name: HashMap<String, Namespace>,
+    /// Their names in the order they were made (a JavaScript `Map` iterates so: `/` first).
+    order: Vec<String>,
     /// `parentNsps`, in the order they were made.
     parents: Vec<Arc<Parent>>,
 }
@@ -144,6 +146,7 @@ impl Namespaces {
         Namespaces {
             state: Mutex::new(State {
                 by_name,
+                order: vec!["/".to_string()],
                 parents: Vec::new(),
             }),
             new_namespace_handlers: Mutex::new(Vec::new()),
@@ -162,9 +165,8 @@ impl Namespaces {
 
     /// Every namespace: those clients join, then the parents (for `io.close()`).
     pub fn all(&self) -> Vec<Namespace> {
-        let state = lock(&self.state);
-        let mut all: Vec<Namespace> = state.by_name.values().cloned().collect();
-        for parent in &state.parents {
+        let mut all = self.joinable();
+        for parent in &lock(&self.state).parents {
             all.push(parent.namespace.clone());
         }
         all
@@ -215,6 +217,7 @@ impl Namespaces {
                 ),
             };
             state.by_name.insert(name.clone(), namespace.clone());
+            state.order.push(name.clone());
             namespace
         };
         debug!("initializing namespace {name}");
@@ -222,6 +225,25 @@ impl Namespaces {
         made.adapter().init();
         self.emit_new_namespace(&made);
         made
+    }
+
+    /// `io._nsps.get(name)`: the namespace of that name if it exists (made by `of`, or a child
+    /// made by a CONNECT); never makes one.
+    pub fn get(&self, name: &str) -> Option<Namespace> {
+        lock(&self.state).by_name.get(name).cloned()
+    }
+
+    /// `io._nsps`: every namespace clients can join, in the order they were made (`/` first;
+    /// parents are not in it, their children are).
+    pub fn joinable(&self) -> Vec<Namespace> {
+        let state = lock(&self.state);
+        let mut all = Vec::with_capacity(state.order.len());
+        for name in &state.order {
+            if let Some(namespace) = state.by_name.get(name) {
+                all.push(namespace.clone());
+            }
+        }
+        all
     }
 
     /// A parent namespace, named `/_0`, `/_1`, ... in the order they were made.
@@ -279,6 +301,7 @@ impl Namespaces {
                 let child = parent.namespace.new_child(name, &self.adapter);
                 child.begin_connect();
                 state.by_name.insert(name.to_string(), child.clone());
+                state.order.push(name.to_string());
                 child
             };
             debug!("dynamic namespace {name} was created");
@@ -317,6 +340,7 @@ impl Namespaces {
                 .is_some_and(|each| each.same(namespace));
             if registered {
                 state.by_name.remove(namespace.name());
+                state.order.retain(|name| name != namespace.name());
             }
             parent.remove_child(namespace);
         }

@@ -126,6 +126,25 @@ pub enum Arg {
     Binary(Vec<u8>),
 }
 
+impl Arg {
+    /// This argument as one JSON value, to be put inside another (an array, an object): bytes
+    /// become a nested placeholder that carries them, `{"_placeholder":true,"num":0,"base64":"AQID"}`,
+    /// which [`encode`] sends as an attachment again. (The admin UI's `event_received` puts an
+    /// event's arguments, bytes included, in one array.)
+    pub fn to_nested_json(&self) -> Value {
+        match self {
+            Arg::Json(value) => value.clone(),
+            Arg::Binary(bytes) => {
+                let mut placeholder = serde_json::Map::new();
+                placeholder.insert("_placeholder".to_string(), Value::Bool(true));
+                placeholder.insert("num".to_string(), Value::from(0));
+                placeholder.insert(NESTED_BYTES_KEY.to_string(), Value::String(base64::encode(bytes)));
+                Value::Object(placeholder)
+            }
+        }
+    }
+}
+
 /// The first character of every text packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketType {

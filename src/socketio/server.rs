@@ -17,7 +17,8 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use log::debug;
@@ -142,6 +143,8 @@ struct Shared {
     timers: Timers,
     connect_timeout: Duration,
     parser: Arc<dyn Parser>,
+    /// `io.close()` was called.
+    closed: AtomicBool,
 }
 
 impl engineio::Handler for Shared {
@@ -207,6 +210,7 @@ impl Server {
             timers: timers.clone(),
             connect_timeout: options.connect_timeout,
             parser: options.parser.clone(),
+            closed: AtomicBool::new(false),
         });
         let engine_options = engineio::ServerOptions {
             path: options.path.clone(),
@@ -242,6 +246,18 @@ impl Server {
     /// when there was none). A function that panics says no; the panic is logged.
     pub fn of_fn(&self, accept: impl Fn(&str, &Value) -> bool + Send + Sync + 'static) -> Namespace {
         self.of(NamespaceName::Function(Arc::new(accept)))
+    }
+
+    /// `io._nsps.get(name)`: the namespace of that name if there is one (made by `of(name)`,
+    /// or a child made by a CONNECT). Unlike `of`, never makes one.
+    pub fn namespace(&self, name: &str) -> Option<Namespace> {
+        self.shared.namespaces.get(name)
+    }
+
+    /// `io._nsps`: every namespace clients can join, in the order they were made (`/` first;
+    /// not the parent namespaces, but their children).
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        self.shared.namespaces.joinable()
     }
 
     /// `io.on('new_namespace', (namespace) => ...)`: each namespace made from now on, by
@@ -355,9 +371,23 @@ impl Server {
         self.engine.handle_request(request, connection)
     }
 
+    /// A handle that does not keep the server alive (what a repeating timer holds).
+    pub fn downgrade(&self) -> WeakServer {
+        WeakServer {
+            shared: Arc::downgrade(&self.shared),
+            engine: self.engine.downgrade(),
+        }
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
     /// `io.close()`: every socket disconnects with "server shutting down", every namespace's
     /// adapter closes, then every Engine.IO session closes.
     pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
         let clients: Vec<Arc<Client>> = lock(&self.shared.clients).values().cloned().collect();
         for client in clients {
             for socket in client.sockets() {
@@ -368,6 +398,23 @@ impl Server {
             nsp.adapter().close();
         }
         self.engine.close();
+    }
+}
+
+/// A handle to a [`Server`] that does not keep it alive: `upgrade()` gives the server while some
+/// `Server` handle still holds it.
+#[derive(Clone)]
+pub struct WeakServer {
+    shared: Weak<Shared>,
+    engine: engineio::WeakServer,
+}
+
+impl WeakServer {
+    /// The server, if it still exists.
+    pub fn upgrade(&self) -> Option<Server> {
+        let shared = self.shared.upgrade()?;
+        let engine = self.engine.upgrade()?;
+        Some(Server { shared, engine })
     }
 }
 

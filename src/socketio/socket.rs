@@ -19,7 +19,7 @@
 //! | `socket.emit('news', 'Hello Socket.IO')`    | `socket.emit("news", vec!["Hello Socket.IO".into()])` |
 //! | `socket.timeout(ms).emit('ask', (err, a) => ...)` | `socket.emit_with_ack("ask", args, timeout, callback)`, or `socket.timeout(d).emit_with_ack("ask", args, callback)` |
 //! | `socket.volatile.emit(...)`, `socket.compress(false).emit(...)` | `socket.volatile().emit(...)`, `socket.compress(false).emit(...)` |
-//! | `socket.data`, `socket.data = {...}`        | `socket.data()`, `socket.set_data(json!({...}))` |
+//! | `socket.data`, `socket.data = {...}`        | `socket.data()`, `socket.set_data(json!({...}))`; `on_data_change` hears it |
 //! | `socket.adapter.rooms.get(room)?.size`      | `socket.adapter().room_size(room)`            |
 //! | `socket.join(room)` / `socket.leave(room)`  | `socket.join(room)` / `socket.leave(room)`    |
 //! | `socket.to(room).emit(...)`, `socket.in(room)`, `socket.except(room)`, `socket.broadcast.emit(...)` | `socket.to(room).emit(...)`, `socket.in_(room)`, `socket.except(room)`, `socket.broadcast().emit(...)` |
@@ -301,6 +301,8 @@ pub type ErrorHandler = Arc<dyn Fn(&Socket, &SocketError) + Send + Sync>;
 /// `socket.use(([event, ...args], next) => ...)`: gets the event's name and its arguments (it
 /// may change them); `Ok(())` is `next()`, `Err` is `next(err)`.
 pub type EventMiddleware = Arc<dyn Fn(&Socket, &str, &mut Vec<Arg>) -> Result<(), MiddlewareError> + Send + Sync>;
+/// An `on_data_change` listener: gets the socket and its new `data`.
+pub type DataListener = Arc<dyn Fn(&Socket, &Value) + Send + Sync>;
 /// What `emit_with_ack` calls with the client's answer.
 pub type AckCallback = Box<dyn FnOnce(Result<Vec<Arg>, AckError>) + Send>;
 
@@ -343,6 +345,8 @@ struct State {
     any_listeners: AnyListeners,
     any_outgoing_listeners: AnyListeners,
     middlewares: Vec<EventMiddleware>,
+    /// Told of each `set_data` (`on_data_change`).
+    data_listeners: Vec<DataListener>,
     /// Ack ids come from the namespace (`Namespace::next_ack_id`), so that a broadcast with acks
     /// can use one id for all its sockets.
     acks: HashMap<u64, PendingAck>,
@@ -469,6 +473,7 @@ impl Socket {
             any_listeners: AnyListeners::default(),
             any_outgoing_listeners: AnyListeners::default(),
             middlewares: Vec::new(),
+            data_listeners: Vec::new(),
             acks: HashMap::new(),
         };
         Socket {
@@ -569,9 +574,26 @@ impl Socket {
         crate::sync::lock(&self.inner.data).clone()
     }
 
-    /// `socket.data = value`.
+    /// `socket.data = value`; then the `on_data_change` listeners hear the new value.
     pub fn set_data(&self, data: Value) {
+        *crate::sync::lock(&self.inner.data) = data.clone();
+        let listeners = self.lock().data_listeners.clone();
+        for listener in listeners {
+            listener(self, &data);
+        }
+    }
+
+    /// `socket.data = value` that the `on_data_change` listeners do not hear: the admin UI's
+    /// own bookkeeping in `data._admin`, which the reference's `Proxy` does not hear either.
+    pub(crate) fn set_data_unheard(&self, data: Value) {
         *crate::sync::lock(&self.inner.data) = data;
+    }
+
+    /// Hears every `set_data` (the new value), on the thread that set it, with no lock held.
+    /// No JavaScript call matches it: the reference's admin UI wraps `socket.data` in a `Proxy`
+    /// to hear each change; here every change goes through `set_data`, so a listener does.
+    pub fn on_data_change(&self, listener: impl Fn(&Socket, &Value) + Send + Sync + 'static) {
+        self.lock().data_listeners.push(Arc::new(listener));
     }
 
     /// `socket.use(([event, ...args], next) => ...)`: runs for each incoming event, after the
@@ -1228,6 +1250,7 @@ impl Socket {
         state.any_listeners.remove(None);
         state.any_outgoing_listeners.remove(None);
         state.middlewares.clear();
+        state.data_listeners.clear();
     }
 }
 

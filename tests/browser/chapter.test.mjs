@@ -26,9 +26,9 @@ import {
   escapeRegExp,
   newsThreadName,
   playwright,
-  record,
   sleep,
   waitFor,
+  withPage as withPageOf,
 } from './support.mjs';
 
 const NEWS = 'Hello Socket.IO';
@@ -38,47 +38,8 @@ const CASE_TIMEOUT = 100_000;
 
 let browser;
 
-/**
- * Screenshot of a failed case, `<name>-failed.png` beside the others; returns where it went, or
- * why there is none (a case that already closed its page has its earlier `<name>.png` only).
- */
-async function failureScreenshot(page, name) {
-  if (page.isClosed()) return 'none: the page was already closed';
-  const file = path.join(ARTIFACTS, `${name}-failed.png`);
-  try {
-    await page.screenshot({ path: file });
-    return file;
-  } catch (e) {
-    return `none: ${e.message}`;
-  }
-}
-
-/**
- * Runs `body(ctx)` with a fresh context and page; on failure, a screenshot is taken and the
- * server logs and the page's console and network are added to the error. Logs are saved as
- * artifacts either way.
- */
-async function withPage(name, body) {
-  // A failure screenshot left by an earlier run would mislead.
-  fs.rmSync(path.join(ARTIFACTS, `${name}-failed.png`), { force: true });
-  const context = await browser.newContext({ viewport: { width: 800, height: 520 } });
-  const page = await context.newPage();
-  const rec = record(page);
-  const ctx = { page, rec, servers: [] };
-  try {
-    await body(ctx);
-  } catch (error) {
-    const screenshot = await failureScreenshot(page, name);
-    const logs = ctx.servers.map((s, i) => `--- server ${i + 1} log (${s.argv}) ---\n${s.log()}`).join('\n');
-    // A new error: its stack (what the reporter prints) then carries the logs too.
-    throw new Error(`[${name}] ${error.message}\n\nscreenshot: ${screenshot}\n\n${logs}\n${rec.dump()}`, { cause: error });
-  } finally {
-    const logs = ctx.servers.map((s, i) => `--- server ${i + 1} (${s.argv}) ---\n${s.log()}`).join('\n');
-    fs.writeFileSync(path.join(ARTIFACTS, `${name}.log`), `${logs}\n${rec.dump()}\n`);
-    await context.close().catch(() => {});
-    await Promise.all(ctx.servers.map((s) => s.kill()));
-  }
-}
+/** `withPage` of support.mjs, with this file's browser and viewport. */
+const withPage = (name, body) => withPageOf(browser, name, { width: 800, height: 520 }, body);
 
 async function startServer(ctx, options) {
   const server = await Server.start(options);

@@ -112,10 +112,19 @@ export class Server {
 
   static #startOnce(bin, port, args) {
     const argv = ['--host', '127.0.0.1', '--port', String(port), '--trace', '--log-level', 'info', ...args];
+    return Server.startCommand([bin, ...argv]);
+  }
+
+  /**
+   * Starts any server command (`[file, ...args]`, e.g. an example binary or `node` and a
+   * reference script) and waits for its `listening on HOST:PORT` line on stdout.
+   */
+  static startCommand(command) {
+    const [file, ...argv] = command;
     const env = { ...process.env };
     delete env.RUST_LOG;
     delete env.PORT;
-    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: ROOT });
     running.add(child);
     const raw = [];
     const lines = [];
@@ -146,7 +155,7 @@ export class Server {
           const server = new Server(child, Number(m[1]));
           server.raw = raw;
           server.lines = lines;
-          server.argv = [bin, ...argv].join(' ');
+          server.argv = command.join(' ');
           child.server = server;
           resolve(server);
         }
@@ -154,7 +163,7 @@ export class Server {
       child.on('error', reject);
       child.exited.then(({ code, signal }) => {
         if (!child.server) {
-          reject(new Error(`${bin} ${argv.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
+          reject(new Error(`${command.join(' ')} exited (${code ?? signal}) before listening:\n${raw.join('\n')}`));
         }
       });
     });
@@ -233,4 +242,51 @@ export function record(page) {
       ...rec.websockets.map((w) => `${w.seq} ${w.url}\n  sent: ${JSON.stringify(w.sent.slice(0, 8))}\n  received: ${JSON.stringify(w.received.slice(0, 8))}`),
     ].join('\n');
   return rec;
+}
+
+// ---- one case ------------------------------------------------------------------------------------
+
+/**
+ * Screenshot of a failed case, `<name>-failed.png` beside the others; returns where it went, or
+ * why there is none (a case that already closed its page has its earlier `<name>.png` only).
+ */
+async function failureScreenshot(page, name) {
+  if (page.isClosed()) return 'none: the page was already closed';
+  const file = path.join(ARTIFACTS, `${name}-failed.png`);
+  try {
+    await page.screenshot({ path: file });
+    return file;
+  } catch (e) {
+    return `none: ${e.message}`;
+  }
+}
+
+/**
+ * Runs `body(ctx)` with a fresh context of `browser` (pages of `viewport`) and a page:
+ * `ctx = { name, page, rec, servers: [], clients: [] }` (the case adds the servers it starts and
+ * the socket.io clients it connects: they are stopped and disconnected at the end). On failure a
+ * screenshot is taken and the server logs and the page's console and network are added to the
+ * error. Logs are saved as artifacts (`<name>.log`) either way.
+ */
+export async function withPage(browser, name, viewport, body) {
+  // A failure screenshot left by an earlier run would mislead.
+  fs.rmSync(path.join(ARTIFACTS, `${name}-failed.png`), { force: true });
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const rec = record(page);
+  const ctx = { name, page, rec, servers: [], clients: [] };
+  try {
+    await body(ctx);
+  } catch (error) {
+    const screenshot = await failureScreenshot(page, name);
+    const logs = ctx.servers.map((s, i) => `--- server ${i + 1} log (${s.argv}) ---\n${s.log()}`).join('\n');
+    // A new error: its stack (what the reporter prints) then carries the logs too.
+    throw new Error(`[${name}] ${error.message}\n\nscreenshot: ${screenshot}\n\n${logs}\n${rec.dump()}`, { cause: error });
+  } finally {
+    const logs = ctx.servers.map((s, i) => `--- server ${i + 1} (${s.argv}) ---\n${s.log()}`).join('\n');
+    fs.writeFileSync(path.join(ARTIFACTS, `${name}.log`), `${logs}\n${rec.dump()}\n`);
+    for (const client of ctx.clients) client.disconnect();
+    await context.close().catch(() => {});
+    await Promise.all(ctx.servers.map((s) => s.kill()));
+  }
 }

@@ -629,9 +629,12 @@ pub fn packets(body: &str) -> Vec<String> {
     body.split('\x1e').map(str::to_string).collect()
 }
 
-/// The sid of an open packet `0{"sid":"...",...}`.
+/// The sid of an open packet `0{"sid":"...",...}`. With a short ping interval on a loaded
+/// machine the handshake's answer may already carry the first ping after it (`0{...}\x1e2`): only
+/// the first packet is read.
 pub fn sid_of_open(packet: &str) -> String {
-    let json = packet
+    let first = packet.split('\x1e').next().unwrap_or(packet);
+    let json = first
         .strip_prefix('0')
         .unwrap_or_else(|| panic!("not an open packet: {packet:?}"));
     let value: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("open packet {packet:?}: {e}"));

@@ -106,14 +106,14 @@ fn packages_missing() -> Vec<String> {
 }
 
 /// Makes sure tests/node/node_modules holds the pinned packages: when some are missing, runs
-/// `npm ci --prefix tests/node`. Test binaries run in parallel, so this happens under a lock
-/// (a file in Cargo's `target/tmp`): the first one installs, the others wait, then find them
-/// there. A node_modules that already holds them is left alone, a symbolic link included.
+/// `npm ci --prefix tests/node`. Tests run in parallel (and the library's own unit tests use
+/// this file too, through `#[path]` in src/lib.rs), so this happens under a lock (the file
+/// `tests/node/.npm-ci.lock`): the first one installs, the others wait, then find them there. A node_modules that already holds them is left alone, a symbolic link included.
 pub fn npm_packages() {
     if packages_missing().is_empty() {
         return;
     }
-    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("npm-ci.lock");
+    let lock_path = node_dir().join(".npm-ci.lock");
     let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("{}: {e}", lock_path.display()));
     lock.lock()
         .unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));

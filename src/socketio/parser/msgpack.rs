@@ -286,26 +286,14 @@ fn whole_number(value: &Msgpack) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::msgpack::tests::{hex, unhex};
+    use crate::msgpack::tests::{hex, node_vectors, unhex};
     use crate::socketio::packet::tests::{args, j, packet};
     use serde_json::{Value, json};
-    use std::path::Path;
-    use std::process::Command;
 
     /// The vectors of `tests/node/msgpack_parser_vectors.mjs`, made now by
     /// socket.io-msgpack-parser itself.
     fn vectors() -> Value {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let output = Command::new("node")
-            .arg(root.join("tests/node/msgpack_parser_vectors.mjs"))
-            .output()
-            .expect("Node.js is needed for the msgpack parser vectors: apt-get install nodejs npm");
-        assert!(
-            output.status.success(),
-            "msgpack_parser_vectors.mjs failed (npm ci --prefix tests/node?): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let all: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let all = node_vectors("msgpack_parser_vectors.mjs");
         assert_eq!(all["parser"], "3.0.2");
         all
     }

@@ -257,8 +257,10 @@ test('server-side emits reach the other server only', async () => {
     'hello-back',
     () => b2.emit('server-side-emit', 'from B'),
     async () => {
+      // B's sentinel from b2 itself: one client's packets are handled in order, two clients'
+      // packets are not (b1's sentinel could overtake b2's emit on server B).
       a1.emit('server-side-emit', 'sentinel');
-      b1.emit('server-side-emit', 'sentinel');
+      b2.emit('server-side-emit', 'sentinel');
     },
   );
   assert.deepEqual(got, [[[A_ID, 'from B']], [[A_ID, 'from B']], [], []]);

@@ -15,7 +15,10 @@
 //        (`key` / `channelPrefix`, default socket.io), --redis-requests-timeout MS
 //        (`requestsTimeout` of the classic adapter, default 5000), --redis-subscription-mode
 //        static|dynamic|dynamic-private (the sharded adapter's, default dynamic),
-//        --redis-specific-response-channel (publishOnSpecificResponseChannel).
+//        --redis-specific-response-channel (publishOnSpecificResponseChannel),
+//        --admin-ui [--admin-ui-auth USER:BCRYPT_HASH] [--admin-ui-readonly]
+//        [--admin-ui-mode development|production]: instrument(io, {...}) of
+//        @socket.io/admin-ui (its CORS is --cors-origin's).
 //        --parser json|msgpack: `parser: require('socket.io-msgpack-parser')` with msgpack.
 //        --recover: connectionStateRecovery on (every event but acks and volatile ones then
 //        carries its offset as its last argument), with --max-disconnection MS
@@ -90,6 +93,7 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { Server } from 'socket.io';
+import { instrument } from '@socket.io/admin-ui';
 import { parseServerArgs, listen } from './common.mjs';
 
 const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
@@ -104,6 +108,10 @@ const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'redis-requests-timeout': { type: 'string' },
   'redis-subscription-mode': { type: 'string' },
   'redis-specific-response-channel': { type: 'boolean' },
+  'admin-ui': { type: 'boolean' },
+  'admin-ui-auth': { type: 'string' },
+  'admin-ui-readonly': { type: 'boolean' },
+  'admin-ui-mode': { type: 'string', default: 'development' },
 });
 const connectTimeout = int('connect-timeout');
 if (values.parser !== undefined && values.parser !== 'json' && values.parser !== 'msgpack') {
@@ -340,6 +348,18 @@ setup(guarded);
 setupListeners(io.of('/listeners'));
 setup(io.of(/^\/dynamic-\d+$/));
 setup(io.of((name, auth, next) => next(null, name.startsWith('/fn-') && auth.deny !== true)));
+
+if (values['admin-ui']) {
+  let auth = false;
+  if (values['admin-ui-auth'] !== undefined) {
+    const text = values['admin-ui-auth'];
+    const at = text.indexOf(':');
+    auth = { type: 'basic', username: text.slice(0, at), password: text.slice(at + 1) };
+  }
+  const options = { auth, readonly: values['admin-ui-readonly'] === true, mode: values['admin-ui-mode'] };
+  // once the port (the default server id) is known, before the "listening on" line
+  httpServer.once('listening', () => instrument(io, { ...options, serverId: serverId() }));
+}
 
 io.engine.on('connection_error', (err) => {
   console.error(`connection_error: ${err.code} ${err.message}`);

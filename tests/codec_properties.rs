@@ -1,0 +1,275 @@
+//! Property tests (proptest): every codec's encode → decode round trip, on generated values.
+//!
+//! | codec                      | property                                                          |
+//! |----------------------------|-------------------------------------------------------------------|
+//! | Engine.IO packet           | `decode_text(encode_as_text(p)) == p`, text and binary (`b` + base64) |
+//! | Engine.IO payload          | `decode_payload(encode_payload(ps)) == (ps, None)`                |
+//! | base64                     | `decode(encode(b)) == b`, also written URL-safe without padding   |
+//! | Socket.IO packet           | `Decoder` fed `encode(p)` gives `p` back: namespaces, ack ids, binary attachments |
+//! | Socket.IO over polling     | the same through an Engine.IO payload (`451-[...]\x1ebAQID`)       |
+//! | query string               | `parse_query` of percent-encoded pairs gives the pairs            |
+//!
+//! The fuzz targets in `fuzz/` check the other direction (any input decodes without panicking,
+//! and what decodes re-encodes to the same); these check that everything we can send decodes.
+//! Each property runs `CASES` generated cases, so that the whole file takes a few seconds.
+
+use proptest::prelude::*;
+use serde_json::Value;
+use socketio_book::engineio::Message;
+use socketio_book::engineio::base64;
+use socketio_book::engineio::packet::{self as engine, Packet as EnginePacket};
+use socketio_book::http::parse_query;
+use socketio_book::socketio::packet::{
+    Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode, validate_packet,
+};
+
+const CASES: u32 = 256;
+
+// --- Engine.IO ---------------------------------------------------------------------------------
+
+/// Text that can sit in a polling payload: anything but the separator `\x1e`.
+fn payload_text() -> impl Strategy<Value = String> {
+    any::<String>().prop_map(|text| text.replace(engine::SEPARATOR, ""))
+}
+
+fn engine_packet() -> impl Strategy<Value = EnginePacket> {
+    prop_oneof![
+        payload_text().prop_map(EnginePacket::Open),
+        Just(EnginePacket::Close),
+        payload_text().prop_map(EnginePacket::Ping),
+        payload_text().prop_map(EnginePacket::Pong),
+        payload_text().prop_map(|text| EnginePacket::Message(Message::Text(text))),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|bytes| EnginePacket::Message(Message::Binary(bytes))),
+        Just(EnginePacket::Upgrade),
+        Just(EnginePacket::Noop),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn engineio_packet_round_trips(packet in engine_packet()) {
+        let text = packet.encode_as_text();
+        prop_assert_eq!(EnginePacket::decode_text(&text), Ok(packet));
+    }
+
+    #[test]
+    fn engineio_payload_round_trips(packets in proptest::collection::vec(engine_packet(), 1..8)) {
+        let body = engine::encode_payload(&packets);
+        prop_assert_eq!(engine::decode_payload(&body), (packets, None));
+    }
+
+    #[test]
+    fn base64_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let text = base64::encode(&bytes);
+        prop_assert_eq!(text.len(), bytes.len().div_ceil(3) * 4);
+        prop_assert_eq!(base64::decode(&text), Ok(bytes.clone()));
+        // The session id's form (URL-safe, as `generate_id` writes it) and no padding, as Node's
+        // `Buffer.from(s, "base64")` accepts them.
+        let url_safe = text.replace('+', "-").replace('/', "_");
+        prop_assert_eq!(base64::decode(url_safe.trim_end_matches('=')), Ok(bytes));
+    }
+}
+
+// --- Socket.IO ---------------------------------------------------------------------------------
+
+/// Any JSON: nulls, booleans, integers, finite floats, strings, arrays and objects, nested.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::vec((any::<String>(), inner), 0..6)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        ]
+    })
+}
+
+/// `/`, or `/` and a name without `,` (the comma ends the namespace on the wire).
+fn namespace() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("/".to_string()),
+        any::<String>().prop_map(|name| format!("/{}", name.replace(',', ""))),
+    ]
+}
+
+fn ack_id() -> impl Strategy<Value = Option<u64>> {
+    proptest::option::of(0..=MAX_ACK_ID)
+}
+
+/// An argument of an event or ack: JSON, or bytes (a binary attachment).
+fn arg() -> impl Strategy<Value = Arg> {
+    prop_oneof![
+        3 => json_value().prop_map(Arg::Json),
+        1 => proptest::collection::vec(any::<u8>(), 0..32).prop_map(Arg::Binary),
+    ]
+}
+
+/// At most `MAX_ATTACHMENTS` of the args are bytes.
+fn args(max_len: usize) -> impl Strategy<Value = Vec<Arg>> {
+    proptest::collection::vec(arg(), 0..max_len).prop_map(|mut args| {
+        let mut binary = 0;
+        args.retain(|arg| {
+            if let Arg::Binary(_) = arg {
+                binary += 1;
+                return binary <= MAX_ATTACHMENTS;
+            }
+            true
+        });
+        args
+    })
+}
+
+/// An event name: a string that is not reserved, or a number.
+fn event_name() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<String>()
+            .prop_filter("not reserved", |name| !RESERVED_EVENTS.contains(&name.as_str()))
+            .prop_map(Value::String),
+        any::<i64>().prop_map(Value::from),
+    ]
+}
+
+fn json_object() -> impl Strategy<Value = Value> {
+    proptest::collection::vec((any::<String>(), json_value()), 0..4)
+        .prop_map(|fields| Value::Object(fields.into_iter().collect()))
+}
+
+/// Every packet a server or client may send, as the decoder gives it back (EVENT and ACK, never
+/// their BINARY_ forms, which exist only on the wire).
+fn socketio_packet() -> impl Strategy<Value = Packet> {
+    let connect = (namespace(), proptest::option::of(json_object())).prop_map(|(nsp, auth)| Packet {
+        packet_type: PacketType::Connect,
+        nsp,
+        id: None,
+        data: auth.map_or(PacketData::None, PacketData::Object),
+    });
+    let disconnect = namespace().prop_map(|nsp| Packet {
+        packet_type: PacketType::Disconnect,
+        nsp,
+        id: None,
+        data: PacketData::None,
+    });
+    let event = (namespace(), ack_id(), event_name(), args(6)).prop_map(|(nsp, id, name, rest)| {
+        let mut args = vec![Arg::Json(name)];
+        args.extend(rest);
+        Packet {
+            packet_type: PacketType::Event,
+            nsp,
+            id,
+            data: PacketData::Args(args),
+        }
+    });
+    let ack = (namespace(), 0..=MAX_ACK_ID, args(6)).prop_map(|(nsp, id, args)| Packet {
+        packet_type: PacketType::Ack,
+        nsp,
+        id: Some(id),
+        data: PacketData::Args(args),
+    });
+    let connect_error = (
+        namespace(),
+        prop_oneof![json_object(), any::<String>().prop_map(Value::String)],
+    )
+        .prop_map(|(nsp, message)| Packet {
+            packet_type: PacketType::ConnectError,
+            nsp,
+            id: None,
+            data: PacketData::Object(message),
+        });
+    prop_oneof![connect, disconnect, event, ack, connect_error]
+}
+
+/// Feeds `messages` to a fresh decoder: all but the last leave it waiting for attachments, the
+/// last completes the packet.
+fn decode_messages(messages: Vec<Message>) -> Result<Packet, TestCaseError> {
+    let mut decoder = Decoder::new();
+    let count = messages.len();
+    for (index, message) in messages.into_iter().enumerate() {
+        let decoded = decoder.add(message);
+        if index + 1 < count {
+            prop_assert_eq!(decoded, Ok(None));
+        } else {
+            return match decoded {
+                Ok(Some(packet)) => Ok(packet),
+                other => Err(TestCaseError::fail(format!("the last message gave {other:?}"))),
+            };
+        }
+    }
+    Err(TestCaseError::fail("encode gave no message"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn socketio_packet_round_trips(packet in socketio_packet()) {
+        prop_assert_eq!(validate_packet(&packet), Ok(()));
+        let messages = encode(&packet);
+        let binary_args = match &packet.data {
+            PacketData::Args(args) => args.iter().filter(|arg| matches!(arg, Arg::Binary(_))).count(),
+            _ => 0,
+        };
+        // One text message, then one binary message per attachment.
+        prop_assert_eq!(messages.len(), 1 + binary_args);
+        prop_assert_eq!(decode_messages(messages)?, packet);
+    }
+
+    #[test]
+    fn socketio_packet_round_trips_through_a_polling_payload(packet in socketio_packet()) {
+        // 451-["file",{"_placeholder":true,"num":0}]\x1ebAQID
+        let engine_packets: Vec<EnginePacket> = encode(&packet).into_iter().map(EnginePacket::Message).collect();
+        let body = engine::encode_payload(&engine_packets);
+        let (decoded, error) = engine::decode_payload(&body);
+        prop_assert_eq!(error, None);
+        let mut messages = Vec::new();
+        for engine_packet in decoded {
+            match engine_packet {
+                EnginePacket::Message(message) => messages.push(message),
+                other => return Err(TestCaseError::fail(format!("not a message: {other:?}"))),
+            }
+        }
+        prop_assert_eq!(decode_messages(messages)?, packet);
+    }
+}
+
+// --- query strings -----------------------------------------------------------------------------
+
+/// `encodeURIComponent`: every byte but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` as `%XX`.
+fn encode_uri_component(text: &str) -> String {
+    let mut out = String::new();
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn query_string_round_trips(pairs in proptest::collection::vec((any::<String>(), any::<String>()), 0..6)) {
+        let mut parts = Vec::new();
+        for (key, value) in &pairs {
+            parts.push(format!("{}={}", encode_uri_component(key), encode_uri_component(value)));
+        }
+        let query = parts.join("&");
+        prop_assert_eq!(parse_query(&query), pairs.clone());
+        // A form writes a space as `+`: the same pairs come back.
+        let form = query.replace("%20", "+");
+        prop_assert_eq!(parse_query(&form), pairs);
+    }
+}
