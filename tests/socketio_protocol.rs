@@ -1407,7 +1407,7 @@ impl Client {
 /// The bad input for the msgpack parser: the reference's `Decoder.add` throws (notepack's
 /// "Could not parse", "N trailing bytes", a stack overflow 100,000 levels deep, or `checkPacket`'s
 /// "invalid packet type" ...), its `client.ts` catches it and closes the session. The others are
-/// not touched. (Ours also refuses more than 128 levels and a reserved event name, which the
+/// not touched. (Ours also refuses more than 64 levels and a reserved event name, which the
 /// reference's msgpack parser lets through: see `a_msgpack_event_named_disconnect_is_refused`.)
 fn malformed_msgpack_packets_close_the_connection(transport: Transport) {
     let server = start(&["--parser", "msgpack"]);
@@ -1470,9 +1470,42 @@ fn malformed_msgpack_packets_close_the_connection(transport: Transport) {
 
 both!(malformed_msgpack_packets_close_the_connection);
 
+/// The most deeply nested msgpack accepted (`msgpack::MAX_NESTING`, 64 levels, the packet's map
+/// and its `data` array included) comes back whole in the ack, on a connection thread's 512 KiB
+/// stack; one level more closes the connection (rmpv reads a level by recursion: 128 levels,
+/// serde_json's limit for JSON, overflowed that stack in a debug build and aborted the server).
+fn the_deepest_msgpack_accepted_is_answered(transport: Transport) {
+    let server = start(&["--parser", "msgpack"]);
+    let nested = |levels: usize| (0..levels).fold(rmpv::Value::from(1), |inner, _| rmpv::Value::Array(vec![inner]));
+    let ask = |levels: usize| {
+        let data = rmpv::Value::Array(vec![rmpv::Value::from("message-with-ack"), nested(levels)]);
+        binary(&msgpack_packet(2, Some(data), Some(1), "/"))
+    };
+    let deepest = socketio_book::msgpack::MAX_NESTING - 2;
+    let mut client = Client::open(&server, transport);
+    client.join_msgpack();
+    client.send_all(&[ask(deepest)]);
+    let Packet::Binary(answer) = client.recv() else {
+        panic!("the ack is a binary message");
+    };
+    let rmpv::Value::Map(fields) = socketio_book::msgpack::decode(&answer).expect("the ack decodes") else {
+        panic!("the ack is a map");
+    };
+    let data = fields
+        .iter()
+        .find(|(key, _)| key.as_str() == Some("data"))
+        .map(|(_, value)| value);
+    assert_eq!(data, Some(&rmpv::Value::Array(vec![nested(deepest)])));
+    client.send_all(&[ask(deepest + 1)]);
+    client.expect_closed();
+    server.expect_log("arrays and maps nested more than 64 levels deep");
+}
+
+both!(the_deepest_msgpack_accepted_is_answered);
+
 /// Ours only: the reference's msgpack parser does not check event names (its JSON parser does),
 /// so `{type: 2, data: ["disconnect"]}` would reach its socket's `disconnect` listeners; ours
-/// refuses it as the JSON parser does, and more than 128 levels of nesting.
+/// refuses it as the JSON parser does, and more than 64 levels of nesting.
 #[test]
 fn a_msgpack_event_named_disconnect_is_refused() {
     let server = start(&["--parser", "msgpack"]);

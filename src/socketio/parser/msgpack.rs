@@ -32,7 +32,7 @@
 //! ("invalid namespace"), `data` what the type takes ("invalid payload": CONNECT nothing or an
 //! object, DISCONNECT nothing, CONNECT_ERROR an object or a string, EVENT and ACK an array),
 //! `id` nothing or an integer ("invalid packet id"); other keys (the client's `options`) are
-//! ignored. Bytes that are no msgpack (cut short, more than 128 levels deep, more than
+//! ignored. Bytes that are no msgpack (cut short, more than 64 levels deep (`msgpack::MAX_NESTING`), more than
 //! `msgpack::MAX_VALUES` values, `0xc1`) and a text message are errors too. Each closes the
 //! connection, as in the reference. Stricter than the reference: an ack id must be at most
 //! 2^53 - 1 and not negative, and an event's name must be a string or a number and not a
@@ -509,20 +509,19 @@ mod tests {
             assert!(decode_packet(&bytes[..cut]).is_err(), "cut at {cut}");
         }
         assert!(decode_packet(&bytes).is_ok());
-        // Too deep: an event whose argument is 100,000 nested arrays, and 200 (over 128).
-        for depth in [200, 100_000] {
+        // Too deep: an event whose argument is 100,000 nested arrays, and 63 (with the map and
+        // the data array, 65 levels: over `msgpack::MAX_NESTING`); 62 are fine.
+        let nested = |depth: usize| {
             let mut deep = unhex("83a47479706502a46461746192a178");
             deep.extend(std::iter::repeat_n(0x91, depth));
             deep.push(0xc0);
             deep.extend(unhex("a36e7370a12f"));
-            assert!(decode_packet(&deep).is_err(), "{depth} levels");
+            deep
+        };
+        for depth in [63, 100_000] {
+            assert!(decode_packet(&nested(depth)).is_err(), "{depth} levels");
         }
-        // 100 levels are fine, as in the JSON parser.
-        let mut fine = unhex("83a47479706502a46461746192a178");
-        fine.extend(std::iter::repeat_n(0x91, 100));
-        fine.push(0xc0);
-        fine.extend(unhex("a36e7370a12f"));
-        assert!(decode_packet(&fine).is_ok());
+        assert!(decode_packet(&nested(62)).is_ok());
         // A huge array announced and not there.
         assert!(decode_packet(&unhex("83a47479706502a464617461ddffffffffa36e7370a12f")).is_err());
         // A reserved event name, a name that is bytes, a negative or huge ack id.
