@@ -289,11 +289,15 @@ pub fn timestamp(millis: i64) -> Msgpack {
 
 // ----- msgpack to JSON and Socket.IO arguments ----------------------------------------------
 
-/// A decoded value as a Socket.IO argument: `bin` at the top is `Arg::Binary`, anything else is
+/// A decoded value as a Socket.IO argument: `bin` (or notepack 2's ArrayBuffer) at the top is
+/// `Arg::Binary`, anything else is
 /// JSON (see [`to_json`]).
 pub fn to_arg(value: Msgpack) -> Result<Arg, DecodeError> {
     match value {
         Msgpack::Binary(bytes) => Ok(Arg::Binary(bytes)),
+        // notepack 2's ArrayBuffer (`ext 0` of any length but 1, undefined, and 8, a Date):
+        // bytes too, as `bin` is.
+        Msgpack::Ext(LEGACY_TYPE, data) if data.len() != 1 && data.len() != 8 => Ok(Arg::Binary(data)),
         other => Ok(Arg::Json(to_json(other)?)),
     }
 }

@@ -496,6 +496,26 @@ mod tests {
         }
     }
 
+    /// Found by the fuzz target `socketio_msgpack_parser`: an event's argument that is notepack
+    /// 2's ArrayBuffer (`ext 0`, here `d5 00 01 02` and `d8 00` + 16 bytes) arrived as the JSON
+    /// placeholder of nested bytes, not as `Arg::Binary`, so it went out again as `bin` and came
+    /// back another packet. Bytes at the top are `Arg::Binary`, whichever form brought them.
+    #[test]
+    fn an_array_buffer_argument_is_bytes() {
+        // {type: 2, data: ["x", <ext 0: 01 02>, <ext 0: 16 bytes>], nsp: "/"}
+        let sent = unhex(&format!(
+            "83a47479706502a46461746193a178d5000102d800{}a36e7370a12f",
+            "00".repeat(16)
+        ));
+        let packet = decode_packet(&sent).unwrap();
+        let expected = args(vec![j(json!("x")), Arg::Binary(vec![1, 2]), Arg::Binary(vec![0; 16])]);
+        assert_eq!(packet.data, expected);
+        let [Message::Binary(wire)] = &MsgpackParser.encode(&packet)[..] else {
+            panic!("one binary message");
+        };
+        assert_eq!(decode_packet(wire).unwrap(), packet);
+    }
+
     #[test]
     fn bad_input_is_an_error_never_a_panic() {
         let event = hex(&msgpack::encode(&packet_value(
