@@ -1,5 +1,7 @@
 //! Engine.IO on its own, like the `engine.io` package: every message packet (text or binary)
-//! goes back to its sender. The text message `close-me` makes the server close that session.
+//! goes back to its sender. The text message `close-me` makes the server close that session
+//! (`socket.close()`), `close-all` closes the whole server (`engine.close()`: every session, what
+//! is queued dropped).
 //!
 //! `cargo run --example engine_echo -- --help` lists its flags (the table `USAGE` below, also in
 //! README).
@@ -11,7 +13,7 @@
 //! start it with `--port 0` and read the port from that line); logs go to standard error.
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use socketio_book::cli::{self, Flag, Usage};
 use socketio_book::engineio::{AllowRequest, Handler, Message, Server, ServerOptions, Socket};
@@ -19,8 +21,11 @@ use socketio_book::http::Request;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::timer::Timers;
 
-/// The echo: the reference's `socket.on("message", data => socket.send(data))`.
-struct Echo;
+/// The echo: the reference's `socket.on("message", data => socket.send(data))`. It holds the
+/// server, set once it exists, for `close-all`.
+struct Echo {
+    engine: OnceLock<Server>,
+}
 
 impl Handler for Echo {
     fn on_connection(&self, socket: &Socket) {
@@ -30,6 +35,12 @@ impl Handler for Echo {
     fn on_message(&self, socket: &Socket, message: Message) {
         if message == Message::Text("close-me".to_string()) {
             socket.close();
+            return;
+        }
+        if message == Message::Text("close-all".to_string()) {
+            if let Some(engine) = self.engine.get() {
+                engine.close();
+            }
             return;
         }
         if let Err(e) = socket.send(message) {
@@ -70,6 +81,14 @@ const USAGE: Usage = Usage {
         )
         .default("10000"),
         cli::MAX_PAYLOAD,
+        Flag::number(
+            "close-timeout",
+            "MS",
+            1,
+            cli::MAX_MS,
+            "how long a polling close waits for the GET that carries it (the transport's closeTimeout)",
+        )
+        .default("30000"),
         cli::CORS_ORIGIN,
         cli::CORS_METHODS,
         cli::CORS_ALLOWED_HEADERS,
@@ -80,6 +99,7 @@ const USAGE: Usage = Usage {
         cli::COOKIE,
         cli::INITIAL_HEADER,
         cli::HEADER,
+        cli::ALLOW_EIO3,
         Flag::text(
             "allowed-origin",
             "ORIGIN",
@@ -115,6 +135,8 @@ fn run() -> Result<(), String> {
         cookie: engine_flags.cookie(),
         cors: engine_flags.cors()?,
         allow_request: flags.text("allowed-origin").map(allowed_origin_only),
+        close_timeout: flags.millis("close-timeout"),
+        allow_eio3: flags.switch("allow-eio3"),
         ..ServerOptions::default()
     };
     let port: u16 = flags.number("port");
@@ -124,7 +146,11 @@ fn run() -> Result<(), String> {
         ..ListenerConfig::default()
     };
     let timers = Timers::start().map_err(|e| e.to_string())?;
-    let engine = Server::new(options, Arc::new(Echo), timers);
+    let echo = Arc::new(Echo {
+        engine: OnceLock::new(),
+    });
+    let engine = Server::new(options, echo.clone(), timers);
+    let _ = echo.engine.set(engine.clone());
     engine_flags.add_header_listeners(&engine)?;
     engine.on_connection_error(|error| {
         log::info!(

@@ -450,6 +450,7 @@ const USAGE: Usage = Usage {
         cli::COOKIE,
         cli::INITIAL_HEADER,
         cli::HEADER,
+        cli::ALLOW_EIO3,
         cli::MAX_CONNECTIONS,
         cli::REDIS,
         cli::REDIS_KEY,
@@ -567,6 +568,7 @@ fn run() -> Result<(), String> {
             flags.number("max-log-entries"),
             redis_flags.url,
         )?,
+        allow_eio3: flags.switch("allow-eio3"),
         adapter: redis_flags.adapter()?,
         parser: match flags.text("parser") {
             Some("msgpack") => Arc::new(MsgpackParser),

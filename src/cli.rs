@@ -382,6 +382,12 @@ pub const HEADER: Flag = Flag::text(
     "a headers listener adds this header to every polling answer and 101",
 );
 
+/// `--allow-eio3`: the reference's `allowEIO3`.
+pub const ALLOW_EIO3: Flag = Flag::switch(
+    "allow-eio3",
+    "also serve Engine.IO v3 clients: socket.io 2.x (allowEIO3)",
+);
+
 /// The values of the Engine.IO rows above (and of [`CORS_ORIGIN`]), as a `main` reads them, and
 /// what they mean as options. The reference servers read the same flags
 /// (`tests/node/reference/common.mjs`), so that a test runs against either.

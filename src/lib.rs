@@ -45,6 +45,10 @@
 //! |              | `engineio/polling.rs`    | long-polling: the held GET and the POST                   |
 //! |              | `engineio/websocket.rs`  | WebSocket: the reader thread, writes without waiting, the probe |
 //! |              | `engineio/packet.rs`     | `0`..`6`, payloads joined by `\x1e`, `b` + base64         |
+//! | (and v3)     | `engineio/packet_v3.rs`  | Engine.IO v3 (socket.io 2.x): `6:4hello`, `b4` + base64, the binary framing |
+//! |              | `engineio/payload.rs`    | a polling body by the session's protocol: v4, v3, JSONP   |
+//! |              | `engineio/jsonp.rs`      | JSONP polling: `___eio[0]("...");` answers, `d=` form POSTs |
+//! |              | `engineio/compression.rs`| gzip/deflate of polling answers (`httpCompression`)       |
 //! | HTTP         | `listener.rs`            | the accept loop: a thread per connection, the connection cap |
 //! |              | `http.rs`                | request heads (httparse), bodies, keep-alive, timeouts, responses |
 //! | support      | `msgpack.rs`             | MessagePack as notepack.io writes it: the Redis adapters' messages, the msgpack parser |

@@ -139,6 +139,7 @@ const USAGE: Usage = Usage {
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,
         cli::RECOVER,
+        cli::ALLOW_EIO3,
         Flag::number(
             "news-interval",
             "MS",
@@ -209,6 +210,7 @@ fn run() -> Result<(), String> {
             ConnectionStateRecovery::default().max_log_entries,
             redis_flags.url,
         )?,
+        allow_eio3: flags.switch("allow-eio3"),
         adapter: redis_flags.adapter()?,
         ..ServerOptions::default()
     };

@@ -4,7 +4,8 @@
 //! `chromium-browser` or `google-chrome` on `PATH`) with `playwright-core`: the console's
 //! `Hello Socket.IO` every 3 s, polling then the WebSocket, the server's log, the `news` thread
 //! ending on disconnect (within 1 s: `clearInterval`), the WebSocket-only variant, the official
-//! `socket.io-client` bundle (served byte for byte), and reconnection after a server restart.
+//! `socket.io-client` bundle (served byte for byte), reconnection after a server restart, and
+//! the socket.io-client 2.x bundle with `--allow-eio3` (Engine.IO v3, and JSONP polling).
 //! Every case must run and pass: the summary's counts are checked exactly
 //! (`support::run_browser_suite`).
 //!
@@ -19,9 +20,9 @@ mod support;
 
 use std::path::Path;
 
-/// The cases of tests/browser/chapter.test.mjs (1 to 4, 5 and 5b): all must run and pass, so that
-/// a case deleted, skipped or left as a todo fails this test.
-const CASES: u64 = 6;
+/// The cases of tests/browser/chapter.test.mjs (1 to 4, 5 and 5b, 6 to 6c): all must run and
+/// pass, so that a case deleted, skipped or left as a todo fails this test.
+const CASES: u64 = 9;
 
 #[test]
 fn the_chapter_in_chromium() {

@@ -9,6 +9,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
+use support::tools;
 use support::*;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
@@ -156,6 +157,79 @@ fn env_port_is_where_it_listens() {
     let mut http = Http::connect_at(port, IO_PATH);
     let (sid, _open) = handshake(&mut http);
     assert_sid_format(&sid);
+}
+
+/// The three ways `tests/node/chapter_v2.mjs` (socket.io-client 2.x in Node) connects.
+const V2_KINDS: [&str; 3] = ["polling", "websocket", "default"];
+
+/// Runs `tests/node/chapter_v2.mjs` against the chapter's server at `port` over `kind`: the
+/// socket id the 2.x client knew, after asserting what it saw (the transport it ended on, two
+/// `news`; the id is an Engine.IO id, which a 2.x client's socket id is).
+fn chapter_v2_client(port: u16, kind: &str) -> String {
+    let output = tools::node()
+        .arg(tools::node_dir().join("chapter_v2.mjs"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(kind)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{kind}: {stdout}\n{stderr}");
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("the script's JSON line");
+    let id = seen["id"].as_str().expect("id").to_string();
+    assert_sid_format(&id);
+    let transport = if kind == "polling" { "polling" } else { "websocket" };
+    assert_eq!(seen["transport"], transport, "{kind}");
+    assert_eq!(
+        seen["news"],
+        serde_json::json!(["Hello Socket.IO", "Hello Socket.IO"]),
+        "{kind}"
+    );
+    id
+}
+
+/// socket.io-client 2.x in Node against the chapter with `--allow-eio3`, over polling only,
+/// WebSocket only, and polling then the upgrade: the `news` arrive, each `reply` is logged, and
+/// the disconnect is "client namespace disconnect". The server logs the id the client knows.
+#[test]
+fn socket_io_client_2_in_node() {
+    let server = start_chapter(&["--port", "0", "--allow-eio3"], &[]);
+    for kind in V2_KINDS {
+        let id = chapter_v2_client(server.port, kind);
+        expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 127.0.0.1 {id}"));
+        expect_log(&server, "INFO", &format!("reply from {id}: Hello Node.JS"));
+        expect_log(
+            &server,
+            "INFO",
+            &format!("클라이언트 접속 해제 127.0.0.1 {id} (client namespace disconnect)"),
+        );
+    }
+}
+
+/// The same client against the reference (`tests/node/reference/chapter.mjs`, the book's
+/// socket.js on socket.io 4.x with `allowEIO3: true`): it sees the same, and socket.js logs the
+/// same id at the connection and the disconnect, and the replies.
+#[test]
+fn socket_io_client_2_in_node_against_the_reference() {
+    let mut command = tools::node();
+    command.arg(tools::node_dir().join("reference/chapter.mjs")).args([
+        "--port",
+        "0",
+        "--news-interval",
+        "200",
+        "--allow-eio3",
+    ]);
+    let server = EchoServer::start_command("reference chapter.mjs", command);
+    for kind in V2_KINDS {
+        let id = chapter_v2_client(server.port, kind);
+        // socket.js logs a reply's data alone.
+        server.wait_for_log("Hello Node.JS", LOG_WAIT, |logged| logged == "Hello Node.JS");
+        for line in ["새로운 클라이언트 접속!", "클라이언트 접속 해제"] {
+            server.wait_for_log(&format!("{line} ... {id}"), LOG_WAIT, |logged| {
+                logged.starts_with(line) && logged.contains(&format!(" {id}"))
+            });
+        }
+    }
 }
 
 /// A session opened over WebSocket at the chapter's path.

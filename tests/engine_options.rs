@@ -15,27 +15,6 @@ use std::time::Duration;
 use support::tools;
 use support::*;
 
-/// The headers of an answer that the Engine.IO layer chose, in order.
-fn engine_headers(response: &Response) -> Vec<(String, String)> {
-    let added_by_http = [
-        "date",
-        "connection",
-        "keep-alive",
-        "content-length",
-        "transfer-encoding",
-    ];
-    response
-        .headers
-        .iter()
-        .filter(|(name, _)| !added_by_http.contains(&name.to_ascii_lowercase().as_str()))
-        .cloned()
-        .collect()
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
-}
-
 /// The head of a WebSocket answer (up to the blank line), as text.
 fn raw_head(http: &mut Http) -> String {
     String::from_utf8(http.read_raw_until(b"\r\n\r\n")).unwrap()

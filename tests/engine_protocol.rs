@@ -612,6 +612,9 @@ fn an_invalid_packet_closes_the_session_with_parse_error() {
 
 // ----- close ----------------------------------------------------------------------------------
 
+// Every way a polling session ends, as the reference's `transports/polling.ts` (`onData`,
+// `onClose`, `doClose`, `shouldClose`, `closeTimeout`) and `socket.ts` (`close`, `onClose`) end it.
+
 #[test]
 fn client_close_over_polling() {
     let server = EchoServer::start(&[]);
@@ -620,54 +623,126 @@ fn client_close_over_polling() {
     assert_eq!(http.post(&polling(&sid), b"1").text(), "ok");
     assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
     server.expect_close_reason(&sid, "transport close");
+}
 
-    // With a GET held: it is answered with the close packet.
+#[test]
+fn client_close_with_a_get_held_answers_it_noop() {
+    // polling.ts `onClose`: "close pending poll request": the held GET gets a noop `6`, then the
+    // session ends ("transport close") and the next GET gets 400.
+    let server = EchoServer::start(&[]);
     let mut poll = server.http();
     let (sid, _) = handshake(&mut poll);
     poll.send_get(&polling(&sid));
     poll.assert_no_response_within(ms(200));
-    assert_eq!(server.http().post(&polling(&sid), b"1").text(), "ok");
+    let mut post = server.http();
+    post.send(
+        format!(
+            "POST {PATH}?{} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\n\r\n1",
+            polling(&sid)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(post.read_response().text(), "ok");
     let held = poll.read_response();
-    assert_eq!((held.status, held.text()), (200, "1".to_string()));
-    assert_error(&poll.get(&polling(&sid)), 1, "Session ID unknown");
+    assert_eq!(held.status, 200, "{held:?}");
+    assert_eq!(held.header("Content-Type"), Some("text/plain; charset=UTF-8"));
+    assert_eq!(held.body, b"6");
+    server.expect_close_reason(&sid, "transport close");
+    let after = poll.get(&polling(&sid));
+    assert_eq!(after.status, 400);
+    assert_eq!(after.body, br#"{"code":1,"message":"Session ID unknown"}"#);
 }
 
 #[test]
-fn client_close_over_websocket() {
-    let server = EchoServer::start(&[]);
-    let (mut ws, sid, _) = ws_open(server.port);
-    ws_send(&mut ws, "1");
-    ws_expect_closed(&mut ws, TIMEOUT);
-    assert_error(&server.http().post(&polling(&sid), b"4x"), 1, "Session ID unknown");
-    server.expect_close_reason(&sid, "transport close");
-
-    // A close frame ends the session as well.
-    let (mut ws, sid, _) = ws_open(server.port);
-    ws.close(None).unwrap();
-    ws_expect_closed(&mut ws, TIMEOUT);
-    wait_session_gone(server.port, &sid, Duration::from_secs(2));
-    server.expect_close_reason(&sid, "transport close");
-}
-
-#[test]
-fn server_close_over_polling_sends_the_queue_then_close() {
+fn server_close_over_polling_sends_the_queue_then_noop_and_close() {
+    // socket.ts `close`: the buffer is not empty, so it waits for the GET that drains it; then
+    // polling.ts `doClose` finds no GET held ("not writable"): `shouldClose`, and the next GET
+    // is answered `6` with `1` appended ("triggering empty send to append close packet").
     let server = EchoServer::start(&[]);
     let mut http = server.http();
     let (sid, _) = handshake(&mut http);
     assert_eq!(http.post(&polling(&sid), b"4a\x1e4b\x1e4close-me").text(), "ok");
     assert_eq!(http.get(&polling(&sid)).text(), "4a\x1e4b");
-    assert_eq!(http.get(&polling(&sid)).text(), "1");
-    assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+    assert_eq!(http.get(&polling(&sid)).text(), "6\x1e1");
     server.expect_close_reason(&sid, "forced close");
+    assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
 
-    // Nothing queued and a GET held: it is answered `1` at once.
+    // Nothing queued and no GET held: the next GET gets `6\x1e1` as well.
+    let (sid, _) = handshake(&mut http);
+    assert_eq!(http.post(&polling(&sid), b"4close-me").text(), "ok");
+    assert_eq!(http.get(&polling(&sid)).text(), "6\x1e1");
+    server.expect_close_reason(&sid, "forced close");
+    assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+}
+
+#[test]
+fn server_close_with_a_get_held_answers_it_close() {
+    // polling.ts `doClose` on a writable transport (a GET held, nothing queued): `1` at once.
+    let server = EchoServer::start(&[]);
     let mut poll = server.http();
     let (sid, _) = handshake(&mut poll);
     poll.send_get(&polling(&sid));
     poll.assert_no_response_within(ms(200));
     assert_eq!(server.http().post(&polling(&sid), b"4close-me").text(), "ok");
     assert_eq!(poll.read_response().text(), "1");
+    server.expect_close_reason(&sid, "forced close");
     assert_error(&poll.get(&polling(&sid)), 1, "Session ID unknown");
+}
+
+#[test]
+fn server_close_without_a_get_ends_after_the_close_timeout() {
+    // polling.ts `doClose`, not writable: `closeTimeout` (30 s; 300 ms here) ends the session
+    // when no GET comes for the close packet.
+    let server = EchoServer::start(&["--close-timeout", "300"]);
+    let mut http = server.http();
+    let (sid, _) = handshake(&mut http);
+    let asked = Instant::now();
+    assert_eq!(http.post(&polling(&sid), b"4close-me").text(), "ok");
+    server.expect_close_reason(&sid, "forced close");
+    let took = asked.elapsed();
+    assert!(took >= ms(250), "closed after {took:?}, before the close timeout");
+    assert_error(&http.get(&polling(&sid)), 1, "Session ID unknown");
+}
+
+#[test]
+fn server_shutdown_discards_the_transports() {
+    // `engine.close()` closes every session with `socket.close(true)`: a session with a GET held
+    // gets `1` ("writable"), one without is closed at once without waiting for a GET
+    // ("transport discarded - closing right away"), a WebSocket gets its close frame.
+    let server = EchoServer::start(&[]);
+    let mut idle = server.http();
+    let (idle_sid, _) = handshake(&mut idle);
+    let mut poll = server.http();
+    let (held_sid, _) = handshake(&mut poll);
+    poll.send_get(&polling(&held_sid));
+    poll.assert_no_response_within(ms(200));
+    let (mut ws, ws_sid, _) = ws_open(server.port);
+    ws_send(&mut ws, "4close-all");
+    assert_eq!(poll.read_response().text(), "1");
+    ws_expect_closed(&mut ws, TIMEOUT);
+    server.expect_close_reason(&idle_sid, "forced close");
+    server.expect_close_reason(&held_sid, "forced close");
+    server.expect_close_reason(&ws_sid, "forced close");
+    assert_error(&idle.get(&polling(&idle_sid)), 1, "Session ID unknown");
+}
+
+#[test]
+fn client_close_over_websocket() {
+    // A `1` over WebSocket is not a close: the reference's socket has no case for it (a client
+    // closes a WebSocket with a close frame).
+    let server = EchoServer::start(&[]);
+    let (mut ws, sid, _) = ws_open(server.port);
+    ws_send(&mut ws, "1");
+    ws_send(&mut ws, "4still here");
+    assert_eq!(ws_text(&mut ws), "4still here");
+
+    // A close frame ends the session (the reference's `ws` ends it once the TCP connection is
+    // closed too).
+    ws.close(None).unwrap();
+    ws_expect_closed(&mut ws, TIMEOUT);
+    drop(ws);
+    wait_session_gone(server.port, &sid, Duration::from_secs(2));
+    server.expect_close_reason(&sid, "transport close");
 }
 
 #[test]

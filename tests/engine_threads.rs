@@ -63,7 +63,7 @@ fn threads_per_connection_and_session() {
 
     // Everything closes: back to the two threads at rest.
     for mut ws in sockets {
-        ws_send(&mut ws, "1");
+        ws.close(None).unwrap();
         ws_expect_closed(&mut ws, TIMEOUT);
     }
     for (sid, held, idle) in polls {
@@ -106,7 +106,7 @@ fn a_slow_reader_gets_a_ws_writer_thread_until_it_catches_up() {
     assert_eq!(ws_text(&mut ws), "4still here");
     assert_eq!(wait_for_threads(pid, 3, Duration::from_secs(1)), 3);
 
-    ws_send(&mut ws, "1");
+    ws.close(None).unwrap();
     ws_expect_closed(&mut ws, TIMEOUT);
     assert_eq!(wait_for_threads(pid, 2, Duration::from_secs(5)), 2);
 }
@@ -116,7 +116,7 @@ fn a_slow_reader_gets_a_ws_writer_thread_until_it_catches_up() {
 enum Kind {
     /// Polling, a message, then `1` over POST.
     PollingClose,
-    /// WebSocket, a message, then `1` (or a close frame).
+    /// WebSocket, a message, then a close frame (or `close-me`: the server closes).
     WebSocketClose,
     /// Polling upgraded to WebSocket, a message, then `1`.
     Upgraded,
@@ -197,7 +197,7 @@ fn run_session(port: u16, kind: Kind, n: usize) -> String {
             ws_send(&mut ws, "4hi");
             ws_until(&mut ws, "4hi");
             if n.is_multiple_of(2) {
-                ws_send(&mut ws, "1");
+                ws_send(&mut ws, "4close-me");
             } else {
                 ws.close(None).unwrap();
             }
@@ -213,7 +213,7 @@ fn run_session(port: u16, kind: Kind, n: usize) -> String {
             ws_send(&mut ws, "5");
             ws_send(&mut ws, "4hi");
             ws_until(&mut ws, "4hi");
-            ws_send(&mut ws, "1");
+            ws.close(None).unwrap();
             ws_until_closed(&mut ws);
             sid
         }
@@ -328,4 +328,55 @@ fn threads_return_to_the_baseline_after_1000_sessions() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// Bad Engine.IO v3, JSONP and compressed input (each closes its session with "parse error")
+/// leaves no thread behind: back to the two at rest once the clients have gone. A v3 session
+/// held over polling, over WebSocket, and a JSONP one use the same threads as v4 ones.
+#[test]
+fn v3_and_jsonp_sessions_and_their_garbage_leave_no_thread() {
+    let server = EchoServer::start(&["--allow-eio3"]);
+    let pid = server.pid();
+    assert_eq!(thread_count(pid), 2);
+    let plain = "EIO=3&transport=polling";
+    let jsonp = "EIO=3&transport=polling&j=0&b64=1";
+    let cases: [(&str, &str, &[u8]); 5] = [
+        (plain, "text/plain;charset=UTF-8", b"9:4hello"),
+        (plain, "text/plain;charset=UTF-8", "2:4\u{1F600}".as_bytes()),
+        (plain, "application/octet-stream", &[0, 2, 255, b'4', 0xff]),
+        (jsonp, "application/x-www-form-urlencoded", b"d=x%3A4"),
+        (plain, "text/plain;charset=UTF-8", &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]),
+    ];
+    for (handshake_query, content_type, body) in cases {
+        let mut http = server.http();
+        let open = http.get(handshake_query).text();
+        // `117:0{"sid":"X",...` or, JSONP, `___eio[0]("117:0{\"sid\":\"X\",...`.
+        let sid: String = open
+            .replace('\\', "")
+            .split(r#""sid":""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a sid in the open packet")
+            .to_string();
+        let query = format!("{handshake_query}&sid={sid}");
+        let answer = http.request("POST", &query, &[("Content-Type", content_type)], Some(body));
+        assert_eq!(answer.text(), "ok");
+        server.expect_close_reason(&sid, "parse error");
+    }
+    // A v3 session with a GET held, and one over WebSocket: 2 + 2 (held: connection and `poll`)
+    // + 1 (the WebSocket's reader).
+    let mut held = server.http();
+    let open = held.get("EIO=3&transport=polling").text();
+    let sid = sid_of_open(open.split_once(':').unwrap().1);
+    held.send_get(&format!("EIO=3&transport=polling&sid={sid}"));
+    let mut ws = ws_connect(server.port, "EIO=3&transport=websocket");
+    ws_text(&mut ws);
+    ws_send(&mut ws, "2");
+    assert_eq!(ws_text(&mut ws), "3");
+    assert_eq!(wait_for_threads(pid, 5, Duration::from_secs(5)), 5);
+    ws.close(None).unwrap();
+    ws_expect_closed(&mut ws, TIMEOUT);
+    drop(ws);
+    held.shutdown();
+    assert_eq!(wait_for_threads(pid, 2, Duration::from_secs(10)), 2);
 }

@@ -1,7 +1,8 @@
 //! The official clients against our servers: `tests/node/run.mjs` starts an example server, then
 //! runs the `node:test` suites of `tests/node/engine` (engine.io-client against
-//! `examples/engine_echo`) or `tests/node/socketio` (socket.io-client against `examples/interop`,
-//! polling-only, WebSocket-only and upgraded clients).
+//! `examples/engine_echo`), `tests/node/socketio` (socket.io-client against `examples/interop`,
+//! polling-only, WebSocket-only and upgraded clients) or `tests/node/socketio_v2`
+//! (socket.io-client 2.x against `examples/interop --allow-eio3`, and against the reference).
 //!
 //! Needs Node.js; the pinned npm packages are installed on first use (`support::tools::node`).
 //! When Node.js is missing these tests fail with the command that installs it, they never skip.
@@ -37,6 +38,36 @@ fn engine_io_client_against_engine_echo() {
     run_suite(
         "engine",
         &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
+    );
+}
+
+/// socket.io-client 2.x (Engine.IO v3, Socket.IO protocol v4) against `interop --allow-eio3`.
+#[test]
+fn socket_io_client_2_against_interop() {
+    let binary = example_binary("interop");
+    run_suite(
+        "socketio_v2",
+        &format!(
+            "{} --allow-eio3 --ping-interval 500 --ping-timeout 2000",
+            binary.display()
+        ),
+    );
+}
+
+/// The same suite against the reference (`tests/node/reference/interop.mjs` with `allowEIO3:
+/// true`): the tests assert what the reference does.
+#[test]
+fn socket_io_client_2_against_the_reference() {
+    let output = tools::node()
+        .arg(tools::node_dir().join("run.mjs"))
+        .args(["--reference", "--suite", "socketio_v2", "--quiet-server"])
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("# fail 0") && !stdout.contains("# pass 0"),
+        "the socketio_v2 suite failed against the reference:\n{stdout}\n{stderr}"
     );
 }
 

@@ -410,8 +410,8 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
 }
 
 /// The same over polling: the error handler runs while the POST is handled; the session closes
-/// when the next GET carries `1` (engine.io's polling `doClose`: the reference answers
-/// `6\x1e1` there), and the `disconnect` handler gets "forced close" then.
+/// when the next GET carries `6\x1e1` (engine.io's polling `doClose` with no GET held:
+/// `shouldClose`), and the `disconnect` handler gets "forced close" then.
 #[test]
 fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_over_polling() {
     let io = Server::new(ServerOptions::default()).unwrap();
@@ -429,7 +429,7 @@ fn a_malformed_packet_runs_the_error_handler_then_disconnects_with_forced_close_
             seen.recv_timeout(Duration::from_millis(200)).is_err(),
             "{wire}: disconnected before the close went out"
         );
-        assert_eq!(session.get(), vec!["1".to_string()], "{wire}");
+        assert_eq!(session.get(), vec!["6".to_string(), "1".to_string()], "{wire}");
         assert_eq!(
             seen.recv_timeout(WAIT).unwrap(),
             Seen::Disconnect("forced close".to_string()),
@@ -538,14 +538,14 @@ fn reason_ping_timeout() {
     assert!(matches!(ws_next(&mut ws, WAIT), WsEvent::Closed(_)));
 }
 
-/// engine.io: the client's close packet `1` is "transport close" as well.
+/// engine.io: the client's close packet `1` over polling is "transport close" as well.
 #[test]
 fn reason_transport_close_after_the_close_packet() {
     let io = Server::new(ServerOptions::default()).unwrap();
     let reasons = record_reasons(&io.of("/"));
     let port = serve(&io);
-    let (mut ws, _) = connect(port);
-    ws_send(&mut ws, "1");
+    let (mut session, _) = Polling::connect(port);
+    session.post("1");
     assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "transport close");
 }
 
@@ -596,7 +596,7 @@ fn reason_forced_server_close() {
         let (mut session, _) = Polling::connect(port);
         session.post(wire);
         assert_eq!(reasons.recv_timeout(WAIT).unwrap(), "forced server close", "{wire}");
-        assert_eq!(session.get(), vec!["1".to_string()], "{wire}");
+        assert_eq!(session.get(), vec!["6".to_string(), "1".to_string()], "{wire}");
 
         let (mut ws, _) = connect(port);
         ws_send(&mut ws, wire);

@@ -1241,8 +1241,8 @@ fn run_session(port: u16, ending: Ending, n: usize) -> String {
         Ending::PollingGoodbye => client.send_all(&[text("41"), text("1")]),
         Ending::WebSocketGoodbye => {
             client.send("41");
-            client.send("1");
-            assert!(matches!(client.next(TIMEOUT), Next::Closed(None)));
+            client.ws.as_mut().unwrap().close(None).unwrap();
+            assert!(matches!(client.next(TIMEOUT), Next::Closed(_)));
         }
         Ending::WebSocketDropped => {
             client.join("/custom");

@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 use socketio_book::engineio::packet::{SEPARATOR, decode_payload, encode_payload};
 
 fuzz_target!(|data: &[u8]| {
-    // `polling::on_data_request` refuses a body that is not UTF-8 before decoding it.
+    // `payload::decode_post` reads a body as Node's `setEncoding("utf8")` does (what is not
+    // UTF-8 becomes U+FFFD), so the decoder only ever sees UTF-8 text, as here.
     let Ok(body) = std::str::from_utf8(data) else {
         return;
     };

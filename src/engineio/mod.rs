@@ -1,4 +1,5 @@
-//! Engine.IO v4: the transport layer under Socket.IO (the reference's `engine.io` package).
+//! Engine.IO v4 (and v3, with `allow_eio3`): the transport layer under Socket.IO (the
+//! reference's `engine.io` package).
 //!
 //! | file           | concept                                                        | reference            |
 //! |----------------|----------------------------------------------------------------|----------------------|
@@ -10,21 +11,30 @@
 //! | `polling.rs`   | long-polling: the held GET (`onPollRequest`) and the POST (`onDataRequest`) | `transports/polling.ts` |
 //! | `websocket.rs` | the WebSocket transport: reader thread, writes that never wait, the probe | `transports/websocket.ts` |
 //! | `packet.rs`    | packets `0`..`6` and `\x1e`-joined payloads                     | `engine.io-parser`   |
+//! | `packet_v3.rs` | Engine.IO v3: `<length>:<packet>` payloads, `b4` + base64, the binary framing | `parser-v3` |
+//! | `payload.rs`   | a polling body by the session's protocol: v4, v3, JSONP         | `transports/polling.ts` |
+//! | `jsonp.rs`     | JSONP polling: `___eio[j]("...")` answers, `d=` form POSTs      | `transports/polling-jsonp.ts` |
+//! | `compression.rs` | gzip/deflate of polling answers (`httpCompression`)           | `transports/polling.ts` |
 //! | `base64.rs`    | `b` + base64 for binary over polling                            | (Node's `Buffer`)    |
 //!
 //! The layer above (Socket.IO, or `examples/engine_echo.rs`) plugs in through [`Handler`]: three
 //! callbacks, the reference's `connection`, `message` and `close` events.
 
 pub mod base64;
+mod compression;
 mod cookie;
 mod cors;
 mod events;
+pub mod jsonp;
 pub mod packet;
+pub mod packet_v3;
+pub mod payload;
 mod polling;
 mod server;
 mod socket;
 mod websocket;
 
+pub use compression::HttpCompressionOptions;
 pub use cookie::{CookieOptions, SameSite};
 pub use cors::{CorsOptions, CorsOrigin, CorsOriginFn};
 pub use events::{

@@ -1,4 +1,5 @@
-//! HTTP long-polling (the reference's `transports/polling.ts`).
+//! HTTP long-polling (the reference's `transports/polling.ts`; its bodies by protocol, v4, v3 or
+//! JSONP, are in `payload.rs`).
 //!
 //! ```text
 //! client                                         server
@@ -15,8 +16,9 @@
 //! A GET that must wait is held by a writer thread named `poll <sid>`, which waits for the
 //! session's wake-up channel and writes the answer; meanwhile the connection's own thread keeps
 //! reading the socket, so a client that drops the connection is noticed at once (see
-//! `http::HeldResponse`). The writer answers with packets, with a noop `6` (during an upgrade), or
-//! with a close `1` (the session ended), then ends; the connection thread joins it.
+//! `http::HeldResponse`). The writer answers with packets, with a noop `6` (during an upgrade, or
+//! when the client's own `1` ended the session), or with a close `1` (the server ended it), then
+//! ends; the connection thread joins it.
 
 use std::io;
 use std::time::Duration;
@@ -24,7 +26,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, bounded, select};
 use log::debug;
 
+use super::compression::{self, Encoding, Negotiated};
 use super::packet;
+use super::payload::{self, Decoded, PollingFormat};
 use super::server::Server;
 use super::socket::{Batch, PollArrival, PollTake, Socket};
 use crate::http::{self, BodyError, Connection, HeldResponse, Request, SharedStream};
@@ -43,6 +47,15 @@ fn polling_headers(server: &Server, socket: &Socket, request: &Request, content_
     server.polling_answer_headers(socket.id(), request, headers)
 }
 
+/// How a GET's answer is written, decided when the GET arrives: its headers (the `headers`
+/// event runs then), whether the connection stays open, and what the body may be compressed
+/// with (its `Accept-Encoding`).
+struct AnswerHead {
+    headers: Vec<(String, String)>,
+    keep_alive: Option<Duration>,
+    compression: Option<Negotiated>,
+}
+
 /// A GET (the reference's `onPollRequest`): answer now, or hold it.
 pub(super) fn on_poll_request(
     server: &Server,
@@ -50,8 +63,11 @@ pub(super) fn on_poll_request(
     request: &Request,
     connection: &mut Connection,
 ) -> io::Result<Next> {
-    let keep_alive = connection.keep_alive_for(request);
-    let headers = polling_headers(server, socket, request, "text/plain; charset=UTF-8");
+    let head = AnswerHead {
+        headers: polling_headers(server, socket, request, "text/plain; charset=UTF-8"),
+        keep_alive: connection.keep_alive_for(request),
+        compression: compression::for_request(server.options().http_compression, request),
+    };
     match socket.on_poll_arrival() {
         PollArrival::Overlap => {
             // As the reference: the session closes first (the held GET is answered `1`), then
@@ -60,8 +76,8 @@ pub(super) fn on_poll_request(
             connection.respond(request, 400, &server.cors_headers(request), b"")
         }
         PollArrival::Answer(batch) => {
-            deliver(socket, connection.stream(), &headers, keep_alive, batch);
-            Ok(if keep_alive.is_some() {
+            deliver(socket, connection.stream(), &head, batch);
+            Ok(if head.keep_alive.is_some() {
                 Next::KeepAlive
             } else {
                 Next::Close
@@ -72,7 +88,7 @@ pub(super) fn on_poll_request(
             let (cancel, cancelled) = bounded::<()>(0);
             let writer_socket = socket.clone();
             let spawned = crate::threads::spawn(format!("poll {}", socket.id()), move || {
-                poll_writer(writer_socket, poll_id, wake, cancelled, stream, headers, keep_alive)
+                poll_writer(writer_socket, poll_id, wake, cancelled, stream, head)
             });
             let thread = match spawned {
                 Ok(thread) => thread,
@@ -100,13 +116,12 @@ fn poll_writer(
     wake: Receiver<()>,
     cancelled: Receiver<()>,
     mut stream: SharedStream,
-    headers: Vec<(String, String)>,
-    keep_alive: Option<Duration>,
+    head: AnswerHead,
 ) -> bool {
     loop {
         match socket.take_poll(poll_id) {
             PollTake::Answer(batch) => {
-                deliver(&socket, &mut stream, &headers, keep_alive, batch);
+                deliver(&socket, &mut stream, &head, batch);
                 return true;
             }
             PollTake::Gone => return false,
@@ -122,28 +137,49 @@ fn poll_writer(
     }
 }
 
-/// Writes one polling answer: the packets joined by `\x1e`. If the client is gone, the packets
-/// go back to the session's buffer and the session ends with a transport error.
-fn deliver(
-    socket: &Socket,
-    stream: &mut SharedStream,
-    headers: &[(String, String)],
-    keep_alive: Option<Duration>,
-    batch: Batch,
-) {
+/// Writes one polling answer: the packets as the session's protocol puts them together
+/// (`payload.rs`: `\x1e`-joined, v3's `<length>:`, JSONP), compressed if the packets and the
+/// request allow it (`compression.rs`; done here, on the thread that answers, with no lock
+/// held). If the client is gone, the packets go back to the session's buffer and the session
+/// ends with a transport error.
+fn deliver(socket: &Socket, stream: &mut SharedStream, head: &AnswerHead, batch: Batch) {
     for packet in &batch.packets {
         crate::trace::outgoing(socket.id(), packet);
     }
-    let body = packet::encode_payload(&batch.packets);
+    let answer = payload::encode_answer(PollingFormat::of(socket.request()), &batch.packets);
+    let (body, encoding) = compression::maybe_compress(answer.body, batch.compress, head.compression);
+    let headers = content_headers(&head.headers, answer.content_type, encoding);
     // A graceful close ends the session before its `1` goes out (as the reference's
     // `shouldClose`), so that a client reading the `1` finds the session gone.
     if let Some(reason) = batch.then_close_session {
         socket.close_because(reason);
     }
-    if let Err(e) = http::write_response(stream, 200, headers, body.as_bytes(), keep_alive) {
+    if let Err(e) = http::write_response(stream, 200, &headers, &body, head.keep_alive) {
         debug!("{}: writing a poll answer failed: {e}", socket.id());
         socket.write_failed(batch.packets, "poll connection closed prematurely");
     }
+}
+
+/// The answer's headers with its own `Content-Type` (v3's binary payload is
+/// `application/octet-stream`) and, when compressed, `Content-Encoding` right after it, where the
+/// reference's `doWrite` puts them.
+fn content_headers(
+    headers: &[(String, String)],
+    content_type: &str,
+    encoding: Option<Encoding>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(headers.len() + 1);
+    for (name, value) in headers {
+        if name == "Content-Type" {
+            out.push((name.clone(), content_type.to_string()));
+            if let Some(encoding) = encoding {
+                out.push(("Content-Encoding".to_string(), encoding.name().to_string()));
+            }
+        } else {
+            out.push((name.clone(), value.clone()));
+        }
+    }
+    out
 }
 
 /// A POST (the reference's `onDataRequest`): read the packets, hand them to the session in order,
@@ -158,6 +194,13 @@ pub(super) fn on_data_request(
         socket.on_error("data request overlap from client");
         return connection.respond(request, 400, &server.cors_headers(request), b"");
     }
+    let format = PollingFormat::of(socket.request());
+    let content_type = request.header("content-type");
+    if payload::is_invalid_content(format, content_type) {
+        socket.end_data_request();
+        socket.on_error("invalid content");
+        return connection.respond(request, 400, &server.cors_headers(request), b"");
+    }
     let body = connection.read_body(request, server.options().max_payload);
     let body = match body {
         Ok(body) => body,
@@ -166,14 +209,23 @@ pub(super) fn on_data_request(
             return refuse_body(server, socket, request, connection, error);
         }
     };
-    let (packets, error) = match std::str::from_utf8(&body) {
-        Ok(text) => packet::decode_payload(text),
-        Err(_) => (Vec::new(), Some(packet::ParseError("payload is not UTF-8".to_string()))),
+    let (packets, error) = match payload::decode_post(format, content_type, &body) {
+        Decoded::Packets(packets, error) => (packets, error),
+        Decoded::Nothing => {
+            debug!("{}: a JSONP POST without one `d` field: nothing to read", socket.id());
+            (Vec::new(), None)
+        }
     };
     // The answers to this POST's packets go out together, in one GET answer (see `cork`).
     socket.cork();
     for packet in packets {
         crate::trace::incoming(socket.id(), &packet);
+        if packet == packet::Packet::Close {
+            // The reference's polling `onData`: "got xhr close packet". It closes the transport
+            // (a held GET gets `6`) and the session; it is not a packet of the session.
+            socket.on_transport_close();
+            break;
+        }
         socket.handle_packet(packet);
     }
     socket.uncork();

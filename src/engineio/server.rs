@@ -9,6 +9,10 @@
 //! GET  /engine.io/?EIO=4&transport=websocket&sid=X + Upgrade   upgrade of session X
 //! ```
 //!
+//! Engine.IO v3 clients (`EIO=3`, or no `EIO`: socket.io 2.x) use the same requests, with the
+//! payloads of `packet_v3.rs`, when `allow_eio3` is set; a `j` in the query makes the session's
+//! polling JSONP (`jsonp.rs`).
+//!
 //! Errors (HTTP 400, or 403 for code 4), body as JSON:
 //!
 //! ```text
@@ -35,13 +39,14 @@ use log::{debug, info};
 use serde_json::{Value, json};
 
 use super::base64;
+use super::compression::HttpCompressionOptions;
 use super::cookie::CookieOptions;
 use super::cors::{self, CorsOptions, CorsOutcome};
 use super::events::{
     ConnectionError, ConnectionErrorListener, HeadersListener, Registry, ServerListeners, SocketListener,
 };
 use super::socket::Socket;
-use super::{Handler, polling, websocket};
+use super::{Handler, payload, polling, websocket};
 use crate::http::{Connection, Request};
 use crate::listener::{HttpService, Next};
 use crate::sync::lock;
@@ -120,6 +125,14 @@ pub struct ServerOptions {
     pub allow_request: Option<AllowRequest>,
     /// Packets that may wait for one client before it is disconnected (see NOTES.md).
     pub max_buffered_packets: usize,
+    /// `allowEIO3`: false. True: Engine.IO v3 clients (socket.io 2.x, `EIO=3`, or no `EIO` at
+    /// all) are served too (`packet_v3.rs`); false: they get `{"code":5,...}`.
+    pub allow_eio3: bool,
+    /// `httpCompression`: on, with a threshold of 1024 bytes (`compression.rs`); `None`: off.
+    pub http_compression: Option<HttpCompressionOptions>,
+    /// How long a graceful `close()` of a polling session waits for the GET that carries the
+    /// close packet: 30 s (the polling transport's `closeTimeout`, a constant in the reference).
+    pub close_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -136,6 +149,9 @@ impl Default for ServerOptions {
             cors: None,
             allow_request: None,
             max_buffered_packets: 10_000,
+            allow_eio3: false,
+            http_compression: Some(HttpCompressionOptions::default()),
+            close_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -294,11 +310,12 @@ impl Server {
         request.url.starts_with(&self.shared.options.path)
     }
 
-    /// Closes every session gracefully (the reference's `server.close()`).
+    /// Closes every session (the reference's `server.close()`, which closes each with
+    /// `socket.close(true)`: what is still queued is dropped, see `Socket::close_discard`).
     pub fn close(&self) {
         let sockets: Vec<Socket> = lock(&self.shared.clients).values().cloned().collect();
         for socket in sockets {
-            socket.close();
+            socket.close_discard();
         }
     }
 
@@ -496,8 +513,9 @@ impl Server {
     /// The checks of a handshake before the session exists (both transports): the protocol
     /// version, then a new sid.
     pub(super) fn new_session_id(&self, request: &Request) -> Result<String, Refused> {
-        if request.query_param("EIO") != Some("4") {
-            // The reference reads any other version as 3, which it does not speak either.
+        // The reference reads any `EIO` but 4, or none, as 3.
+        let protocol = payload::protocol_of(request);
+        if protocol == 3 && !self.shared.options.allow_eio3 {
             return Err(Refused::new(
                 ErrorCode::UnsupportedProtocolVersion,
                 json!({"protocol": 3}),

@@ -33,6 +33,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, ThreadId};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use log::{debug, info, warn};
@@ -40,6 +41,7 @@ use log::{debug, info, warn};
 use super::Message;
 use super::events::{CloseListener, FlushListener, PacketListener, Registry, SocketListener, SocketListeners};
 use super::packet::Packet;
+use super::payload;
 use super::server::{Shared, TransportKind};
 use super::websocket::{self, WsWriter};
 use crate::http::Request;
@@ -99,6 +101,22 @@ pub(super) struct Batch {
     pub close_transport: bool,
     /// ... and then close the session with this reason (a graceful `close()`: "forced close").
     pub then_close_session: Option<&'static str>,
+    /// A packet in it was sent with `compress` (the reference's `packet.options.compress`): a
+    /// polling answer may be compressed (`compression.rs`).
+    pub compress: bool,
+}
+
+impl Batch {
+    /// Everything queued (the write buffer, emptied), to write without closing anything.
+    fn of_write_buffer(state: &mut State) -> Batch {
+        Batch {
+            pong: None,
+            packets: state.write_buffer.drain(..).collect(),
+            close_transport: false,
+            then_close_session: None,
+            compress: std::mem::take(&mut state.compress_queued),
+        }
+    }
 }
 
 /// What a polling GET finds when it arrives.
@@ -127,6 +145,9 @@ pub(super) struct State {
     pub transport: TransportKind,
     /// The reference's `writeBuffer`.
     pub write_buffer: VecDeque<Packet>,
+    /// A packet now in `write_buffer` was sent with `compress` (the default): whoever takes the
+    /// buffer takes this flag too (`Batch::compress`).
+    pub compress_queued: bool,
     /// Rings the writer of the held GET. Dropping it tells that writer the session is over.
     pub waiting_writer: Option<Sender<()>>,
     /// The WebSocket that is the transport (opened directly, or after the upgrade).
@@ -152,8 +173,15 @@ pub(super) struct State {
     pub upgrade_timer: Option<TimerId>,
     pub ping_interval_timer: Option<TimerId>,
     pub ping_timeout_timer: Option<TimerId>,
-    /// A graceful close waiting for a GET to carry the `1`.
+    /// A graceful close waiting for a GET to carry the `1` (the polling `closeTimeout`).
     pub close_timer: Option<TimerId>,
+    /// A graceful close found no GET to answer `1` at once (none held, or packets still to go):
+    /// the GET that comes when the buffer is empty carries `6` and `1` together (the reference's
+    /// polling `shouldClose`: "triggering empty send to append close packet").
+    pub should_close: bool,
+    /// The polling transport itself closed (the client POSTed `1`): a held GET is answered with
+    /// a noop `6`, not `1` (the reference's polling `onClose`: "close pending poll request").
+    pub transport_closed: bool,
     /// The thread that is handling a batch of incoming packets (see [`Socket::cork`]).
     pub corked_by: Option<ThreadId>,
     /// That thread queued packets and has not flushed them yet.
@@ -163,6 +191,8 @@ pub(super) struct State {
 /// The shared part of a session.
 pub(super) struct Inner {
     id: String,
+    /// 3 or 4: the `EIO` of the handshake (the reference's `socket.protocol`).
+    protocol: u8,
     request: Request,
     shared: Arc<Shared>,
     state: Mutex<State>,
@@ -203,6 +233,7 @@ impl Socket {
             ready_state: ReadyState::Open,
             transport,
             write_buffer: VecDeque::new(),
+            compress_queued: false,
             waiting_writer: None,
             websocket: None,
             flushing: false,
@@ -218,12 +249,15 @@ impl Socket {
             ping_interval_timer: None,
             ping_timeout_timer: None,
             close_timer: None,
+            should_close: false,
+            transport_closed: false,
             corked_by: None,
             flush_deferred: false,
         };
         Socket {
             inner: Arc::new(Inner {
                 id,
+                protocol: payload::protocol_of(&request),
                 request,
                 shared,
                 state: Mutex::new(state),
@@ -240,6 +274,12 @@ impl Socket {
     /// The request that opened the session (headers, query, peer address).
     pub fn request(&self) -> &Request {
         &self.inner.request
+    }
+
+    /// The Engine.IO protocol revision of the session (the reference's `socket.protocol`): 4,
+    /// or 3 for an Engine.IO v3 client (socket.io 2.x; only with `allow_eio3`).
+    pub fn protocol(&self) -> u8 {
+        self.inner.protocol
     }
 
     /// `"polling"` or `"websocket"`.
@@ -304,10 +344,13 @@ impl Socket {
         self.inner.listeners.add(|all| all.close.push(listener));
     }
 
-    /// Calls the `flush` listeners with packets taken from the buffer (not a lone `6` or `1`,
-    /// which the transport makes itself).
+    /// Calls the `flush` listeners with packets taken from the buffer (not a lone `6` or `1`, nor
+    /// `6` and `1` together, which the transport makes itself).
     fn emit_flush(&self, packets: &[Packet]) {
-        if matches!(packets, [] | [Packet::Noop] | [Packet::Close]) {
+        if matches!(
+            packets,
+            [] | [Packet::Noop] | [Packet::Close] | [Packet::Noop, Packet::Close]
+        ) {
             return;
         }
         if let Some(listeners) = self.inner.listeners.current() {
@@ -335,7 +378,19 @@ impl Socket {
         weak.upgrade().map(|inner| Socket { inner })
     }
 
-    /// The reference's `onOpen`: queue the open packet and start the heartbeat.
+    /// A timer on the `timers` thread that calls `on_time` with this session after `delay`,
+    /// unless the session is gone by then (the timer holds only a weak reference).
+    fn set_timer(&self, delay: Duration, on_time: impl FnOnce(Socket) + Send + 'static) -> TimerId {
+        let weak = self.weak();
+        self.inner.shared.timers.set_timeout(delay, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                on_time(socket);
+            }
+        })
+    }
+
+    /// The reference's `onOpen`: queue the open packet and start the heartbeat (v4: the server
+    /// pings; v3: the server waits for the client's pings).
     ///
     /// `0{"sid":"...","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`
     pub(super) fn on_open(&self) {
@@ -352,7 +407,13 @@ impl Socket {
             options.max_payload
         );
         state.write_buffer.push_back(Packet::Open(open));
-        self.schedule_ping(&mut state);
+        state.compress_queued = true;
+        if self.inner.protocol == 3 {
+            // Engine.IO v3: the client pings; the server only waits for its pings.
+            self.reset_ping_timeout(&mut state);
+        } else {
+            self.schedule_ping(&mut state);
+        }
     }
 
     /// Queues a MESSAGE packet (the reference's `socket.send(data)`).
@@ -400,13 +461,10 @@ impl Socket {
         self.send_packets(vec![packet], WriteOptions::default())
     }
 
-    /// Queues packets together, or none of them if the buffer has no room.
-    ///
-    /// `options.compress` (the Socket.IO `compress(bool)` flag, `true` unless an emit said
-    /// otherwise) ends here: this is where per-message compression will read it; nothing is
-    /// compressed yet (see NOTES.md, "Where we differ").
+    /// Queues packets together, or none of them if the buffer has no room. `options.compress`
+    /// (`true` unless an emit said otherwise) goes with them to the polling answer that carries
+    /// them (`compress_queued`).
     fn send_packets(&self, packets: Vec<Packet>, options: WriteOptions) -> Result<(), SendError> {
-        let WriteOptions { compress: _ } = options;
         if let Some(listeners) = self.inner.listeners.current() {
             // As the reference: `packetCreate` for a session that is open, before queuing.
             if !listeners.packet_create.is_empty() && self.ready_state() == ReadyState::Open {
@@ -428,6 +486,7 @@ impl Socket {
                 for packet in packets {
                     state.write_buffer.push_back(packet);
                 }
+                state.compress_queued |= options.compress;
                 Some(state.flush())
             }
         };
@@ -483,8 +542,12 @@ impl Socket {
     }
 
     /// Closes the session gracefully (the reference's `socket.close()`): what is queued is still
-    /// sent, then the transport closes (polling: a `1` packet; WebSocket: a close frame) and the
-    /// session ends with "forced close".
+    /// sent, then the transport closes and the session ends with "forced close". Polling, as the
+    /// reference's `doClose`: a GET held with nothing queued is answered `1` at once (the
+    /// transport is "writable"); otherwise the queue goes in the next GET and the GET after it
+    /// (or the next one, if nothing was queued) gets `6` and `1` together (`shouldClose`); if no
+    /// GET comes within `close_timeout` (30 s), the session ends anyway. WebSocket: the queue,
+    /// then a close frame.
     pub fn close(&self) {
         let flush = {
             let mut state = self.lock();
@@ -497,17 +560,30 @@ impl Socket {
                 self.inner.id,
                 state.write_buffer.len()
             );
-            // Polling: the buffer goes in one GET, the `1` in the next; if no GET comes, give up.
-            let weak = self.weak();
-            let timer = self.inner.shared.timers.set_timeout(CLOSE_TIMEOUT, move || {
-                if let Some(socket) = Socket::from_weak(&weak) {
-                    socket.close_because("forced close");
-                }
+            let writable = state.held_poll.is_some() && state.write_buffer.is_empty();
+            state.should_close = !writable;
+            let timer = self.set_timer(self.inner.shared.options.close_timeout, |socket| {
+                debug!("{}: no GET came for the close packet: closing", socket.id());
+                socket.close_because("forced close");
             });
             state.close_timer = Some(timer);
             state.flush_now()
         };
         self.run_flush(flush);
+    }
+
+    /// The reference's `socket.close(true)` ("discard"), what `Server::close` does to every
+    /// session: no waiting for the queue, which is dropped. A held GET is answered `1`, a
+    /// WebSocket gets its close frame; the session ends with "forced close" at once.
+    pub fn close_discard(&self) {
+        self.close_because("forced close");
+    }
+
+    /// The client POSTed `1`: the polling transport closes (a held GET gets `6`), then the
+    /// session, with "transport close" (the reference's polling `onData` and `onClose`).
+    pub(super) fn on_transport_close(&self) {
+        self.lock().transport_closed = true;
+        self.close_because("transport close");
     }
 
     // ----- polling ------------------------------------------------------------------------
@@ -650,6 +726,7 @@ impl Socket {
         let mut state = self.lock();
         let pong = state.pong.take();
         let packets: Vec<Packet> = state.write_buffer.drain(..).collect();
+        state.compress_queued = false; // no compression over WebSocket (see NOTES.md)
         match state.ready_state {
             ReadyState::Open if pong.is_none() && packets.is_empty() => {
                 state.flushing = false;
@@ -660,6 +737,7 @@ impl Socket {
                 packets,
                 close_transport: false,
                 then_close_session: None,
+                compress: false,
             }),
             // The role is kept for good: after this batch the transport closes.
             ReadyState::Closing => Some(Batch {
@@ -667,12 +745,14 @@ impl Socket {
                 packets,
                 close_transport: true,
                 then_close_session: Some("forced close"),
+                compress: false,
             }),
             ReadyState::Closed => Some(Batch {
                 pong: None,
                 packets,
                 close_transport: true,
                 then_close_session: None,
+                compress: false,
             }),
         }
     }
@@ -692,17 +772,14 @@ impl Socket {
         }
         state.upgrading = true;
         state.probe = Some(probe);
-        let weak = self.weak();
         let timeout = self.inner.shared.options.upgrade_timeout;
-        let timer = self.inner.shared.timers.set_timeout(timeout, move || {
-            if let Some(socket) = Socket::from_weak(&weak) {
-                info!(
-                    "{}: no upgrade within {:?}: closing the probing WebSocket",
-                    socket.id(),
-                    timeout
-                );
-                socket.abort_upgrade();
-            }
+        let timer = self.set_timer(timeout, move |socket| {
+            info!(
+                "{}: no upgrade within {:?}: closing the probing WebSocket",
+                socket.id(),
+                timeout
+            );
+            socket.abort_upgrade();
         });
         state.upgrade_timer = Some(timer);
         true
@@ -788,20 +865,28 @@ impl Socket {
             }
         }
         match packet {
-            Packet::Pong(_) => {
+            // v4: the answer to our ping.
+            Packet::Pong(_) if self.inner.protocol == 4 => {
                 let mut state = self.lock();
                 if let Some(timer) = state.ping_timeout_timer.take() {
                     self.inner.shared.timers.clear_timeout(timer);
                 }
                 self.schedule_ping(&mut state);
             }
-            Packet::Ping(_) => self.on_error("invalid heartbeat direction"),
+            // v3: the client's ping, answered `3` (without its data, as the reference).
+            Packet::Ping(_) if self.inner.protocol == 3 => {
+                self.reset_ping_timeout(&mut self.lock());
+                let _ = self.send_packet(Packet::Pong(String::new()));
+            }
+            Packet::Ping(_) | Packet::Pong(_) => self.on_error("invalid heartbeat direction"),
             Packet::Message(message) => {
                 let handler = Arc::clone(&self.inner.shared.handler);
                 handler.on_message(self, message);
             }
-            Packet::Close => self.close_because("transport close"),
-            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {
+            // Over polling, `1` never gets here: it closes the transport (`on_transport_close`).
+            // Over WebSocket the reference's socket ignores it too (a client closes a WebSocket
+            // with a close frame).
+            Packet::Open(_) | Packet::Close | Packet::Upgrade | Packet::Noop => {
                 debug!("{}: ignoring {} packet", self.inner.id, packet.type_name());
             }
         }
@@ -812,17 +897,28 @@ impl Socket {
         if let Some(old) = state.ping_interval_timer.take() {
             self.inner.shared.timers.clear_timeout(old);
         }
-        let weak = self.weak();
-        let timer = self
-            .inner
-            .shared
-            .timers
-            .set_timeout(self.inner.shared.options.ping_interval, move || {
-                if let Some(socket) = Socket::from_weak(&weak) {
-                    socket.on_ping_interval();
-                }
-            });
+        let timer = self.set_timer(self.inner.shared.options.ping_interval, |socket| {
+            socket.on_ping_interval();
+        });
         state.ping_interval_timer = Some(timer);
+    }
+
+    /// Engine.IO v3 (the reference's `resetPingTimeout` when `protocol === 3`): the client's
+    /// next ping must come within `pingInterval + pingTimeout` of its last one (or of the open).
+    fn reset_ping_timeout(&self, state: &mut State) {
+        let timers = &self.inner.shared.timers;
+        if let Some(old) = state.ping_timeout_timer.take() {
+            timers.clear_timeout(old);
+        }
+        let options = &self.inner.shared.options;
+        let timer = timers.new_id();
+        let weak = self.weak();
+        timers.set_timeout_with_id(timer, options.ping_interval + options.ping_timeout, move || {
+            if let Some(socket) = Socket::from_weak(&weak) {
+                socket.on_ping_timeout(timer);
+            }
+        });
+        state.ping_timeout_timer = Some(timer);
     }
 
     /// Time to ping: expect `3` within `pingTimeout` (the reference's `resetPingTimeout`), then
@@ -867,8 +963,9 @@ impl Socket {
     }
 
     /// The reference's `onClose`: ends the session once. Timers are cleared, what is still
-    /// queued is dropped (and counted), the transport is released (a held GET answers `1`, a
-    /// WebSocket gets its close frame), and the handler hears the reason.
+    /// queued is dropped (and counted), the transport is released (a held GET answers `1`, or
+    /// `6` if the client's `1` closed it; a WebSocket gets its close frame), and the handler
+    /// hears the reason.
     pub(super) fn close_because(&self, reason: &str) {
         self.close_described(reason, None);
     }
@@ -909,8 +1006,8 @@ impl Socket {
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
         }
-        // Out of `clients` first, then the transports are released (a held GET answers `1`, a
-        // WebSocket gets its close frame): a client that sees the end finds the sid unknown.
+        // Out of `clients` first, then the transports are released (a held GET answers `1` or
+        // `6`, a WebSocket gets its close frame): a client that sees the end finds the sid unknown.
         self.inner.shared.remove_client(&self.inner.id);
         drop(held_get);
         match websocket {
@@ -983,10 +1080,6 @@ impl State {
     }
 }
 
-/// How long a graceful close of a polling session waits for a GET to carry its `1`
-/// (the reference's polling `closeTimeout`).
-const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// Rings a writer, if one waits. A full channel means it is already rung.
 fn wake(writer: &Option<Sender<()>>) {
     if let Some(sender) = writer {
@@ -997,27 +1090,43 @@ fn wake(writer: &Option<Sender<()>>) {
 /// What a GET should carry now, if anything (called with the lock held).
 fn take_poll_answer(state: &mut State) -> Option<Batch> {
     match state.ready_state {
-        ReadyState::Closed => Some(Batch {
-            pong: None,
-            packets: vec![Packet::Close],
-            close_transport: true,
-            then_close_session: None,
-        }),
+        // The session ended while this GET was held or on its way: `1` (the reference's
+        // `doClose` on a writable transport), or `6` when the client's own `1` closed it.
+        ReadyState::Closed => {
+            let last = if state.transport_closed {
+                Packet::Noop
+            } else {
+                Packet::Close
+            };
+            Some(Batch {
+                pong: None,
+                packets: vec![last],
+                close_transport: true,
+                then_close_session: None,
+                compress: false,
+            })
+        }
         // As the reference: first the buffer, then `1` in a GET of its own. (A client handles
         // `1` at once but the packets before it a tick later, so `41\x1e1` in one answer would
         // read as "transport close" rather than "io server disconnect".)
-        ReadyState::Closing if !state.write_buffer.is_empty() => Some(Batch {
-            pong: None,
-            packets: state.write_buffer.drain(..).collect(),
-            close_transport: false,
-            then_close_session: None,
-        }),
-        ReadyState::Closing => Some(Batch {
-            pong: None,
-            packets: vec![Packet::Close],
-            close_transport: true,
-            then_close_session: Some("forced close"),
-        }),
+        ReadyState::Closing if !state.write_buffer.is_empty() => {
+            state.should_close = true;
+            Some(Batch::of_write_buffer(state))
+        }
+        ReadyState::Closing => {
+            let packets = if state.should_close {
+                vec![Packet::Noop, Packet::Close]
+            } else {
+                vec![Packet::Close]
+            };
+            Some(Batch {
+                pong: None,
+                packets,
+                close_transport: true,
+                then_close_session: Some("forced close"),
+                compress: false,
+            })
+        }
         ReadyState::Open => {
             if state.probed || state.upgraded {
                 return Some(Batch {
@@ -1025,17 +1134,13 @@ fn take_poll_answer(state: &mut State) -> Option<Batch> {
                     packets: vec![Packet::Noop],
                     close_transport: false,
                     then_close_session: None,
+                    compress: false,
                 });
             }
             if state.write_buffer.is_empty() {
                 return None;
             }
-            Some(Batch {
-                pong: None,
-                packets: state.write_buffer.drain(..).collect(),
-                close_transport: false,
-                then_close_session: None,
-            })
+            Some(Batch::of_write_buffer(state))
         }
     }
 }

@@ -40,6 +40,8 @@ use tungstenite::{Message as WsMessage, WebSocket};
 
 use super::Message;
 use super::packet::Packet;
+use super::packet_v3;
+use super::payload;
 use super::server::{ErrorCode, Server, TransportKind, abort_handshake, abort_upgrade};
 use super::socket::{Batch, Socket};
 use crate::http::{Connection, Request, SharedStream};
@@ -147,6 +149,16 @@ pub(super) struct WsWriter {
     slow: Mutex<SlowWriter>,
     /// The close frame to end with, when it is not a plain one (1009: over `maxPayload`).
     close_frame: Mutex<Option<CloseFrame>>,
+    /// How binary data goes out: Engine.IO v3 puts the type byte `0x04` first, or (with `b64` in
+    /// this WebSocket's query) writes `b4<base64>` text (`to_frame`).
+    format: FrameFormat,
+}
+
+/// The frame format of one WebSocket (the reference's transport `protocol` and `supportsBinary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameFormat {
+    protocol: u8,
+    supports_binary: bool,
 }
 
 /// The `ws-writer` thread of one WebSocket: owned by the WebSocket's reader, which joins it.
@@ -172,7 +184,7 @@ struct WriteFailed {
 }
 
 impl WsWriter {
-    fn new(stream: SharedStream, config: WebSocketConfig) -> WsWriter {
+    fn new(stream: SharedStream, config: WebSocketConfig, format: FrameFormat) -> WsWriter {
         let send_half = SendHalf {
             stream: stream.clone(),
             wait: Wait::No,
@@ -185,6 +197,7 @@ impl WsWriter {
                 finished: false,
             }),
             close_frame: Mutex::new(None),
+            format,
         }
     }
 
@@ -200,7 +213,7 @@ impl WsWriter {
         let mut packets = batch.packets.into_iter();
         while let Some(packet) = packets.next() {
             crate::trace::outgoing(sid, &packet);
-            if let Err(error) = ws.write(to_frame(&packet)) {
+            if let Err(error) = ws.write(to_frame(&packet, self.format)) {
                 // The frame itself is in tungstenite's buffer; the rest is not.
                 let rest: Vec<Packet> = packets.collect();
                 return kernel_full_or_failed(error, wait, rest, batch.close_transport, batch.then_close_session);
@@ -220,7 +233,7 @@ impl WsWriter {
         let mut ws = lock(&self.ws);
         ws.get_mut().wait = Wait::Yes;
         crate::trace::outgoing(sid, packet);
-        ws.send(to_frame(packet))
+        ws.send(to_frame(packet, self.format))
     }
 
     /// Sends the close frame if the kernel takes it now, then shuts the socket down: the
@@ -283,6 +296,7 @@ fn kernel_full_or_failed(
             packets: rest,
             close_transport,
             then_close_session,
+            compress: false,
         };
         return Ok(Written::Partly { rest });
     }
@@ -371,12 +385,33 @@ fn start_slow_writer(socket: &Socket, writer: &Arc<WsWriter>, rest: Batch) {
     }
 }
 
-/// One packet as a WebSocket frame: text `4hello`, or a binary frame for binary data.
-fn to_frame(packet: &Packet) -> WsMessage {
+/// One packet as a WebSocket frame: text `4hello`, or a binary frame for binary data (Engine.IO
+/// v3: `04` and the data, or the text `b4<base64>` for a `b64` client).
+fn to_frame(packet: &Packet, format: FrameFormat) -> WsMessage {
     match packet {
-        Packet::Message(Message::Binary(bytes)) => WsMessage::binary(bytes.clone()),
+        Packet::Message(Message::Binary(bytes)) if format.protocol == 4 => WsMessage::binary(bytes.clone()),
+        Packet::Message(Message::Binary(bytes)) if format.supports_binary => {
+            let mut frame = Vec::with_capacity(1 + bytes.len());
+            frame.push(4);
+            frame.extend_from_slice(bytes);
+            WsMessage::binary(frame)
+        }
+        Packet::Message(Message::Binary(_)) => WsMessage::text(packet_v3::encode_packet(packet)),
         other => WsMessage::text(other.encode_as_text()),
     }
+}
+
+/// One frame from the client as a packet, by this WebSocket's protocol (v3: binary data after
+/// the type byte, `b4<base64>` in text).
+fn from_frame(frame: WsMessage, protocol: u8) -> Result<Option<Packet>, String> {
+    let decoded = match frame {
+        WsMessage::Text(text) if protocol == 3 => packet_v3::decode_packet(text.as_str()),
+        WsMessage::Text(text) => Packet::decode_text(text.as_str()),
+        WsMessage::Binary(bytes) if protocol == 3 => packet_v3::decode_binary_packet(&bytes),
+        WsMessage::Binary(bytes) => Ok(Packet::Message(Message::Binary(bytes.to_vec()))),
+        _ => return Ok(None),
+    };
+    decoded.map(Some).map_err(|e| e.to_string())
 }
 
 /// The `ws` package's check of the key: 16 bytes in base64.
@@ -452,7 +487,11 @@ pub(super) fn handle_upgrade(server: &Server, request: Request, connection: &mut
         socket: None,
     };
     let reader = WebSocket::from_partially_read(read_half, leftover, Role::Server, Some(reader_config));
-    let writer = Arc::new(WsWriter::new(connection.share_stream(), writer_config));
+    let format = FrameFormat {
+        protocol: payload::protocol_of(&request),
+        supports_binary: payload::supports_binary(&request),
+    };
+    let writer = Arc::new(WsWriter::new(connection.share_stream(), writer_config, format));
 
     match purpose {
         Purpose::Upgrade(socket) => run_probe(socket, reader, writer),
@@ -554,12 +593,8 @@ fn read_frames(
             Err(e @ tungstenite::Error::Capacity(_)) => return ReaderEnd::TooLarge(e.to_string()),
             Err(e) => return ReaderEnd::Error(e.to_string()),
         };
-        let packet = match frame {
-            WsMessage::Text(text) => match Packet::decode_text(text.as_str()) {
-                Ok(packet) => packet,
-                Err(e) => return ReaderEnd::ParseError(e.to_string()),
-            },
-            WsMessage::Binary(bytes) => Packet::Message(Message::Binary(bytes.to_vec())),
+        let frame = match frame {
+            WsMessage::Text(_) | WsMessage::Binary(_) => frame,
             WsMessage::Ping(data) => {
                 if *attached {
                     socket.queue_pong(data.to_vec());
@@ -572,6 +607,11 @@ fn read_frames(
             }
             WsMessage::Close(_) => return ReaderEnd::Closed,
             WsMessage::Pong(_) | WsMessage::Frame(_) => continue,
+        };
+        let packet = match from_frame(frame, writer.format.protocol) {
+            Ok(Some(packet)) => packet,
+            Ok(None) => continue,
+            Err(why) => return ReaderEnd::ParseError(why),
         };
         crate::trace::incoming(socket.id(), &packet);
         if *attached {

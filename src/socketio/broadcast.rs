@@ -93,7 +93,8 @@ impl BroadcastOperator {
         self
     }
 
-    /// `.compress(compress)`: carried to the Engine.IO layer (which compresses nothing yet).
+    /// `.compress(compress)`: carried to the Engine.IO layer, where `false` keeps a polling answer
+    /// that carries only such packets uncompressed (`engineio/compression.rs`).
     pub fn compress(mut self, compress: bool) -> BroadcastOperator {
         self.flags.compress = Some(compress);
         self

@@ -108,8 +108,25 @@ impl Client {
         }
     }
 
+    /// Engine.IO v3 (a socket.io 2.x client, Socket.IO protocol v4): the reference connects it
+    /// to `/` at once, without a CONNECT from the client (`onconnection`: `client.connect("/")`);
+    /// the socket's answer is a bare `40`.
+    pub fn connect_root(self: &Arc<Self>) {
+        self.connect(Packet {
+            packet_type: PacketType::Connect,
+            nsp: "/".to_string(),
+            id: None,
+            data: PacketData::Object(Value::Object(serde_json::Map::new())),
+        });
+    }
+
     /// The reference's `ondecoded`: CONNECT opens a socket, other packets go to theirs.
     fn on_decoded(self: &Arc<Self>, packet: Packet) {
+        let packet = if self.conn.protocol() == 3 {
+            parse_namespace_v3(packet)
+        } else {
+            packet
+        };
         let socket = socket_of(&lock(&self.state).sockets, &packet.nsp);
         match socket {
             None if packet.packet_type == PacketType::Connect => self.connect(packet),
@@ -173,7 +190,7 @@ impl Client {
                 handshake,
             ),
             None => {
-                let ids = match new_ids(namespace) {
+                let ids = match new_ids(namespace, self.conn.protocol(), self.conn.id()) {
                     Ok(ids) => ids,
                     Err(e) => {
                         warn!("{}: cannot make a socket id: {e}", self.conn.id());
@@ -279,9 +296,14 @@ impl Client {
 }
 
 /// A new socket's id and, with connection state recovery on, its private session id (both
-/// from `generate_id`, as the reference's `base64id.generateId()`).
-fn new_ids(namespace: &Namespace) -> std::io::Result<(String, Option<String>)> {
-    let id = engineio::generate_id()?;
+/// from `generate_id`, as the reference's `base64id.generateId()`; socket.io 2.x clients,
+/// protocol 3, expect the Engine.IO id `sid` as the socket's: `<sid>` on `/`, `/custom#<sid>`).
+fn new_ids(namespace: &Namespace, protocol: u8, sid: &str) -> std::io::Result<(String, Option<String>)> {
+    let id = if protocol == 3 {
+        socket_id_v3(namespace.name(), sid)
+    } else {
+        engineio::generate_id()?
+    };
     let pid = match namespace.recovery() {
         Some(_) => Some(engineio::generate_id()?),
         None => None,
@@ -302,6 +324,41 @@ fn restore_session(namespace: &Namespace, auth: &Value) -> Option<(SessionToPers
         session.sid
     );
     Some((session, offset.to_string()))
+}
+
+/// The reference's `_parseNamespace` for protocol 3: a socket.io 2.x client puts the query of
+/// its namespace in the name (`40/custom?token=abc,`); the name is the part before `?`, and the
+/// query (decoded, every value a string) is the packet's data: the `auth` of a CONNECT, so a
+/// middleware can check `socket.handshake.auth.token`. (The reference parses the name as a URL
+/// path; here it is only split at `?`.)
+fn parse_namespace_v3(mut packet: Packet) -> Packet {
+    let (name, query) = match packet.nsp.split_once('?') {
+        Some((name, query)) => (name.to_string(), query.to_string()),
+        None => return with_auth_v3(packet, serde_json::Map::new()),
+    };
+    let mut auth = serde_json::Map::new();
+    for (key, value) in crate::http::parse_query(&query) {
+        auth.insert(key, Value::String(value));
+    }
+    packet.nsp = name;
+    with_auth_v3(packet, auth)
+}
+
+/// A v3 CONNECT's data is its query, whatever the client put after the name.
+fn with_auth_v3(mut packet: Packet, auth: serde_json::Map<String, Value>) -> Packet {
+    if packet.packet_type == PacketType::Connect {
+        packet.data = PacketData::Object(Value::Object(auth));
+    }
+    packet
+}
+
+/// The reference's socket id for protocol 3: the Engine.IO id on `/`, `/custom#<id>` elsewhere.
+fn socket_id_v3(nsp: &str, sid: &str) -> String {
+    if nsp == "/" {
+        sid.to_string()
+    } else {
+        format!("{nsp}#{sid}")
+    }
 }
 
 /// The socket of namespace `nsp`, if joined.
@@ -325,5 +382,30 @@ fn build_handshake(request: &crate::http::Request, auth: Value) -> Handshake {
         xdomain: request.header("origin").is_some(),
         secure: false,
         address: request.peer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_of_socket_io_2_clients() {
+        let connect = |nsp: &str| Packet {
+            packet_type: PacketType::Connect,
+            nsp: nsp.to_string(),
+            id: None,
+            data: PacketData::None,
+        };
+        let parsed = parse_namespace_v3(connect("/custom?token=abc&x=a%20b"));
+        assert_eq!(parsed.nsp, "/custom");
+        assert_eq!(
+            parsed.data,
+            PacketData::Object(serde_json::json!({"token": "abc", "x": "a b"}))
+        );
+        let parsed = parse_namespace_v3(connect("/custom"));
+        assert_eq!(parsed.data, PacketData::Object(serde_json::json!({})));
+        assert_eq!(socket_id_v3("/", "AAAA"), "AAAA");
+        assert_eq!(socket_id_v3("/custom", "AAAA"), "/custom#AAAA");
     }
 }

@@ -11,6 +11,7 @@
 //! 40/custom,{"token":"abc"}  CONNECT to "/custom"        -> 40/custom,{"sid":"<socket id>"}
 //!                            refused by a middleware     -> 44/custom,{"message":"not authorized","data":{...}}
 //!                            a middleware that panicked  -> 44/custom,{"message":"middleware panicked"}
+//! 40/custom?token=abc,       a socket.io 2.x client      -> 40/custom,   (refused: 44/custom,"not authorized")
 //! ```
 //!
 //! A *parent* namespace (`io.of(regex)`, `io.of_fn(...)`, the reference's `ParentNamespace`) is
@@ -55,6 +56,35 @@ pub struct ConnectError {
     pub message: String,
     /// `err.data`, if any.
     pub data: Option<Value>,
+}
+
+/// The payload of a CONNECT_ERROR for a middleware's refusal: `{"message":...,"data":...}`; to a
+/// socket.io 2.x client (Engine.IO v3) `err.data || err.message`, as the reference's `_add`
+/// sends it: `44/custom,"not authorized"`.
+fn connect_error_data(socket: &Socket, refusal: ConnectError) -> Value {
+    if socket.conn().protocol() == 3 {
+        return match refusal.data {
+            Some(data) if is_truthy(&data) => data,
+            _ => Value::String(refusal.message),
+        };
+    }
+    let mut data = serde_json::Map::new();
+    data.insert("message".to_string(), Value::String(refusal.message));
+    if let Some(extra) = refusal.data {
+        data.insert("data".to_string(), extra);
+    }
+    Value::Object(data)
+}
+
+/// JavaScript's truthiness of a JSON value (`err.data || ...`).
+fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
 }
 
 /// The answer a server-side listener gives to `serverSideEmitWithAck` (the reference's `cb`,
@@ -480,12 +510,7 @@ impl Namespace {
                     refusal.message
                 );
                 socket.cleanup_unconnected();
-                let mut data = serde_json::Map::new();
-                data.insert("message".to_string(), Value::String(refusal.message));
-                if let Some(extra) = refusal.data {
-                    data.insert("data".to_string(), extra);
-                }
-                socket.send_connect_error(Value::Object(data));
+                socket.send_connect_error(connect_error_data(&socket, refusal));
                 return None;
             }
         }

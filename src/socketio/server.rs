@@ -65,6 +65,12 @@ pub struct ServerOptions {
     pub allow_request: Option<engineio::AllowRequest>,
     /// Engine.IO packets that may wait for one slow client before it is disconnected.
     pub max_buffered_packets: usize,
+    /// `allowEIO3`: false. True: socket.io 2.x clients (Engine.IO v3, Socket.IO protocol v4)
+    /// are served too; each is connected to `/` at once, and a socket's id is the Engine.IO id.
+    pub allow_eio3: bool,
+    /// `httpCompression`: polling answers of 1024 bytes or more are compressed (gzip or
+    /// deflate) when the client takes it; `None`: never.
+    pub http_compression: Option<engineio::HttpCompressionOptions>,
     /// `adapter`: makes each namespace's adapter (the in-memory one by default; a Redis adapter
     /// for a cluster). Called once per namespace, when it is made.
     pub adapter: AdapterFactory,
@@ -127,6 +133,8 @@ impl Default for ServerOptions {
             cors: None,
             allow_request: None,
             max_buffered_packets: engine.max_buffered_packets,
+            allow_eio3: engine.allow_eio3,
+            http_compression: engine.http_compression,
             adapter: AdapterFactory::in_memory(),
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
@@ -156,7 +164,10 @@ impl engineio::Handler for Shared {
             self.connect_timeout,
             self.parser.as_ref(),
         );
-        lock(&self.clients).insert(conn.id().to_string(), client);
+        lock(&self.clients).insert(conn.id().to_string(), client.clone());
+        if conn.protocol() == 3 {
+            client.connect_root();
+        }
     }
 
     fn on_message(&self, conn: &engineio::Socket, message: engineio::Message) {
@@ -224,6 +235,9 @@ impl Server {
             cors: options.cors.clone(),
             allow_request: options.allow_request.clone(),
             max_buffered_packets: options.max_buffered_packets,
+            allow_eio3: options.allow_eio3,
+            http_compression: options.http_compression,
+            ..engineio::ServerOptions::default()
         };
         let handler: Arc<dyn engineio::Handler> = shared.clone();
         let engine = engineio::Server::new(engine_options, handler, timers);

@@ -495,7 +495,8 @@ impl Socket {
         crate::sync::lock(&self.inner.state)
     }
 
-    /// `socket.id`: 20 random characters, not the Engine.IO session id.
+    /// `socket.id`: 20 random characters, not the Engine.IO session id (but for a socket.io 2.x
+    /// client, which expects it: the Engine.IO id, `/custom#<id>` in other namespaces).
     pub fn id(&self) -> &str {
         &self.inner.id
     }
@@ -963,21 +964,27 @@ impl Socket {
     // ----- lifecycle, called by the namespace and the client ------------------------------------
 
     /// The reference's `_onconnect`: join its own room, answer `40{"sid":"..."}` (with
-    /// recovery on, `40{"sid":"...","pid":"..."}`). A restored socket then sends what it missed
-    /// (which goes out before that answer, as in the reference).
+    /// recovery on, `40{"sid":"...","pid":"..."}`; a socket.io 2.x client, Engine.IO v3: a bare
+    /// `40`, `40/custom,`). A restored socket then sends what it missed (which goes out before
+    /// that answer, as in the reference).
     pub(super) fn on_connect(&self) {
         self.lock().connected = true;
         self.join(self.id());
-        let mut answer = serde_json::Map::new();
-        answer.insert("sid".to_string(), Value::String(self.id().to_string()));
-        if let Some(pid) = &self.inner.pid {
-            answer.insert("pid".to_string(), Value::String(pid.clone()));
-        }
+        let data = if self.inner.conn.protocol() == 3 {
+            PacketData::None
+        } else {
+            let mut answer = serde_json::Map::new();
+            answer.insert("sid".to_string(), Value::String(self.id().to_string()));
+            if let Some(pid) = &self.inner.pid {
+                answer.insert("pid".to_string(), Value::String(pid.clone()));
+            }
+            PacketData::Object(Value::Object(answer))
+        };
         let packet = Packet {
             packet_type: PacketType::Connect,
             nsp: self.nsp_name().to_string(),
             id: None,
-            data: PacketData::Object(Value::Object(answer)),
+            data,
         };
         let _ = self.packet(&packet, &BroadcastFlags::default());
         info!(

@@ -22,6 +22,7 @@ import {
   CHROME,
   OFFICIAL_BUNDLE,
   OUR_CLIENT,
+  V2_BUNDLE,
   Server,
   escapeRegExp,
   newsThreadName,
@@ -47,15 +48,21 @@ async function startServer(ctx, options) {
   return server;
 }
 
-/** The server's arguments for `client` (`ours` or `official`). */
-const clientArgs = (client) => (client === 'official' ? ['--client-script', OFFICIAL_BUNDLE] : []);
+/** The client script of `client`: `ours`, `official` (socket.io-client 4.x) or `v2` (2.x). */
+const CLIENT_FILES = { ours: OUR_CLIENT, official: OFFICIAL_BUNDLE, v2: V2_BUNDLE };
+
+/** The server's arguments for `client` (a 2.x client needs `--allow-eio3`). */
+function clientArgs(client) {
+  if (client === 'ours') return [];
+  return ['--client-script', CLIENT_FILES[client], ...(client === 'v2' ? ['--allow-eio3'] : [])];
+}
 
 /**
  * What the page loads as /socket.io/socket.io.js must be, byte for byte, the file of `client`:
- * the official bundle the test passes with `--client-script`, or our www/socket.io.js.
+ * an official bundle the test passes with `--client-script`, or our www/socket.io.js.
  */
 async function assertServesClient(server, client) {
-  const file = client === 'official' ? OFFICIAL_BUNDLE : OUR_CLIENT;
+  const file = CLIENT_FILES[client];
   const expected = fs.readFileSync(file);
   const response = await fetch(`${server.origin}/socket.io/socket.io.js`);
   assert.equal(response.status, 200, 'GET /socket.io/socket.io.js');
@@ -79,8 +86,10 @@ function newsTimes(server, sid) {
 }
 
 /**
- * Cases 1 to 4: the chapter's page with `client` (`ours` or `official`), default transports or
- * `?transports=websocket`.
+ * Cases 1 to 4 and 6: the chapter's page with `client` (`ours`, `official` or `v2`), default
+ * transports or `?transports=websocket`. A 2.x client speaks Engine.IO v3 (`EIO=3`) and
+ * Socket.IO protocol v4: it sends no CONNECT for `/`, the server answers a bare `40`, and its
+ * socket id is the Engine.IO session id.
  */
 async function chapter(name, { client, websocketOnly }) {
   await withPage(name, async (ctx) => {
@@ -101,7 +110,12 @@ async function chapter(name, { client, websocketOnly }) {
     await server.waitForLog(new RegExp(`^reply from ${escapeRegExp(socketId)}: ${REPLY}$`), 10_000);
 
     // The ~3 s spacing, from the server's own timestamps of the news packets it sent.
-    const sid = sessionOf(server, socketId);
+    const v2 = client === 'v2';
+    const sid = v2 ? socketId : sessionOf(server, socketId);
+    if (v2) {
+      assert.ok(server.find(new RegExp(`^${escapeRegExp(sid)} → 40 `)).length > 0, `a bare "→ 40" to ${sid} in the trace`);
+      assert.equal(server.find(new RegExp(`^${escapeRegExp(sid)} ← 40`)).length, 0, 'no CONNECT from a 2.x client on /');
+    }
     const times = await waitFor('two news packets in the trace', () => {
       const t = newsTimes(server, sid);
       return t.length >= 2 && t;
@@ -110,9 +124,10 @@ async function chapter(name, { client, websocketOnly }) {
     for (const gap of gaps) assert.ok(gap >= 2500 && gap <= 3500, `news ${gaps.join(', ')} ms apart (expected ~3000)`);
 
     // Network tab.
-    const polling = rec.requests.filter((r) => r.url.includes('/socket.io/?EIO=4&transport=polling'));
-    const websockets = rec.websockets.filter((w) => w.url.includes('/socket.io/?EIO=4&transport=websocket'));
-    assert.equal(websockets.length, 1, `one WebSocket to /socket.io/?EIO=4&transport=websocket`);
+    const eio = v2 ? 3 : 4;
+    const polling = rec.requests.filter((r) => r.url.includes(`/socket.io/?EIO=${eio}&transport=polling`));
+    const websockets = rec.websockets.filter((w) => w.url.includes(`/socket.io/?EIO=${eio}&transport=websocket`));
+    assert.equal(websockets.length, 1, `one WebSocket to /socket.io/?EIO=${eio}&transport=websocket`);
     const ws = websockets[0];
     const wsSid = new URL(ws.url).searchParams.get('sid');
     if (websocketOnly) {
@@ -122,7 +137,8 @@ async function chapter(name, { client, websocketOnly }) {
       assert.match(ws.received[0] ?? '', /^0\{"sid":"[^"]+","upgrades":\[\]/, 'its first frame is the handshake');
     } else {
       assert.ok(polling.length >= 2, `polling requests first (${polling.length})`);
-      assert.ok(polling.some((r) => r.method === 'POST'), 'a polling POST (the CONNECT 40)');
+      // (A 2.x client has nothing to POST before the upgrade: no CONNECT for /.)
+      if (!v2) assert.ok(polling.some((r) => r.method === 'POST'), 'a polling POST (the CONNECT 40)');
       assert.ok(polling[0].seq < ws.seq, 'polling before the WebSocket');
       assert.equal(polling[0].method, 'GET');
       assert.equal(new URL(polling[0].url).searchParams.get('sid'), null, 'the first GET is the handshake');
@@ -167,6 +183,48 @@ async function chapter(name, { client, websocketOnly }) {
   });
 }
 
+/**
+ * Case 6c: JSONP polling, which the reference serves whenever the query has `j`: on the page
+ * with the 2.x bundle, a second socket with `forceJSONP` loads its answers as `<script>` tags
+ * (`___eio[N]("...")`) and posts through a hidden form (`d=...`); it gets `news` and its
+ * replies reach the server.
+ */
+async function jsonp(name) {
+  await withPage(name, async (ctx) => {
+    const { page, rec } = ctx;
+    const server = await startServer(ctx, { args: clientArgs('v2') });
+    await page.goto(`${server.origin}/`);
+    await assertServesClient(server, 'v2');
+    const id = await page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const jsonpSocket = io.connect(location.origin, {
+            path: '/socket.io',
+            forceNew: true,
+            forceJSONP: true,
+            transports: ['polling'],
+          });
+          window.jsonpSocket = jsonpSocket;
+          jsonpSocket.on('news', (data) => jsonpSocket.emit('reply', `over JSONP: ${data}`));
+          jsonpSocket.on('connect', () => resolve(jsonpSocket.id));
+          setTimeout(() => reject(new Error('no connect over JSONP within 10 s')), 10_000);
+        }),
+    );
+    assert.match(id, /^[\w-]{20}$/, `the JSONP socket's id: ${id}`);
+    await server.waitForLog(new RegExp(`^새로운 클라이언트 접속! 127\\.0\\.0\\.1 ${escapeRegExp(id)}$`), 5_000);
+    await server.waitForLog(new RegExp(`^reply from ${escapeRegExp(id)}: over JSONP: ${NEWS}$`), 10_000);
+    // The browser's request events reach this process after the server may have logged the
+    // reply: wait for them rather than read them once.
+    const ofSession = (method) =>
+      rec.requests.filter((r) => r.method === method && r.url.includes('transport=polling') && r.url.includes('&j='));
+    await waitFor('JSONP GETs (script tags with j=)', () => ofSession('GET').length >= 2, 5_000);
+    await waitFor('a JSONP POST (the form)', () => ofSession('POST').length >= 1, 5_000);
+    assert.equal(await page.evaluate(() => window.jsonpSocket.io.engine.transport.query.j !== undefined), true);
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+    assert.equal(rec.console.filter((l) => l.startsWith('PAGEERROR')).length, 0, 'no page errors');
+  });
+}
+
 /** Case 5: the server is killed and a new one starts on the same port; the page reconnects. */
 async function restart(name, { client }) {
   await withPage(name, async (ctx) => {
@@ -203,6 +261,7 @@ describe('the chapter in Chromium', { concurrency: true }, () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     // Else comparing what the server serves with either file could not tell them apart.
     assert.ok(!fs.readFileSync(OUR_CLIENT).equals(fs.readFileSync(OFFICIAL_BUNDLE)), 'our client differs from the official bundle');
+    assert.ok(!fs.readFileSync(V2_BUNDLE).equals(fs.readFileSync(OFFICIAL_BUNDLE)), 'the 2.x bundle differs from the 4.x one');
     browser = await playwright().chromium.launch({
       executablePath: CHROME,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -225,4 +284,9 @@ describe('the chapter in Chromium', { concurrency: true }, () => {
     restart('5-ours-restart', { client: 'ours' }));
   it('5b. the official bundle reconnects too', { timeout: CASE_TIMEOUT }, () =>
     restart('5b-official-restart', { client: 'official' }));
+  it('6. socket.io-client 2.x bundle, server with --allow-eio3: the same over Engine.IO v3', { timeout: CASE_TIMEOUT }, () =>
+    chapter('6-v2-default', { client: 'v2', websocketOnly: false }));
+  it('6b. the 2.x bundle, ?transports=websocket', { timeout: CASE_TIMEOUT }, () =>
+    chapter('6b-v2-websocket', { client: 'v2', websocketOnly: true }));
+  it('6c. the 2.x bundle over JSONP polling', { timeout: CASE_TIMEOUT }, () => jsonp('6c-v2-jsonp'));
 });

@@ -22,6 +22,8 @@ export const BIN = process.env.SOCKETIO_BOOK_BIN || path.join(ROOT, 'target', 'd
 export const ARTIFACTS = process.env.BROWSER_ARTIFACTS || path.join(ROOT, 'target', 'browser-screenshots');
 export const CHROME = process.env.CHROME || browserOnPath();
 export const OFFICIAL_BUNDLE = path.join(NODE_DIR, 'node_modules', 'socket.io-client', 'dist', 'socket.io.js');
+/** socket.io-client 2.5.0's browser bundle (Engine.IO v3: the server needs --allow-eio3). */
+export const V2_BUNDLE = path.join(NODE_DIR, 'node_modules', 'socket.io-client-v2', 'dist', 'socket.io.js');
 /** Our client, which the server serves as /socket.io/socket.io.js unless given `--client-script`. */
 export const OUR_CLIENT = path.join(ROOT, 'www', 'socket.io.js');
 

@@ -330,6 +330,30 @@ impl Response {
     }
 }
 
+/// The headers of an answer that the Engine.IO layer chose, in order: not those Node's HTTP
+/// server and ours write differently (`Date`, `Content-Length` against Node's chunked answers,
+/// the connection's).
+pub fn engine_headers(response: &Response) -> Vec<(String, String)> {
+    let added_by_http = [
+        "date",
+        "connection",
+        "keep-alive",
+        "content-length",
+        "transfer-encoding",
+    ];
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| !added_by_http.contains(&name.to_ascii_lowercase().as_str()))
+        .cloned()
+        .collect()
+}
+
+/// `[("A", "1")]` as owned pairs, to compare with [`engine_headers`].
+pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
+
 impl std::fmt::Debug for Response {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -391,7 +415,8 @@ impl Http {
     }
 
     /// Sends `METHOD /engine.io/?query HTTP/1.1` (or the path given to `connect_at`) with `Host`,
-    /// the extra headers, and, with a body, `Content-Length`; does not wait for the answer.
+    /// the extra headers, and, with a body, `Content-Length` (and `Content-Type:
+    /// text/plain;charset=UTF-8` unless the extra headers have one); does not wait for the answer.
     pub fn send_request(&mut self, method: &str, query: &str, headers: &[(&str, &str)], body: Option<&[u8]>) {
         let mut head = format!(
             "{method} {}?{query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
@@ -401,7 +426,12 @@ impl Http {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         if let Some(body) = body {
-            head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
+            if !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            {
+                head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
+            }
             head.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         head.push_str("\r\n");

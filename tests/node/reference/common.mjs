@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
  *                         or '*', credentials: true }, with, when given:
  *   --cors-methods LIST, --cors-allowed-headers LIST, --cors-exposed-headers LIST (arrays),
  *   --cors-max-age SECONDS
+ *   --allow-eio3          engine.io allowEIO3: true (socket.io 2.x clients)
  *   --initial-header 'Name: value', --header 'Name: value': added by an
  *                         `initial_headers` / `headers` listener (see addHeaderListeners)
  * plus `extra` (name -> parseArgs option) for server-specific flags.
@@ -38,6 +39,7 @@ export function parseServerArgs(extra = {}) {
       'cors-max-age': { type: 'string' },
       'initial-header': { type: 'string' },
       header: { type: 'string' },
+      'allow-eio3': { type: 'boolean' },
       ...extra,
     },
   });
@@ -62,6 +64,7 @@ export function parseServerArgs(extra = {}) {
   if (values.transports !== undefined) engineOpts.transports = list('transports');
   if (values['allow-upgrades'] !== undefined) engineOpts.allowUpgrades = values['allow-upgrades'] !== 'false';
   if (values.cookie !== undefined) engineOpts.cookie = { name: values.cookie };
+  if (values['allow-eio3']) engineOpts.allowEIO3 = true;
   if (values['cors-origin'] !== undefined) {
     const origins = list('cors-origin');
     engineOpts.cors = { origin: origins.length === 1 ? origins[0] : origins, credentials: true };
