@@ -23,9 +23,11 @@
 //! turning by one each repetition; the table shows the medians, ours beside socketioxide's and
 //! Node's, both ratios (ours ÷ socketioxide, ours ÷ Node) and the targets: issue 15's against
 //! socketioxide, issue 5's against Node (issue 9's for `broadcast-ack` and `fetch-sockets`, issue
-//! 10's for `cluster`, issue 12's for the broadcast's floor).
+//! 10's for `cluster`, issue 12's for the broadcast's floor, issue 11's for `throughput-recover`,
+//! measured against our own `throughput-event`).
 //!
-//! The cases: `connect-websocket`, `connect-upgrade`, `rtt`, `throughput`, `broadcast` (with the
+//! The cases: `connect-websocket`, `connect-upgrade`, `rtt`, `throughput`, `throughput-event` and
+//! `throughput-recover` (each answer an event, without and with `--recover`), `broadcast` (with the
 //! floor, on our server: the same frame written to the same clients by one plain loop of
 //! `send(2)`, so that the broadcast's time reads as a multiple of what the system calls alone
 //! take), `broadcast-ack`, `fetch-sockets`, `cluster` (two servers on one Redis, above),
@@ -40,7 +42,8 @@
 //! ```text
 //! cargo bench                          # the whole comparison (about 30 minutes)
 //! BENCH_QUICK=1 cargo bench            # fewer clients, shorter runs, one repetition (about 6 minutes)
-//! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases)
+//! BENCH_CASES=rtt,throughput cargo bench   # only these cases (connect = both connect cases,
+//!                                          # throughput = the three throughput cases)
 //! BENCH_CASES=soak cargo bench         # 2 × 100,000 sessions, ours only (about 10 minutes)
 //! BENCH_REPS=5 BENCH_SERVERS=rust,socketioxide cargo bench   # rust, socketioxide, node
 //! ```
@@ -89,11 +92,18 @@ impl Server {
 }
 
 /// Cases a server does not run, and why (shown as `n/a` in its column).
-const NOT_APPLICABLE: &[(&str, Server, &str)] = &[(
-    "cluster",
-    Server::Socketioxide,
-    "its peer has no Redis adapter; socketioxide's own cannot be mixed with socket.io's, and issue 10 compares with Node + Node",
-)];
+const NOT_APPLICABLE: &[(&str, Server, &str)] = &[
+    (
+        "cluster",
+        Server::Socketioxide,
+        "its peer has no Redis adapter; socketioxide's own cannot be mixed with socket.io's, and issue 10 compares with Node + Node",
+    ),
+    (
+        "throughput-recover",
+        Server::Socketioxide,
+        "the peer has no connection state recovery",
+    ),
+];
 
 fn not_applicable(case: &str, server: Server) -> Option<&'static str> {
     NOT_APPLICABLE
@@ -116,10 +126,38 @@ struct Case {
     rust_server_only: bool,
     /// Longest the load client may take, in seconds (it is killed after).
     limit_s: u64,
+    /// Flags the servers get (after the heartbeat ones), e.g. `--recover`.
+    server_flags: &'static [&'static str],
 }
 
 /// socket.io's default heartbeat, which every case but the soak runs with.
 const DEFAULT_HEARTBEAT: (u64, u64) = (25_000, 20_000);
+
+/// `throughput` with each answer an event (the two cases of issue 11).
+const THROUGHPUT_EVENT_FULL: &[&str] = &[
+    "--clients",
+    "10",
+    "--inflight",
+    "32",
+    "--duration",
+    "10",
+    "--warmup",
+    "1",
+    "--answer",
+    "event",
+];
+const THROUGHPUT_EVENT_QUICK: &[&str] = &[
+    "--clients",
+    "10",
+    "--inflight",
+    "32",
+    "--duration",
+    "3",
+    "--warmup",
+    "1",
+    "--answer",
+    "event",
+];
 
 const CASES: &[Case] = &[
     Case {
@@ -131,6 +169,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 120,
+        server_flags: &[],
     },
     Case {
         name: "connect-upgrade",
@@ -141,6 +180,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 120,
+        server_flags: &[],
     },
     Case {
         name: "rtt",
@@ -151,6 +191,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 150,
+        server_flags: &[],
     },
     Case {
         name: "throughput",
@@ -179,6 +220,32 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 120,
+        server_flags: &[],
+    },
+    // The same, each answer an event (`message` -> `message-back`, a `socket.emit`), without and
+    // with connection state recovery (which logs every such event with its offset): issue 11's
+    // "no more than 20 % slower".
+    Case {
+        name: "throughput-event",
+        loadgen: "throughput",
+        full: THROUGHPUT_EVENT_FULL,
+        quick: THROUGHPUT_EVENT_QUICK,
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
+        limit_s: 120,
+        server_flags: &[],
+    },
+    Case {
+        name: "throughput-recover",
+        loadgen: "throughput",
+        full: THROUGHPUT_EVENT_FULL,
+        quick: THROUGHPUT_EVENT_QUICK,
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
+        limit_s: 120,
+        server_flags: &["--recover"],
     },
     Case {
         name: "broadcast",
@@ -191,6 +258,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 200,
+        server_flags: &[],
     },
     Case {
         name: "broadcast-ack",
@@ -201,6 +269,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 300,
+        server_flags: &[],
     },
     Case {
         name: "fetch-sockets",
@@ -211,6 +280,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 300,
+        server_flags: &[],
     },
     Case {
         name: "cluster",
@@ -239,6 +309,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 300,
+        server_flags: &[],
     },
     Case {
         name: "idle",
@@ -249,6 +320,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 200,
+        server_flags: &[],
     },
     Case {
         name: "idle-polling",
@@ -259,6 +331,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 200,
+        server_flags: &[],
     },
     Case {
         name: "scale",
@@ -269,6 +342,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 300,
+        server_flags: &[],
     },
     Case {
         name: "soak",
@@ -299,6 +373,7 @@ const CASES: &[Case] = &[
         heartbeat_ms: (2_000, 2_000),
         rust_server_only: true,
         limit_s: 1500,
+        server_flags: &[],
     },
 ];
 
@@ -314,6 +389,8 @@ enum Target {
     RustAtMost(f64),
     /// Our own figure at least the case's `--clients`.
     RustAllClients,
+    /// Our own figure at least this times our same figure in another case.
+    RustVsCase(&'static str, f64),
 }
 
 /// Issue 15's targets against socketioxide, by case and figure (a metric's own `target`, in
@@ -459,6 +536,27 @@ const METRICS: &[Metric] = &[
     ),
     m("throughput", "server CPU %", "span.server_cpu_pct", Target::None),
     c("throughput", "client CPU %", "span.client_cpu_pct"),
+    m("throughput-event", "events/s", "acks_per_s", Target::None),
+    m(
+        "throughput-event",
+        "server CPU µs/event",
+        "server_cpu_us_per_ack",
+        Target::None,
+    ),
+    c("throughput-event", "client CPU %", "span.client_cpu_pct"),
+    m(
+        "throughput-recover",
+        "events/s",
+        "acks_per_s",
+        Target::RustVsCase("throughput-event", 0.8),
+    ),
+    m(
+        "throughput-recover",
+        "server CPU µs/event",
+        "server_cpu_us_per_ack",
+        Target::None,
+    ),
+    c("throughput-recover", "client CPU %", "span.client_cpu_pct"),
     c("throughput", "client CPU µs/ack", "client_cpu_us_per_ack"),
     m("broadcast", "all have it p50 ms", "all_have_it_p50_ms", Target::None),
     m(
@@ -829,14 +927,14 @@ struct Running {
     pid: u32,
 }
 
-/// One server on core 0 with the case's heartbeat and `extra` flags (the cluster case's
-/// `--redis URL`).
+/// One server on core 0 with the case's heartbeat and `flags` (the case's own, e.g. `--recover`,
+/// and the cluster case's `--redis URL`).
 fn start_server(
     server: Server,
     bins: &Binaries,
     log: &Path,
     heartbeat_ms: (u64, u64),
-    extra: &[String],
+    flags: &[String],
 ) -> Result<Running, String> {
     let mut command = Command::new("taskset");
     command.arg("-c").arg("0");
@@ -857,7 +955,7 @@ fn start_server(
     let (interval, timeout) = heartbeat_ms;
     command.args(["--port", "0", "--ping-interval", &interval.to_string()]);
     command.args(["--ping-timeout", &timeout.to_string()]);
-    command.args(extra);
+    command.args(flags);
     let log_file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let mut child = command
         .current_dir(ROOT)
@@ -1033,10 +1131,10 @@ fn one_run(
     // The cluster case: two servers on one Redis; the others: one server alone.
     let mut redis = None;
     let mut names = vec![""];
-    let mut extra = Vec::new();
+    let mut flags: Vec<String> = case.server_flags.iter().map(|f| f.to_string()).collect();
     if case.loadgen == "cluster" {
         let started = start_redis(&logs.join(format!("{}-{}-redis-{label}.log", case.name, server.name())))?;
-        extra = vec!["--redis".to_string(), format!("redis://127.0.0.1:{}", started.port)];
+        flags.extend(["--redis".to_string(), format!("redis://127.0.0.1:{}", started.port)]);
         redis = Some(started);
         names = vec!["-a", "-b"];
     }
@@ -1044,7 +1142,7 @@ fn one_run(
     let mut failed = None;
     for name in names {
         let log = logs.join(format!("{}-{}{name}-{label}.log", case.name, server.name()));
-        match start_server(server, bins, &log, case.heartbeat_ms, &extra) {
+        match start_server(server, bins, &log, case.heartbeat_ms, &flags) {
             Ok(running) => servers.push(running),
             Err(e) => {
                 failed = Some(e);
@@ -1103,7 +1201,7 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("sent")
         ),
         "throughput" => format!(
-            "{} acks/s, {} µs CPU/ack, client {} %",
+            "{} answers/s, {} µs CPU/answer, client {} %",
             pick("acks_per_s"),
             pick("server_cpu_us_per_ack"),
             pick("span.client_cpu_pct")
@@ -1222,8 +1320,15 @@ impl Row {
     }
 }
 
-/// The target's text and verdict for our figure `rust` and its `ratio` to one peer's.
-fn judge(target: Target, rust: Option<f64>, ratio: Option<f64>, clients: f64) -> (String, String) {
+/// The target's text and verdict for our figure `rust` and its `ratio` to one peer's;
+/// `rust_in` gives our same figure in another case (for `RustVsCase`).
+fn judge(
+    target: Target,
+    rust: Option<f64>,
+    ratio: Option<f64>,
+    clients: f64,
+    rust_in: &dyn Fn(&str) -> Option<f64>,
+) -> (String, String) {
     let yes_no = |ok: bool| if ok { "met" } else { "MISSED" }.to_string();
     let shown = |x: f64| {
         if (x - 1.0 / 3.0).abs() < 1e-9 {
@@ -1249,6 +1354,13 @@ fn judge(target: Target, rust: Option<f64>, ratio: Option<f64>, clients: f64) ->
             format!("ours = {clients}"),
             rust.map(|r| yes_no(r >= clients)).unwrap_or_default(),
         ),
+        Target::RustVsCase(other, x) => {
+            let verdict = match (rust, rust_in(other)) {
+                (Some(r), Some(o)) if o > 0.0 => format!("{} ({:.2}×)", yes_no(r >= x * o), r / o),
+                _ => String::new(),
+            };
+            (format!("ours ≥ {x}× our {other}"), verdict)
+        }
     }
 }
 
@@ -1258,12 +1370,14 @@ fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTre
         let Some(args) = case_args.get(metric.case) else {
             continue;
         };
-        let med = |server| {
-            results.get(&(metric.case, server)).and_then(|runs| {
+        let median_of = |case: &str, server| {
+            results.get(&(case, server)).and_then(|runs| {
                 let mut values: Vec<f64> = runs.iter().filter_map(|r| get(r, metric.path)).collect();
                 median(&mut values)
             })
         };
+        let med = |server| median_of(metric.case, server);
+        let rust_in = |case: &str| median_of(case, Server::Rust);
         let values = SERVERS.map(med);
         let rust = values[0];
         let ratio = |peer: Option<f64>| match (rust, peer) {
@@ -1276,8 +1390,14 @@ fn rows(results: &BTreeMap<(&'static str, Server), Vec<Value>>, case_args: &BTre
             .position(|a| a == "--clients")
             .and_then(|i| args.get(i + 1)?.parse().ok())
             .unwrap_or(0.0);
-        let (sx_target, sx_verdict) = judge(socketioxide_target(metric.case, metric.label), rust, ratios[0], clients);
-        let (node_target, node_verdict) = judge(metric.target, rust, ratios[1], clients);
+        let (sx_target, sx_verdict) = judge(
+            socketioxide_target(metric.case, metric.label),
+            rust,
+            ratios[0],
+            clients,
+            &rust_in,
+        );
+        let (node_target, node_verdict) = judge(metric.target, rust, ratios[1], clients, &rust_in);
         let client_bound = if metric.client && metric.label.contains('%') {
             SERVERS
                 .iter()

@@ -28,6 +28,11 @@
 //!                             another server: nsp.local.emit(`hello-back`, SERVER_ID, ...args)
 //! `server-side-emit-with-ack` (ack)   nsp.serverSideEmitWithAck(`ping`) -> ack({err, responses
 //!                             sorted}); on `ping` (cb) from another server: cb(SERVER_ID)
+//! `ticks` (count, everyMs, ack)       socket.join(`r`); ack(); then every everyMs, for i = 0 ..
+//!                             count-1: nsp.to(socket.id).emit(`tick`, i), and when i % 3 == 0
+//!                             also nsp.to(`r`).emit(`room-tick`, i) (a thread per call)
+//! `close-conn` ()             socket.conn.close(): the Engine.IO connection closes ("forced
+//!                             close") with no Socket.IO DISCONNECT, so the client reconnects
 //! ```
 //!
 //! On `/` only, for the benchmark (`benches/compare.rs`): `floor` (seq) writes the frame of
@@ -37,6 +42,13 @@
 //! `SERVER_ID` is `--server-id NAME`, by default the port the server listens on. The operators
 //! act across a cluster with `--redis URL` (the Redis adapter; `tests/redis_cluster.rs` runs this
 //! server beside the reference on one Redis).
+//!
+//! `--parser msgpack`: every packet is one msgpack binary message (`socket.io-msgpack-parser`);
+//! clients must use that parser too.
+//!
+//! With `--recover` (connection state recovery, `--max-disconnection MS`) every event but acks
+//! and volatile ones gets its offset as its last argument, and a client that comes back in time
+//! after its connection dropped gets its socket back (`socket.recovered`).
 //!
 //! A third namespace, `/guarded`, has a middleware: it connects only with `auth.token ==
 //! "secret"`, and refuses others with `44/guarded,{"message":"not authorized","data":{"code":401}}`.
@@ -89,7 +101,9 @@ use socketio_book::engineio;
 use socketio_book::http::Limits;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
-use socketio_book::socketio::{Ack, Arg, ConnectError, MiddlewareError, Namespace, Server, ServerOptions, Socket};
+use socketio_book::socketio::{
+    Ack, Arg, ConnectError, JsonParser, MiddlewareError, MsgpackParser, Namespace, Server, ServerOptions, Socket,
+};
 
 /// The names `io.on('new_namespace')` has seen, in order.
 type Created = Arc<Mutex<Vec<String>>>;
@@ -301,6 +315,39 @@ fn handlers(socket: &Socket, namespace: &Namespace, created: &Created) {
         }
     });
     operators(socket, namespace);
+    recovery_hooks(socket);
+}
+
+/// The hooks of the connection state recovery tests (see the module's doc).
+fn recovery_hooks(socket: &Socket) {
+    socket.on("ticks", |socket, args, ack| {
+        let number = |index: usize| match args.get(index) {
+            Some(Arg::Json(value)) => value.as_u64().unwrap_or(0),
+            _ => 0,
+        };
+        // Bounded, so that the thread ends soon whatever a client asks.
+        let count = number(0).min(10_000);
+        let every = Duration::from_millis(number(1).clamp(1, 10_000));
+        socket.join("r");
+        answer(ack, Vec::new());
+        let nsp = socket.nsp().clone();
+        let id = socket.id().to_string();
+        let started = socketio_book::threads::spawn(format!("ticks {id}"), move || {
+            for i in 0..count {
+                std::thread::sleep(every);
+                let _ = nsp.to(&id).emit("tick", vec![Arg::Json(json!(i))]);
+                if i % 3 == 0 {
+                    let _ = nsp.to("r").emit("room-tick", vec![Arg::Json(json!(i))]);
+                }
+            }
+        });
+        if let Err(e) = started {
+            log::warn!("{}: ticks not started: {e}", socket.id());
+        }
+    });
+    socket.on("close-conn", |socket, _args, _ack| {
+        socket.conn().close();
+    });
 }
 
 /// The handlers of the operators on many sockets (see the module's doc).
@@ -450,6 +497,22 @@ const USAGE: Usage = Usage {
         cli::REDIS_REQUESTS_TIMEOUT,
         cli::REDIS_SPECIFIC_RESPONSE_CHANNEL,
         Flag::text(
+            "parser",
+            "NAME",
+            "json (socket.io-parser) or msgpack (socket.io-msgpack-parser): the clients must use the same",
+        )
+        .default("json"),
+        cli::RECOVER,
+        cli::MAX_DISCONNECTION,
+        Flag::number(
+            "max-log-entries",
+            "N",
+            1,
+            u32::MAX as u64,
+            "with --recover: the most events a namespace's recovery log keeps (ours; the reference: no cap)",
+        )
+        .default("100000"),
+        Flag::text(
             "server-id",
             "NAME",
             "this server's name in the answers to other servers (`hello-back`, `ping`); default: its port",
@@ -537,8 +600,19 @@ fn run() -> Result<(), String> {
         allow_upgrades: engine_flags.allow_upgrades()?,
         cookie: engine_flags.cookie(),
         cors: engine_flags.cors()?,
+        connection_state_recovery: cli::connection_state_recovery(
+            flags.switch("recover"),
+            flags.millis("max-disconnection"),
+            flags.number("max-log-entries"),
+            redis_flags.url,
+        )?,
         allow_eio3: flags.switch("allow-eio3"),
         adapter: redis_flags.adapter()?,
+        parser: match flags.text("parser") {
+            Some("msgpack") => Arc::new(MsgpackParser),
+            Some("json") | None => Arc::new(JsonParser),
+            Some(other) => return Err(format!("--parser {other}: json or msgpack")),
+        },
         ..ServerOptions::default()
     };
     let port: u16 = flags.number("port");

@@ -38,6 +38,7 @@ use std::time::Duration;
 use simplelog::{ColorChoice, ConfigBuilder, LevelFilter, TermLogger, TerminalMode};
 
 use crate::engineio::{self, CookieOptions, CorsOptions, CorsOrigin, TransportKind};
+use crate::socketio::ConnectionStateRecovery;
 
 // ----- the table --------------------------------------------------------------------------------
 
@@ -191,6 +192,49 @@ pub const CLIENT_SCRIPT: Flag = Flag::text(
     "FILE",
     "serve FILE as /socket.io/socket.io.js (e.g. the official bundle) instead of our www/socket.io.js",
 );
+
+/// `--recover`: the reference's `connectionStateRecovery: {}` (its defaults; see
+/// `socketio::ConnectionStateRecovery`).
+pub const RECOVER: Flag = Flag::switch(
+    "recover",
+    "connectionStateRecovery: a client whose connection drops gets its socket back (not with --redis)",
+);
+
+/// The `connection_state_recovery` option of `--recover` (`None` without it), or the error that
+/// stops the binary when `--redis` is given too: neither Redis adapter carries connection state
+/// recovery (the reference needs its Redis Streams adapter for that), so it would silently never
+/// recover anything.
+pub fn connection_state_recovery(
+    recover: bool,
+    max_disconnection: Duration,
+    max_log_entries: usize,
+    redis: Option<&str>,
+) -> Result<Option<ConnectionStateRecovery>, String> {
+    if !recover {
+        return Ok(None);
+    }
+    if let Some(url) = redis {
+        return Err(format!(
+            "--recover cannot go with --redis {url}: the Redis adapters do not carry connection state recovery \
+             (the reference needs its Redis Streams adapter for that); drop one of the two"
+        ));
+    }
+    Ok(Some(ConnectionStateRecovery {
+        max_disconnection_duration: max_disconnection,
+        max_log_entries,
+        ..ConnectionStateRecovery::default()
+    }))
+}
+
+/// `--max-disconnection`: the reference's `connectionStateRecovery.maxDisconnectionDuration`.
+pub const MAX_DISCONNECTION: Flag = Flag::number(
+    "max-disconnection",
+    "MS",
+    1,
+    MAX_MS,
+    "with --recover: how long a dropped socket waits for its client (maxDisconnectionDuration)",
+)
+.default("120000");
 
 /// `--ping-interval`: the reference's `pingInterval` (default of `engineio::ServerOptions`).
 pub const PING_INTERVAL: Flag =
@@ -1033,6 +1077,30 @@ usage: test [--port N] [--host ADDR] [--trace] [--ping-interval MS]
         assert_eq!(
             MAX_CONNECTIONS.default,
             Some(listener.max_connections.to_string().as_str())
+        );
+        let recovery = ConnectionStateRecovery::default();
+        assert_eq!(
+            MAX_DISCONNECTION.default,
+            Some(recovery.max_disconnection_duration.as_millis().to_string().as_str())
+        );
+    }
+
+    #[test]
+    fn recover_is_refused_beside_redis() {
+        let recovery = |recover, redis| connection_state_recovery(recover, Duration::from_millis(5000), 7, redis);
+        assert_eq!(recovery(false, None), Ok(None));
+        assert_eq!(recovery(false, Some("redis://127.0.0.1:6379")), Ok(None));
+        let on = recovery(true, None).unwrap().unwrap();
+        assert_eq!(
+            (on.max_disconnection_duration, on.max_log_entries, on.skip_middlewares),
+            (Duration::from_millis(5000), 7, true)
+        );
+        let refused = recovery(true, Some("redis://127.0.0.1:6379")).unwrap_err();
+        assert!(
+            refused.starts_with(
+                "--recover cannot go with --redis redis://127.0.0.1:6379: the Redis adapters do not carry"
+            ),
+            "{refused}"
         );
     }
 

@@ -30,11 +30,13 @@
 //! |              | `socketio/listeners.rs`  | `onAny`, `onAnyOutgoing`: catch-all listeners and their ids |
 //! |              | `socketio/broadcast.rs`  | operators: `to`/`in_`/`except`, `local`/`volatile`/`timeout`, `emit`, acks from many, `fetch_sockets`, `sockets_join`; `RemoteSocket`; a parent's to every child |
 //! |              | `socketio/adapter/`      | the `Adapter` trait (`mod.rs`): rooms, room events, how operators find sockets; `memory.rs`: the in-memory one |
+//! |              | ` session_aware.rs`, `offset.rs` | connection state recovery: sessions, the log of events and their offsets |
 //! |              | `socketio/adapter/redis/`| `--redis`: several servers on one Redis, `@socket.io/redis-adapter`'s messages (`mod.rs` has its map) |
 //! |              | ` classic.rs`, `sharded.rs` | the two adapters: `createAdapter` (PUBLISH/PSUBSCRIBE), `createShardedAdapter` (SPUBLISH/SSUBSCRIBE) |
-//! |              | ` *_messages.rs`, `messages.rs`, `msgpack.rs` | their messages, JSON or msgpack as notepack.io writes it |
+//! |              | ` *_messages.rs`, `messages.rs` | their messages, JSON or msgpack (`msgpack.rs`)           |
 //! |              | ` link.rs`, `connection.rs` | the server's two Redis connections, its `redis-sub` and `redis-apply` threads, waiting requests |
 //! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
+//! |              | `socketio/parser/`       | the `parser` option: the `Parser` trait, JSON (`packet.rs`) or msgpack |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
 //! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |
 //! |              | `engineio/events.rs`     | `connection_error`, `headers`, `packet`, `packet_create`, `upgrade`, `close`... |
@@ -50,7 +52,8 @@
 //! |              | `engineio/compression.rs`| gzip/deflate of polling answers (`httpCompression`)       |
 //! | HTTP         | `listener.rs`            | the accept loop: a thread per connection, the connection cap |
 //! |              | `http.rs`                | request heads (httparse), bodies, keep-alive, timeouts, responses |
-//! | support      | `timer.rs`               | `setTimeout` for every session on one `timers` thread     |
+//! | support      | `msgpack.rs`             | MessagePack as notepack.io writes it: the Redis adapters' messages, the msgpack parser |
+//! |              | `timer.rs`               | `setTimeout` for every session on one `timers` thread     |
 //! |              | `trace.rs`               | `--trace`: each packet in and out, explained              |
 //! |              | `cli.rs`                 | flags: each binary's table, `--help`, the parser; logging |
 //! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
@@ -85,6 +88,7 @@ pub mod http;
 pub mod interval;
 pub mod listener;
 pub mod memory;
+pub mod msgpack;
 pub mod socketio;
 pub mod sync;
 pub mod threads;

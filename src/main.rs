@@ -20,7 +20,7 @@ use socketio_book::engineio::{CorsOptions, CorsOrigin};
 use socketio_book::interval::{Interval, set_interval};
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
-use socketio_book::socketio::{Arg, Handshake, Server, ServerOptions, Socket};
+use socketio_book::socketio::{Arg, ConnectionStateRecovery, Handshake, Server, ServerOptions, Socket};
 use socketio_book::www::{self, App};
 
 /// `req.headers['x-forwarded-for'] || req.connection.remoteAddress`: the client's IP. A proxy in
@@ -138,6 +138,7 @@ const USAGE: Usage = Usage {
         cli::CLIENT_SCRIPT,
         cli::PING_INTERVAL,
         cli::PING_TIMEOUT,
+        cli::RECOVER,
         cli::ALLOW_EIO3,
         Flag::number(
             "news-interval",
@@ -195,10 +196,20 @@ fn run() -> Result<(), String> {
     //
     // With --redis, the Redis adapter: `io.adapter(createAdapter(pubClient, subClient))`, and
     // the chapter's server is one of several on one Redis.
+    //
+    // `--recover` adds socket.io 4.6's `connectionStateRecovery: {}`, which the chapter's
+    // socket.io did not have: a page whose connection drops gets its socket back (its id, and
+    // the `news` written to the dead connection before the server noticed).
     let mut options = ServerOptions {
         path: "/socket.io".to_string(),
         ping_interval: flags.millis("ping-interval"),
         ping_timeout: flags.millis("ping-timeout"),
+        connection_state_recovery: cli::connection_state_recovery(
+            flags.switch("recover"),
+            ConnectionStateRecovery::default().max_disconnection_duration,
+            ConnectionStateRecovery::default().max_log_entries,
+            redis_flags.url,
+        )?,
         allow_eio3: flags.switch("allow-eio3"),
         adapter: redis_flags.adapter()?,
         ..ServerOptions::default()

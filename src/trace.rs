@@ -64,9 +64,10 @@ pub fn explain(packet: &Packet) -> String {
         Packet::Pong(_) => "Engine.IO PONG".to_string(),
         Packet::Upgrade => "Engine.IO UPGRADE (the WebSocket is the transport now)".to_string(),
         Packet::Noop => "Engine.IO NOOP (ends a long-poll during the upgrade)".to_string(),
-        Packet::Message(Message::Binary(bytes)) => {
-            format!("binary attachment of a Socket.IO packet ({} bytes)", bytes.len())
-        }
+        Packet::Message(Message::Binary(bytes)) => format!(
+            "binary attachment of a Socket.IO packet, or with the msgpack parser a whole packet ({} bytes)",
+            bytes.len()
+        ),
         Packet::Message(Message::Text(text)) => explain_socketio(text),
     }
 }

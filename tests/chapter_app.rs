@@ -239,3 +239,54 @@ fn ws_open_at(port: u16) -> (Ws, String, String) {
     let sid = sid_of_open(&open);
     (ws, sid, open)
 }
+
+/// `--recover`: the page's connection ends (no close frame); it comes back on a new connection
+/// with its pid and the offset of the last `news` it got, and is the same socket: the chapter's
+/// `disconnect` and `connection` log lines tell it, with the same id.
+#[test]
+fn with_recover_a_dropped_page_gets_its_socket_back() {
+    let server = start_chapter(&["--port", "0", "--recover"], &[]);
+    let (mut ws, _sid, _open) = ws_open_at(server.port);
+    ws_send(&mut ws, "40");
+    let answer = ws_text(&mut ws);
+    let value: serde_json::Value = serde_json::from_str(&answer[2..]).unwrap();
+    let (id, pid) = (value["sid"].as_str().unwrap(), value["pid"].as_str().unwrap());
+    assert_eq!(answer, format!(r#"40{{"sid":"{id}","pid":"{pid}"}}"#));
+    let news = ws_text(&mut ws);
+    let args: serde_json::Value = serde_json::from_str(&news[2..]).unwrap();
+    let offset = args[2].as_str().expect("the offset, last").to_string();
+    assert_eq!(news, format!(r#"42["news","Hello Socket.IO","{offset}"]"#));
+    drop(ws);
+    expect_log(
+        &server,
+        "INFO",
+        &format!("클라이언트 접속 해제 127.0.0.1 {id} (transport close)"),
+    );
+
+    let (mut back, _sid, _open) = ws_open_at(server.port);
+    ws_send(&mut back, &format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#));
+    // A `news` written to the dead connection before the server noticed comes first (replayed).
+    let mut frame = ws_text(&mut back);
+    while frame.starts_with(r#"42["news","Hello Socket.IO",""#) {
+        frame = ws_text(&mut back);
+    }
+    assert_eq!(frame, format!(r#"40{{"sid":"{id}","pid":"{pid}"}}"#));
+    expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 127.0.0.1 {id}"));
+    let news = ws_text(&mut back);
+    assert!(news.starts_with(r#"42["news","Hello Socket.IO",""#), "{news}");
+}
+
+/// `--recover` with `--redis`: refused at start, with why (neither Redis adapter carries it).
+#[test]
+fn recover_with_redis_is_refused_at_start() {
+    let output = Command::new(env!("CARGO_BIN_EXE_socketio_book"))
+        .args(["--port", "0", "--recover", "--redis", "redis://127.0.0.1:1"])
+        .output()
+        .expect("run socketio_book");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("socketio_book: --recover cannot go with --redis redis://127.0.0.1:1: the Redis adapters"),
+        "{stderr}"
+    );
+}

@@ -71,11 +71,28 @@ fn socket_io_client_2_against_the_reference() {
     );
 }
 
-#[test]
-fn socket_io_client_against_interop() {
+/// One `socketio...` suite against `examples/interop`, with short heartbeats.
+fn run_interop_suite(suite: &str) {
     let binary = example_binary("interop");
     run_suite(
-        "socketio",
+        suite,
         &format!("{} --ping-interval 500 --ping-timeout 2000", binary.display()),
     );
+}
+
+#[test]
+fn socket_io_client_against_interop() {
+    run_interop_suite("socketio");
+}
+
+/// `socketio/recovery`: run.mjs adds `--recover --max-disconnection 2000` to the server.
+#[test]
+fn socket_io_client_recovers_its_connection_state_against_interop() {
+    run_interop_suite("socketio/recovery");
+}
+
+/// `socketio/msgpack`: run.mjs adds `--parser msgpack`; the clients use socket.io-msgpack-parser.
+#[test]
+fn socket_io_client_with_the_msgpack_parser_against_interop() {
+    run_interop_suite("socketio/msgpack");
 }

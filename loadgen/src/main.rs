@@ -16,6 +16,8 @@
 //!             always held, and each `2` it brings is answered `3` by a POST on a new connection
 //! heartbeat   ◄ 2  ► 3            (every client, in every case)
 //! ack         ► 42<id>["message-with-ack",<id>]  ◄ 43<id>[<id>]
+//! event       ► 42["message",<id>]  ◄ 42["message-back",<id>]   (throughput --answer event; with
+//!             the server's --recover: ◄ 42["message-back",<id>,"<offset>"])
 //! broadcast   ► 42["broadcast",<seq>]  ◄ 42["broadcast-back",<seq>]  (on every client)
 //! floor       ► 42["floor",<seq>]  ◄ 42["broadcast-back",<seq>]  (the same frame, written by the
 //!             server's floor loop: `examples/interop.rs`)
@@ -29,7 +31,7 @@
 //! loadgen CASE --port P[,P2] --server-pid PID[,PID2] [--clients N] [--concurrency C]
 //!              [--transport websocket|upgrade|polling] [--duration S] [--inflight K]
 //!              [--broadcasts B] [--floor F] [--interval-ms MS] [--hold S] [--warmup S] [--rounds R]
-//!              [--sessions N] [--emits E] [--settle S]
+//!              [--sessions N] [--emits E] [--settle S] [--answer ack|event]
 //! CASE: connect | rtt | throughput | broadcast | broadcast-ack | fetch-sockets | idle | scale | soak
 //!       | cluster
 //! ```
@@ -102,6 +104,9 @@ struct Args {
     sessions: usize,
     emits: usize,
     settle: f64,
+    /// throughput: the server answers each request with an ack (`message-with-ack`), or with an
+    /// event (`message` -> `message-back`, a `socket.emit`, which connection state recovery logs).
+    events: bool,
 }
 
 impl Args {
@@ -126,6 +131,7 @@ impl Args {
             sessions: 100_000,
             emits: 3,
             settle: 30.0,
+            events: false,
         };
         while let Some(flag) = raw.next() {
             let value = raw.next().ok_or_else(|| format!("{flag}: missing value"))?;
@@ -152,6 +158,13 @@ impl Args {
                 "--sessions" => args.sessions = num(&flag, &value)?,
                 "--emits" => args.emits = num(&flag, &value)?,
                 "--settle" => args.settle = num(&flag, &value)?,
+                "--answer" => {
+                    args.events = match value.as_str() {
+                        "ack" => false,
+                        "event" => true,
+                        _ => return Err(format!("--answer: ack or event, not {value}")),
+                    }
+                }
                 "--transport" => {
                     args.transport = match value.as_str() {
                         "websocket" => Transport::WebSocket,
@@ -517,11 +530,13 @@ enum Mode {
         period: Duration,
         end: Instant,
     },
-    /// Keep `inflight` `message-with-ack` unanswered until `end`; count acks from `window`.
+    /// Keep `inflight` requests unanswered until `end`; count answers from `window`. A request
+    /// is `message-with-ack`, or `message` when `events` (its answer the `message-back` event).
     Throughput {
         inflight: usize,
         window: Instant,
         end: Instant,
+        events: bool,
     },
 }
 
@@ -652,6 +667,36 @@ fn emit_with_ack(id: u64) -> Message {
     Message::text(format!("42{id}[\"message-with-ack\",{id}]"))
 }
 
+/// Throughput: an answer came (an ack, or a `message-back`): count it (in the window), and
+/// send the next request while the run lasts.
+fn throughput_answered(
+    shared: &Shared,
+    window: Instant,
+    end: Instant,
+    events: bool,
+    next_id: &mut u64,
+    out: &mut Vec<Message>,
+) {
+    let now = Instant::now();
+    shared.acks_total.set(shared.acks_total.get() + 1);
+    if now >= window && now < end {
+        shared.acks_window.set(shared.acks_window.get() + 1);
+    }
+    if now < end {
+        out.push(request(*next_id, events));
+        *next_id += 1;
+    }
+}
+
+/// A throughput request: `message-with-ack`, or `42["message",<id>]` when `events`.
+fn request(id: u64, events: bool) -> Message {
+    if events {
+        Message::text(format!("42[\"message\",{id}]"))
+    } else {
+        emit_with_ack(id)
+    }
+}
+
 /// `42<id>["ask",...]`: an event of the server's that wants an ack; its id.
 fn asked(text: &str) -> Option<u64> {
     let rest = text.strip_prefix("42")?;
@@ -746,19 +791,17 @@ async fn client_loop(
                                             }
                                         }
                                     }
-                                    Mode::Throughput { window, end, .. } => {
-                                        shared.acks_total.set(shared.acks_total.get() + 1);
-                                        if now >= window && now < end {
-                                            shared.acks_window.set(shared.acks_window.get() + 1);
-                                        }
-                                        if now < end {
-                                            out.push(emit_with_ack(next_id));
-                                            next_id += 1;
-                                        }
+                                    Mode::Throughput { window, end, events, .. } => {
+                                        throughput_answered(&shared, window, end, events, &mut next_id, &mut out);
                                     }
                                     Mode::Hold => {}
                                 }
                                 }
+                            } else if let (Some(_), Mode::Throughput { window, end, events: true, .. }) =
+                                (text.strip_prefix("42[\"message-back\","), mode)
+                            {
+                                // An answer as an event: counted as an ack is.
+                                throughput_answered(&shared, window, end, true, &mut next_id, &mut out);
                             } else if let Some(id) = asked(text) {
                                 out.push(Message::text(format!("43{id}[\"ok\"]")));
                                 shared.asks_answered.set(shared.asks_answered.get() + 1);
@@ -859,9 +902,9 @@ async fn client_loop(
                         let offset = period.mul_f64(idx as f64 / shared.clients as f64);
                         next_tick = Some(start + offset);
                     }
-                    Mode::Throughput { inflight, .. } => {
+                    Mode::Throughput { inflight, events, .. } => {
                         for _ in 0..inflight {
-                            if ws.feed(emit_with_ack(next_id)).await.is_err() {
+                            if ws.feed(request(next_id, events)).await.is_err() {
                                 drop_client(&shared);
                                 return;
                             }
@@ -1323,6 +1366,7 @@ async fn run(args: Args) -> Value {
                 inflight: args.inflight,
                 window,
                 end,
+                events: args.events,
             });
             tokio::time::sleep_until(window.into()).await;
             let s0 = Sample::take(pid);

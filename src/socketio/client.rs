@@ -17,9 +17,11 @@ use std::sync::{Arc, Mutex};
 use log::{debug, info, warn};
 use serde_json::Value;
 
+use super::adapter::SessionToPersist;
 use super::namespace::Namespace;
 use super::namespaces::Namespaces;
-use super::packet::{self, Decoder, Packet, PacketData, PacketType, ParseError};
+use super::packet::{Packet, PacketData, PacketType, ParseError};
+use super::parser::{PacketDecoder, Parser};
 use super::socket::{Handshake, Socket};
 use crate::date;
 use crate::engineio;
@@ -31,7 +33,7 @@ struct State {
     /// joined (a JavaScript `Map` iterates in insertion order: `_disconnect` sends `41` to `/`
     /// then `41/custom,` if `/` was joined first).
     sockets: Vec<(String, Socket)>,
-    decoder: Decoder,
+    decoder: Box<dyn PacketDecoder>,
     connect_timer: Option<TimerId>,
     closed: bool,
 }
@@ -55,6 +57,7 @@ impl Client {
         namespaces: Arc<Namespaces>,
         timers: Timers,
         connect_timeout: std::time::Duration,
+        parser: &dyn Parser,
     ) -> Arc<Client> {
         let client = Arc::new(Client {
             conn,
@@ -62,7 +65,7 @@ impl Client {
             timers: timers.clone(),
             state: Mutex::new(State {
                 sockets: Vec::new(),
-                decoder: Decoder::new(),
+                decoder: parser.decoder(),
                 connect_timer: None,
                 closed: false,
             }),
@@ -156,15 +159,8 @@ impl Client {
             None => {
                 // 44/nsp,{"message":"Invalid namespace"}
                 debug!("{}: refusing unknown namespace {:?}", self.conn.id(), packet.nsp);
-                let mut data = serde_json::Map::new();
-                data.insert("message".to_string(), Value::String("Invalid namespace".to_string()));
-                let refusal = Packet {
-                    packet_type: PacketType::ConnectError,
-                    nsp: packet.nsp,
-                    id: None,
-                    data: PacketData::Object(Value::Object(data)),
-                };
-                let _ = self.conn.send_many(packet::encode(&refusal));
+                let refusal = self.namespaces.parser().encode_invalid_namespace(&packet.nsp);
+                let _ = self.conn.send_many(refusal);
                 return;
             }
         };
@@ -172,30 +168,48 @@ impl Client {
         self.namespaces.connect_finished(&namespace);
     }
 
-    /// The reference's `doConnect`: a new socket in `namespace`, through its middlewares.
+    /// The reference's `doConnect` and `_createSocket`: a socket in `namespace`, through its
+    /// middlewares. With connection state recovery on, a CONNECT whose `auth` carries the `pid`
+    /// and `offset` of a session the adapter still keeps gets that socket back (same id, rooms,
+    /// data; its missed packets follow); any other gets a new socket with a new pid:
+    ///
+    /// ```text
+    /// 40{"pid":"<pid>","offset":"PhPmfU0"}   kept session, offset in the log -> the same socket
+    /// 40{"pid":"forged","offset":"x"}        anything else                    -> a new socket
+    /// ```
     fn do_connect(self: &Arc<Self>, namespace: &Namespace, auth: Value) {
-        let id = if self.conn.protocol() == 3 {
-            // socket.io 2.x clients expect the Engine.IO id: `<sid>` on `/`, `/custom#<sid>`.
-            socket_id_v3(namespace.name(), self.conn.id())
-        } else {
-            match engineio::generate_id() {
-                Ok(id) => id,
-                Err(e) => {
-                    warn!("{}: cannot make a socket id: {e}", self.conn.id());
-                    self.close();
-                    return;
-                }
+        let restored = restore_session(namespace, &auth);
+        let handshake = build_handshake(self.conn.request(), auth);
+        let socket = match restored {
+            Some((session, offset)) => Socket::restored(
+                session,
+                offset,
+                namespace.clone(),
+                self.conn.clone(),
+                Arc::downgrade(self),
+                handshake,
+            ),
+            None => {
+                let ids = match new_ids(namespace, self.conn.protocol(), self.conn.id()) {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        warn!("{}: cannot make a socket id: {e}", self.conn.id());
+                        self.close();
+                        return;
+                    }
+                };
+                Socket::new(
+                    ids.0,
+                    ids.1,
+                    namespace.clone(),
+                    self.conn.clone(),
+                    Arc::downgrade(self),
+                    handshake,
+                )
             }
         };
-        let handshake = build_handshake(self.conn.request(), auth);
-        let socket = Socket::new(
-            id,
-            namespace.clone(),
-            self.conn.clone(),
-            Arc::downgrade(self),
-            handshake,
-        );
         if self.conn.ready_state() != engineio::ReadyState::Open {
+            socket.cleanup_unconnected();
             return;
         }
         let socket = match namespace.add(socket) {
@@ -279,6 +293,37 @@ impl Client {
             .map(|(_, socket)| socket.clone())
             .collect()
     }
+}
+
+/// A new socket's id and, with connection state recovery on, its private session id (both
+/// from `generate_id`, as the reference's `base64id.generateId()`; socket.io 2.x clients,
+/// protocol 3, expect the Engine.IO id `sid` as the socket's: `<sid>` on `/`, `/custom#<sid>`).
+fn new_ids(namespace: &Namespace, protocol: u8, sid: &str) -> std::io::Result<(String, Option<String>)> {
+    let id = if protocol == 3 {
+        socket_id_v3(namespace.name(), sid)
+    } else {
+        engineio::generate_id()?
+    };
+    let pid = match namespace.recovery() {
+        Some(_) => Some(engineio::generate_id()?),
+        None => None,
+    };
+    Ok((id, pid))
+}
+
+/// The reference's `_createSocket` check: recovery on, `auth.pid` and `auth.offset` strings,
+/// and the adapter still keeps that session. Returns it and the offset.
+fn restore_session(namespace: &Namespace, auth: &Value) -> Option<(SessionToPersist, String)> {
+    namespace.recovery()?;
+    let pid = auth.get("pid")?.as_str()?;
+    let offset = auth.get("offset")?.as_str()?;
+    let session = namespace.adapter().restore_session(pid, offset)?;
+    debug!(
+        "{}: connection state recovered for socket {}",
+        namespace.name(),
+        session.sid
+    );
+    Some((session, offset.to_string()))
 }
 
 /// The reference's `_parseNamespace` for protocol 3: a socket.io 2.x client puts the query of

@@ -32,6 +32,8 @@ use serde_json::Value;
 use super::adapter::{Adapter, AdapterFactory, ParentAdapter, TimeoutError};
 use super::broadcast::{BroadcastOperator, RemoteSocket};
 use super::packet::Arg;
+use super::parser::Parser;
+use super::server::ConnectionStateRecovery;
 use super::socket::{EmitError, Socket};
 use crate::sync::{lock, panic_message, run_guarded};
 use crate::timer::Timers;
@@ -131,6 +133,10 @@ struct Inner {
     children: Option<Mutex<Vec<Namespace>>>,
     /// For a child: its parent (weak: the parent holds its children).
     parent: Option<Weak<Inner>>,
+    /// The server's `connectionStateRecovery`.
+    recovery: Option<ConnectionStateRecovery>,
+    /// The server's `parser`.
+    parser: Arc<dyn Parser>,
 }
 
 /// A handle to a namespace.
@@ -161,16 +167,33 @@ impl WeakNamespace {
 impl Namespace {
     /// A namespace clients join (`io.of("/custom")`), with the adapter `adapter` makes (the
     /// server's `adapter` option). Its `init` is the caller's to run, with no lock held.
-    pub(super) fn new(name: &str, timers: Timers, adapter: &AdapterFactory) -> Namespace {
-        Namespace::make(name, timers, None, None, |nsp| adapter.create(nsp))
+    pub(super) fn new(
+        name: &str,
+        timers: Timers,
+        adapter: &AdapterFactory,
+        recovery: Option<ConnectionStateRecovery>,
+        parser: Arc<dyn Parser>,
+    ) -> Namespace {
+        Namespace::make(name, timers, None, None, recovery, parser, |nsp| adapter.create(nsp))
     }
 
     /// A parent namespace (`io.of(regex)`): no sockets of its own, only children; its adapter is
     /// always a `ParentAdapter` (the reference's `ParentBroadcastAdapter`).
-    pub(super) fn new_parent(name: &str, timers: Timers) -> Namespace {
-        Namespace::make(name, timers, Some(Mutex::new(Vec::new())), None, |nsp| {
-            Arc::new(ParentAdapter::new(nsp))
-        })
+    pub(super) fn new_parent(
+        name: &str,
+        timers: Timers,
+        recovery: Option<ConnectionStateRecovery>,
+        parser: Arc<dyn Parser>,
+    ) -> Namespace {
+        Namespace::make(
+            name,
+            timers,
+            Some(Mutex::new(Vec::new())),
+            None,
+            recovery,
+            parser,
+            |nsp| Arc::new(ParentAdapter::new(nsp)),
+        )
     }
 
     fn make(
@@ -178,6 +201,8 @@ impl Namespace {
         timers: Timers,
         children: Option<Mutex<Vec<Namespace>>>,
         parent: Option<Weak<Inner>>,
+        recovery: Option<ConnectionStateRecovery>,
+        parser: Arc<dyn Parser>,
         adapter: impl FnOnce(WeakNamespace) -> Arc<dyn Adapter>,
     ) -> Namespace {
         let inner = Arc::new_cyclic(|weak| Inner {
@@ -194,6 +219,8 @@ impl Namespace {
             next_ack_id: AtomicU64::new(0),
             children,
             parent,
+            recovery,
+            parser,
         });
         Namespace { inner }
     }
@@ -208,6 +235,8 @@ impl Namespace {
             self.inner.timers.clone(),
             None,
             Some(Arc::downgrade(&self.inner)),
+            self.inner.recovery.clone(),
+            self.inner.parser.clone(),
             |nsp| adapter.create(nsp),
         );
         *lock(&child.inner.connection_handlers) = lock(&self.inner.connection_handlers).clone();
@@ -266,6 +295,16 @@ impl Namespace {
     /// The server's timers (`setTimeout`), for ack timeouts.
     pub fn timers(&self) -> &Timers {
         &self.inner.timers
+    }
+
+    /// The server's `connectionStateRecovery`, if it is on.
+    pub fn recovery(&self) -> Option<&ConnectionStateRecovery> {
+        self.inner.recovery.as_ref()
+    }
+
+    /// The server's `parser`: what this namespace's packets are written with.
+    pub fn parser(&self) -> &dyn Parser {
+        self.inner.parser.as_ref()
     }
 
     /// `nsp.adapter`: its rooms (`rooms()`, `room_size(room)`), their events (`events()`).
@@ -454,14 +493,51 @@ impl Namespace {
     /// The reference's `_add`: run the middlewares on a new socket, then connect it or refuse it.
     /// Returns the socket when it connected.
     ///
+    /// A socket restored by connection state recovery skips the middlewares when
+    /// `skip_middlewares` is on (the default), as in the reference.
+    ///
     /// A middleware that panics refuses the socket: the client gets
     /// `44{"message":"middleware panicked"}` and the panic is logged (the reference, whose
     /// `_add` is an `async` function, would leave the promise rejected and Node would stop).
     pub(super) fn add(&self, socket: Socket) -> Option<Socket> {
+        let skip_middlewares = socket.recovered() && self.recovery().is_some_and(|recovery| recovery.skip_middlewares);
+        if !skip_middlewares {
+            if let Err(refusal) = self.run_middlewares(&socket) {
+                debug!(
+                    "{}: middleware refused socket {}: {}",
+                    self.name(),
+                    socket.id(),
+                    refusal.message
+                );
+                socket.cleanup_unconnected();
+                socket.send_connect_error(connect_error_data(&socket, refusal));
+                return None;
+            }
+        }
+        if socket.conn().ready_state() != crate::engineio::ReadyState::Open {
+            // "next called after client was closed - ignoring socket"
+            debug!(
+                "{}: the connection closed before socket {} connected",
+                self.name(),
+                socket.id()
+            );
+            socket.cleanup_unconnected();
+            return None;
+        }
+        lock(&self.inner.members)
+            .sockets
+            .insert(socket.id().to_string(), socket.clone());
+        socket.on_connect();
+        Some(socket)
+    }
+
+    /// The reference's `run`: the middlewares in order, until one refuses.
+    fn run_middlewares(&self, socket: &Socket) -> Result<(), ConnectError> {
         let middlewares = lock(&self.inner.middlewares).clone();
         for middleware in middlewares {
-            let outcome = match catch_unwind(AssertUnwindSafe(|| middleware(&socket))) {
-                Ok(outcome) => outcome,
+            match catch_unwind(AssertUnwindSafe(|| middleware(socket))) {
+                Ok(Ok(())) => {}
+                Ok(Err(refusal)) => return Err(refusal),
                 Err(panic) => {
                     error!(
                         "{}: a middleware panicked on socket {}: {}",
@@ -469,28 +545,14 @@ impl Namespace {
                         socket.id(),
                         panic_message(&*panic)
                     );
-                    Err(ConnectError {
+                    return Err(ConnectError {
                         message: "middleware panicked".to_string(),
                         data: None,
-                    })
+                    });
                 }
-            };
-            if let Err(refusal) = outcome {
-                debug!(
-                    "{}: middleware refused socket {}: {}",
-                    self.name(),
-                    socket.id(),
-                    refusal.message
-                );
-                socket.send_connect_error(connect_error_data(&socket, refusal));
-                return None;
             }
         }
-        lock(&self.inner.members)
-            .sockets
-            .insert(socket.id().to_string(), socket.clone());
-        socket.on_connect();
-        Some(socket)
+        Ok(())
     }
 
     /// Emits `connection` (after the client has registered the socket): each handler in order,

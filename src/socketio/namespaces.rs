@@ -32,6 +32,8 @@ use serde_json::Value;
 
 use super::adapter::AdapterFactory;
 use super::namespace::Namespace;
+use super::parser::Parser;
+use super::server::ConnectionStateRecovery;
 use crate::sync::{lock, panic_message};
 use crate::timer::Timers;
 
@@ -122,13 +124,23 @@ pub(super) struct Namespaces {
     cleanup_empty_child_namespaces: bool,
     /// The server's `adapter` option: makes the adapter of each namespace clients join.
     adapter: AdapterFactory,
+    /// `connectionStateRecovery`, which every namespace reads.
+    recovery: Option<ConnectionStateRecovery>,
+    /// `parser`, which every namespace encodes with.
+    parser: Arc<dyn Parser>,
 }
 
 impl Namespaces {
     /// The namespaces of a new server: `/` alone.
-    pub fn new(timers: Timers, cleanup_empty_child_namespaces: bool, adapter: AdapterFactory) -> Namespaces {
+    pub fn new(
+        timers: Timers,
+        cleanup_empty_child_namespaces: bool,
+        adapter: AdapterFactory,
+        recovery: Option<ConnectionStateRecovery>,
+        parser: Arc<dyn Parser>,
+    ) -> Namespaces {
         let mut by_name = HashMap::new();
-        let root = Namespace::new("/", timers.clone(), &adapter);
+        let root = Namespace::new("/", timers.clone(), &adapter, recovery.clone(), parser.clone());
         root.adapter().init();
         by_name.insert("/".to_string(), root);
         Namespaces {
@@ -141,7 +153,14 @@ impl Namespaces {
             timers,
             cleanup_empty_child_namespaces,
             adapter,
+            recovery,
+            parser,
         }
+    }
+
+    /// The server's `parser`.
+    pub fn parser(&self) -> &dyn Parser {
+        self.parser.as_ref()
     }
 
     /// Every namespace: those clients join, then the parents (for `io.close()`).
@@ -189,7 +208,13 @@ impl Namespaces {
                     );
                     parent.namespace.new_child(&name, &self.adapter)
                 }
-                None => Namespace::new(&name, self.timers.clone(), &self.adapter),
+                None => Namespace::new(
+                    &name,
+                    self.timers.clone(),
+                    &self.adapter,
+                    self.recovery.clone(),
+                    self.parser.clone(),
+                ),
             };
             state.by_name.insert(name.clone(), namespace.clone());
             state.order.push(name.clone());
@@ -226,7 +251,7 @@ impl Namespaces {
         let mut state = lock(&self.state);
         let name = format!("/_{}", state.parents.len());
         debug!("initializing parent namespace {name}");
-        let namespace = Namespace::new_parent(&name, self.timers.clone());
+        let namespace = Namespace::new_parent(&name, self.timers.clone(), self.recovery.clone(), self.parser.clone());
         // (A parent's adapter only hands broadcasts to its children: its `init` does nothing.)
         state.parents.push(Arc::new(Parent {
             matcher,

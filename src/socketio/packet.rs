@@ -263,6 +263,10 @@ pub enum ParseError {
     /// Only from [`validate_packet`]: the namespace does not start with `/`,
     /// or holds a `,` (which would end it early on the wire).
     InvalidNamespace,
+    /// The msgpack parser's (`parser/msgpack.rs`): bytes that are no msgpack packet, with the
+    /// reference's words ("invalid packet type", "invalid payload", ...) or the msgpack
+    /// reader's ("the bytes end before the values do").
+    InvalidMsgpack(String),
 }
 
 impl std::fmt::Display for ParseError {
@@ -307,6 +311,7 @@ impl std::fmt::Display for ParseError {
             ParseError::InvalidNamespace => {
                 write!(f, "invalid namespace: it must start with '/' and must not contain ','")
             }
+            ParseError::InvalidMsgpack(detail) => write!(f, "invalid msgpack packet: {detail}"),
         }
     }
 }
@@ -774,7 +779,7 @@ fn payload_array(packet_type: PacketType, payload: Option<Value>) -> Result<Vec<
 
 /// The first element of an EVENT payload: `"news"` or `42` are fine,
 /// `"connect"` (reserved), `{}` or nothing are not.
-fn check_event_name(first: Option<&Value>) -> Result<(), ParseError> {
+pub(crate) fn check_event_name(first: Option<&Value>) -> Result<(), ParseError> {
     match first {
         Some(Value::String(name)) => {
             if RESERVED_EVENTS.contains(&name.as_str()) {
@@ -1043,7 +1048,7 @@ fn keep_nested_bytes(value: &mut Value, buffers: &mut [Vec<u8>]) -> Result<(), P
 // ---------------------------------------------------------------------------
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -1059,7 +1064,7 @@ mod tests {
         Message::Text(content.to_string())
     }
 
-    fn packet(packet_type: PacketType, nsp: &str, id: Option<u64>, data: PacketData) -> Packet {
+    pub(crate) fn packet(packet_type: PacketType, nsp: &str, id: Option<u64>, data: PacketData) -> Packet {
         Packet {
             packet_type,
             nsp: nsp.to_string(),
@@ -1068,11 +1073,11 @@ mod tests {
         }
     }
 
-    fn args(values: Vec<Arg>) -> PacketData {
+    pub(crate) fn args(values: Vec<Arg>) -> PacketData {
         PacketData::Args(values)
     }
 
-    fn j(value: Value) -> Arg {
+    pub(crate) fn j(value: Value) -> Arg {
         Arg::Json(value)
     }
 

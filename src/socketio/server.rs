@@ -30,6 +30,7 @@ use super::client::Client;
 use super::namespace::{ConnectError, Namespace, ServerSideAck};
 use super::namespaces::{NamespaceName, Namespaces};
 use super::packet::Arg;
+use super::parser::{Parser, default_parser};
 use super::socket::{EmitError, Socket};
 use crate::engineio::{self, CookieOptions, CorsOptions, TransportKind};
 use crate::http::{Connection, Request};
@@ -76,6 +77,44 @@ pub struct ServerOptions {
     /// `cleanupEmptyChildNamespaces`: false. When true, a child of a parent namespace
     /// (`io.of(regex)`) is removed once its last socket has left.
     pub cleanup_empty_child_namespaces: bool,
+    /// `connectionStateRecovery`: none (off). When set, a client whose connection dropped gets
+    /// its socket back (id, rooms, data, the events it missed) if it returns in time: see
+    /// [`ConnectionStateRecovery`]. With the default `adapter`, each namespace then gets a
+    /// `SessionAwareAdapter`.
+    pub connection_state_recovery: Option<ConnectionStateRecovery>,
+    /// `parser`: how packets are written (JSON, the default; `Arc::new(MsgpackParser)` for
+    /// `socket.io-msgpack-parser`). Clients must use the same one.
+    pub parser: Arc<dyn Parser>,
+}
+
+/// `connectionStateRecovery: { maxDisconnectionDuration, skipMiddlewares }`, with the
+/// reference's defaults, and our cap on the log.
+///
+/// ```text
+/// ServerOptions { connection_state_recovery: Some(ConnectionStateRecovery::default()), .. }
+///                                  // new Server({ connectionStateRecovery: {} })
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionStateRecovery {
+    /// `maxDisconnectionDuration`: how long the session of a socket whose connection dropped is
+    /// kept (2 minutes); a logged event is kept that long plus `pingInterval + pingTimeout`.
+    pub max_disconnection_duration: Duration,
+    /// `skipMiddlewares`: a restored socket connects without running the namespace's
+    /// middlewares (true).
+    pub skip_middlewares: bool,
+    /// Ours: the most events one namespace's log holds (100,000); past it the oldest go. The
+    /// reference keeps every event of the last `maxDisconnectionDuration`.
+    pub max_log_entries: usize,
+}
+
+impl Default for ConnectionStateRecovery {
+    fn default() -> ConnectionStateRecovery {
+        ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_secs(2 * 60),
+            skip_middlewares: true,
+            max_log_entries: 100_000,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -98,6 +137,8 @@ impl Default for ServerOptions {
             http_compression: engine.http_compression,
             adapter: AdapterFactory::in_memory(),
             cleanup_empty_child_namespaces: false,
+            connection_state_recovery: None,
+            parser: default_parser(),
         }
     }
 }
@@ -109,6 +150,7 @@ struct Shared {
     clients: Mutex<HashMap<String, Arc<Client>>>,
     timers: Timers,
     connect_timeout: Duration,
+    parser: Arc<dyn Parser>,
     /// `io.close()` was called.
     closed: AtomicBool,
 }
@@ -120,6 +162,7 @@ impl engineio::Handler for Shared {
             Arc::clone(&self.namespaces),
             self.timers.clone(),
             self.connect_timeout,
+            self.parser.as_ref(),
         );
         lock(&self.clients).insert(conn.id().to_string(), client.clone());
         if conn.protocol() == 3 {
@@ -154,16 +197,30 @@ impl Server {
     /// A server with the namespace `/`. Starts the `timers` thread.
     pub fn new(options: ServerOptions) -> io::Result<Server> {
         let timers = Timers::start()?;
+        // As the reference's constructor: recovery on and no adapter given means the
+        // session-aware in-memory adapter. Its events stay as long as a session, plus the time
+        // a dead connection may take to be noticed (see `adapter/session_aware.rs`).
+        let adapter = match &options.connection_state_recovery {
+            Some(recovery) if options.adapter.is_in_memory() => {
+                let keep_events_for =
+                    recovery.max_disconnection_duration + options.ping_interval + options.ping_timeout;
+                AdapterFactory::session_aware(recovery.clone(), keep_events_for, timers.clone())
+            }
+            _ => options.adapter.clone(),
+        };
         let namespaces = Namespaces::new(
             timers.clone(),
             options.cleanup_empty_child_namespaces,
-            options.adapter.clone(),
+            adapter,
+            options.connection_state_recovery.clone(),
+            options.parser.clone(),
         );
         let shared = Arc::new(Shared {
             namespaces: Arc::new(namespaces),
             clients: Mutex::new(HashMap::new()),
             timers: timers.clone(),
             connect_timeout: options.connect_timeout,
+            parser: options.parser.clone(),
             closed: AtomicBool::new(false),
         });
         let engine_options = engineio::ServerOptions {

@@ -52,7 +52,7 @@ use std::time::Duration;
 use log::{debug, error, info, warn};
 use serde_json::Value;
 
-use super::adapter::{BroadcastFlags, ClientAckCallback};
+use super::adapter::{BroadcastFlags, BroadcastOptions, ClientAckCallback, Offset, SessionToPersist};
 use super::broadcast::BroadcastOperator;
 use super::client::Client;
 use super::listeners::{AnyListeners, ListenerId};
@@ -363,7 +363,40 @@ struct Inner {
     /// `socket.data`: anything the application wants to keep with the socket (`{}` at first).
     data: Mutex<Value>,
     state: Mutex<State>,
+    /// The private session id, with connection state recovery on (the reference's `pid`).
+    pid: Option<String>,
+    /// `Some` for a socket restored by connection state recovery (`socket.recovered`): holds
+    /// back what is written to it until its missed packets are out.
+    replay: Option<Mutex<ReplayGate>>,
 }
+
+/// What a restored socket holds back (see `Socket::write_logged`).
+struct ReplayGate {
+    /// The offset its client sent back: the last event it got.
+    offset: String,
+    /// Until `replay_missed` is done: every write waits in `held`.
+    replaying: bool,
+    held: Vec<HeldWrite>,
+}
+
+/// A write held back by the replay gate.
+struct HeldWrite {
+    /// Its place in the recovery log, if it is a logged event.
+    offset: Option<Offset>,
+    messages: Vec<engineio::Message>,
+    flags: BroadcastFlags,
+}
+
+/// The reference's `RECOVERABLE_DISCONNECT_REASONS`: a socket that closes for one of these keeps
+/// its session (connection state recovery); any other (`41` from either side, ...) does not.
+pub const RECOVERABLE_DISCONNECT_REASONS: [&str; 6] = [
+    "transport error",
+    "transport close",
+    "forced close",
+    "ping timeout",
+    "server shutting down",
+    "forced server close",
+];
 
 /// A handle to one socket (see the module documentation).
 #[derive(Clone)]
@@ -378,13 +411,58 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    /// A socket that is not connected yet (middlewares run on it first).
+    /// A socket that is not connected yet (middlewares run on it first). `pid`: its private
+    /// session id, when connection state recovery is on.
     pub(super) fn new(
         id: String,
+        pid: Option<String>,
         nsp: Namespace,
         conn: engineio::Socket,
         client: Weak<Client>,
         handshake: Handshake,
+    ) -> Socket {
+        Socket::make(id, pid, nsp, conn, client, handshake, None)
+    }
+
+    /// The socket of a session connection state recovery restored (the reference's `Socket`
+    /// constructor with a `previousSession`): its id, pid and data, back in its rooms at once
+    /// (it reaches no broadcast until it is in its namespace), and everything written to it
+    /// held back until `on_connect` has sent what it missed after `offset`.
+    pub(super) fn restored(
+        session: SessionToPersist,
+        offset: String,
+        nsp: Namespace,
+        conn: engineio::Socket,
+        client: Weak<Client>,
+        handshake: Handshake,
+    ) -> Socket {
+        let gate = ReplayGate {
+            offset,
+            replaying: true,
+            held: Vec::new(),
+        };
+        let socket = Socket::make(
+            session.sid,
+            Some(session.pid),
+            nsp,
+            conn,
+            client,
+            handshake,
+            Some(Mutex::new(gate)),
+        );
+        socket.set_data(session.data);
+        socket.adapter().add_all(socket.id(), &session.rooms);
+        socket
+    }
+
+    fn make(
+        id: String,
+        pid: Option<String>,
+        nsp: Namespace,
+        conn: engineio::Socket,
+        client: Weak<Client>,
+        handshake: Handshake,
+        replay: Option<Mutex<ReplayGate>>,
     ) -> Socket {
         let state = State {
             connected: false,
@@ -408,6 +486,8 @@ impl Socket {
                 handshake,
                 data: Mutex::new(Value::Object(serde_json::Map::new())),
                 state: Mutex::new(state),
+                pid,
+                replay,
             }),
         }
     }
@@ -459,6 +539,12 @@ impl Socket {
     /// `socket.connected`.
     pub fn connected(&self) -> bool {
         self.lock().connected
+    }
+
+    /// `socket.recovered`: this socket is one whose connection had dropped, restored by
+    /// connection state recovery (same id, rooms and data; its missed events were replayed).
+    pub fn recovered(&self) -> bool {
+        self.inner.replay.is_some()
     }
 
     /// `socket.on(event, handler)`: one handler per event name (a second replaces the first).
@@ -608,8 +694,22 @@ impl Socket {
     }
 
     /// An emit with flags: `2[event, ...args]` through `send_packet`.
+    ///
+    /// With connection state recovery on it is `io.to(socket.id).emit(...)`, as in the
+    /// reference: through the adapter, which logs it (its offset appended) for the socket's
+    /// recovery and sends it to the socket of this id if one is connected. It is then `Ok`
+    /// even once this socket is disconnected: a recovered socket of the same id gets it.
     fn emit_with_flags(&self, event: &str, args: Vec<Arg>, flags: &BroadcastFlags) -> Result<(), EmitError> {
         let packet = event_packet(self.nsp_name(), event, args, None)?;
+        if self.inner.nsp.recovery().is_some() {
+            let opts = BroadcastOptions {
+                rooms: vec![self.id().to_string()],
+                except: Vec::new(),
+                flags: flags.clone(),
+            };
+            self.adapter().broadcast(&packet, &opts);
+            return Ok(());
+        }
         self.send_packet(&packet, flags)
     }
 
@@ -744,18 +844,48 @@ impl Socket {
             debug!("{}: not connected, packet not sent", self.id());
             return Err(EmitError::Disconnected);
         }
-        self.write_to_engine(packet::encode(packet), flags)
+        self.write_to_engine(self.inner.nsp.parser().encode(packet), flags)
     }
 
     /// The reference's `client.writeToEngine`: queues one packet's messages on the Engine.IO
-    /// session. A `volatile` packet is dropped, `Ok`, when the transport is not writable now
-    /// (`engineio::Socket::writable`: polling with no GET held, an upgrade under way, a
-    /// WebSocket write not finished); `compress` goes down with the messages.
+    /// session (see `write_logged`).
     pub(crate) fn write_to_engine(
         &self,
         messages: Vec<engineio::Message>,
         flags: &BroadcastFlags,
     ) -> Result<(), EmitError> {
+        self.write_logged(None, messages, flags)
+    }
+
+    /// `write_to_engine` for a packet that may be in the recovery log (`offset`). A socket being
+    /// restored holds every write back until its missed packets are out (`replay_missed`), so
+    /// that they come first, and a logged event it holds is dropped there if the replay carried
+    /// it: every event exactly once, in order.
+    pub(crate) fn write_logged(
+        &self,
+        offset: Option<Offset>,
+        messages: Vec<engineio::Message>,
+        flags: &BroadcastFlags,
+    ) -> Result<(), EmitError> {
+        if let Some(gate) = &self.inner.replay {
+            let mut gate = crate::sync::lock(gate);
+            if gate.replaying {
+                gate.held.push(HeldWrite {
+                    offset,
+                    messages,
+                    flags: flags.clone(),
+                });
+                return Ok(());
+            }
+        }
+        self.write_now(messages, flags)
+    }
+
+    /// Queues the messages on the Engine.IO session now. A `volatile` packet is dropped, `Ok`,
+    /// when the transport is not writable now (`engineio::Socket::writable`: polling with no
+    /// GET held, an upgrade under way, a WebSocket write not finished); `compress` goes down
+    /// with the messages.
+    fn write_now(&self, messages: Vec<engineio::Message>, flags: &BroadcastFlags) -> Result<(), EmitError> {
         if flags.volatile && !self.inner.conn.writable() {
             debug!(
                 "{}: volatile packet is discarded since the transport is not currently writable",
@@ -782,7 +912,9 @@ impl Socket {
             id: None,
             data: PacketData::Object(data),
         };
-        let _ = self.write_to_engine(packet::encode(&packet), &BroadcastFlags::default());
+        // Not through the replay gate: a restored socket refused by a middleware never
+        // replays, so nothing would let this out.
+        let _ = self.write_now(self.inner.nsp.parser().encode(&packet), &BroadcastFlags::default());
     }
 
     /// The reference's `notifyOutgoingListeners`: an EVENT packet is about to go to this
@@ -832,8 +964,10 @@ impl Socket {
 
     // ----- lifecycle, called by the namespace and the client ------------------------------------
 
-    /// The reference's `_onconnect`: join its own room, answer `40{"sid":"..."}` (a socket.io
-    /// 2.x client, Engine.IO v3: a bare `40`, `40/custom,`).
+    /// The reference's `_onconnect`: join its own room, answer `40{"sid":"..."}` (with
+    /// recovery on, `40{"sid":"...","pid":"..."}`; a socket.io 2.x client, Engine.IO v3: a bare
+    /// `40`, `40/custom,`). A restored socket then sends what it missed (which goes out before
+    /// that answer, as in the reference).
     pub(super) fn on_connect(&self) {
         self.lock().connected = true;
         self.join(self.id());
@@ -842,6 +976,9 @@ impl Socket {
         } else {
             let mut answer = serde_json::Map::new();
             answer.insert("sid".to_string(), Value::String(self.id().to_string()));
+            if let Some(pid) = &self.inner.pid {
+                answer.insert("pid".to_string(), Value::String(pid.clone()));
+            }
             PacketData::Object(Value::Object(answer))
         };
         let packet = Packet {
@@ -857,6 +994,90 @@ impl Socket {
             self.id(),
             self.nsp_name()
         );
+        if self.recovered() {
+            self.replay_missed();
+        }
+    }
+
+    /// A restored socket, now in its namespace and rooms: sends the events it missed after its
+    /// client's offset, then what was written to it meanwhile (the CONNECT answer, live events)
+    /// less the logged events the replay carried, then lets writes through.
+    ///
+    /// ```text
+    /// 42["tick",4,"PhPmfU1"]                 missed (from the log)
+    /// 42["tick",5,"PhPmfU2"]                 missed
+    /// 40{"sid":"<same id>","pid":"<pid>"}    held back meanwhile
+    /// 42["tick",6,"PhPmfU3"]                 live
+    /// ```
+    fn replay_missed(&self) {
+        let Some(gate) = &self.inner.replay else {
+            return;
+        };
+        let offset = crate::sync::lock(gate).offset.clone();
+        let rooms: Vec<String> = self.rooms().into_iter().collect();
+        let newest = match self.adapter().missed_packets(&offset, &rooms) {
+            Some(missed) => {
+                info!(
+                    "{}: socket {} recovered on {}: {} missed packets",
+                    self.inner.conn.id(),
+                    self.id(),
+                    self.nsp_name(),
+                    missed.packets.len()
+                );
+                for packet in missed.packets {
+                    let _ = self.write_now(packet.messages, &BroadcastFlags::default());
+                }
+                Some(missed.newest)
+            }
+            None => {
+                warn!(
+                    "{}: socket {} recovered, but the log no longer holds offset {offset:?}: its missed packets are lost",
+                    self.inner.conn.id(),
+                    self.id()
+                );
+                None
+            }
+        };
+        loop {
+            let held = {
+                let mut gate = crate::sync::lock(gate);
+                if gate.held.is_empty() {
+                    gate.replaying = false;
+                    break;
+                }
+                std::mem::take(&mut gate.held)
+            };
+            for write in held {
+                let replayed = matches!((write.offset, newest), (Some(offset), Some(newest)) if offset <= newest);
+                if !replayed {
+                    let _ = self.write_now(write.messages, &write.flags);
+                }
+            }
+        }
+    }
+
+    /// A socket that never connected (refused by a middleware, or its connection closed first):
+    /// a restored one leaves the rooms it was put back in, and its session is kept again for
+    /// its client's next try (the reference never took it out).
+    pub(super) fn cleanup_unconnected(&self) {
+        if !self.recovered() {
+            return;
+        }
+        if let Some(session) = self.session_to_persist() {
+            self.adapter().del_all(self.id());
+            self.adapter().persist_session(session);
+        }
+    }
+
+    /// What connection state recovery keeps of this socket, if it has a pid.
+    fn session_to_persist(&self) -> Option<SessionToPersist> {
+        let pid = self.inner.pid.clone()?;
+        Some(SessionToPersist {
+            sid: self.id().to_string(),
+            pid,
+            rooms: self.rooms().into_iter().collect(),
+            data: self.data(),
+        })
     }
 
     /// The reference's `_onpacket`: an EVENT, ACK or DISCONNECT for this socket.
@@ -993,6 +1214,13 @@ impl Socket {
         for handler in disconnecting_handlers {
             handler(self, reason);
         }
+        // Connection state recovery: what to keep, read while the socket is still in its rooms,
+        // kept once it has left them and its namespace (a client that comes back at once must
+        // not find the old socket still there).
+        let session = match self.inner.nsp.recovery() {
+            Some(_) if RECOVERABLE_DISCONNECT_REASONS.contains(&reason) => self.session_to_persist(),
+            _ => None,
+        };
         let (disconnect_handlers, acks) = {
             let mut state = self.lock();
             state.connected = false;
@@ -1000,6 +1228,9 @@ impl Socket {
             (state.disconnect_handlers.clone(), acks)
         };
         self.inner.nsp.remove_socket(self.id());
+        if let Some(session) = session {
+            self.adapter().persist_session(session);
+        }
         if let Some(client) = self.inner.client.upgrade() {
             client.remove_socket(&self.inner.nsp);
         }

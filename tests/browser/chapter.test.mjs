@@ -155,8 +155,9 @@ async function chapter(name, { client, websocketOnly }) {
 
     // Close the page: the server logs the disconnect and clearInterval ends the socket's timer
     // thread at once. Without clearInterval the thread would still end by itself, at its next
-    // tick, when the emit fails; so the page is closed just after a news packet, which puts that
-    // tick about 3 s after the disconnect, and the thread must be gone within 1 s of it.
+    // tick, when the emit fails; so the page is closed just after a news packet, and the thread
+    // must be gone well before that next tick (3 s after the last news): then it was the
+    // disconnect that ended it, however long a busy machine took to deliver the close.
     const newsThread = newsThreadName(socketId);
     assert.ok(server.threads().includes(newsThread), `thread "${newsThread}" while connected: ${server.threads().join(', ')}`);
     const newsSent = newsTimes(server, sid).length;
@@ -166,12 +167,11 @@ async function chapter(name, { client, websocketOnly }) {
     }, 10_000);
     await page.close();
     const disconnect = await server.waitForLog(new RegExp(`^클라이언트 접속 해제 127\\.0\\.0\\.1 ${escapeRegExp(socketId)} \\(.+\\)$`), 10_000);
-    const sinceNews = Math.round(disconnect.t - lastNews);
-    assert.ok(sinceNews <= 1500, `the disconnect came ${sinceNews} ms after the last news (at most 1500 ms, so that the next tick is well past the 1 s bound)`);
-    const deadline = disconnect.t + 1000;
+    const deadline = lastNews + 2700;
+    assert.ok(disconnect.t < deadline, `the disconnect came ${Math.round(disconnect.t - lastNews)} ms after the last news (the thread must be seen gone before the next tick, 3,000 ms after it)`);
     while (server.threads().includes(newsThread)) {
       if (Date.now() > deadline) {
-        throw new Error(`thread "${newsThread}" still runs ${Math.round(Date.now() - disconnect.t)} ms after the disconnect (clearInterval must end it at once); threads: ${server.threads().join(', ')}`);
+        throw new Error(`thread "${newsThread}" still runs ${Math.round(Date.now() - disconnect.t)} ms after the disconnect, ${Math.round(Date.now() - lastNews)} ms after the last news (clearInterval must end it at once); threads: ${server.threads().join(', ')}`);
       }
       await sleep(20);
     }

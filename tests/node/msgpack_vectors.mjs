@@ -1,5 +1,5 @@
 // Test vectors for our notepack.io-compatible msgpack codec
-// (src/socketio/adapter/redis/msgpack.rs), made by notepack.io 3.0.1 itself, the codec of
+// (src/msgpack.rs), made by notepack.io 3.0.1 itself, the codec of
 // @socket.io/redis-adapter and @socket.io/redis-emitter.
 //
 //   node tests/node/msgpack_vectors.mjs     prints one JSON object on stdout

@@ -18,7 +18,9 @@
 //                      (started with --ping-interval 500 --ping-timeout 2000, and
 //                      --allow-eio3 for socketio_v2)
 //   --suite NAME       engine | socketio | socketio_v2 (socket.io-client 2.x: give
-//                      the server --allow-eio3)
+//                      the server --allow-eio3) | socketio/recovery | socketio/msgpack (the
+//                      server of the last two gets --recover --max-disconnection 2000, or
+//                      --parser msgpack, from here, whichever server it is)
 //   --reporter NAME    node:test reporter (default: tap)
 //   --quiet-server     do not forward the server's stderr
 import { spawn } from 'node:child_process';
@@ -34,9 +36,16 @@ const SUITES = {
   engine: path.join(HERE, 'reference', 'engine_echo.mjs'),
   socketio: path.join(HERE, 'reference', 'interop.mjs'),
   socketio_v2: path.join(HERE, 'reference', 'interop.mjs'),
+  'socketio/recovery': path.join(HERE, 'reference', 'interop.mjs'),
+  'socketio/msgpack': path.join(HERE, 'reference', 'interop.mjs'),
+};
+// Flags a suite's server always gets, whichever server it is (after the command's own).
+const SUITE_FLAGS = {
+  'socketio/recovery': ['--recover', '--max-disconnection', '2000'],
+  'socketio/msgpack': ['--parser', 'msgpack'],
 };
 /** What a reference server needs beyond REFERENCE_FLAGS for a suite. */
-const SUITE_FLAGS = { socketio_v2: ['--allow-eio3'] };
+const REFERENCE_SUITE_FLAGS = { socketio_v2: ['--allow-eio3'] };
 
 function fail(msg) {
   console.error(`run.mjs: ${msg}`);
@@ -99,10 +108,10 @@ if (values.reference === (values.server !== undefined)) fail('give exactly one o
 // (they skip when pingInterval > 2000 ms); pass the same flags to ours in --server.
 const REFERENCE_FLAGS = ['--ping-interval', '500', '--ping-timeout', '2000'];
 const argv = values.reference
-  ? [process.execPath, SUITES[suite], ...REFERENCE_FLAGS, ...(SUITE_FLAGS[suite] ?? [])]
+  ? [process.execPath, SUITES[suite], ...REFERENCE_FLAGS, ...(REFERENCE_SUITE_FLAGS[suite] ?? [])]
   : splitCommand(values.server);
 if (argv.length === 0) fail('--server is empty');
-argv.push('--port', '0');
+argv.push(...(SUITE_FLAGS[suite] ?? []), '--port', '0');
 
 const suiteDir = path.join(HERE, suite);
 const testFiles = readdirSync(suiteDir)

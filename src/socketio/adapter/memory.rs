@@ -22,12 +22,13 @@ use std::time::Duration;
 use log::{debug, warn};
 
 use super::{
-    Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, RoomEvent,
+    Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, Offset, RoomEvent,
     ServerSideEmitCallback, TimeoutError,
 };
+use crate::engineio::Message;
 use crate::socketio::broadcast::RemoteSocket;
 use crate::socketio::namespace::WeakNamespace;
-use crate::socketio::packet::{self, Arg, Packet};
+use crate::socketio::packet::{Arg, Packet};
 use crate::socketio::socket::Socket;
 use crate::sync::lock;
 
@@ -159,10 +160,29 @@ impl MemoryAdapter {
     }
 
     /// The packet as this namespace sends it (its `nsp` set to ours, as the reference does).
-    fn own_packet(&self, packet: &Packet) -> Packet {
+    pub(super) fn own_packet(&self, packet: &Packet) -> Packet {
         let mut packet = packet.clone();
         packet.nsp = self.nsp.name().to_string();
         packet
+    }
+
+    /// The second half of `broadcast`: `packet`, already encoded as `messages`, queued on each
+    /// matching socket (`write_to_engine`: a `volatile` one is dropped for a client that cannot
+    /// take it now). `offset`: the packet's place in the recovery log, if it was logged (a
+    /// socket being restored holds it back until its missed packets are out, see
+    /// `Socket::write_logged`).
+    pub(super) fn deliver(
+        &self,
+        packet: &Packet,
+        messages: Vec<Message>,
+        opts: &BroadcastOptions,
+        offset: Option<Offset>,
+    ) {
+        for socket in self.apply(opts) {
+            socket.notify_outgoing_listeners(packet);
+            // A closed or full session is the socket's own business (it is closing).
+            let _ = socket.write_logged(offset, messages.clone(), &opts.flags);
+        }
     }
 }
 
@@ -206,16 +226,14 @@ impl Adapter for MemoryAdapter {
         self.events.emit(events);
     }
 
-    /// Encodes the packet once and queues it on each matching socket's session
-    /// (`write_to_engine`: a `volatile` one is dropped for a client that cannot take it now).
+    /// Encodes the packet once and queues it on each matching socket's session (`deliver`).
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return;
+        };
         let packet = self.own_packet(packet);
-        let messages = packet::encode(&packet);
-        for socket in self.apply(opts) {
-            socket.notify_outgoing_listeners(&packet);
-            // A closed or full session is the socket's own business (it is closing).
-            let _ = socket.write_to_engine(messages.clone(), &opts.flags);
-        }
+        let messages = nsp.parser().encode(&packet);
+        self.deliver(&packet, messages, opts, None);
     }
 
     /// One ack id for every socket (the namespace's counter, so it is unique on each socket),
@@ -242,7 +260,7 @@ impl Adapter for MemoryAdapter {
         let mut packet = self.own_packet(packet);
         let id = nsp.next_ack_id();
         packet.id = Some(id);
-        let messages = packet::encode(&packet);
+        let messages = nsp.parser().encode_broadcast_with_ack(&packet);
         let mut count = 0;
         for socket in self.apply(opts) {
             // A socket that closed since `apply` will not answer: it is not counted.

@@ -7,6 +7,8 @@
 //! | `memory.rs` | `MemoryAdapter`: rooms in two maps, one server (the default)          | `Adapter`                     |
 //! | `parent.rs` | `ParentAdapter`: a parent namespace's, hands broadcasts to its children | `ParentBroadcastAdapter` (`parent-namespace.ts`) |
 //! | `redis/`    | `ClassicAdapter`, `ShardedAdapter`: several servers on one Redis (`--redis`) | `@socket.io/redis-adapter` |
+//! | `session_aware.rs` | `SessionAwareAdapter`: the in-memory one plus connection state recovery (sessions, the log of events) | `SessionAwareAdapter` |
+//! | `offset.rs` | `Offset`: the id appended to each logged event                          | `contrib/yeast.ts`            |
 //!
 //! Every operator of the layer above goes through it: `socket.join` is `add_all`,
 //! `io.to("r").emit(...)` is `broadcast`, `io.timeout(d).emit(..., cb)` is `broadcast_with_ack`,
@@ -23,8 +25,10 @@
 //! ```
 
 mod memory;
+mod offset;
 mod parent;
 pub mod redis;
+mod session_aware;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -35,11 +39,16 @@ use serde_json::{Map, Value};
 use super::broadcast::RemoteSocket;
 use super::namespace::WeakNamespace;
 use super::packet::{Arg, Packet};
+use super::server::ConnectionStateRecovery;
 use super::socket::Handshake;
+use crate::engineio::Message;
 use crate::sync::lock;
+use crate::timer::Timers;
 
 pub use memory::MemoryAdapter;
+pub use offset::Offset;
 pub use parent::ParentAdapter;
+pub use session_aware::SessionAwareAdapter;
 
 /// The reference's `BroadcastFlags`: how an emit is to be delivered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,23 +160,36 @@ impl SocketDetails {
 }
 
 /// What connection state recovery keeps of a socket that went away (the reference's
-/// `SessionToPersist`). Nothing uses it yet: the in-memory adapter keeps no sessions.
+/// `SessionToPersist`): `persist_session` gets it when the socket's connection drops,
+/// `restore_session` gives it back to the client that comes back with its `pid`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionToPersist {
     /// The socket id.
     pub sid: String,
-    /// The private session id, the client's key to its session.
+    /// The private session id, the client's key to its session (sent only to that client, in
+    /// the CONNECT answer `40{"sid":"...","pid":"..."}`).
     pub pid: String,
+    /// Its rooms when it went away, its own id among them.
     pub rooms: Vec<String>,
+    /// `socket.data`.
     pub data: Value,
 }
 
-/// A restored session and the packets the client missed (the reference's `Session`).
+/// One logged event a client missed: its offset and the messages it went out as (the event's
+/// last argument is that offset).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Session {
-    pub session: SessionToPersist,
-    /// The arguments of each event broadcast to it while it was away.
-    pub missed_packets: Vec<Vec<Arg>>,
+pub struct MissedPacket {
+    pub offset: Offset,
+    pub messages: Vec<Message>,
+}
+
+/// What `missed_packets` finds: the events after the client's offset for its rooms, oldest
+/// first, and the newest offset in the log then (every event up to it is in `packets` or was
+/// not for this socket).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissedPackets {
+    pub packets: Vec<MissedPacket>,
+    pub newest: Offset,
 }
 
 /// The adapter of one namespace (see the module's doc). Object-safe: a namespace holds it as
@@ -260,13 +282,24 @@ pub trait Adapter: Send + Sync {
     /// another thread, with one response per other server. May block (see above).
     fn server_side_emit(&self, event: &str, args: Vec<Arg>, ack: Option<ServerSideEmitCallback>);
 
-    /// `persistSession(session)`: keep a disconnected socket's session for recovery. The
-    /// in-memory adapter keeps nothing (as the reference's base `Adapter`).
+    /// `persistSession(session)`: keep the session of a socket whose connection dropped, for
+    /// its client to come back to (connection state recovery). The in-memory adapter keeps
+    /// nothing (as the reference's base `Adapter`); the `SessionAwareAdapter` keeps it for
+    /// `maxDisconnectionDuration`.
     fn persist_session(&self, _session: SessionToPersist) {}
 
-    /// `restoreSession(pid, offset)`: a session kept by `persist_session` and the packets
-    /// broadcast after `offset`. The in-memory adapter has none.
-    fn restore_session(&self, _pid: &str, _offset: &str) -> Option<Session> {
+    /// `restoreSession(pid, offset)`, its first half: the session kept under `pid`, taken out,
+    /// if it has not expired and the log still holds `offset` (the last event the client got);
+    /// `None` otherwise (the client gets a new socket). The in-memory adapter has none.
+    fn restore_session(&self, _pid: &str, _offset: &str) -> Option<SessionToPersist> {
+        None
+    }
+
+    /// `restoreSession`'s second half, called once the restored socket is back in its
+    /// namespace and `rooms` (so every later event reaches it live): the logged events after
+    /// `offset` that a socket in `rooms` should have got. `None` when the log no longer holds
+    /// `offset`.
+    fn missed_packets(&self, _offset: &str, _rooms: &[String]) -> Option<MissedPackets> {
         None
     }
 
@@ -403,22 +436,56 @@ pub type AdapterFactoryFn = dyn Fn(WeakNamespace) -> Arc<dyn Adapter> + Send + S
 /// ServerOptions { adapter: AdapterFactory::new(|nsp| Arc::new(MyAdapter::new(MemoryAdapter::new(nsp)))), .. }
 /// ```
 #[derive(Clone)]
-pub struct AdapterFactory(pub Arc<AdapterFactoryFn>);
+pub struct AdapterFactory {
+    make: Arc<AdapterFactoryFn>,
+    /// Made by `in_memory()` (the default): with connection state recovery on, the server
+    /// takes the session-aware one instead, as the reference does when no `adapter` was given.
+    in_memory: bool,
+}
 
 impl AdapterFactory {
     /// A factory from a function.
     pub fn new(make: impl Fn(WeakNamespace) -> Arc<dyn Adapter> + Send + Sync + 'static) -> AdapterFactory {
-        AdapterFactory(Arc::new(make))
+        AdapterFactory {
+            make: Arc::new(make),
+            in_memory: false,
+        }
     }
 
     /// The default: a [`MemoryAdapter`] per namespace.
     pub fn in_memory() -> AdapterFactory {
-        AdapterFactory::new(|nsp| Arc::new(MemoryAdapter::new(nsp)))
+        AdapterFactory {
+            make: Arc::new(|nsp| Arc::new(MemoryAdapter::new(nsp))),
+            in_memory: true,
+        }
+    }
+
+    /// A [`SessionAwareAdapter`] per namespace: the default when `connection_state_recovery`
+    /// is on. Its events stay in the log for `keep_events_for`; sessions and events expire on
+    /// `timers`.
+    pub fn session_aware(
+        recovery: ConnectionStateRecovery,
+        keep_events_for: Duration,
+        timers: Timers,
+    ) -> AdapterFactory {
+        AdapterFactory::new(move |nsp| {
+            Arc::new(SessionAwareAdapter::new(
+                nsp,
+                recovery.clone(),
+                keep_events_for,
+                timers.clone(),
+            ))
+        })
+    }
+
+    /// Whether this is the default, `in_memory()`.
+    pub fn is_in_memory(&self) -> bool {
+        self.in_memory
     }
 
     /// Makes the adapter of one namespace.
     pub fn create(&self, nsp: WeakNamespace) -> Arc<dyn Adapter> {
-        (self.0)(nsp)
+        (self.make)(nsp)
     }
 }
 

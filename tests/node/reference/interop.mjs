@@ -19,6 +19,10 @@
 //        --admin-ui [--admin-ui-auth USER:BCRYPT_HASH] [--admin-ui-readonly]
 //        [--admin-ui-mode development|production]: instrument(io, {...}) of
 //        @socket.io/admin-ui (its CORS is --cors-origin's).
+//        --parser json|msgpack: `parser: require('socket.io-msgpack-parser')` with msgpack.
+//        --recover: connectionStateRecovery on (every event but acks and volatile ones then
+//        carries its offset as its last argument), with --max-disconnection MS
+//        (maxDisconnectionDuration, default 120000).
 // Stdout: exactly one line, `listening on 127.0.0.1:PORT`; logs go to stderr.
 //
 // Behaviour, identical in both namespaces (`nsp` = the socket's namespace):
@@ -78,9 +82,16 @@
 //   `server-side-emit-with-ack` (ack)    nsp.serverSideEmitWithAck('ping') -> ack({err, responses
 //                             sorted}); on 'ping' (cb) from another server: cb(SERVER_ID). With the
 //                             in-memory adapter (one server) it never settles: no ack.
+// Connection state recovery (issue 11):
+//   `ticks` (count, everyMs, ack)        socket.join('r'); ack(); then every everyMs, for i = 0 ..
+//                             count-1: nsp.to(socket.id).emit('tick', i), and when i % 3 === 0
+//                             also nsp.to('r').emit('room-tick', i)
+//   `close-conn` ()           socket.conn.close(): the Engine.IO connection closes ("forced close")
+//                             with no Socket.IO DISCONNECT, so the client reconnects
 // A trailing ack callback on any event other than `message-with-ack` and `join`
 // is ignored.
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { Server } from 'socket.io';
 import { instrument } from '@socket.io/admin-ui';
 import { parseServerArgs, listen } from './common.mjs';
@@ -88,6 +99,9 @@ import { parseServerArgs, listen } from './common.mjs';
 const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'connect-timeout': { type: 'string' },
   'server-id': { type: 'string' },
+  parser: { type: 'string' },
+  recover: { type: 'boolean', default: false },
+  'max-disconnection': { type: 'string' },
   redis: { type: 'string' },
   'redis-key': { type: 'string' },
   'redis-sharded': { type: 'boolean' },
@@ -100,6 +114,14 @@ const { port, engineOpts, int, values, addHeaderListeners } = parseServerArgs({
   'admin-ui-mode': { type: 'string', default: 'development' },
 });
 const connectTimeout = int('connect-timeout');
+if (values.parser !== undefined && values.parser !== 'json' && values.parser !== 'msgpack') {
+  console.error(`--parser ${values.parser}: json or msgpack`);
+  process.exit(2);
+}
+const parser = values.parser === 'msgpack' ? { parser: createRequire(import.meta.url)('socket.io-msgpack-parser') } : {};
+const recovery = values.recover
+  ? { connectionStateRecovery: { maxDisconnectionDuration: int('max-disconnection') ?? 120000 } }
+  : {};
 
 // --redis: the adapter every namespace gets (made before the namespaces below).
 let adapter;
@@ -140,6 +162,8 @@ const io = new Server(httpServer, {
   ...engineOpts,
   ...(connectTimeout !== undefined ? { connectTimeout } : {}),
   ...(adapter !== undefined ? { adapter } : {}),
+  ...recovery,
+  ...parser,
 });
 addHeaderListeners(io.engine);
 
@@ -287,6 +311,27 @@ function handlers(socket, nsp) {
     if (typeof ack === 'function') ack([...created]);
   });
   setupOperators(nsp, socket);
+  setupRecoveryHooks(socket);
+}
+
+function setupRecoveryHooks(socket) {
+  socket.on('ticks', (count, everyMs, ack) => {
+    socket.join('r');
+    if (typeof ack === 'function') ack();
+    const nsp = socket.nsp;
+    const id = socket.id;
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i >= count) return clearInterval(timer);
+      nsp.to(id).emit('tick', i);
+      if (i % 3 === 0) nsp.to('r').emit('room-tick', i);
+      i++;
+      if (i >= count) clearInterval(timer);
+    }, everyMs);
+  });
+  socket.on('close-conn', () => {
+    socket.conn.close();
+  });
 }
 
 setup(io.of('/'));

@@ -19,7 +19,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::msgpack::{self, DecodeError};
+use crate::msgpack::{self, DecodeError};
 use crate::socketio::packet::{self, Arg};
 
 /// The Socket.IO packet type of an event (`PacketType.EVENT`).

@@ -10,7 +10,6 @@
 //! | `sharded.rs`          | `ShardedAdapter`: `SPUBLISH`/`SSUBSCRIBE`, subscription modes| `lib/sharded-adapter.ts`, `ClusterAdapter` |
 //! | `cluster_messages.rs` | its `{type, data, uid, nsp}` messages                        | socket.io-adapter's `cluster-adapter.ts` |
 //! | `messages.rs`         | what both put in messages (options, packet, socket), JSON or msgpack | |
-//! | `msgpack.rs`          | msgpack as notepack.io writes it                            | `notepack.io` 3.x              |
 //! | `link.rs`             | the server's link: routes, waiting requests, two threads    | node-redis's two clients       |
 //! | `connection.rs`       | the publishing and the subscribed connection, reconnection  | node-redis                     |
 //!
@@ -31,7 +30,6 @@ pub mod cluster_messages;
 pub mod connection;
 pub mod link;
 pub mod messages;
-pub mod msgpack;
 mod sharded;
 
 use std::sync::Arc;

@@ -39,8 +39,9 @@
 //! a Date in milliseconds, an ArrayBuffer), and other extension types as `[type, bytes]`.
 //! Before building anything it counts the values (`count_values`, no allocation): more than
 //! [`MAX_VALUES`], or bytes that end before the values do (`dd ff ff ff ff`, an array of 4
-//! billion items and nothing after), is an error at once; `rmpv` then refuses nesting deeper
-//! than 128 levels (as in a packet's JSON) and never allocates for a length it has not read.
+//! billion items and nothing after), is an error at once, and so is nesting deeper than
+//! [`MAX_NESTING`] levels (64, counted there too, without recursion); `rmpv` never allocates
+//! for a length it has not read.
 //! Trailing bytes are an error, as in notepack ("1 trailing bytes").
 
 use rmpv::Value as Msgpack;
@@ -56,10 +57,13 @@ const LEGACY_TYPE: i8 = 0;
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 /// 2^63.
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
-/// rmpv's depth budget: each array or map level takes two, so 128 levels of nesting, as many
-/// as serde_json reads in a packet's JSON. (rmpv's default, 1024, overflows a 2 MiB thread
-/// stack in a debug build.)
-const MAX_DEPTH: usize = 258;
+/// The deepest nesting of arrays and maps a message may have: 64 levels (the packet's own map
+/// and its `data` array included). `rmpv` reads a level by recursion, about 4 KiB of stack each
+/// in a debug build: 128 levels (serde_json's limit for a packet's JSON) overflow a connection
+/// thread's 512 KiB (`listener::CONNECTION_STACK_BYTES`), 64 take half of it.
+pub const MAX_NESTING: usize = 64;
+/// rmpv's own depth budget (each array or map level takes two), past `MAX_NESTING`: never met.
+const MAX_DEPTH: usize = 2 * MAX_NESTING + 2;
 /// The largest time a JavaScript Date holds: 8.64e15 ms either side of 1970.
 const MAX_DATE_MILLIS: f64 = 8.64e15;
 
@@ -111,7 +115,8 @@ pub fn decode(bytes: &[u8]) -> Result<Msgpack, DecodeError> {
 pub const MAX_VALUES: usize = 4_000_000;
 
 /// How many values `bytes` hold, walking the markers without building anything; an error as
-/// soon as there are more than `limit`, or the bytes end before the values do. O(bytes).
+/// soon as there are more than `limit`, arrays and maps nest deeper than [`MAX_NESTING`], or
+/// the bytes end before the values do. O(bytes), no recursion.
 pub fn count_values(bytes: &[u8], limit: usize) -> Result<usize, DecodeError> {
     let too_short = || DecodeError::Malformed("the bytes end before the values do".to_string());
     // Big-endian length of `size` bytes at `at`.
@@ -122,14 +127,25 @@ pub fn count_values(bytes: &[u8], limit: usize) -> Result<usize, DecodeError> {
     let mut to_read: usize = 1;
     let mut at = 0;
     let mut count = 0;
+    // The values still to read in each array or map open around this one, innermost last.
+    let mut open: Vec<usize> = Vec::new();
     while to_read > 0 {
         to_read -= 1;
         count += 1;
         if count > limit {
             return Err(DecodeError::Malformed(format!("more than {limit} values")));
         }
+        if let Some(left) = open.last_mut() {
+            *left -= 1;
+        }
         let marker = *bytes.get(at).ok_or_else(too_short)?;
         at += 1;
+        let is_container = matches!(marker, 0x80..=0x9f | 0xdc..=0xdf);
+        if is_container && open.len() >= MAX_NESTING {
+            return Err(DecodeError::Malformed(format!(
+                "arrays and maps nested more than {MAX_NESTING} levels deep"
+            )));
+        }
         // What follows the marker: bytes to skip, and values to read after it.
         let (skip, values) = match marker {
             0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => (0, 0),
@@ -162,6 +178,12 @@ pub fn count_values(bytes: &[u8], limit: usize) -> Result<usize, DecodeError> {
             return Err(too_short());
         }
         to_read = to_read.saturating_add(values);
+        if values > 0 {
+            open.push(values);
+        }
+        while open.last() == Some(&0) {
+            open.pop();
+        }
     }
     Ok(count)
 }
@@ -267,11 +289,15 @@ pub fn timestamp(millis: i64) -> Msgpack {
 
 // ----- msgpack to JSON and Socket.IO arguments ----------------------------------------------
 
-/// A decoded value as a Socket.IO argument: `bin` at the top is `Arg::Binary`, anything else is
+/// A decoded value as a Socket.IO argument: `bin` (or notepack 2's ArrayBuffer) at the top is
+/// `Arg::Binary`, anything else is
 /// JSON (see [`to_json`]).
 pub fn to_arg(value: Msgpack) -> Result<Arg, DecodeError> {
     match value {
         Msgpack::Binary(bytes) => Ok(Arg::Binary(bytes)),
+        // notepack 2's ArrayBuffer (`ext 0` of any length but 1, undefined, and 8, a Date):
+        // bytes too, as `bin` is.
+        Msgpack::Ext(LEGACY_TYPE, data) if data.len() != 1 && data.len() != 8 => Ok(Arg::Binary(data)),
         other => Ok(Arg::Json(to_json(other)?)),
     }
 }
@@ -452,12 +478,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-    fn hex(bytes: &[u8]) -> String {
+    pub(crate) fn hex(bytes: &[u8]) -> String {
         let mut text = String::with_capacity(bytes.len() * 2);
         for byte in bytes {
             text.push(DIGITS[usize::from(byte >> 4)] as char);
@@ -466,7 +492,7 @@ mod tests {
         text
     }
 
-    fn unhex(text: &str) -> Vec<u8> {
+    pub(crate) fn unhex(text: &str) -> Vec<u8> {
         let digit = |c: u8| (c as char).to_digit(16).unwrap() as u8;
         text.as_bytes()
             .chunks(2)
@@ -474,18 +500,23 @@ mod tests {
             .collect()
     }
 
-    /// The vectors of `tests/node/msgpack_vectors.mjs`, made now by notepack.io itself.
-    fn notepack_vectors() -> Vec<Json> {
+    /// What the script `tests/node/<script>` prints: vectors made by an npm package itself.
+    pub(crate) fn node_vectors(script: &str) -> Json {
         let output = crate::test_tools::node()
-            .arg(crate::test_tools::node_dir().join("msgpack_vectors.mjs"))
+            .arg(crate::test_tools::node_dir().join(script))
             .output()
-            .expect("run node tests/node/msgpack_vectors.mjs");
+            .unwrap_or_else(|e| panic!("run node tests/node/{script}: {e}"));
         assert!(
             output.status.success(),
-            "msgpack_vectors.mjs failed (npm ci --prefix tests/node?): {}",
+            "{script} failed (npm ci --prefix tests/node?): {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let all: Json = serde_json::from_slice(&output.stdout).unwrap();
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// The vectors of `tests/node/msgpack_vectors.mjs`, made now by notepack.io itself.
+    fn notepack_vectors() -> Vec<Json> {
+        let all = node_vectors("msgpack_vectors.mjs");
         assert_eq!(all["notepack"], "3.0.1");
         all["vectors"].as_array().unwrap().clone()
     }

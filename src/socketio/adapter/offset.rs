@@ -1,0 +1,156 @@
+//! The offset of a logged event: the id connection state recovery appends to every event it
+//! logs, which the client sends back to say "I have everything up to here" (the reference's
+//! `yeast()` id, `socket.io-adapter/lib/contrib/yeast.ts`).
+//!
+//! A yeast id is the time in milliseconds written in base 64 with the alphabet `0-9A-Za-z-_`;
+//! the second and later ids of one millisecond add `.` and a counter from 0:
+//!
+//! ```text
+//! 1764590000000 ms, first id   ->  "PhPmfU0"        Offset { millis: 1764590000000, seed: 0 }
+//!                   second     ->  "PhPmfU0.0"      Offset { millis: 1764590000000, seed: 1 }
+//!                   third      ->  "PhPmfU0.1"      Offset { millis: 1764590000000, seed: 2 }
+//! 42["tick",3,"PhPmfU0.1"]     the event as the client gets it, the offset its last argument
+//! ```
+//!
+//! Ours never goes backwards: an id made in a millisecond earlier than the last one's (the clock
+//! was set back) continues the last one's counter, so offsets are strictly increasing and the log
+//! can be searched by them (the reference's yeast would repeat ids then).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// yeast's alphabet: digit `n` is `ALPHABET[n]`.
+const ALPHABET: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/// The most digits a part may have: 11 base-64 digits hold 66 bits, more than a `u64`.
+const MAX_DIGITS: usize = 10;
+
+/// One offset, comparable: later offsets are greater.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Offset {
+    /// Milliseconds since 1970 when it was made.
+    pub millis: u64,
+    /// 0 for the first id of its millisecond, `n + 1` for the one written `.<n>`.
+    pub seed: u64,
+}
+
+impl Offset {
+    /// The next offset after `last` made at `now_millis`: a new millisecond starts again at seed
+    /// 0; the same one (or an earlier one: the clock went back) counts on.
+    pub fn next(last: Option<Offset>, now_millis: u64) -> Offset {
+        match last {
+            Some(last) if now_millis <= last.millis => Offset {
+                millis: last.millis,
+                seed: last.seed + 1,
+            },
+            _ => Offset {
+                millis: now_millis,
+                seed: 0,
+            },
+        }
+    }
+
+    /// Reads an offset a client sent back; `None` for anything yeast never writes.
+    pub fn parse(text: &str) -> Option<Offset> {
+        let (time, counter) = match text.split_once('.') {
+            Some((time, counter)) => (time, Some(counter)),
+            None => (text, None),
+        };
+        let millis = decode(time)?;
+        let seed = match counter {
+            Some(counter) => decode(counter)?.checked_add(1)?,
+            None => 0,
+        };
+        Some(Offset { millis, seed })
+    }
+}
+
+impl std::fmt::Display for Offset {
+    /// As yeast writes it: `PhPmfU0`, `PhPmfU0.0`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&encode(self.millis))?;
+        if self.seed > 0 {
+            write!(f, ".{}", encode(self.seed - 1))?;
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds since 1970, now (the reference's `+new Date()`).
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// yeast's `encode`: `n` in base 64, most significant digit first, at least one digit.
+fn encode(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(ALPHABET[(n % 64) as usize]);
+        n /= 64;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// yeast's `decode`, strict: one to [`MAX_DIGITS`] digits of the alphabet, no leading zero
+/// (yeast never writes one, so such a text names no offset we made).
+fn decode(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > MAX_DIGITS || (text.len() > 1 && text.starts_with('0')) {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for byte in text.bytes() {
+        let digit = ALPHABET.iter().position(|each| *each == byte)? as u64;
+        n = n * 64 + digit;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_as_yeast_writes_them() {
+        // Node: require('yeast').encode(1764590000000) === 'PhPmfU0'
+        assert_eq!(encode(1_764_590_000_000), "PhPmfU0");
+        assert_eq!(encode(0), "0");
+        assert_eq!(encode(63), "_");
+        assert_eq!(encode(64), "10");
+        let first = Offset::next(None, 1_764_590_000_000);
+        let second = Offset::next(Some(first), 1_764_590_000_000);
+        let third = Offset::next(Some(second), 1_764_590_000_000);
+        assert_eq!(second.to_string(), format!("{first}.0"));
+        assert_eq!(third.to_string(), format!("{first}.1"));
+        assert!(first < second && second < third);
+        for offset in [first, second, third] {
+            assert_eq!(Offset::parse(&offset.to_string()), Some(offset));
+        }
+    }
+
+    #[test]
+    fn never_backwards() {
+        let last = Offset::next(None, 2_000);
+        let after_clock_went_back = Offset::next(Some(last), 1_000);
+        assert!(after_clock_went_back > last);
+        assert_eq!(after_clock_went_back, Offset { millis: 2_000, seed: 1 });
+        assert_eq!(
+            Offset::next(Some(after_clock_went_back), 2_001),
+            Offset { millis: 2_001, seed: 0 }
+        );
+    }
+
+    #[test]
+    fn anything_else_is_no_offset() {
+        for text in ["", ".", "a.", ".a", "a.b.c", "é", "00", "a b", "ZZZZZZZZZZZ", "a.00"] {
+            assert_eq!(Offset::parse(text), None, "{text:?}");
+        }
+        assert_eq!(Offset::parse("1.0"), Some(Offset { millis: 1, seed: 1 }));
+        assert_eq!(Offset::parse("1.-"), Some(Offset { millis: 1, seed: 63 }));
+    }
+}

@@ -1,0 +1,606 @@
+//! The in-memory adapter with connection state recovery (the reference's `SessionAwareAdapter`,
+//! `in-memory-adapter.ts`): what the server uses when `connection_state_recovery` is on and no
+//! other adapter was given.
+//!
+//! It is a [`MemoryAdapter`] for everything (rooms, operators) plus two things, per namespace:
+//!
+//! - **the log**: every event broadcast without an ack and not `volatile` (a direct
+//!   `socket.emit` too: with recovery on it is `io.to(socket.id).emit`), from the moment it is
+//!   emitted, with its [`Offset`] appended as its last argument. The log keeps the encoded
+//!   messages (one copy per event, whatever the number of sockets) and the rooms it was for.
+//! - **the sessions**: what a socket whose connection dropped leaves behind (`persist_session`:
+//!   id, pid, rooms, data), by pid.
+//!
+//! ```text
+//! io.to(id).emit("tick", 3)     log: [.., {offset "PhPmfU0", rooms [id], 42["tick",3,"PhPmfU0"]}]
+//! (the connection drops)        sessions: {pid -> {sid: id, rooms: [id, "r"], data}}
+//! io.to(id).emit("tick", 4)     log: [.., {offset "PhPmfU1", rooms [id], 42["tick",4,"PhPmfU1"]}]
+//! 40{"pid":"<pid>","offset":"PhPmfU0"}   restore_session: the session, taken out
+//!                               missed_packets: 42["tick",4,"PhPmfU1"], then 40{"sid":id,"pid":...}
+//! ```
+//!
+//! **Bounded.** Sessions go `max_disconnection_duration` after their disconnection, events
+//! `keep_events_for` after they were emitted: `max_disconnection_duration + pingInterval +
+//! pingTimeout`, since a connection that died silently is noticed only at its ping timeout,
+//! that long after the last event its client got (the reference drops events older than
+//! `maxDisconnectionDuration`, but only in a sweep every 60 s, so in effect up to a minute
+//! later). One timer on the `timers` thread drops them when the oldest of them is due (and is
+//! set again for the next one; none while both are empty). And the log holds at most
+//! `max_log_entries` events (the reference has no cap): past it the oldest go, with a warning,
+//! and a client whose offset went with them gets a new socket, as for an offset never sent.
+//!
+//! **Exactly once, in order.** A restored socket is back in its rooms and its namespace before
+//! `missed_packets` reads the log, and holds back every packet written to it until its missed
+//! ones are out (`Socket::write_logged`): an event logged before that read is replayed (and its
+//! live copy dropped, by its offset), one logged after it comes live.
+//!
+//! Threads: none of its own. The log's lock is held to take an offset and append (and to
+//! search it for a restore), never while a socket is written to or user code runs.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+
+use super::offset::now_millis;
+use super::{
+    Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, MemoryAdapter, MissedPacket,
+    MissedPackets, Offset, ServerSideEmitCallback, SessionToPersist, TimeoutError,
+};
+use crate::engineio::Message;
+use crate::socketio::broadcast::RemoteSocket;
+use crate::socketio::namespace::WeakNamespace;
+use crate::socketio::packet::{Arg, Packet, PacketData, PacketType};
+use crate::socketio::parser::Parser;
+use crate::socketio::server::ConnectionStateRecovery;
+use crate::sync::lock;
+use crate::timer::{TimerId, Timers};
+
+/// How often, at most, the warning about dropped entries repeats.
+const CAP_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// One logged event (the reference's `PersistedPacket`).
+struct LoggedPacket {
+    offset: Offset,
+    /// `opts.rooms` and `opts.except` of the broadcast: who it was for.
+    rooms: Vec<String>,
+    except: Vec<String>,
+    /// The event as it went out, its offset the last argument.
+    messages: Vec<Message>,
+    emitted_at: Instant,
+}
+
+/// A session waiting for its client.
+struct KeptSession {
+    session: SessionToPersist,
+    disconnected_at: Instant,
+}
+
+/// The log and the sessions of one namespace, under one lock.
+#[derive(Default)]
+struct Log {
+    /// Oldest first; offsets strictly increasing.
+    packets: VecDeque<LoggedPacket>,
+    /// The newest offset given (kept when the log empties, so that offsets never repeat).
+    last_offset: Option<Offset>,
+    /// By pid.
+    sessions: HashMap<String, KeptSession>,
+    /// The pending sweep, if any.
+    sweep: Option<TimerId>,
+    /// Entries dropped by the cap since the last warning, and when that was.
+    dropped_unwarned: usize,
+    last_cap_warning: Option<Instant>,
+}
+
+/// What the adapter and its sweep timer share (the timer holds it weakly: a pending sweep
+/// does not keep a closed namespace's log alive).
+struct Shared {
+    log: Mutex<Log>,
+    recovery: ConnectionStateRecovery,
+    /// How long an event stays in the log (see the module's doc).
+    keep_events_for: Duration,
+    timers: Timers,
+    /// The namespace's name, for the log lines.
+    nsp: String,
+}
+
+/// The in-memory adapter of one namespace, with sessions and the log (see the module's doc).
+pub struct SessionAwareAdapter {
+    memory: MemoryAdapter,
+    shared: Arc<Shared>,
+}
+
+impl SessionAwareAdapter {
+    /// The adapter of `nsp` (what `AdapterFactory::session_aware` makes): sessions kept for
+    /// `recovery.max_disconnection_duration`, events for `keep_events_for`.
+    pub fn new(
+        nsp: WeakNamespace,
+        recovery: ConnectionStateRecovery,
+        keep_events_for: Duration,
+        timers: Timers,
+    ) -> SessionAwareAdapter {
+        let shared = Arc::new(Shared {
+            log: Mutex::new(Log::default()),
+            recovery,
+            keep_events_for,
+            timers,
+            nsp: nsp.name().to_string(),
+        });
+        SessionAwareAdapter {
+            memory: MemoryAdapter::new(nsp),
+            shared,
+        }
+    }
+
+    /// How many events the log holds now.
+    pub fn logged_packets(&self) -> usize {
+        lock(&self.shared.log).packets.len()
+    }
+
+    /// How many sessions wait for their client now.
+    pub fn kept_sessions(&self) -> usize {
+        lock(&self.shared.log).sessions.len()
+    }
+}
+
+/// The reference's test: EVENT, no ack id, not volatile.
+fn is_logged(packet: &Packet, opts: &BroadcastOptions) -> bool {
+    packet.packet_type == PacketType::Event && packet.id.is_none() && !opts.flags.volatile
+}
+
+/// The reference's `shouldIncludePacket`: a socket in `rooms` was meant to get `packet`.
+fn is_for(rooms: &[String], packet: &LoggedPacket) -> bool {
+    let included = packet.rooms.is_empty() || rooms.iter().any(|room| packet.rooms.contains(room));
+    let excluded = rooms.iter().any(|room| packet.except.contains(room));
+    included && !excluded
+}
+
+impl Shared {
+    /// Takes the next offset, appends `packet` with it as its last argument, drops what the cap
+    /// and the age say must go; returns the offset and the messages to send.
+    fn append(
+        self: &Arc<Self>,
+        packet: &mut Packet,
+        opts: &BroadcastOptions,
+        parser: &dyn Parser,
+    ) -> (Offset, Vec<Message>) {
+        let now = Instant::now();
+        let mut log = lock(&self.log);
+        let offset = Offset::next(log.last_offset, now_millis());
+        log.last_offset = Some(offset);
+        if let PacketData::Args(args) = &mut packet.data {
+            args.push(Arg::from(offset.to_string()));
+        }
+        let messages = parser.encode(packet);
+        log.packets.push_back(LoggedPacket {
+            offset,
+            rooms: opts.rooms.clone(),
+            except: opts.except.clone(),
+            messages: messages.clone(),
+            emitted_at: now,
+        });
+        self.drop_expired(&mut log, now);
+        let mut dropped = 0;
+        while log.packets.len() > self.recovery.max_log_entries {
+            log.packets.pop_front();
+            dropped += 1;
+        }
+        if dropped > 0 {
+            log.dropped_unwarned += dropped;
+            let due = match log.last_cap_warning {
+                Some(at) => now.duration_since(at) >= CAP_WARNING_EVERY,
+                None => true,
+            };
+            if due {
+                warn!(
+                    "{}: the recovery log is full ({} events): dropped the {} oldest; a client that missed them gets a new socket",
+                    self.nsp, self.recovery.max_log_entries, log.dropped_unwarned
+                );
+                log.dropped_unwarned = 0;
+                log.last_cap_warning = Some(now);
+            }
+        }
+        self.schedule_sweep(&mut log, now);
+        (offset, messages)
+    }
+
+    /// Forgets the events emitted more than `keep_events_for` ago and the sessions
+    /// disconnected more than `max_disconnection_duration` ago.
+    fn drop_expired(&self, log: &mut Log, now: Instant) {
+        while let Some(oldest) = log.packets.front() {
+            if now.duration_since(oldest.emitted_at) <= self.keep_events_for {
+                break;
+            }
+            log.packets.pop_front();
+        }
+        let max = self.recovery.max_disconnection_duration;
+        let before = log.sessions.len();
+        log.sessions
+            .retain(|_, kept| now.duration_since(kept.disconnected_at) <= max);
+        let expired = before - log.sessions.len();
+        if expired > 0 {
+            debug!("{}: {expired} sessions expired", self.nsp);
+        }
+    }
+
+    /// Sets the sweep timer, unless one is pending, for when the first event or session
+    /// expires. (A pending one is never later than needed: what is added later expires later.)
+    fn schedule_sweep(self: &Arc<Self>, log: &mut Log, now: Instant) {
+        if log.sweep.is_some() {
+            return;
+        }
+        let packet_due = log
+            .packets
+            .front()
+            .map(|packet| packet.emitted_at + self.keep_events_for);
+        let session_due = log
+            .sessions
+            .values()
+            .map(|kept| kept.disconnected_at + self.recovery.max_disconnection_duration)
+            .min();
+        let first_due = match (packet_due, session_due) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return,
+        };
+        let due = first_due.saturating_duration_since(now);
+        // One millisecond past the deadline, so that what expires then is expired.
+        let delay = due + Duration::from_millis(1);
+        let weak: Weak<Shared> = Arc::downgrade(self);
+        log.sweep = Some(self.timers.set_timeout(delay, move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.sweep();
+            }
+        }));
+    }
+
+    /// On `timers`: the sweep (the reference's 60 s `setInterval`).
+    fn sweep(self: &Arc<Self>) {
+        let now = Instant::now();
+        let mut log = lock(&self.log);
+        log.sweep = None;
+        self.drop_expired(&mut log, now);
+        self.schedule_sweep(&mut log, now);
+    }
+}
+
+impl Adapter for SessionAwareAdapter {
+    fn server_count(&self) -> usize {
+        self.memory.server_count()
+    }
+
+    fn add_all(&self, id: &str, rooms: &[String]) {
+        self.memory.add_all(id, rooms)
+    }
+
+    fn del(&self, id: &str, room: &str) {
+        self.memory.del(id, room)
+    }
+
+    fn del_all(&self, id: &str) {
+        self.memory.del_all(id)
+    }
+
+    /// A logged event gets its offset, goes in the log, then to the sockets; anything else is
+    /// the in-memory adapter's broadcast.
+    fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        if !is_logged(packet, opts) {
+            return self.memory.broadcast(packet, opts);
+        }
+        let Some(nsp) = self.memory.nsp().upgrade() else {
+            return;
+        };
+        let mut packet = self.memory.own_packet(packet);
+        let (offset, messages) = self.shared.append(&mut packet, opts, nsp.parser());
+        self.memory.deliver(&packet, messages, opts, Some(offset));
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &Packet,
+        opts: &BroadcastOptions,
+        client_count: ClientCountCallback,
+        ack: ClientAckCallback,
+    ) {
+        self.memory.broadcast_with_ack(packet, opts, client_count, ack)
+    }
+
+    fn sockets(&self, rooms: &[String]) -> HashSet<String> {
+        self.memory.sockets(rooms)
+    }
+
+    fn socket_rooms(&self, id: &str) -> Option<HashSet<String>> {
+        self.memory.socket_rooms(id)
+    }
+
+    fn fetch_sockets(&self, opts: &BroadcastOptions) -> Result<Vec<RemoteSocket>, TimeoutError> {
+        self.memory.fetch_sockets(opts)
+    }
+
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
+        self.memory.add_sockets(opts, rooms)
+    }
+
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
+        self.memory.del_sockets(opts, rooms)
+    }
+
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        self.memory.disconnect_sockets(opts, close)
+    }
+
+    fn server_side_emit(&self, event: &str, args: Vec<Arg>, ack: Option<ServerSideEmitCallback>) {
+        self.memory.server_side_emit(event, args, ack)
+    }
+
+    /// Keeps the session for `max_disconnection_duration` (a second one under the same pid
+    /// replaces the first).
+    fn persist_session(&self, session: SessionToPersist) {
+        let now = Instant::now();
+        info!(
+            "{}: keeping the session of socket {} for {} ms",
+            self.shared.nsp,
+            session.sid,
+            self.shared.recovery.max_disconnection_duration.as_millis()
+        );
+        let mut log = lock(&self.shared.log);
+        let pid = session.pid.clone();
+        log.sessions.insert(
+            pid,
+            KeptSession {
+                session,
+                disconnected_at: now,
+            },
+        );
+        self.shared.schedule_sweep(&mut log, now);
+    }
+
+    /// The session of `pid`, taken out (one restore per disconnection: a second client with
+    /// the same pid gets a new socket), if it has not expired and `offset` is in the log.
+    fn restore_session(&self, pid: &str, offset: &str) -> Option<SessionToPersist> {
+        let now = Instant::now();
+        let mut log = lock(&self.shared.log);
+        let Some(kept) = log.sessions.get(pid) else {
+            debug!("{}: no session for this pid (unknown, or expired)", self.shared.nsp);
+            return None;
+        };
+        if now.duration_since(kept.disconnected_at) > self.shared.recovery.max_disconnection_duration {
+            debug!(
+                "{}: the session of socket {} has expired",
+                self.shared.nsp, kept.session.sid
+            );
+            log.sessions.remove(pid);
+            return None;
+        }
+        let known = match Offset::parse(offset) {
+            Some(offset) => position(&log.packets, offset).is_some(),
+            None => false,
+        };
+        if !known {
+            // The reference keeps the session then: its client may still come back with an
+            // offset the log holds.
+            debug!(
+                "{}: offset {offset:?} is not in the log (never sent, or dropped): no recovery for socket {}",
+                self.shared.nsp, kept.session.sid
+            );
+            return None;
+        }
+        log.sessions.remove(pid).map(|kept| kept.session)
+    }
+
+    fn missed_packets(&self, offset: &str, rooms: &[String]) -> Option<MissedPackets> {
+        let offset = Offset::parse(offset)?;
+        let log = lock(&self.shared.log);
+        let index = position(&log.packets, offset)?;
+        let mut packets = Vec::new();
+        for logged in log.packets.iter().skip(index + 1) {
+            if is_for(rooms, logged) {
+                packets.push(MissedPacket {
+                    offset: logged.offset,
+                    messages: logged.messages.clone(),
+                });
+            }
+        }
+        // `offset` is in the log, so the log is not empty.
+        let newest = log.packets.back().map_or(offset, |packet| packet.offset);
+        Some(MissedPackets { packets, newest })
+    }
+
+    fn rooms(&self) -> HashMap<String, HashSet<String>> {
+        self.memory.rooms()
+    }
+
+    fn room_size(&self, room: &str) -> usize {
+        self.memory.room_size(room)
+    }
+
+    fn events(&self) -> &AdapterEvents {
+        self.memory.events()
+    }
+}
+
+/// Where `offset` is in the log (a binary search: offsets only grow).
+fn position(packets: &VecDeque<LoggedPacket>, offset: Offset) -> Option<usize> {
+    packets.binary_search_by(|packet| packet.offset.cmp(&offset)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socketio::adapter::{AdapterFactory, BroadcastFlags};
+    use crate::socketio::namespace::Namespace;
+    use serde_json::json;
+
+    const SHORT: Duration = Duration::from_millis(50);
+
+    /// A namespace `/` (in-memory adapter, no sockets) and a session-aware adapter of it.
+    fn adapter(recovery: ConnectionStateRecovery, keep_events_for: Duration) -> (Namespace, SessionAwareAdapter) {
+        let timers = Timers::start().unwrap();
+        let nsp = Namespace::new(
+            "/",
+            timers.clone(),
+            &AdapterFactory::in_memory(),
+            Some(recovery.clone()),
+            crate::socketio::parser::default_parser(),
+        );
+        let adapter = SessionAwareAdapter::new(nsp.downgrade(), recovery, keep_events_for, timers);
+        (nsp, adapter)
+    }
+
+    fn event(name: &str) -> Packet {
+        Packet {
+            packet_type: PacketType::Event,
+            nsp: "/".to_string(),
+            id: None,
+            data: PacketData::Args(vec![Arg::from(name)]),
+        }
+    }
+
+    fn to(rooms: &[&str]) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: rooms.iter().map(|room| room.to_string()).collect(),
+            ..BroadcastOptions::default()
+        }
+    }
+
+    fn session(sid: &str, pid: &str, rooms: &[&str]) -> SessionToPersist {
+        SessionToPersist {
+            sid: sid.to_string(),
+            pid: pid.to_string(),
+            rooms: rooms.iter().map(|room| room.to_string()).collect(),
+            data: json!({"n": 1}),
+        }
+    }
+
+    /// The offsets of the events logged so far, oldest first.
+    fn offsets(adapter: &SessionAwareAdapter) -> Vec<String> {
+        let log = lock(&adapter.shared.log);
+        log.packets.iter().map(|packet| packet.offset.to_string()).collect()
+    }
+
+    /// Polls `done` for up to 5 s.
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "not within 5 s: {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn logs_events_with_their_offset_last_and_nothing_else() {
+        let (_nsp, adapter) = adapter(ConnectionStateRecovery::default(), Duration::from_secs(60));
+        adapter.broadcast(&event("a"), &to(&[]));
+        let mut with_ack = event("b");
+        with_ack.id = Some(1);
+        adapter.broadcast(&with_ack, &to(&[]));
+        let volatile = BroadcastOptions {
+            flags: BroadcastFlags {
+                volatile: true,
+                ..BroadcastFlags::default()
+            },
+            ..to(&[])
+        };
+        adapter.broadcast(&event("c"), &volatile);
+        adapter.broadcast(&event("d"), &to(&["room"]));
+        let logged = offsets(&adapter);
+        assert_eq!(logged.len(), 2, "acks and volatile events are not logged");
+        let log = lock(&adapter.shared.log);
+        let first = &log.packets[0];
+        assert_eq!(
+            first.messages,
+            vec![Message::Text(format!(r#"2["a","{}"]"#, logged[0]))]
+        );
+        assert!(log.packets[0].offset < log.packets[1].offset);
+    }
+
+    #[test]
+    fn a_session_is_restored_once_with_what_its_rooms_missed() {
+        let (_nsp, adapter) = adapter(ConnectionStateRecovery::default(), Duration::from_secs(60));
+        adapter.broadcast(&event("seen"), &to(&[]));
+        let seen = offsets(&adapter)[0].clone();
+        adapter.persist_session(session("S", "P", &["S", "r"]));
+        adapter.broadcast(&event("direct"), &to(&["S"]));
+        adapter.broadcast(&event("other room"), &to(&["x"]));
+        adapter.broadcast(&event("room r"), &to(&["r"]));
+        let all_but_r = BroadcastOptions {
+            except: vec!["r".to_string()],
+            ..to(&[])
+        };
+        adapter.broadcast(&event("all but r"), &all_but_r);
+        adapter.broadcast(&event("all"), &to(&[]));
+
+        assert_eq!(adapter.restore_session("P", "never sent"), None);
+        assert_eq!(adapter.restore_session("unknown", &seen), None);
+        let restored = adapter.restore_session("P", &seen).expect("restored");
+        assert_eq!(restored, session("S", "P", &["S", "r"]));
+        assert_eq!(adapter.restore_session("P", &seen), None, "a session is restored once");
+
+        let missed = adapter.missed_packets(&seen, &restored.rooms).unwrap();
+        let names: Vec<String> = missed
+            .packets
+            .iter()
+            .map(|packet| match &packet.messages[0] {
+                Message::Text(text) => {
+                    let args: serde_json::Value = serde_json::from_str(&text[1..]).unwrap();
+                    args[0].as_str().unwrap().to_string()
+                }
+                Message::Binary(_) => panic!("text expected"),
+            })
+            .collect();
+        assert_eq!(names, ["direct", "room r", "all"]);
+        let all = offsets(&adapter);
+        assert_eq!(missed.newest.to_string(), all[all.len() - 1]);
+        assert_eq!(adapter.missed_packets("never sent", &restored.rooms), None);
+    }
+
+    #[test]
+    fn the_cap_drops_the_oldest() {
+        let recovery = ConnectionStateRecovery {
+            max_log_entries: 3,
+            ..ConnectionStateRecovery::default()
+        };
+        let (_nsp, adapter) = adapter(recovery, Duration::from_secs(60));
+        for name in ["1", "2", "3"] {
+            adapter.broadcast(&event(name), &to(&[]));
+        }
+        let first_three = offsets(&adapter);
+        adapter.persist_session(session("S", "P", &["S"]));
+        adapter.broadcast(&event("4"), &to(&[]));
+        let now = offsets(&adapter);
+        assert_eq!(now.len(), 3);
+        assert_eq!(now[..2], first_three[1..]);
+        // The offset that went: no recovery (the session stays for a better offset).
+        assert_eq!(adapter.restore_session("P", &first_three[0]), None);
+        assert!(adapter.restore_session("P", &first_three[1]).is_some());
+    }
+
+    #[test]
+    fn sessions_and_events_expire_on_the_timers_thread() {
+        let recovery = ConnectionStateRecovery {
+            max_disconnection_duration: SHORT,
+            ..ConnectionStateRecovery::default()
+        };
+        let (_nsp, adapter) = adapter(recovery, SHORT * 2);
+        adapter.broadcast(&event("a"), &to(&[]));
+        let offset = offsets(&adapter)[0].clone();
+        adapter.persist_session(session("S", "P", &["S"]));
+        assert_eq!((adapter.kept_sessions(), adapter.logged_packets()), (1, 1));
+        // Nothing calls the adapter from here: only its timer can empty it.
+        eventually("the session expires", || adapter.kept_sessions() == 0);
+        eventually("the event expires", || adapter.logged_packets() == 0);
+        assert_eq!(
+            lock(&adapter.shared.log).sweep,
+            None,
+            "no timer left once both are empty"
+        );
+        assert_eq!(adapter.restore_session("P", &offset), None);
+        // Past its duration a session is refused, whether its timer has run yet or not.
+        adapter.broadcast(&event("b"), &to(&[]));
+        let offset = offsets(&adapter)[0].clone();
+        adapter.persist_session(session("S", "P", &["S"]));
+        std::thread::sleep(SHORT + Duration::from_millis(5));
+        assert_eq!(adapter.restore_session("P", &offset), None);
+    }
+}
