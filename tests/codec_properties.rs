@@ -27,12 +27,12 @@ use socketio_book::engineio::jsonp;
 use socketio_book::engineio::packet::{self as engine, Packet as EnginePacket};
 use socketio_book::engineio::packet_v3::{self, Payload};
 use socketio_book::http::parse_query;
+use socketio_book::msgpack;
 use socketio_book::socketio::adapter::redis::classic_messages::{
     BroadcastMessage, Request, RequestKind, Response, ResponseKind, request_type,
 };
 use socketio_book::socketio::adapter::redis::cluster_messages::{self, ClusterMessage, MessageBody};
 use socketio_book::socketio::adapter::redis::messages::{WireOptions, WirePacket, WireSocket};
-use socketio_book::socketio::adapter::redis::msgpack;
 use socketio_book::socketio::packet::{
     Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode, nested_bytes,
     nested_bytes_of, validate_packet,

@@ -22,7 +22,7 @@
 use libfuzzer_sys::fuzz_target;
 use rmpv::Value as Msgpack;
 use serde_json::Value as Json;
-use socketio_book::socketio::adapter::redis::msgpack::{decode, encode, from_arg, from_json, to_arg, to_json};
+use socketio_book::msgpack::{decode, encode, from_arg, from_json, to_arg, to_json};
 use socketio_book::socketio::packet::Arg;
 use socketio_book_fuzz::{CountingAllocator, memory_bound, peak_heap_during, placeholder, same_javascript_value};
 
