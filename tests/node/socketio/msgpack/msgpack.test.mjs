@@ -46,7 +46,9 @@ for (const kind of Object.keys(KINDS)) {
       const answered = waitEvent(socket, 'ask-answered');
       socket.emit('emit-with-ack', 'q?');
       assert.deepEqual(normalize(await within(5000, answered, 'no ask-answered')), [{ got: 'q?', bytes: Buffer.from([7]) }]);
-      // A broadcast with acks (the adapter's packet, `nsp` before `id`).
+      // A broadcast with acks (the adapter's packet, `nsp` before `id`). It asks every socket of
+      // "/": first wait until the previous test's client has left, or it is asked too.
+      await aloneOnTheNamespace(socket);
       socket.once('ask', (question, answer) => answer('ok'));
       assert.deepEqual(await emitAck(socket, 'broadcast-with-ack', 'all?'), [{ err: null, count: 1 }]);
     });
@@ -87,6 +89,17 @@ for (const kind of Object.keys(KINDS)) {
 }
 
 /** A raw WebSocket session of /socket.io/: resolves with it once the open packet is read. */
+/** Waits until `fetch-sockets` lists only `socket` on its namespace (5 s at most). */
+async function aloneOnTheNamespace(socket) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const [sockets] = await emitAck(socket, 'fetch-sockets', null);
+    if (sockets.length === 1 && sockets[0].id === socket.id) return;
+    if (Date.now() > deadline) assert.fail(`other sockets stay on the namespace: ${JSON.stringify(sockets)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function rawSession(t) {
   const url = SERVER_URL.replace('http', 'ws') + '/socket.io/?EIO=4&transport=websocket';
   const ws = new WebSocket(url);
