@@ -9,20 +9,31 @@
 //! core 1: taskset -c 1  loadgen CASE ... --port P --server-pid PID           (one thread)
 //! ```
 //!
+//! The `cluster` case (issue 10) runs two servers of a kind on one Redis (`--redis`), Rust + Rust
+//! beside Node + Node (socketioxide's peer has no Redis adapter: `n/a`), all three processes on
+//! core 0 (two servers on one core each would need more cores than the machine has with a load
+//! client):
+//!
+//! ```text
+//! core 0: taskset -c 0  redis-server;  interop --redis URL (twice) | node_reference.mjs --redis URL (twice)
+//! core 1: taskset -c 1  loadgen cluster ... --port A,B --server-pid PA,PB
+//! ```
+//!
 //! Each case runs `BENCH_REPS` times (3; 1 in quick mode) on each server, the order of the servers
 //! turning by one each repetition; the table shows the medians, ours beside socketioxide's and
 //! Node's, both ratios (ours ÷ socketioxide, ours ÷ Node) and the targets: issue 15's against
 //! socketioxide, issue 5's against Node (issue 9's for `broadcast-ack` and `fetch-sockets`, issue
-//! 12's for the broadcast's floor, issue 11's for `throughput-recover`, measured against our own
-//! `throughput-event`).
+//! 10's for `cluster`, issue 12's for the broadcast's floor, issue 11's for `throughput-recover`,
+//! measured against our own `throughput-event`).
 //!
 //! The cases: `connect-websocket`, `connect-upgrade`, `rtt`, `throughput`, `throughput-event` and
 //! `throughput-recover` (each answer an event, without and with `--recover`), `broadcast` (with the
 //! floor, on our server: the same frame written to the same clients by one plain loop of
 //! `send(2)`, so that the broadcast's time reads as a multiple of what the system calls alone
-//! take), `broadcast-ack`, `fetch-sockets`, `idle` (WebSocket clients held), `idle-polling`
-//! (polling-only clients held, a GET always waiting), `scale`, and `soak` (ours only: sessions
-//! churned in two rounds in one server process, RSS and threads read after each batch).
+//! take), `broadcast-ack`, `fetch-sockets`, `cluster` (two servers on one Redis, above),
+//! `idle` (WebSocket clients held), `idle-polling` (polling-only clients held, a GET always
+//! waiting), `scale`, and `soak` (ours only: sessions churned in two rounds in one server
+//! process, RSS and threads read after each batch).
 //!
 //! The load client reads the server's CPU, RSS, threads and file descriptors from `/proc/PID` and
 //! its own CPU from `/proc/self`; a client above 85 % of its core is flagged, since then the
@@ -81,11 +92,18 @@ impl Server {
 }
 
 /// Cases a server does not run, and why (shown as `n/a` in its column).
-const NOT_APPLICABLE: &[(&str, Server, &str)] = &[(
-    "throughput-recover",
-    Server::Socketioxide,
-    "the peer has no connection state recovery",
-)];
+const NOT_APPLICABLE: &[(&str, Server, &str)] = &[
+    (
+        "cluster",
+        Server::Socketioxide,
+        "its peer has no Redis adapter; socketioxide's own cannot be mixed with socket.io's, and issue 10 compares with Node + Node",
+    ),
+    (
+        "throughput-recover",
+        Server::Socketioxide,
+        "the peer has no connection state recovery",
+    ),
+];
 
 fn not_applicable(case: &str, server: Server) -> Option<&'static str> {
     NOT_APPLICABLE
@@ -258,6 +276,35 @@ const CASES: &[Case] = &[
         loadgen: "fetch-sockets",
         full: &["--clients", "10000", "--rounds", "10", "--interval-ms", "300"],
         quick: &["--clients", "2000", "--rounds", "5", "--interval-ms", "300"],
+        rust_only: &[],
+        heartbeat_ms: DEFAULT_HEARTBEAT,
+        rust_server_only: false,
+        limit_s: 300,
+        server_flags: &[],
+    },
+    Case {
+        name: "cluster",
+        loadgen: "cluster",
+        full: &[
+            "--clients",
+            "2000",
+            "--broadcasts",
+            "20",
+            "--rounds",
+            "10",
+            "--interval-ms",
+            "300",
+        ],
+        quick: &[
+            "--clients",
+            "2000",
+            "--broadcasts",
+            "5",
+            "--rounds",
+            "5",
+            "--interval-ms",
+            "300",
+        ],
         rust_only: &[],
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
@@ -564,6 +611,50 @@ const METRICS: &[Metric] = &[
         Target::None,
     ),
     c("fetch-sockets", "client CPU ms/fetch", "client_cpu_ms_per_fetch"),
+    m(
+        "cluster",
+        "broadcast: all have it p50 ms",
+        "broadcast.all_have_it_p50_ms",
+        Target::RatioAtMost(0.5),
+    ),
+    m(
+        "cluster",
+        "broadcast: all have it p99 ms",
+        "broadcast.all_have_it_p99_ms",
+        Target::RatioAtMost(0.5),
+    ),
+    m(
+        "cluster",
+        "broadcast: lost deliveries",
+        "broadcast.lost",
+        Target::RustAtMost(0.0),
+    ),
+    m(
+        "cluster",
+        "broadcast: servers' CPU ms/broadcast",
+        "broadcast.server_cpu_ms_per_broadcast",
+        Target::RatioAtMost(0.5),
+    ),
+    c(
+        "cluster",
+        "broadcast: client CPU ms/broadcast",
+        "broadcast.client_cpu_ms_per_broadcast",
+    ),
+    m("cluster", "fetch p50 ms", "fetch.p50_ms", Target::RatioAtMost(0.5)),
+    m("cluster", "fetch max ms", "fetch.max_ms", Target::None),
+    m(
+        "cluster",
+        "sockets listed, min",
+        "fetch.count_min",
+        Target::RustAllClients,
+    ),
+    m(
+        "cluster",
+        "fetch: servers' CPU ms/fetch",
+        "fetch.server_cpu_ms_per_fetch",
+        Target::RatioAtMost(0.5),
+    ),
+    c("cluster", "fetch: client CPU ms/fetch", "fetch.client_cpu_ms_per_fetch"),
     m("idle", "RSS kB/client", "rss_per_client_kb", Target::RatioAtMost(1.0)),
     m("idle", "RSS MB total", "server_after.rss_mb", Target::None),
     m("idle", "threads", "threads", Target::None),
@@ -836,12 +927,14 @@ struct Running {
     pid: u32,
 }
 
+/// One server on core 0 with the case's heartbeat and `flags` (the case's own, e.g. `--recover`,
+/// and the cluster case's `--redis URL`).
 fn start_server(
     server: Server,
     bins: &Binaries,
     log: &Path,
     heartbeat_ms: (u64, u64),
-    flags: &[&str],
+    flags: &[String],
 ) -> Result<Running, String> {
     let mut command = Command::new("taskset");
     command.arg("-c").arg("0");
@@ -903,8 +996,11 @@ fn start_server(
     }
 }
 
-/// Runs the load client against a running server; its JSON.
-fn run_loadgen(loadgen: &Path, case: &Case, args: &[String], running: &Running) -> Result<Value, String> {
+/// Runs the load client against the running servers (one, or the two of a cluster); its JSON.
+fn run_loadgen(loadgen: &Path, case: &Case, args: &[String], servers: &[Running]) -> Result<Value, String> {
+    // `--port A,B --server-pid PA,PB`
+    let ports: Vec<String> = servers.iter().map(|s| s.port.to_string()).collect();
+    let pids: Vec<String> = servers.iter().map(|s| s.pid.to_string()).collect();
     let mut command = Command::new("taskset");
     command
         .arg("-c")
@@ -912,12 +1008,7 @@ fn run_loadgen(loadgen: &Path, case: &Case, args: &[String], running: &Running) 
         .arg(loadgen)
         .arg(case.loadgen)
         .args(args)
-        .args([
-            "--port",
-            &running.port.to_string(),
-            "--server-pid",
-            &running.pid.to_string(),
-        ])
+        .args(["--port", &ports.join(","), "--server-pid", &pids.join(",")])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -969,6 +1060,66 @@ fn derive(result: &mut Value) {
     }
 }
 
+/// `redis-server` on core 0 for the cluster case: a free port, no persistence.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+fn start_redis(log: &Path) -> Result<Redis, String> {
+    let binary = ["/usr/bin/redis-server", "redis-server"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .ok_or("the cluster case needs redis-server: apt-get install redis-server")?;
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("a free port for redis-server: {e}"))?
+        .port();
+    let dir = log.parent().unwrap_or(Path::new("."));
+    let mut command = Command::new("taskset");
+    command
+        .args(["-c", "0", binary, "--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(log);
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // PING: it is ready.
+        let pong = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
+            stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+            stream.write_all(b"PING\r\n")?;
+            let mut answer = [0u8; 7];
+            std::io::Read::read_exact(&mut stream, &mut answer)?;
+            Ok(&answer == b"+PONG\r\n")
+        });
+        if matches!(pong, Ok(true)) {
+            return Ok(Redis { child, port });
+        }
+        if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "redis-server did not start on port {port}; see {}",
+                log.display()
+            ));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn one_run(
     server: Server,
     case: &Case,
@@ -977,18 +1128,45 @@ fn one_run(
     logs: &Path,
     label: &str,
 ) -> Result<Value, String> {
-    let log = logs.join(format!("{}-{}-{label}.log", case.name, server.name()));
-    let running = start_server(server, bins, &log, case.heartbeat_ms, case.server_flags)?;
+    // The cluster case: two servers on one Redis; the others: one server alone.
+    let mut redis = None;
+    let mut names = vec![""];
+    let mut flags: Vec<String> = case.server_flags.iter().map(|f| f.to_string()).collect();
+    if case.loadgen == "cluster" {
+        let started = start_redis(&logs.join(format!("{}-{}-redis-{label}.log", case.name, server.name())))?;
+        flags.extend(["--redis".to_string(), format!("redis://127.0.0.1:{}", started.port)]);
+        redis = Some(started);
+        names = vec!["-a", "-b"];
+    }
+    let mut servers = Vec::new();
+    let mut failed = None;
+    for name in names {
+        let log = logs.join(format!("{}-{}{name}-{label}.log", case.name, server.name()));
+        match start_server(server, bins, &log, case.heartbeat_ms, &flags) {
+            Ok(running) => servers.push(running),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
     let mut args = args.to_vec();
     if server == Server::Rust {
         args.extend(case.rust_only.iter().map(|a| a.to_string()));
     }
-    let result = run_loadgen(&bins.loadgen, case, &args, &running);
-    let exited = stop_server(running);
+    let result = match failed {
+        Some(e) => Err(e),
+        None => run_loadgen(&bins.loadgen, case, &args, &servers),
+    };
+    let exited: Vec<String> = servers.into_iter().filter_map(stop_server).collect();
+    if let Some(mut redis) = redis {
+        let _ = redis.child.kill();
+        let _ = redis.child.wait();
+    }
     thread::sleep(Duration::from_millis(500));
     let mut result = result?;
-    if let Some(exited) = exited {
-        result["server_exited"] = json!(exited);
+    if !exited.is_empty() {
+        result["server_exited"] = json!(exited.join("; "));
     }
     derive(&mut result);
     Ok(result)
@@ -1064,6 +1242,18 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("max_ms"),
             pick("count_min"),
             pick("server_cpu_ms_per_fetch"),
+            pick("connect.connected")
+        ),
+        "cluster" => format!(
+            "broadcast: all have it p50 {} ms, p99 {} ms, lost {}, {} ms CPU/broadcast; fetch p50 {} ms, \
+             listed min {}, {} ms CPU/fetch; connected {}",
+            pick("broadcast.all_have_it_p50_ms"),
+            pick("broadcast.all_have_it_p99_ms"),
+            pick("broadcast.lost"),
+            pick("broadcast.server_cpu_ms_per_broadcast"),
+            pick("fetch.p50_ms"),
+            pick("fetch.count_min"),
+            pick("fetch.server_cpu_ms_per_fetch"),
             pick("connect.connected")
         ),
         _ => format!(

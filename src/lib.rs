@@ -15,6 +15,7 @@
 //! |              | `www.rs`, `www/`         | `index.pug` as `index.html`, our client `socket.io.js`, the app's routes |
 //! |              | `interval.rs`            | `setInterval` / `clearInterval` as a thread and a channel |
 //! | the next sections | `examples/gif_chat/` | the book's GIF chat (11.4 to 11.6): namespaces `/room` and `/chat`, rooms, a session shared with Socket.IO, SQLite, uploads (NOTES.md section 10) |
+//! | several servers | `examples/cluster/` | two chapter servers on one Redis (`--redis`) behind nginx or HAProxy with sticky sessions: the two configurations and `run`, which starts them all (NOTES.md section 11) |
 //! | admin UI     | `admin/mod.rs`           | `instrument(io, options)`: `@socket.io/admin-ui`'s server half, `config`, `all_sockets` |
 //! |              | `admin/auth.rs`          | no log-in, or basic auth against a bcrypt hash; `session` ids |
 //! |              | `admin/stats.rs`         | `server_stats` every 2 s from the engine's events (packets, bytes, connections) |

@@ -22,35 +22,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// `kill -SIGNAL pid`.
 fn signal(server: &EchoServer, signal: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &server.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    if signal == "STOP" {
-        wait_until_stopped(server.pid());
-    }
-}
-
-/// `kill` returns once the signal is sent; each thread stops when the kernel next gets to it
-/// (on a busy machine, a thread may still answer one more message). Waits until every thread
-/// of `pid` shows state `T` in `/proc/PID/task/TID/stat`.
-fn wait_until_stopped(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc/PID/task");
-        let all_stopped = tasks.flatten().all(|task| {
-            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-            // "TID (name) STATE ...": the state follows the last ')'.
-            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next());
-            matches!(state, Some(Some('T' | 't')) | None)
-        });
-        if all_stopped {
-            return;
-        }
-        assert!(Instant::now() < deadline, "process {pid} did not stop after SIGSTOP");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    support::signal(server.pid(), signal);
 }
 
 /// Waits until `channel` has `count` subscribers: the servers have (re)subscribed.

@@ -1,4 +1,4 @@
-//! The msgpack decoder of the Redis adapters (`redis::msgpack`, notepack.io's format): any
+//! The msgpack decoder of the Redis adapters (`msgpack`, notepack.io's format): any
 //! bytes, as a message arrives from Redis, to `decode`, then to the JSON and the Socket.IO
 //! argument a handler gets (`to_json`, `to_arg`):
 //!

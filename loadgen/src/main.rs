@@ -28,12 +28,19 @@
 //! ```
 //!
 //! ```text
-//! loadgen CASE --port P --server-pid PID [--clients N] [--concurrency C]
+//! loadgen CASE --port P[,P2] --server-pid PID[,PID2] [--clients N] [--concurrency C]
 //!              [--transport websocket|upgrade|polling] [--duration S] [--inflight K]
 //!              [--broadcasts B] [--floor F] [--interval-ms MS] [--hold S] [--warmup S] [--rounds R]
 //!              [--sessions N] [--emits E] [--settle S] [--answer ack|event]
 //! CASE: connect | rtt | throughput | broadcast | broadcast-ack | fetch-sockets | idle | scale | soak
+//!       | cluster
 //! ```
+//!
+//! With several servers (`--port A,B --server-pid PA,PB`, a cluster on one Redis; every case but
+//! `soak`) client i connects to server i mod 2, so client 0, the one that sends the orders, is a client of A; the
+//! server figures are sums over the servers. `cluster` is `broadcast` then `fetch-sockets` on one
+//! set of clients: a broadcast from a client of A to every client of both, then `fetchSockets()`
+//! of every socket of the cluster, asked of A.
 //!
 //! Prints one JSON object on stdout: the case's figures, the server's CPU, RSS, threads and file
 //! descriptors (from /proc/PID) and the load client's own CPU (from /proc/self), so that the
@@ -74,8 +81,10 @@ enum Transport {
 
 struct Args {
     case: String,
-    port: u16,
-    server_pid: u32,
+    /// One server, or the servers of a cluster.
+    ports: Vec<u16>,
+    /// Their processes, in the same order.
+    server_pids: Vec<u32>,
     clients: usize,
     concurrency: usize,
     transport: Transport,
@@ -106,8 +115,8 @@ impl Args {
         let case = raw.next().ok_or("usage: loadgen CASE --port P --server-pid PID ...")?;
         let mut args = Args {
             case,
-            port: 0,
-            server_pid: 0,
+            ports: Vec::new(),
+            server_pids: Vec::new(),
             clients: 1000,
             concurrency: 50,
             transport: Transport::WebSocket,
@@ -129,9 +138,13 @@ impl Args {
             fn num<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
                 value.parse().map_err(|_| format!("{flag}: bad value {value}"))
             }
+            // `A` or `A,B`.
+            fn list<T: std::str::FromStr>(flag: &str, value: &str) -> Result<Vec<T>, String> {
+                value.split(',').map(|one| num(flag, one)).collect()
+            }
             match flag.as_str() {
-                "--port" => args.port = num(&flag, &value)?,
-                "--server-pid" => args.server_pid = num(&flag, &value)?,
+                "--port" => args.ports = list(&flag, &value)?,
+                "--server-pid" => args.server_pids = list(&flag, &value)?,
                 "--clients" => args.clients = num(&flag, &value)?,
                 "--concurrency" => args.concurrency = num(&flag, &value)?,
                 "--duration" => args.duration = num(&flag, &value)?,
@@ -163,8 +176,11 @@ impl Args {
                 _ => return Err(format!("unknown flag {flag}")),
             }
         }
-        if args.port == 0 || args.server_pid == 0 {
-            return Err("--port and --server-pid are required".into());
+        if args.ports.is_empty() || args.ports.len() != args.server_pids.len() {
+            return Err("--port and --server-pid are required, as many of each".into());
+        }
+        if args.case == "soak" && args.ports.len() > 1 {
+            return Err("soak: one server (one --port, one --server-pid)".into());
         }
         Ok(args)
     }
@@ -233,10 +249,11 @@ struct Sample {
 }
 
 impl Sample {
-    fn take(pid: u32) -> Sample {
+    /// The servers' CPU is the sum over `pids`.
+    fn take(pids: &[u32]) -> Sample {
         Sample {
             at: Instant::now(),
-            server: cpu_seconds(&pid.to_string()),
+            server: pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum(),
             client: cpu_seconds("self"),
         }
     }
@@ -981,7 +998,7 @@ fn delivery_times(shared: &Shared, seqs: std::ops::Range<usize>) -> (Vec<u64>, V
 /// Returns when every attempt has succeeded or failed (or too many failed).
 async fn connect_clients(
     shared: &Rc<Shared>,
-    port: u16,
+    ports: &[u16],
     n: usize,
     concurrency: usize,
     transport: Transport,
@@ -999,6 +1016,7 @@ async fn connect_clients(
         let shared = shared.clone();
         let modes = modes.clone();
         let sender = if idx == 0 { sender.take() } else { None };
+        let port = ports[idx % ports.len()];
         tokio::task::spawn_local(async move {
             let started = Instant::now();
             let attempt = async {
@@ -1068,9 +1086,16 @@ fn connect_json(shared: &Shared, launched: usize, started: Instant) -> Value {
     })
 }
 
-fn server_state(pid: u32) -> Value {
-    let (rss, threads) = rss_and_threads(pid);
-    json!({ "rss_kb": rss, "threads": threads, "fds": fd_count(pid) })
+/// RSS, threads and file descriptors, summed over the servers.
+fn server_state(pids: &[u32]) -> Value {
+    let (mut rss, mut threads, mut fds) = (0, 0, 0);
+    for &pid in pids {
+        let (one_rss, one_threads) = rss_and_threads(pid);
+        rss += one_rss;
+        threads += one_threads;
+        fds += fd_count(pid);
+    }
+    json!({ "rss_kb": rss, "threads": threads, "fds": fds })
 }
 
 async fn sleep_secs(secs: f64) {
@@ -1080,15 +1105,173 @@ async fn sleep_secs(secs: f64) {
 // ---------------------------------------------------------------------------------------------
 // The cases
 
+/// Client 0 asks for the broadcast rounds `seqs`, `interval_ms` apart; returns once every
+/// connected client has had all of them (or after 5 s more).
+async fn send_broadcasts(
+    shared: &Shared,
+    order_tx: &mpsc::UnboundedSender<Order>,
+    seqs: std::ops::Range<usize>,
+    interval_ms: u64,
+    connected: usize,
+) {
+    let expected = (seqs.end * connected) as u64;
+    for seq in seqs {
+        let _ = order_tx.send(Order::Broadcast(seq as u32));
+        tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+    }
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while shared.broadcast_received.get() < expected && Instant::now() < give_up {
+        sleep_secs(0.05).await;
+    }
+}
+
+/// `broadcast`: client 0 asks for `args.broadcasts` broadcasts, `args.interval_ms` apart; every
+/// client records when each arrives. Time until all have it, one delivery, lost deliveries, the
+/// servers' CPU per broadcast. Then, if `floor` > 0, as many floor rounds (the same frame to the
+/// same clients, written by the server's floor loop) and the broadcast's time over the floor's.
+async fn broadcast_phase(
+    shared: &Shared,
+    order_tx: &mpsc::UnboundedSender<Order>,
+    pids: &[u32],
+    args: &Args,
+    floor: usize,
+    connected: usize,
+    r: &mut serde_json::Map<String, Value>,
+) {
+    let broadcasts = args.broadcasts;
+    let s0 = Sample::take(pids);
+    send_broadcasts(shared, order_tx, 0..broadcasts, args.interval_ms, connected).await;
+    let s1 = Sample::take(pids);
+    let (complete, deliveries, lost) = delivery_times(shared, 0..broadcasts);
+    let span = s0.span(&s1);
+    r.insert("broadcasts".into(), json!(broadcasts));
+    r.insert("all_have_it_p50_ms".into(), json!(percentile(&complete, 0.5) / 1000.0));
+    r.insert("all_have_it_p99_ms".into(), json!(percentile(&complete, 0.99) / 1000.0));
+    r.insert("all_have_it_max_ms".into(), json!(percentile(&complete, 1.0) / 1000.0));
+    r.insert("delivery_p50_ms".into(), json!(percentile(&deliveries, 0.5) / 1000.0));
+    r.insert("lost".into(), json!(lost));
+    r.insert(
+        "server_cpu_ms_per_broadcast".into(),
+        json!(span.server * 1e3 / broadcasts as f64),
+    );
+    r.insert(
+        "client_cpu_ms_per_broadcast".into(),
+        json!(span.client * 1e3 / broadcasts as f64),
+    );
+    r.insert("span".into(), span.json());
+    if floor > 0 {
+        let f0 = Sample::take(pids);
+        send_broadcasts(
+            shared,
+            order_tx,
+            broadcasts..broadcasts + floor,
+            args.interval_ms,
+            connected,
+        )
+        .await;
+        let floor_span = f0.span(&Sample::take(pids));
+        let (complete, deliveries, lost) = delivery_times(shared, broadcasts..broadcasts + floor);
+        let floor_p50 = percentile(&complete, 0.5) / 1000.0;
+        r.insert("floor_rounds".into(), json!(floor));
+        r.insert("floor_all_have_it_p50_ms".into(), json!(floor_p50));
+        r.insert(
+            "floor_delivery_p50_ms".into(),
+            json!(percentile(&deliveries, 0.5) / 1000.0),
+        );
+        r.insert("floor_lost".into(), json!(lost));
+        r.insert(
+            "floor_server_cpu_ms_per_round".into(),
+            json!(floor_span.server * 1e3 / floor as f64),
+        );
+        let broadcast_p50 = r["all_have_it_p50_ms"].as_f64().unwrap_or(f64::NAN);
+        r.insert("over_floor".into(), json!(broadcast_p50 / floor_p50));
+    }
+    r.insert("dropped".into(), json!(shared.dropped.get()));
+}
+
+/// `broadcast-ack`, `fetch-sockets`: client 0 sends `args.rounds` orders made by `order`, each
+/// once the previous one is answered and `args.interval_ms` later. Round trip, what each answer
+/// counted, the servers' CPU per round (between sending and the answer).
+async fn rounds_phase(
+    shared: &Shared,
+    order_tx: &mpsc::UnboundedSender<Order>,
+    pids: &[u32],
+    args: &Args,
+    order: fn(u32) -> Order,
+    connected: usize,
+    r: &mut serde_json::Map<String, Value>,
+) {
+    let asks_before = shared.asks_answered.get();
+    let mut server_cpu = 0.0;
+    let mut client_cpu = 0.0;
+    for seq in 0..args.rounds {
+        let s0 = Sample::take(pids);
+        let _ = order_tx.send(order(seq as u32));
+        let give_up = Instant::now() + Duration::from_secs(15);
+        while shared.round_done_us.borrow()[seq] == u64::MAX && Instant::now() < give_up {
+            let _ = tokio::time::timeout(Duration::from_millis(100), shared.round_done.notified()).await;
+        }
+        let span = s0.span(&Sample::take(pids));
+        server_cpu += span.server;
+        client_cpu += span.client;
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    let sent = shared.round_sent_us.borrow();
+    let done = shared.round_done_us.borrow();
+    let counts = shared.round_count.borrow();
+    let mut took: Vec<u64> = Vec::new();
+    let mut unanswered = 0u64;
+    for seq in 0..args.rounds {
+        if done[seq] == u64::MAX || sent[seq] == u64::MAX {
+            unanswered += 1;
+        } else {
+            took.push(done[seq] - sent[seq]);
+        }
+    }
+    took.sort_unstable();
+    let per_round = connected as u64;
+    let errors: Vec<String> = shared.round_error.borrow().iter().flatten().cloned().collect();
+    r.insert("rounds".into(), json!(args.rounds));
+    r.insert("unanswered_rounds".into(), json!(unanswered));
+    r.insert("p50_ms".into(), json!(percentile(&took, 0.5) / 1000.0));
+    r.insert("p99_ms".into(), json!(percentile(&took, 0.99) / 1000.0));
+    r.insert("max_ms".into(), json!(percentile(&took, 1.0) / 1000.0));
+    r.insert("counts".into(), json!(*counts));
+    r.insert("count_min".into(), json!(counts.iter().min().copied().unwrap_or(0)));
+    r.insert("dropped".into(), json!(shared.dropped.get()));
+    if let Order::BroadcastWithAck(_) = order(0) {
+        // Every round wants an ack from every connected client.
+        let missing: u64 = counts.iter().map(|&c| per_round.saturating_sub(c)).sum();
+        let acks = (args.rounds as u64 * per_round) as f64;
+        r.insert("acks_missing".into(), json!(missing));
+        r.insert("errors".into(), json!(errors));
+        r.insert("asks_answered".into(), json!(shared.asks_answered.get() - asks_before));
+        r.insert("server_cpu_us_per_ack".into(), json!(server_cpu * 1e6 / acks));
+        r.insert("client_cpu_us_per_ack".into(), json!(client_cpu * 1e6 / acks));
+    } else {
+        r.insert(
+            "server_cpu_ms_per_fetch".into(),
+            json!(server_cpu * 1e3 / args.rounds as f64),
+        );
+        r.insert(
+            "client_cpu_ms_per_fetch".into(),
+            json!(client_cpu * 1e3 / args.rounds as f64),
+        );
+    }
+}
+
 async fn run(args: Args) -> Value {
-    let pid = args.server_pid;
-    let broadcasts = if args.case == "broadcast" { args.broadcasts } else { 0 };
+    let pid = &args.server_pids[..];
+    let broadcasts = match args.case.as_str() {
+        "broadcast" | "cluster" => args.broadcasts,
+        _ => 0,
+    };
     let floor = if args.case == "broadcast" { args.floor } else { 0 };
     if args.case == "soak" {
         return soak(&args).await;
     }
     let rounds = match args.case.as_str() {
-        "broadcast-ack" | "fetch-sockets" => args.rounds,
+        "broadcast-ack" | "fetch-sockets" | "cluster" => args.rounds,
         _ => 0,
     };
     let clients = if args.case == "throughput" && args.clients == 1000 {
@@ -1102,10 +1285,14 @@ async fn run(args: Args) -> Value {
     let base = server_state(pid);
 
     let before = Sample::take(pid);
-    let sender = matches!(args.case.as_str(), "broadcast" | "broadcast-ack" | "fetch-sockets").then_some(order_rx);
+    let sender = matches!(
+        args.case.as_str(),
+        "broadcast" | "broadcast-ack" | "fetch-sockets" | "cluster"
+    )
+    .then_some(order_rx);
     let launched = connect_clients(
         &shared,
-        args.port,
+        &args.ports,
         clients,
         args.concurrency,
         args.transport,
@@ -1195,127 +1382,35 @@ async fn run(args: Args) -> Value {
         }
         "broadcast" => {
             sleep_secs(1.0).await;
-            let s0 = Sample::take(pid);
-            for seq in 0..args.broadcasts {
-                let _ = order_tx.send(Order::Broadcast(seq as u32));
-                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-            }
-            let expected = (args.broadcasts * connected) as u64;
-            let give_up = Instant::now() + Duration::from_secs(5);
-            while shared.broadcast_received.get() < expected && Instant::now() < give_up {
-                sleep_secs(0.05).await;
-            }
-            let s1 = Sample::take(pid);
-            // The floor: the same frame to the same clients, written by the server's floor loop.
-            let f0 = Sample::take(pid);
-            for seq in broadcasts..broadcasts + floor {
-                let _ = order_tx.send(Order::Broadcast(seq as u32));
-                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-            }
-            let expected = ((broadcasts + floor) * connected) as u64;
-            let give_up = Instant::now() + Duration::from_secs(5);
-            while shared.broadcast_received.get() < expected && Instant::now() < give_up {
-                sleep_secs(0.05).await;
-            }
-            let floor_span = f0.span(&Sample::take(pid));
-            let (complete, deliveries, lost) = delivery_times(&shared, 0..broadcasts);
-            let span = s0.span(&s1);
-            r.insert("broadcasts".into(), json!(args.broadcasts));
-            r.insert("all_have_it_p50_ms".into(), json!(percentile(&complete, 0.5) / 1000.0));
-            r.insert("all_have_it_max_ms".into(), json!(percentile(&complete, 1.0) / 1000.0));
-            r.insert("delivery_p50_ms".into(), json!(percentile(&deliveries, 0.5) / 1000.0));
-            r.insert("lost".into(), json!(lost));
-            r.insert("dropped".into(), json!(shared.dropped.get()));
-            r.insert(
-                "server_cpu_ms_per_broadcast".into(),
-                json!(span.server * 1e3 / args.broadcasts as f64),
-            );
-            r.insert(
-                "client_cpu_ms_per_broadcast".into(),
-                json!(span.client * 1e3 / args.broadcasts as f64),
-            );
-            r.insert("span".into(), span.json());
-            if floor > 0 {
-                let (complete, deliveries, lost) = delivery_times(&shared, broadcasts..broadcasts + floor);
-                let floor_p50 = percentile(&complete, 0.5) / 1000.0;
-                r.insert("floor_rounds".into(), json!(floor));
-                r.insert("floor_all_have_it_p50_ms".into(), json!(floor_p50));
-                r.insert(
-                    "floor_delivery_p50_ms".into(),
-                    json!(percentile(&deliveries, 0.5) / 1000.0),
-                );
-                r.insert("floor_lost".into(), json!(lost));
-                r.insert(
-                    "floor_server_cpu_ms_per_round".into(),
-                    json!(floor_span.server * 1e3 / floor as f64),
-                );
-                let broadcast_p50 = r["all_have_it_p50_ms"].as_f64().unwrap_or(f64::NAN);
-                r.insert("over_floor".into(), json!(broadcast_p50 / floor_p50));
-            }
+            broadcast_phase(&shared, &order_tx, pid, &args, floor, connected, r).await;
         }
-        "broadcast-ack" | "fetch-sockets" => {
+        "broadcast-ack" => {
             sleep_secs(1.0).await;
-            let asks_before = shared.asks_answered.get();
-            let mut server_cpu = 0.0;
-            let mut client_cpu = 0.0;
-            for seq in 0..args.rounds {
-                let order = if args.case == "broadcast-ack" {
-                    Order::BroadcastWithAck(seq as u32)
-                } else {
-                    Order::FetchSockets(seq as u32)
-                };
-                let s0 = Sample::take(pid);
-                let _ = order_tx.send(order);
-                let give_up = Instant::now() + Duration::from_secs(15);
-                while shared.round_done_us.borrow()[seq] == u64::MAX && Instant::now() < give_up {
-                    let _ = tokio::time::timeout(Duration::from_millis(100), shared.round_done.notified()).await;
-                }
-                let span = s0.span(&Sample::take(pid));
-                server_cpu += span.server;
-                client_cpu += span.client;
-                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-            }
-            let sent = shared.round_sent_us.borrow();
-            let done = shared.round_done_us.borrow();
-            let counts = shared.round_count.borrow();
-            let mut took: Vec<u64> = Vec::new();
-            let mut unanswered = 0u64;
-            for seq in 0..args.rounds {
-                if done[seq] == u64::MAX || sent[seq] == u64::MAX {
-                    unanswered += 1;
-                } else {
-                    took.push(done[seq] - sent[seq]);
-                }
-            }
-            took.sort_unstable();
-            let per_round = connected as u64;
-            let errors: Vec<String> = shared.round_error.borrow().iter().flatten().cloned().collect();
-            r.insert("rounds".into(), json!(args.rounds));
-            r.insert("unanswered_rounds".into(), json!(unanswered));
-            r.insert("p50_ms".into(), json!(percentile(&took, 0.5) / 1000.0));
-            r.insert("max_ms".into(), json!(percentile(&took, 1.0) / 1000.0));
-            r.insert("counts".into(), json!(*counts));
-            r.insert("count_min".into(), json!(counts.iter().min().copied().unwrap_or(0)));
-            r.insert("dropped".into(), json!(shared.dropped.get()));
-            if args.case == "broadcast-ack" {
-                // Every round wants an ack from every connected client.
-                let missing: u64 = counts.iter().map(|&c| per_round.saturating_sub(c)).sum();
-                let acks = (args.rounds as u64 * per_round) as f64;
-                r.insert("acks_missing".into(), json!(missing));
-                r.insert("errors".into(), json!(errors));
-                r.insert("asks_answered".into(), json!(shared.asks_answered.get() - asks_before));
-                r.insert("server_cpu_us_per_ack".into(), json!(server_cpu * 1e6 / acks));
-                r.insert("client_cpu_us_per_ack".into(), json!(client_cpu * 1e6 / acks));
-            } else {
-                r.insert(
-                    "server_cpu_ms_per_fetch".into(),
-                    json!(server_cpu * 1e3 / args.rounds as f64),
-                );
-                r.insert(
-                    "client_cpu_ms_per_fetch".into(),
-                    json!(client_cpu * 1e3 / args.rounds as f64),
-                );
-            }
+            rounds_phase(&shared, &order_tx, pid, &args, Order::BroadcastWithAck, connected, r).await;
+        }
+        "fetch-sockets" => {
+            sleep_secs(1.0).await;
+            rounds_phase(&shared, &order_tx, pid, &args, Order::FetchSockets, connected, r).await;
+        }
+        "cluster" => {
+            // The same clients, both servers: first the broadcasts, then the fetches.
+            sleep_secs(1.0).await;
+            let mut broadcast = serde_json::Map::new();
+            broadcast_phase(&shared, &order_tx, pid, &args, 0, connected, &mut broadcast).await;
+            r.insert("broadcast".into(), Value::Object(broadcast));
+            sleep_secs(0.5).await;
+            let mut fetch = serde_json::Map::new();
+            rounds_phase(
+                &shared,
+                &order_tx,
+                pid,
+                &args,
+                Order::FetchSockets,
+                connected,
+                &mut fetch,
+            )
+            .await;
+            r.insert("fetch".into(), Value::Object(fetch));
         }
         "idle" | "scale" => {
             sleep_secs(1.0).await;
@@ -1559,11 +1654,12 @@ async fn wait_for_threads(pid: u32, threads: u64, limit: f64) -> Option<f64> {
 /// each round and after the whole round, it waits for the server's threads to come back to their
 /// starting count and reads its RSS.
 async fn soak(args: &Args) -> Value {
-    let pid = args.server_pid;
-    let base = server_state(pid);
+    // One server: the first.
+    let (port, pid) = (args.ports[0], args.server_pids[0]);
+    let base = server_state(&[pid]);
     let base_threads = base["threads"].as_u64().unwrap_or(0);
     // The heartbeat, from one handshake.
-    let heartbeat_ms = match Http::connect(args.port).await {
+    let heartbeat_ms = match Http::connect(port).await {
         Ok(mut http) => match http.request("GET", "/socket.io/?EIO=4&transport=polling", None).await {
             Ok((_, body)) => heartbeat_of(&body),
             Err(_) => 0,
@@ -1574,7 +1670,7 @@ async fn soak(args: &Args) -> Value {
     let mut rounds = Vec::new();
     for round in 0..args.rounds {
         let started = Instant::now();
-        let cpu_before = Sample::take(pid);
+        let cpu_before = Sample::take(&[pid]);
         let mut figures = serde_json::Map::new();
         let mut ok = 0;
         let mut failed = 0;
@@ -1586,7 +1682,7 @@ async fn soak(args: &Args) -> Value {
                 continue;
             }
             let batch_started = Instant::now();
-            let stats = soak_batch(args.port, range, args.concurrency, args.emits).await;
+            let stats = soak_batch(port, range, args.concurrency, args.emits).await;
             churn_s += batch_started.elapsed().as_secs_f64();
             ok += stats.ok.get();
             failed += stats.failed.get();
@@ -1603,14 +1699,14 @@ async fn soak(args: &Args) -> Value {
                 let all_over = at + Duration::from_millis(heartbeat_ms + 500);
                 tokio::time::sleep_until(all_over.into()).await;
             }
-            let state = server_state(pid);
+            let state = server_state(&[pid]);
             figures.insert(format!("threads_back_after_{label}_s"), json!(back));
             figures.insert(format!("rss_after_{label}_kb"), state["rss_kb"].clone());
             figures.insert(format!("threads_after_{label}"), state["threads"].clone());
             figures.insert(format!("fds_after_{label}"), state["fds"].clone());
         }
         let wall = started.elapsed().as_secs_f64();
-        let span = cpu_before.span(&Sample::take(pid));
+        let span = cpu_before.span(&Sample::take(&[pid]));
         figures.insert(
             "server_cpu_us_per_session".into(),
             json!(span.server * 1e6 / args.sessions as f64),
@@ -1663,7 +1759,7 @@ async fn soak(args: &Args) -> Value {
         "failed": failed,
         "sessions_per_s": mean("sessions_per_s"),
         "server_cpu_us_per_session": mean("server_cpu_us_per_session"),
-        "server_after": server_state(pid),
+        "server_after": server_state(&[pid]),
     })
 }
 

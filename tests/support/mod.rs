@@ -16,7 +16,9 @@
 //! - [`tools`]: Node.js with the pinned npm packages (installed on first use), the browser;
 //! - [`run_browser_suite`]: a `tests/browser/*.test.mjs` suite under node, its counts checked;
 //! - [`redis_server::RedisServer`]: a real `redis-server` on a free port, stopped on drop;
-//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them.
+//! - [`cluster`]: our servers and the reference's on one Redis, raw clients of them;
+//! - [`proxies::LoadBalancer`]: nginx or HAProxy from `examples/cluster/`, stopped on drop;
+//! - [`signal`]: `kill -SIGNAL pid`.
 //!
 //! Set `ENGINE_ECHO_COMMAND` (e.g. `node tests/node/reference/engine_echo.mjs`) to run the tests
 //! against another server; tests of flags the reference does not know then fail at start-up.
@@ -26,6 +28,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod proxies;
 pub mod redis_server;
 pub mod tools;
 
@@ -275,6 +278,40 @@ impl Drop for EchoServer {
             }
             eprintln!("----- end of server log -----");
         }
+    }
+}
+
+/// `kill -SIGNAL pid` (`signal` as `TERM`, `INT`, `STOP`...); after `STOP`, waits until the
+/// process has stopped.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+    if signal == "STOP" {
+        wait_until_stopped(pid);
+    }
+}
+
+/// `kill` returns once the signal is sent; each thread stops when the kernel next gets to it
+/// (on a busy machine, a thread may still answer one more message). Waits until every thread
+/// of `pid` shows state `T` in `/proc/PID/task/TID/stat`.
+fn wait_until_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc/PID/task");
+        let all_stopped = tasks.flatten().all(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // "TID (name) STATE ...": the state follows the last ')'.
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next());
+            matches!(state, Some(Some('T' | 't')) | None)
+        });
+        if all_stopped {
+            return;
+        }
+        assert!(Instant::now() < deadline, "process {pid} did not stop after SIGSTOP");
+        thread::sleep(Duration::from_millis(5));
     }
 }
 
