@@ -10,19 +10,6 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-/// Waits (at most `within`, looking every 100 ms) until the server has `expected` threads;
-/// returns the last count seen.
-fn wait_for_threads(pid: u32, expected: usize, within: Duration) -> usize {
-    let deadline = Instant::now() + within;
-    loop {
-        let count = thread_count(pid);
-        if count == expected || Instant::now() >= deadline {
-            return count;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn threads_per_connection_and_session() {
     let server = EchoServer::start(&[]); // heartbeat 25 s: nothing times out during the test

@@ -20,18 +20,6 @@ use support::*;
 /// The Socket.IO path of `examples/interop`.
 const SIO: &str = "/socket.io/";
 
-/// Waits (at most `within`) until the server has `expected` threads; the last count seen.
-fn wait_for_threads(pid: u32, expected: usize, within: Duration) -> usize {
-    let deadline = Instant::now() + within;
-    loop {
-        let count = thread_count(pid);
-        if count == expected || Instant::now() >= deadline {
-            return count;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// `VmRSS` of a process, in kB.
 fn rss_kb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

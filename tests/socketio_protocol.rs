@@ -1283,19 +1283,6 @@ fn run_session(port: u16, ending: Ending, n: usize) -> String {
     sid
 }
 
-/// Waits (at most `within`, looking every 50 ms) until the server has `expected` threads;
-/// returns the last count seen.
-fn wait_for_threads(pid: u32, expected: usize, within: Duration) -> usize {
-    let deadline = Instant::now() + within;
-    loop {
-        let count = thread_count(pid);
-        if count == expected || Instant::now() >= deadline {
-            return count;
-        }
-        thread::sleep(ms(50));
-    }
-}
-
 #[test]
 fn threads_return_to_the_baseline() {
     const SESSIONS: usize = 200;

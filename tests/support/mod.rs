@@ -326,6 +326,18 @@ pub fn thread_count(pid: u32) -> usize {
     panic!("no Threads: line in /proc/{pid}/status");
 }
 
+/// Waits (at most `within`) until process `pid` has `expected` threads; the last count seen.
+pub fn wait_for_threads(pid: u32, expected: usize, within: std::time::Duration) -> usize {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let count = thread_count(pid);
+        if count == expected || std::time::Instant::now() >= deadline {
+            return count;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 // ----- a raw HTTP client ----------------------------------------------------------------------
 
 /// One HTTP response as it came on the wire.
