@@ -45,6 +45,7 @@
 //! |              | `engineio/socket.rs`     | one session: `writeBuffer`, heartbeat, upgrade, `onClose` |
 //! |              | `engineio/polling.rs`    | long-polling: the held GET and the POST                   |
 //! |              | `engineio/websocket.rs`  | WebSocket: the reader thread, writes without waiting, the probe |
+//! |              | `engineio/frames.rs`     | WebSocket frames: our reader (`FrameReader`) and writer (`encode_frame`), nothing kept while idle |
 //! |              | `engineio/packet.rs`     | `0`..`6`, payloads joined by `\x1e`, `b` + base64         |
 //! | (and v3)     | `engineio/packet_v3.rs`  | Engine.IO v3 (socket.io 2.x): `6:4hello`, `b4` + base64, the binary framing |
 //! |              | `engineio/payload.rs`    | a polling body by the session's protocol: v4, v3, JSONP   |
@@ -60,6 +61,7 @@
 //! |              | `date.rs`                | JavaScript's dates: `new Date() + ""` and `toISOString()` |
 //! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
 //! |              | `waker.rs`               | an eventfd: wakes the thread of a held GET from another thread |
+//! |              | `memory.rs`              | giving memory back: idle threads' stack pages, malloc's free heap after a large buffer and when the last session ends |
 //!
 //! ## The threads
 //!
