@@ -29,14 +29,22 @@
 //! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `data`, `on`, `emit`, flags, acks, rooms, `use`, `disconnecting`, `disconnect` |
 //! |              | `socketio/listeners.rs`  | `onAny`, `onAnyOutgoing`: catch-all listeners and their ids |
 //! |              | `socketio/broadcast.rs`  | operators: `to`/`in_`/`except`, `local`/`volatile`/`timeout`, `emit`, acks from many, `fetch_sockets`, `sockets_join`; `RemoteSocket`; a parent's to every child |
-//! |              | `socketio/adapter/`      | the `Adapter` trait (`mod.rs`): rooms, room events, how operators find sockets; `memory.rs`: the in-memory one |
-//! |              | ` session_aware.rs`, `offset.rs` | connection state recovery: sessions, the log of events and their offsets |
-//! |              | `socketio/adapter/redis/`| `--redis`: several servers on one Redis, `@socket.io/redis-adapter`'s messages (`mod.rs` has its map) |
-//! |              | ` classic.rs`, `sharded.rs` | the two adapters: `createAdapter` (PUBLISH/PSUBSCRIBE), `createShardedAdapter` (SPUBLISH/SSUBSCRIBE) |
-//! |              | ` *_messages.rs`, `messages.rs` | their messages, JSON or msgpack (`msgpack.rs`)           |
-//! |              | ` link.rs`, `connection.rs` | the server's two Redis connections, its `redis-sub` and `redis-apply` threads, waiting requests |
-//! |              | `socketio/packet.rs`     | `42["news","Hello Socket.IO"]`: the packet codec          |
-//! |              | `socketio/parser/`       | the `parser` option: the `Parser` trait, JSON (`packet.rs`) or msgpack |
+//! |              | `socketio/adapter/mod.rs` | the `Adapter` trait: rooms, room events, how operators find sockets; which calls may block |
+//! |              | `socketio/adapter/memory.rs` | the in-memory adapter, the default: rooms and their members, `broadcast`, `fetch_sockets` |
+//! |              | `socketio/adapter/parent.rs` | a parent namespace's adapter: a broadcast on it reaches every child |
+//! |              | `socketio/adapter/session_aware.rs` | connection state recovery: the sessions kept, the log of events with their offsets |
+//! |              | `socketio/adapter/offset.rs` | an event's offset as yeast writes it (`PhPmfU0`) |
+//! |              | `socketio/adapter/redis/mod.rs` | `--redis`: several servers on one Redis, `@socket.io/redis-adapter`'s messages (its own map) |
+//! |              | `socketio/adapter/redis/classic.rs` | `createAdapter`: PUBLISH/PSUBSCRIBE, requests by type |
+//! |              | `socketio/adapter/redis/classic_messages.rs` | its channels and messages, and the emitter's |
+//! |              | `socketio/adapter/redis/sharded.rs` | `createShardedAdapter`: SPUBLISH/SSUBSCRIBE, subscription modes |
+//! |              | `socketio/adapter/redis/cluster_messages.rs` | its `{uid, nsp, type, data}` messages (socket.io-adapter's `ClusterAdapter`) |
+//! |              | `socketio/adapter/redis/messages.rs` | what both put in messages (options, packet, socket), JSON or msgpack (`msgpack.rs`) |
+//! |              | `socketio/adapter/redis/link.rs` | the server's link: routes, waiting requests, the `redis-apply` thread |
+//! |              | `socketio/adapter/redis/connection.rs` | the publishing and the subscribed connection (`redis-sub`), reconnection |
+//! |              | `socketio/parser/mod.rs` | the `parser` option: the `Parser` trait |
+//! |              | `socketio/parser/json.rs` | socket.io-parser, the default: `packet.rs` behind the trait |
+//! |              | `socketio/parser/msgpack.rs` | socket.io-msgpack-parser: each packet one msgpack message `{type, data, id, nsp}` |
 //! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
 //! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |
 //! |              | `engineio/events.rs`     | `connection_error`, `headers`, `packet`, `packet_create`, `upgrade`, `close`... |
@@ -47,6 +55,7 @@
 //! |              | `engineio/websocket.rs`  | WebSocket: the reader thread, writes without waiting, the probe |
 //! |              | `engineio/frames.rs`     | WebSocket frames: our reader (`FrameReader`) and writer (`encode_frame`), nothing kept while idle |
 //! |              | `engineio/packet.rs`     | `0`..`6`, payloads joined by `\x1e`, `b` + base64         |
+//! |              | `engineio/base64.rs` | base64 for `b` packets over polling and for session ids |
 //! | (and v3)     | `engineio/packet_v3.rs`  | Engine.IO v3 (socket.io 2.x): `6:4hello`, `b4` + base64, the binary framing |
 //! |              | `engineio/payload.rs`    | a polling body by the session's protocol: v4, v3, JSONP   |
 //! |              | `engineio/jsonp.rs`      | JSONP polling: `___eio[0]("...");` answers, `d=` form POSTs |
