@@ -425,9 +425,8 @@ async fn connect_websocket(port: u16) -> Result<Ws, Error> {
     }
 }
 
-/// The browser's default: polling handshake, `40` by POST, the `40{..}` by GET, then the upgrade.
-async fn connect_upgrade(port: u16, n: usize) -> Result<Ws, Error> {
-    let mut http = Http::connect(port).await?;
+/// `GET /socket.io/?EIO=4&transport=polling` ◄ `0{"sid":..}`: the session's id.
+async fn polling_handshake(http: &mut Http, n: usize) -> Result<String, Error> {
     let (status, body) = http
         .request("GET", &format!("/socket.io/?EIO=4&transport=polling&t={n}a"), None)
         .await?;
@@ -435,7 +434,13 @@ async fn connect_upgrade(port: u16, n: usize) -> Result<Ws, Error> {
         return Err(format!("handshake: {status} {body}").into());
     }
     let open: Value = serde_json::from_str(&body[1..])?;
-    let sid = open["sid"].as_str().ok_or("handshake without sid")?.to_string();
+    Ok(open["sid"].as_str().ok_or("handshake without sid")?.to_string())
+}
+
+/// The browser's default: polling handshake, `40` by POST, the `40{..}` by GET, then the upgrade.
+async fn connect_upgrade(port: u16, n: usize) -> Result<Ws, Error> {
+    let mut http = Http::connect(port).await?;
+    let sid = polling_handshake(&mut http, n).await?;
     let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     let (status, body) = http.request("POST", &format!("{path}&t={n}b"), Some("40")).await?;
     if status != 200 || body != "ok" {
@@ -472,14 +477,7 @@ async fn connect_upgrade(port: u16, n: usize) -> Result<Ws, Error> {
 /// Returns the connection the GETs go on, and the sid.
 async fn connect_polling(port: u16, n: usize) -> Result<(Http, String), Error> {
     let mut http = Http::connect(port).await?;
-    let (status, body) = http
-        .request("GET", &format!("/socket.io/?EIO=4&transport=polling&t={n}a"), None)
-        .await?;
-    if status != 200 || !body.starts_with('0') {
-        return Err(format!("handshake: {status} {body}").into());
-    }
-    let open: Value = serde_json::from_str(&body[1..])?;
-    let sid = open["sid"].as_str().ok_or("handshake without sid")?.to_string();
+    let sid = polling_handshake(&mut http, n).await?;
     post_packets(port, &sid, "40").await?;
     let path = polling_path(&sid);
     loop {
