@@ -180,7 +180,9 @@ impl Shared {
             messages: messages.clone(),
             emitted_at: now,
         });
-        self.drop_expired(&mut log, now);
+        // Only the events here, on every emit; the sessions are the sweep's (walking all of them
+        // on every emit would cost more the more clients are away).
+        self.drop_expired_packets(&mut log, now);
         let mut dropped = 0;
         while log.packets.len() > self.recovery.max_log_entries {
             log.packets.pop_front();
@@ -205,15 +207,21 @@ impl Shared {
         (offset, messages)
     }
 
-    /// Forgets the events emitted more than `keep_events_for` ago and the sessions
-    /// disconnected more than `max_disconnection_duration` ago.
-    fn drop_expired(&self, log: &mut Log, now: Instant) {
+    /// Forgets the events emitted more than `keep_events_for` ago (the oldest are at the front:
+    /// this looks at one more than it drops).
+    fn drop_expired_packets(&self, log: &mut Log, now: Instant) {
         while let Some(oldest) = log.packets.front() {
             if now.duration_since(oldest.emitted_at) <= self.keep_events_for {
                 break;
             }
             log.packets.pop_front();
         }
+    }
+
+    /// Forgets the events emitted more than `keep_events_for` ago and the sessions
+    /// disconnected more than `max_disconnection_duration` ago.
+    fn drop_expired(&self, log: &mut Log, now: Instant) {
+        self.drop_expired_packets(log, now);
         let max = self.recovery.max_disconnection_duration;
         let before = log.sessions.len();
         log.sessions
