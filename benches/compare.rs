@@ -305,7 +305,9 @@ const CASES: &[Case] = &[
             "--interval-ms",
             "300",
         ],
-        rust_only: &[],
+        // The cluster's floor: both servers write the frame to their own clients with one
+        // plain loop at once (`examples/interop.rs`, `write_floor`), on the one core they share.
+        rust_only: &["--floor", "10"],
         heartbeat_ms: DEFAULT_HEARTBEAT,
         rust_server_only: false,
         limit_s: 300,
@@ -616,6 +618,18 @@ const METRICS: &[Metric] = &[
         "broadcast: all have it p50 ms",
         "broadcast.all_have_it_p50_ms",
         Target::RatioAtMost(0.5),
+    ),
+    m(
+        "cluster",
+        "broadcast: floor: all have it p50 ms",
+        "broadcast.floor_all_have_it_p50_ms",
+        Target::None,
+    ),
+    m(
+        "cluster",
+        "broadcast: all have it ÷ floor",
+        "broadcast.over_floor",
+        Target::None,
     ),
     m(
         "cluster",
@@ -1245,12 +1259,13 @@ fn summary(case: &Case, r: &Value) -> String {
             pick("connect.connected")
         ),
         "cluster" => format!(
-            "broadcast: all have it p50 {} ms, p99 {} ms, lost {}, {} ms CPU/broadcast; fetch p50 {} ms, \
-             listed min {}, {} ms CPU/fetch; connected {}",
+            "broadcast: all have it p50 {} ms, p99 {} ms, lost {}, {} ms CPU/broadcast, floor p50 {} ms; \
+             fetch p50 {} ms, listed min {}, {} ms CPU/fetch; connected {}",
             pick("broadcast.all_have_it_p50_ms"),
             pick("broadcast.all_have_it_p99_ms"),
             pick("broadcast.lost"),
             pick("broadcast.server_cpu_ms_per_broadcast"),
+            pick("broadcast.floor_all_have_it_p50_ms"),
             pick("fetch.p50_ms"),
             pick("fetch.count_min"),
             pick("fetch.server_cpu_ms_per_fetch"),

@@ -40,7 +40,10 @@
 //! `soak`) client i connects to server i mod 2, so client 0, the one that sends the orders, is a client of A; the
 //! server figures are sums over the servers. `cluster` is `broadcast` then `fetch-sockets` on one
 //! set of clients: a broadcast from a client of A to every client of both, then `fetchSockets()`
-//! of every socket of the cluster, asked of A.
+//! of every socket of the cluster, asked of A. With `--floor F`, the cluster's floor follows the
+//! broadcasts: F rounds in which client 0 asks A and client 1 asks B for `floor` at once, so that
+//! both servers write the frame to their own clients with one plain loop (on one core, as the
+//! benchmark pins them): the floor under a broadcast to every client of both.
 //!
 //! Prints one JSON object on stdout: the case's figures, the server's CPU, RSS, threads and file
 //! descriptors (from /proc/PID) and the load client's own CPU (from /proc/self), so that the
@@ -846,7 +849,11 @@ async fn client_loop(
             Some(order) = order => {
                 let message = match order {
                     Order::Broadcast(seq) => {
-                        shared.broadcast_sent_us.borrow_mut()[seq as usize] = shared.micros();
+                        // The cluster's floor asks two clients at once: the first order counts.
+                        let mut sent = shared.broadcast_sent_us.borrow_mut();
+                        if sent[seq as usize] == u64::MAX {
+                            sent[seq as usize] = shared.micros();
+                        }
                         let event = if seq as usize >= shared.floor_from { "floor" } else { "broadcast" };
                         format!("42[\"{event}\",{seq}]")
                     }
@@ -1002,6 +1009,7 @@ async fn connect_clients(
     transport: Transport,
     modes: &watch::Receiver<Mode>,
     mut sender: Option<mpsc::UnboundedReceiver<Order>>,
+    mut second_sender: Option<mpsc::UnboundedReceiver<Order>>,
 ) -> usize {
     let gate = std::sync::Arc::new(Semaphore::new(concurrency));
     let mut launched = 0;
@@ -1013,7 +1021,11 @@ async fn connect_clients(
         launched += 1;
         let shared = shared.clone();
         let modes = modes.clone();
-        let sender = if idx == 0 { sender.take() } else { None };
+        let sender = match idx {
+            0 => sender.take(),
+            1 => second_sender.take(),
+            _ => None,
+        };
         let port = ports[idx % ports.len()];
         tokio::task::spawn_local(async move {
             let started = Instant::now();
@@ -1107,14 +1119,16 @@ async fn sleep_secs(secs: f64) {
 /// connected client has had all of them (or after 5 s more).
 async fn send_broadcasts(
     shared: &Shared,
-    order_tx: &mpsc::UnboundedSender<Order>,
+    order_txs: &[&mpsc::UnboundedSender<Order>],
     seqs: std::ops::Range<usize>,
     interval_ms: u64,
     connected: usize,
 ) {
     let expected = (seqs.end * connected) as u64;
     for seq in seqs {
-        let _ = order_tx.send(Order::Broadcast(seq as u32));
+        for order_tx in order_txs {
+            let _ = order_tx.send(Order::Broadcast(seq as u32));
+        }
         tokio::time::sleep(Duration::from_millis(interval_ms)).await;
     }
     let give_up = Instant::now() + Duration::from_secs(5);
@@ -1126,10 +1140,13 @@ async fn send_broadcasts(
 /// `broadcast`: client 0 asks for `args.broadcasts` broadcasts, `args.interval_ms` apart; every
 /// client records when each arrives. Time until all have it, one delivery, lost deliveries, the
 /// servers' CPU per broadcast. Then, if `floor` > 0, as many floor rounds (the same frame to the
-/// same clients, written by the server's floor loop) and the broadcast's time over the floor's.
+/// same clients, written by the server's floor loop) and the broadcast's time over the floor's;
+/// `floor_txs` are the clients that ask for a floor round (one per server of a cluster).
+#[allow(clippy::too_many_arguments)]
 async fn broadcast_phase(
     shared: &Shared,
     order_tx: &mpsc::UnboundedSender<Order>,
+    floor_txs: &[&mpsc::UnboundedSender<Order>],
     pids: &[u32],
     args: &Args,
     floor: usize,
@@ -1138,7 +1155,7 @@ async fn broadcast_phase(
 ) {
     let broadcasts = args.broadcasts;
     let s0 = Sample::take(pids);
-    send_broadcasts(shared, order_tx, 0..broadcasts, args.interval_ms, connected).await;
+    send_broadcasts(shared, &[order_tx], 0..broadcasts, args.interval_ms, connected).await;
     let s1 = Sample::take(pids);
     let (complete, deliveries, lost) = delivery_times(shared, 0..broadcasts);
     let span = s0.span(&s1);
@@ -1161,7 +1178,7 @@ async fn broadcast_phase(
         let f0 = Sample::take(pids);
         send_broadcasts(
             shared,
-            order_tx,
+            floor_txs,
             broadcasts..broadcasts + floor,
             args.interval_ms,
             connected,
@@ -1264,7 +1281,10 @@ async fn run(args: Args) -> Value {
         "broadcast" | "cluster" => args.broadcasts,
         _ => 0,
     };
-    let floor = if args.case == "broadcast" { args.floor } else { 0 };
+    let floor = match args.case.as_str() {
+        "broadcast" | "cluster" => args.floor,
+        _ => 0,
+    };
     if args.case == "soak" {
         return soak(&args).await;
     }
@@ -1288,6 +1308,9 @@ async fn run(args: Args) -> Value {
         "broadcast" | "broadcast-ack" | "fetch-sockets" | "cluster"
     )
     .then_some(order_rx);
+    // The cluster's floor: client 1, a client of B, asks B for its floor rounds.
+    let (second_tx, second_rx) = mpsc::unbounded_channel::<Order>();
+    let second_sender = (args.case == "cluster" && floor > 0).then_some(second_rx);
     let launched = connect_clients(
         &shared,
         &args.ports,
@@ -1296,6 +1319,7 @@ async fn run(args: Args) -> Value {
         args.transport,
         &mode_rx,
         sender,
+        second_sender,
     )
     .await;
     let connected_at = Sample::take(pid);
@@ -1380,7 +1404,7 @@ async fn run(args: Args) -> Value {
         }
         "broadcast" => {
             sleep_secs(1.0).await;
-            broadcast_phase(&shared, &order_tx, pid, &args, floor, connected, r).await;
+            broadcast_phase(&shared, &order_tx, &[&order_tx], pid, &args, floor, connected, r).await;
         }
         "broadcast-ack" => {
             sleep_secs(1.0).await;
@@ -1394,7 +1418,17 @@ async fn run(args: Args) -> Value {
             // The same clients, both servers: first the broadcasts, then the fetches.
             sleep_secs(1.0).await;
             let mut broadcast = serde_json::Map::new();
-            broadcast_phase(&shared, &order_tx, pid, &args, 0, connected, &mut broadcast).await;
+            broadcast_phase(
+                &shared,
+                &order_tx,
+                &[&order_tx, &second_tx],
+                pid,
+                &args,
+                floor,
+                connected,
+                &mut broadcast,
+            )
+            .await;
             r.insert("broadcast".into(), Value::Object(broadcast));
             sleep_secs(0.5).await;
             let mut fetch = serde_json::Map::new();
