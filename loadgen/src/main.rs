@@ -1008,9 +1008,11 @@ async fn connect_clients(
     concurrency: usize,
     transport: Transport,
     modes: &watch::Receiver<Mode>,
-    mut sender: Option<mpsc::UnboundedReceiver<Order>>,
-    mut second_sender: Option<mpsc::UnboundedReceiver<Order>>,
+    senders: Vec<mpsc::UnboundedReceiver<Order>>,
 ) -> usize {
+    // Client i gets the i-th order channel, if there is one (client 0 sends the orders; in the
+    // cluster's floor rounds client 1, a client of B, too).
+    let mut senders = senders.into_iter();
     let gate = std::sync::Arc::new(Semaphore::new(concurrency));
     let mut launched = 0;
     for idx in 0..n {
@@ -1021,11 +1023,7 @@ async fn connect_clients(
         launched += 1;
         let shared = shared.clone();
         let modes = modes.clone();
-        let sender = match idx {
-            0 => sender.take(),
-            1 => second_sender.take(),
-            _ => None,
-        };
+        let sender = senders.next();
         let port = ports[idx % ports.len()];
         tokio::task::spawn_local(async move {
             let started = Instant::now();
@@ -1310,7 +1308,10 @@ async fn run(args: Args) -> Value {
     .then_some(order_rx);
     // The cluster's floor: client 1, a client of B, asks B for its floor rounds.
     let (second_tx, second_rx) = mpsc::unbounded_channel::<Order>();
-    let second_sender = (args.case == "cluster" && floor > 0).then_some(second_rx);
+    let mut senders: Vec<_> = sender.into_iter().collect();
+    if args.case == "cluster" && floor > 0 {
+        senders.push(second_rx);
+    }
     let launched = connect_clients(
         &shared,
         &args.ports,
@@ -1318,8 +1319,7 @@ async fn run(args: Args) -> Value {
         args.concurrency,
         args.transport,
         &mode_rx,
-        sender,
-        second_sender,
+        senders,
     )
     .await;
     let connected_at = Sample::take(pid);
