@@ -430,6 +430,7 @@ mod tests {
                     .map(|arg| match arg {
                         Arg::Binary(bytes) => json!({"$bin": hex(bytes)}),
                         Arg::Json(value) => bytes_tagged(value),
+                        Arg::RawJson(raw) => bytes_tagged(&raw.to_value()),
                     })
                     .collect();
                 object.insert("data".into(), Value::Array(items));

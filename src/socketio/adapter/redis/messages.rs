@@ -112,7 +112,8 @@ pub fn decode_msgpack(bytes: &[u8]) -> Result<Json, MessageError> {
 
 /// `JSON.stringify(message)`.
 pub fn encode_json(message: &Json) -> Vec<u8> {
-    message.to_string().into_bytes()
+    // serde_json's writer (not `Display`, which goes through `fmt` for every token).
+    serde_json::to_vec(message).unwrap_or_default()
 }
 
 /// `notepack.encode(message)`.

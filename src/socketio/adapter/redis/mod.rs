@@ -283,9 +283,8 @@ fn remote_sockets(nsp: &WeakNamespace, answers: Vec<Answer>) -> Vec<RemoteSocket
             continue;
         };
         for socket in list {
-            if let Some(details) = SocketDetails::from_json(&socket.to_json()) {
-                sockets.push(RemoteSocket::remote(nsp.clone(), details));
-            }
+            let details = SocketDetails::from_wire(socket.id, &socket.handshake, socket.rooms, socket.data);
+            sockets.push(RemoteSocket::remote(nsp.clone(), details));
         }
     }
     sockets
