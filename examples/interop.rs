@@ -102,7 +102,8 @@ use socketio_book::http::Limits;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
 use socketio_book::socketio::{
-    Ack, Arg, ConnectError, JsonParser, MiddlewareError, MsgpackParser, Namespace, RawJson, Server, ServerOptions, Socket,
+    Ack, Arg, ConnectError, JsonParser, MiddlewareError, MsgpackParser, Namespace, RawJson, Server, ServerOptions,
+    Socket,
 };
 
 /// The names `io.on('new_namespace')` has seen, in order.

@@ -25,7 +25,7 @@ use log::{debug, warn};
 use super::classic_messages::{BroadcastMessage, Channels, Request, RequestKind, Response, ResponseKind, request_type};
 use super::connection::Subscription;
 use super::link::{Answer, Link, Receive, Route, UID2_ALPHABET, random_id};
-use super::messages::{MessageError, WireSocket};
+use super::messages::{MessageError, WireHandshake, WireSocket};
 use super::{RedisOptions, arg_event, options_from_wire, packet_from_wire, remote_sockets, wire_options, wire_packet};
 use crate::socketio::adapter::{
     Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, MemoryAdapter,
@@ -81,7 +81,9 @@ impl ClassicAdapter {
             request_id: request_id.clone(),
             kind,
         };
-        self.link.publisher.publish(&self.response_channel(request), &response.encode());
+        self.link
+            .publisher
+            .publish(&self.response_channel(request), &response.encode());
     }
 
     /// Where the answer to `request` goes: the common response channel, or the requester's own
@@ -514,7 +516,7 @@ impl From<crate::socketio::adapter::SocketDetails> for WireSocket {
     fn from(details: crate::socketio::adapter::SocketDetails) -> WireSocket {
         WireSocket {
             id: details.id.clone(),
-            handshake: details.handshake.to_json(),
+            handshake: WireHandshake::Tree(details.handshake.to_json()),
             rooms: details.rooms.clone(),
             data: details.data,
         }

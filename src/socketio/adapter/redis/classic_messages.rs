@@ -53,8 +53,8 @@
 use serde_json::{Map, Value as Json};
 
 use super::messages::{
-    self, MessageError, WireOptions, WirePacket, WireSocket, arg_from_json, arg_to_json, args_from_json, object,
-    optional_text, rooms, string_array, text,
+    self, MessageError, RawFields, WireOptions, WirePacket, WireSocket, arg_from_json, arg_to_json, args_from_json,
+    object, optional_text, rooms, string_array, text,
 };
 use crate::socketio::adapter::SocketDetails;
 use crate::socketio::packet::Arg;
@@ -437,8 +437,7 @@ impl Response {
             return false;
         }
         // Every field's value as its raw text: checked, but not built.
-        type Fields<'a> = std::collections::BTreeMap<String, &'a serde_json::value::RawValue>;
-        let Ok(fields) = serde_json::from_slice::<Fields>(bytes) else {
+        let Ok(fields) = serde_json::from_slice::<RawFields>(bytes) else {
             return false;
         };
         let field = |name: &str| fields.get(name).map(|value| value.get());
@@ -453,10 +452,42 @@ impl Response {
         !typed && expected(&request_id).is_none()
     }
 
+    /// A REMOTE_FETCH answer in JSON, read without a tree of its handshakes (they stay text,
+    /// `WireHandshake::Text`); `None` for any other answer, which `decode` reads.
+    fn decode_fetch_answer(
+        bytes: &[u8],
+        expected: &impl Fn(&str) -> Option<u64>,
+    ) -> Result<Option<Response>, MessageError> {
+        if bytes.first() != Some(&b'{') {
+            return Ok(None);
+        }
+        messages::check_json_size(bytes)?;
+        let fields: RawFields =
+            serde_json::from_slice(bytes).map_err(|e| MessageError::Undecodable(format!("JSON {e}")))?;
+        let field = |name: &str| fields.get(name).map(|value| value.get());
+        let Some(Ok(request_id)) = field("requestId").map(serde_json::from_str::<String>) else {
+            return Ok(None);
+        };
+        if field("type").is_some() || expected(&request_id) != Some(REMOTE_FETCH) {
+            return Ok(None);
+        }
+        let Some(sockets) = fields.get("sockets") else {
+            return Err(MessageError::Malformed("sockets must be an array"));
+        };
+        let sockets = WireSocket::list_from_raw(sockets)?;
+        Ok(Some(Response {
+            request_id,
+            kind: ResponseKind::Sockets(sockets),
+        }))
+    }
+
     /// Reads an answer. Which kind it is depends on the request it answers (SOCKETS and
     /// REMOTE_FETCH answers both have `sockets`), so `expected` is the type of our request
     /// with that id, when we have one.
     pub fn decode(bytes: &[u8], expected: impl Fn(&str) -> Option<u64>) -> Result<Response, MessageError> {
+        if let Some(answer) = Response::decode_fetch_answer(bytes, &expected)? {
+            return Ok(answer);
+        }
         let mut map = object(messages::decode_json_or_msgpack(bytes)?, "a response must be an object")?;
         let request_id = text(&map, "requestId", "requestId must be a string")?;
         let response_type = map.get("type").and_then(Json::as_u64);
@@ -654,7 +685,12 @@ mod tests {
             list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
         };
         let handshake = crate::socketio::socket::Handshake {
-            headers: pairs(&[("host", "x"), ("cookie", "a=1"), ("user-agent", "é \"q\"\n"), ("cookie", "b=2")]),
+            headers: pairs(&[
+                ("host", "x"),
+                ("cookie", "a=1"),
+                ("user-agent", "é \"q\"\n"),
+                ("cookie", "b=2"),
+            ]),
             query: pairs(&[("EIO", "4"), ("t", "1"), ("t", "2"), ("t", "3")]),
             auth: json!({"token": "abc", "n": [1, 2.5, null]}),
             url: "/socket.io/?EIO=4&transport=websocket".into(),
@@ -670,7 +706,11 @@ mod tests {
             rooms: vec![id.into(), "room \u{1F600}".into()],
             data,
         };
-        let details = vec![socket("a", json!({})), socket("b\"", json!(null)), socket("c", json!({"x": [true]}))];
+        let details = vec![
+            socket("a", json!({})),
+            socket("b\"", json!(null)),
+            socket("c", json!({"x": [true]})),
+        ];
         for sockets in [&details[..0], &details[..1], &details[..]] {
             let tree = Response {
                 request_id: "vNutgw".into(),
@@ -686,11 +726,17 @@ mod tests {
     #[test]
     fn answers_to_others_are_known_by_their_head() {
         let ours = |id: &str| (id == "mine").then_some(REMOTE_FETCH);
-        assert!(Response::is_for_another(br#"{"requestId":"echo","sockets":[{"id":"a"}]}"#, ours));
+        assert!(Response::is_for_another(
+            br#"{"requestId":"echo","sockets":[{"id":"a"}]}"#,
+            ours
+        ));
         assert!(!Response::is_for_another(br#"{"requestId":"mine","sockets":[]}"#, ours));
         assert!(!Response::is_for_another(br#"{"sockets":[],"requestId":"mine"}"#, ours));
         // Typed answers, msgpack and what is not an object go to `decode`.
-        assert!(!Response::is_for_another(br#"{"type":8,"requestId":"x","clientCount":1}"#, ours));
+        assert!(!Response::is_for_another(
+            br#"{"type":8,"requestId":"x","clientCount":1}"#,
+            ours
+        ));
         assert!(!Response::is_for_another(b"\x81\xa9requestId\xa1x", ours));
         assert!(!Response::is_for_another(br#"{"requestId":1}"#, ours));
         assert!(!Response::is_for_another(br#"{"requestId":"x""#, ours));
