@@ -706,7 +706,7 @@ mod tests {
             rooms: vec![id.into(), "room \u{1F600}".into()],
             data,
         };
-        let details = vec![
+        let details = [
             socket("a", json!({})),
             socket("b\"", json!(null)),
             socket("c", json!({"x": [true]})),
