@@ -251,8 +251,9 @@ impl Receive for ClassicAdapter {
     /// An answer on `socket.io-response#<nsp>#` (every server's answers to every server's
     /// requests come here) or on ours alone.
     fn on_response(&self, channel: &str, payload: &[u8]) {
-        if Response::is_for_another(payload, |id| self.link.request_type(id)) {
-            return debug!("redis: ignoring an answer to another server's request");
+        // Read as `decode` would refuse it (its words, too), without decoding the rest.
+        if let Some(request_id) = Response::for_another(payload, |id| self.link.request_type(id)) {
+            return debug!("redis: ignoring answer to an unknown request {request_id}");
         }
         let response = match Response::decode(payload, |id| self.link.request_type(id)) {
             Ok(response) => response,

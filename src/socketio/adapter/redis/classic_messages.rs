@@ -430,26 +430,26 @@ impl Response {
     /// Whether an answer is one `decode` would refuse as `UnknownType` (an answer to another
     /// server's request, or our own answer that Redis sends back to us on the common channel),
     /// read from its `requestId` and `type` alone, without decoding the rest: a REMOTE_FETCH
-    /// answer of a thousand sockets is half a megabyte. `false` when in doubt (msgpack, or not
-    /// an object): then `decode` decides.
-    pub fn is_for_another(bytes: &[u8], expected: impl Fn(&str) -> Option<u64>) -> bool {
+    /// answer of a thousand sockets is half a megabyte. Its `requestId` if so; `None` when in
+    /// doubt (msgpack, or not an object): then `decode` decides.
+    pub fn for_another(bytes: &[u8], expected: impl Fn(&str) -> Option<u64>) -> Option<String> {
         if bytes.first() != Some(&b'{') {
-            return false;
+            return None;
         }
         // Every field's value as its raw text: checked, but not built.
         let Ok(fields) = serde_json::from_slice::<RawFields>(bytes) else {
-            return false;
+            return None;
         };
         let field = |name: &str| fields.get(name).map(|value| value.get());
         let Some(Ok(request_id)) = field("requestId").map(serde_json::from_str::<String>) else {
-            return false;
+            return None;
         };
         let response_type = field("type").and_then(|text| serde_json::from_str::<u64>(text).ok());
         let typed = matches!(
             response_type,
             Some(BROADCAST_CLIENT_COUNT | BROADCAST_ACK | SERVER_SIDE_EMIT)
         );
-        !typed && expected(&request_id).is_none()
+        (!typed && expected(&request_id).is_none()).then_some(request_id)
     }
 
     /// A REMOTE_FETCH answer in JSON, read without a tree of its handshakes (they stay text,
@@ -726,20 +726,22 @@ mod tests {
     #[test]
     fn answers_to_others_are_known_by_their_head() {
         let ours = |id: &str| (id == "mine").then_some(REMOTE_FETCH);
-        assert!(Response::is_for_another(
-            br#"{"requestId":"echo","sockets":[{"id":"a"}]}"#,
-            ours
-        ));
-        assert!(!Response::is_for_another(br#"{"requestId":"mine","sockets":[]}"#, ours));
-        assert!(!Response::is_for_another(br#"{"sockets":[],"requestId":"mine"}"#, ours));
+        let echo = Response::for_another(br#"{"requestId":"echo","sockets":[{"id":"a"}]}"#, ours);
+        assert_eq!(echo.as_deref(), Some("echo"));
+        assert_eq!(
+            Response::for_another(br#"{"requestId":"mine","sockets":[]}"#, ours),
+            None
+        );
+        assert_eq!(
+            Response::for_another(br#"{"sockets":[],"requestId":"mine"}"#, ours),
+            None
+        );
         // Typed answers, msgpack and what is not an object go to `decode`.
-        assert!(!Response::is_for_another(
-            br#"{"type":8,"requestId":"x","clientCount":1}"#,
-            ours
-        ));
-        assert!(!Response::is_for_another(b"\x81\xa9requestId\xa1x", ours));
-        assert!(!Response::is_for_another(br#"{"requestId":1}"#, ours));
-        assert!(!Response::is_for_another(br#"{"requestId":"x""#, ours));
+        let typed = br#"{"type":8,"requestId":"x","clientCount":1}"#;
+        assert_eq!(Response::for_another(typed, ours), None);
+        assert_eq!(Response::for_another(b"\x81\xa9requestId\xa1x", ours), None);
+        assert_eq!(Response::for_another(br#"{"requestId":1}"#, ours), None);
+        assert_eq!(Response::for_another(br#"{"requestId":"x""#, ours), None);
     }
 
     #[test]
