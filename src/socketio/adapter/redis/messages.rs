@@ -373,11 +373,9 @@ impl WireSocket {
         })
     }
 
-    /// The same from a socket's JSON text, its handshake kept as text (`WireHandshake::Text`):
-    /// most of a socket's bytes, read only if the application asks for it.
-    pub fn from_raw(raw: &RawValue) -> Result<WireSocket, MessageError> {
-        let fields: RawFields =
-            serde_json::from_str(raw.get()).map_err(|_| MessageError::Malformed("a socket must be an object"))?;
+    /// The same from a socket's fields as JSON text, its handshake kept as text
+    /// (`WireHandshake::Text`): most of a socket's bytes, read only if the application asks.
+    pub fn from_raw_fields(fields: RawFields) -> Result<WireSocket, MessageError> {
         let field = |name: &str| fields.get(name).map(|value| value.get());
         let id = field("id").and_then(|text| serde_json::from_str::<String>(text).ok());
         let Some(id) = id else {
@@ -417,12 +415,13 @@ impl WireSocket {
 
     /// The `sockets` array of an answer, as JSON text.
     pub fn list_from_raw(raw: &RawValue) -> Result<Vec<WireSocket>, MessageError> {
-        let items: Vec<&RawValue> =
-            serde_json::from_str(raw.get()).map_err(|_| MessageError::Malformed("sockets must be an array"))?;
+        // Each socket's fields in the same pass (an item that is no object fails it).
+        let items: Vec<RawFields> = serde_json::from_str(raw.get())
+            .map_err(|_| MessageError::Malformed("sockets must be an array of objects"))?;
         if items.len() > MAX_ITEMS {
             return Err(MessageError::Malformed("sockets: too many"));
         }
-        items.into_iter().map(WireSocket::from_raw).collect()
+        items.into_iter().map(WireSocket::from_raw_fields).collect()
     }
 }
 
