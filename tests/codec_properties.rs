@@ -32,7 +32,7 @@ use socketio_book::socketio::adapter::redis::classic_messages::{
     BroadcastMessage, Request, RequestKind, Response, ResponseKind, request_type,
 };
 use socketio_book::socketio::adapter::redis::cluster_messages::{self, ClusterMessage, MessageBody};
-use socketio_book::socketio::adapter::redis::messages::{WireOptions, WirePacket, WireSocket};
+use socketio_book::socketio::adapter::redis::messages::{WireHandshake, WireOptions, WirePacket, WireSocket};
 use socketio_book::socketio::packet::{
     Arg, Decoder, MAX_ACK_ID, MAX_ATTACHMENTS, Packet, PacketData, PacketType, RESERVED_EVENTS, encode, nested_bytes,
     nested_bytes_of, validate_packet,
@@ -397,7 +397,7 @@ fn wire_socket() -> impl Strategy<Value = WireSocket> {
     (any::<String>(), msgpack_json(), room_names(), msgpack_json()).prop_map(|(id, handshake, rooms, data)| {
         WireSocket {
             id,
-            handshake,
+            handshake: WireHandshake::Tree(handshake),
             rooms,
             data,
         }

@@ -252,12 +252,26 @@ struct Sample {
 }
 
 impl Sample {
-    /// The servers' CPU is the sum over `pids`.
+    /// The servers' CPU is the sum over `pids`. Read before our own: reading a server's
+    /// `/proc/PID/stat` costs us kernel time that grows with its threads (2 ms of our CPU for
+    /// one of 10,000 threads, where Node has one), which a span must not count as the client's
+    /// (so its end is `take_end`).
     fn take(pids: &[u32]) -> Sample {
+        let server = pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum();
+        Sample {
+            at: Instant::now(),
+            server,
+            client: cpu_seconds("self"),
+        }
+    }
+
+    /// The end of a span: our own CPU first, then the servers'.
+    fn take_end(pids: &[u32]) -> Sample {
+        let client = cpu_seconds("self");
         Sample {
             at: Instant::now(),
             server: pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum(),
-            client: cpu_seconds("self"),
+            client,
         }
     }
 
@@ -1224,7 +1238,7 @@ async fn rounds_phase(
         while shared.round_done_us.borrow()[seq] == u64::MAX && Instant::now() < give_up {
             let _ = tokio::time::timeout(Duration::from_millis(100), shared.round_done.notified()).await;
         }
-        let span = s0.span(&Sample::take(pids));
+        let span = s0.span(&Sample::take_end(pids));
         server_cpu += span.server;
         client_cpu += span.client;
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;

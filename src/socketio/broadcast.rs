@@ -19,11 +19,12 @@
 //! ```
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use log::debug;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::adapter::{BroadcastFlags, BroadcastOptions, SocketDetails, TimeoutError};
 use super::namespace::{Namespace, WeakNamespace};
@@ -307,7 +308,29 @@ enum Found {
     Local(Socket),
     /// A socket of another server, as it described it: acts through the adapter, as a
     /// broadcast to the room of its id. (Boxed: details are large, a local handle is a pointer.)
-    Remote(Box<SocketDetails>),
+    Remote(Box<RemoteDetails>),
+}
+
+/// A socket of another server, as it described it. Its handshake, most of the bytes it sent
+/// (headers, query, ...), may come as JSON text, read (`Handshake::from_json`) the first time
+/// it is asked for: a handler that lists ids, rooms and data never reads a thousand of them.
+#[derive(Clone)]
+struct RemoteDetails {
+    id: String,
+    rooms: Vec<String>,
+    data: Value,
+    handshake: OnceLock<Handshake>,
+    /// The handshake's JSON as the other server wrote it, when it has not been read yet.
+    handshake_text: Option<Box<RawValue>>,
+}
+
+impl RemoteDetails {
+    fn handshake(&self) -> &Handshake {
+        self.handshake.get_or_init(|| {
+            let text = self.handshake_text.as_ref().map(|text| text.get()).unwrap_or("null");
+            Handshake::from_json(&serde_json::from_str(text).unwrap_or(Value::Null))
+        })
+    }
 }
 
 impl RemoteSocket {
@@ -322,6 +345,35 @@ impl RemoteSocket {
     /// A socket of another server of the cluster, in namespace `nsp` (what a cluster adapter
     /// makes of a `FETCH_SOCKETS_RESPONSE`).
     pub fn remote(nsp: Namespace, details: SocketDetails) -> RemoteSocket {
+        let details = RemoteDetails {
+            id: details.id,
+            rooms: details.rooms,
+            data: details.data,
+            handshake: OnceLock::from(details.handshake),
+            handshake_text: None,
+        };
+        RemoteSocket {
+            nsp,
+            found: Found::Remote(Box::new(details)),
+        }
+    }
+
+    /// The same with the handshake as the JSON text the other server sent (`{"headers":{...},
+    /// "time":"...",...}`), read when `handshake()` is first called.
+    pub fn remote_with_handshake_text(
+        nsp: Namespace,
+        id: String,
+        handshake: Box<RawValue>,
+        rooms: Vec<String>,
+        data: Value,
+    ) -> RemoteSocket {
+        let details = RemoteDetails {
+            id,
+            rooms,
+            data,
+            handshake: OnceLock::new(),
+            handshake_text: Some(handshake),
+        };
         RemoteSocket {
             nsp,
             found: Found::Remote(Box::new(details)),
@@ -340,7 +392,7 @@ impl RemoteSocket {
     pub fn handshake(&self) -> &Handshake {
         match &self.found {
             Found::Local(socket) => socket.handshake(),
-            Found::Remote(details) => &details.handshake,
+            Found::Remote(details) => details.handshake(),
         }
     }
 

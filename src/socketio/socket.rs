@@ -138,6 +138,31 @@ impl Handshake {
         Value::Object(object)
     }
 
+    /// The same bytes as `to_json()` serialized, written straight to `out` (no `Value` tree: a
+    /// `FETCH_SOCKETS_RESPONSE` holds one handshake per socket).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Writing to a `Vec` does not fail.
+        out.extend_from_slice(b"{\"headers\":");
+        write_pairs_json(out, &self.headers);
+        out.extend_from_slice(b",\"time\":");
+        let _ = serde_json::to_writer(&mut *out, &self.time);
+        out.extend_from_slice(b",\"address\":");
+        let _ = serde_json::to_writer(&mut *out, &self.address.ip().to_string());
+        out.extend_from_slice(b",\"xdomain\":");
+        out.extend_from_slice(if self.xdomain { b"true" } else { b"false" });
+        out.extend_from_slice(b",\"secure\":");
+        out.extend_from_slice(if self.secure { b"true" } else { b"false" });
+        out.extend_from_slice(b",\"issued\":");
+        out.extend_from_slice(self.issued.to_string().as_bytes());
+        out.extend_from_slice(b",\"url\":");
+        let _ = serde_json::to_writer(&mut *out, &self.url);
+        out.extend_from_slice(b",\"query\":");
+        write_pairs_json(out, &self.query);
+        out.extend_from_slice(b",\"auth\":");
+        let _ = serde_json::to_writer(&mut *out, &self.auth);
+        out.push(b'}');
+    }
+
     /// The same, read back. A missing field is empty; `address` is only an IP there, so the port
     /// is 0 (and an address that is no IP, 0.0.0.0).
     pub fn from_json(value: &Value) -> Handshake {
@@ -182,6 +207,40 @@ fn pairs_to_json(pairs: &[(String, String)]) -> Value {
         }
     }
     Value::Object(object)
+}
+
+/// `pairs_to_json(pairs)` serialized, written straight to `out`: each name once, where it first
+/// came, with its one value or the list of its values.
+fn write_pairs_json(out: &mut Vec<u8>, pairs: &[(String, String)]) {
+    out.push(b'{');
+    let mut first_name = true;
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        if pairs[..index].iter().any(|(earlier, _)| earlier == key) {
+            continue; // written with its first
+        }
+        if !first_name {
+            out.push(b',');
+        }
+        first_name = false;
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+        let count = pairs[index..].iter().filter(|(other, _)| other == key).count();
+        if count == 1 {
+            let _ = serde_json::to_writer(&mut *out, value);
+            continue;
+        }
+        out.push(b'[');
+        let mut first = true;
+        for (_, same) in pairs[index..].iter().filter(|(other, _)| other == key) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let _ = serde_json::to_writer(&mut *out, same);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
 }
 
 /// The other way: a list value gives one pair per item; what is not a string is its JSON text.
@@ -1105,6 +1164,10 @@ impl Socket {
         let name = match args.remove(0) {
             Arg::Json(Value::String(name)) => name,
             Arg::Json(other) => other.to_string(),
+            Arg::RawJson(raw) => match raw.to_value() {
+                Value::String(name) => name,
+                other => other.to_string(),
+            },
             Arg::Binary(_) => return,
         };
         let ack = packet.id.map(|id| Ack {

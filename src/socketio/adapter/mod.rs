@@ -137,6 +137,32 @@ impl SocketDetails {
         Value::Object(object)
     }
 
+    /// The same bytes as `to_json()` serialized, written straight to `out` (a cluster adapter's
+    /// `FETCH_SOCKETS_RESPONSE` of a thousand sockets, without a `Value` tree).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Writing to a `Vec` does not fail.
+        out.extend_from_slice(b"{\"id\":");
+        let _ = serde_json::to_writer(&mut *out, &self.id);
+        out.extend_from_slice(b",\"handshake\":");
+        self.handshake.write_json(out);
+        out.extend_from_slice(b",\"rooms\":");
+        let _ = serde_json::to_writer(&mut *out, &self.rooms);
+        out.extend_from_slice(b",\"data\":");
+        let _ = serde_json::to_writer(&mut *out, &self.data);
+        out.push(b'}');
+    }
+
+    /// A socket as another server described it (`WireSocket`), taken as it is: the handshake
+    /// read from its JSON, the rest moved.
+    pub fn from_wire(id: String, handshake: &Value, rooms: Vec<String>, data: Value) -> SocketDetails {
+        SocketDetails {
+            id,
+            handshake: Handshake::from_json(handshake),
+            rooms,
+            data,
+        }
+    }
+
     /// The same, read back; `None` without a string `id`.
     pub fn from_json(value: &Value) -> Option<SocketDetails> {
         let id = value.get("id")?.as_str()?.to_string();

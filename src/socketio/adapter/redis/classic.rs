@@ -25,7 +25,7 @@ use log::{debug, warn};
 use super::classic_messages::{BroadcastMessage, Channels, Request, RequestKind, Response, ResponseKind, request_type};
 use super::connection::Subscription;
 use super::link::{Answer, Link, Receive, Route, UID2_ALPHABET, random_id};
-use super::messages::{MessageError, WireSocket};
+use super::messages::{MessageError, WireHandshake, WireSocket};
 use super::{RedisOptions, arg_event, options_from_wire, packet_from_wire, remote_sockets, wire_options, wire_packet};
 use crate::socketio::adapter::{
     Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, MemoryAdapter,
@@ -81,11 +81,18 @@ impl ClassicAdapter {
             request_id: request_id.clone(),
             kind,
         };
-        let channel = match (&request.uid, self.options.publish_on_specific_response_channel) {
+        self.link
+            .publisher
+            .publish(&self.response_channel(request), &response.encode());
+    }
+
+    /// Where the answer to `request` goes: the common response channel, or the requester's own
+    /// (`publishOnSpecificResponseChannel`).
+    fn response_channel(&self, request: &Request) -> String {
+        match (&request.uid, self.options.publish_on_specific_response_channel) {
             (Some(uid), true) => format!("{}{uid}#", self.channels.response),
             _ => self.channels.response.clone(),
-        };
-        self.link.publisher.publish(&channel, &response.encode());
+        }
     }
 
     /// `serverCount()`: the subscribers of the request channel (one per server), or `Err` when
@@ -167,13 +174,18 @@ impl ClassicAdapter {
                 }
             }
             RequestKind::Fetch { opts } => {
+                let Some(request_id) = &request.request_id else {
+                    return;
+                };
                 let mut details = Vec::new();
                 if let Ok(sockets) = self.local.fetch_sockets(&options_from_wire(opts)) {
                     for socket in sockets {
-                        details.push(WireSocket::from(socket.details()));
+                        details.push(socket.details());
                     }
                 }
-                self.publish_response(&request, ResponseKind::Sockets(details));
+                // Written straight from the sockets (the bytes of `ResponseKind::Sockets`).
+                let answer = Response::encode_fetch_answer(request_id, &details);
+                self.link.publisher.publish(&self.response_channel(&request), &answer);
             }
             RequestKind::ServerSideEmit { args } => self.on_server_side_emit(&request, args.clone()),
             RequestKind::Broadcast { packet, opts } => {
@@ -239,6 +251,10 @@ impl Receive for ClassicAdapter {
     /// An answer on `socket.io-response#<nsp>#` (every server's answers to every server's
     /// requests come here) or on ours alone.
     fn on_response(&self, channel: &str, payload: &[u8]) {
+        // Read as `decode` would refuse it (its words, too), without decoding the rest.
+        if let Some(request_id) = Response::for_another(payload, |id| self.link.request_type(id)) {
+            return debug!("redis: ignoring answer to an unknown request {request_id}");
+        }
         let response = match Response::decode(payload, |id| self.link.request_type(id)) {
             Ok(response) => response,
             // An answer to another server's request: not ours to read.
@@ -501,7 +517,7 @@ impl From<crate::socketio::adapter::SocketDetails> for WireSocket {
     fn from(details: crate::socketio::adapter::SocketDetails) -> WireSocket {
         WireSocket {
             id: details.id.clone(),
-            handshake: details.handshake.to_json(),
+            handshake: WireHandshake::Tree(details.handshake.to_json()),
             rooms: details.rooms.clone(),
             data: details.data,
         }

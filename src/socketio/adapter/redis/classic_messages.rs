@@ -53,9 +53,10 @@
 use serde_json::{Map, Value as Json};
 
 use super::messages::{
-    self, MessageError, WireOptions, WirePacket, WireSocket, arg_from_json, arg_to_json, args_from_json, object,
-    optional_text, rooms, string_array, text,
+    self, MessageError, RawFields, WireOptions, WirePacket, WireSocket, arg_from_json, arg_to_json, args_from_json,
+    object, optional_text, rooms, string_array, text,
 };
+use crate::socketio::adapter::SocketDetails;
 use crate::socketio::packet::Arg;
 
 /// The source's `RequestType`.
@@ -407,10 +408,86 @@ impl Response {
         messages::encode_json(&Json::Object(map))
     }
 
+    /// `{"requestId":"...","sockets":[{"id":...,"handshake":{...},"rooms":[...],"data":...}]}`:
+    /// the REMOTE_FETCH answer, the same bytes as `encode()` of `ResponseKind::Sockets` gives,
+    /// written straight from the sockets (no `Value` tree of a thousand handshakes).
+    pub fn encode_fetch_answer(request_id: &str, sockets: &[SocketDetails]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + sockets.len() * 512);
+        // Writing to a `Vec` does not fail.
+        out.extend_from_slice(b"{\"requestId\":");
+        let _ = serde_json::to_writer(&mut out, request_id);
+        out.extend_from_slice(b",\"sockets\":[");
+        for (index, socket) in sockets.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            socket.write_json(&mut out);
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+
+    /// Whether an answer is one `decode` would refuse as `UnknownType` (an answer to another
+    /// server's request, or our own answer that Redis sends back to us on the common channel),
+    /// read from its `requestId` and `type` alone, without decoding the rest: a REMOTE_FETCH
+    /// answer of a thousand sockets is half a megabyte. Its `requestId` if so; `None` when in
+    /// doubt (msgpack, or not an object): then `decode` decides.
+    pub fn for_another(bytes: &[u8], expected: impl Fn(&str) -> Option<u64>) -> Option<String> {
+        if bytes.first() != Some(&b'{') {
+            return None;
+        }
+        // Every field's value as its raw text: checked, but not built.
+        let Ok(fields) = serde_json::from_slice::<RawFields>(bytes) else {
+            return None;
+        };
+        let field = |name: &str| fields.get(name).map(|value| value.get());
+        let Some(Ok(request_id)) = field("requestId").map(serde_json::from_str::<String>) else {
+            return None;
+        };
+        let response_type = field("type").and_then(|text| serde_json::from_str::<u64>(text).ok());
+        let typed = matches!(
+            response_type,
+            Some(BROADCAST_CLIENT_COUNT | BROADCAST_ACK | SERVER_SIDE_EMIT)
+        );
+        (!typed && expected(&request_id).is_none()).then_some(request_id)
+    }
+
+    /// A REMOTE_FETCH answer in JSON, read without a tree of its handshakes (they stay text,
+    /// `WireHandshake::Text`); `None` for any other answer, which `decode` reads.
+    fn decode_fetch_answer(
+        bytes: &[u8],
+        expected: &impl Fn(&str) -> Option<u64>,
+    ) -> Result<Option<Response>, MessageError> {
+        if bytes.first() != Some(&b'{') {
+            return Ok(None);
+        }
+        messages::check_json_size(bytes)?;
+        let fields: RawFields =
+            serde_json::from_slice(bytes).map_err(|e| MessageError::Undecodable(format!("JSON {e}")))?;
+        let field = |name: &str| fields.get(name).map(|value| value.get());
+        let Some(Ok(request_id)) = field("requestId").map(serde_json::from_str::<String>) else {
+            return Ok(None);
+        };
+        if field("type").is_some() || expected(&request_id) != Some(REMOTE_FETCH) {
+            return Ok(None);
+        }
+        let Some(sockets) = fields.get("sockets") else {
+            return Err(MessageError::Malformed("sockets must be an array"));
+        };
+        let sockets = WireSocket::list_from_raw(sockets)?;
+        Ok(Some(Response {
+            request_id,
+            kind: ResponseKind::Sockets(sockets),
+        }))
+    }
+
     /// Reads an answer. Which kind it is depends on the request it answers (SOCKETS and
     /// REMOTE_FETCH answers both have `sockets`), so `expected` is the type of our request
     /// with that id, when we have one.
     pub fn decode(bytes: &[u8], expected: impl Fn(&str) -> Option<u64>) -> Result<Response, MessageError> {
+        if let Some(answer) = Response::decode_fetch_answer(bytes, &expected)? {
+            return Ok(answer);
+        }
         let mut map = object(messages::decode_json_or_msgpack(bytes)?, "a response must be an object")?;
         let request_id = text(&map, "requestId", "requestId must be a string")?;
         let response_type = map.get("type").and_then(Json::as_u64);
@@ -600,6 +677,71 @@ mod tests {
         assert_eq!(sockets[0].rooms, ["TsbI", "room1"]);
         // An answer to nothing we asked is refused.
         assert!(Response::decode(br#"{"requestId":"x","sockets":[]}"#, |_| None).is_err());
+    }
+
+    #[test]
+    fn the_fetch_answer_written_straight_is_the_tree_s_bytes() {
+        let pairs = |list: &[(&str, &str)]| -> std::sync::Arc<[(String, String)]> {
+            list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let handshake = crate::socketio::socket::Handshake {
+            headers: pairs(&[
+                ("host", "x"),
+                ("cookie", "a=1"),
+                ("user-agent", "é \"q\"\n"),
+                ("cookie", "b=2"),
+            ]),
+            query: pairs(&[("EIO", "4"), ("t", "1"), ("t", "2"), ("t", "3")]),
+            auth: json!({"token": "abc", "n": [1, 2.5, null]}),
+            url: "/socket.io/?EIO=4&transport=websocket".into(),
+            time: "Tue Dec 02 2026 12:00:00 GMT+0000 (Coordinated Universal Time)".into(),
+            issued: 1_764_676_800_000,
+            xdomain: true,
+            secure: false,
+            address: "127.0.0.1:4000".parse().unwrap(),
+        };
+        let socket = |id: &str, data: Json| SocketDetails {
+            id: id.into(),
+            handshake: handshake.clone(),
+            rooms: vec![id.into(), "room \u{1F600}".into()],
+            data,
+        };
+        let details = [
+            socket("a", json!({})),
+            socket("b\"", json!(null)),
+            socket("c", json!({"x": [true]})),
+        ];
+        for sockets in [&details[..0], &details[..1], &details[..]] {
+            let tree = Response {
+                request_id: "vNutgw".into(),
+                kind: ResponseKind::Sockets(sockets.iter().cloned().map(WireSocket::from).collect()),
+            };
+            assert_eq!(
+                String::from_utf8(Response::encode_fetch_answer("vNutgw", sockets)).unwrap(),
+                String::from_utf8(tree.encode()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn answers_to_others_are_known_by_their_head() {
+        let ours = |id: &str| (id == "mine").then_some(REMOTE_FETCH);
+        let echo = Response::for_another(br#"{"requestId":"echo","sockets":[{"id":"a"}]}"#, ours);
+        assert_eq!(echo.as_deref(), Some("echo"));
+        assert_eq!(
+            Response::for_another(br#"{"requestId":"mine","sockets":[]}"#, ours),
+            None
+        );
+        assert_eq!(
+            Response::for_another(br#"{"sockets":[],"requestId":"mine"}"#, ours),
+            None
+        );
+        // Typed answers, msgpack and what is not an object go to `decode`.
+        let typed = br#"{"type":8,"requestId":"x","clientCount":1}"#;
+        assert_eq!(Response::for_another(typed, ours), None);
+        assert_eq!(Response::for_another(b"\x81\xa9requestId\xa1x", ours), None);
+        assert_eq!(Response::for_another(br#"{"requestId":1}"#, ours), None);
+        assert_eq!(Response::for_another(br#"{"requestId":"x""#, ours), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //!            "query":{"EIO":"4",...},"auth":{}},"rooms":["<socket id>","room1"],"data":{"n":1}}
 //! ```
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use crate::msgpack::{self, DecodeError};
@@ -68,16 +69,22 @@ pub fn decode_json_or_msgpack(bytes: &[u8]) -> Result<Json, MessageError> {
     match bytes.first() {
         None => Err(MessageError::Undecodable("empty message".to_string())),
         Some(b'{') => {
-            if json_values_at_least(bytes) > msgpack::MAX_VALUES {
-                return Err(MessageError::Undecodable(format!(
-                    "JSON of more than {} values",
-                    msgpack::MAX_VALUES
-                )));
-            }
+            check_json_size(bytes)?;
             serde_json::from_slice(bytes).map_err(|e| MessageError::Undecodable(format!("JSON {e}")))
         }
         Some(_) => decode_msgpack(bytes),
     }
+}
+
+/// A JSON message of more than `msgpack::MAX_VALUES` values is refused before parsing.
+pub fn check_json_size(bytes: &[u8]) -> Result<(), MessageError> {
+    if json_values_at_least(bytes) > msgpack::MAX_VALUES {
+        return Err(MessageError::Undecodable(format!(
+            "JSON of more than {} values",
+            msgpack::MAX_VALUES
+        )));
+    }
+    Ok(())
 }
 
 /// A lower bound of the values a JSON text holds, without parsing it: its `,`, `[` and `{`
@@ -112,7 +119,8 @@ pub fn decode_msgpack(bytes: &[u8]) -> Result<Json, MessageError> {
 
 /// `JSON.stringify(message)`.
 pub fn encode_json(message: &Json) -> Vec<u8> {
-    message.to_string().into_bytes()
+    // serde_json's writer (not `Display`, which goes through `fmt` for every token).
+    serde_json::to_vec(message).unwrap_or_default()
 }
 
 /// `notepack.encode(message)`.
@@ -142,6 +150,7 @@ pub fn has_binary(value: &Json) -> bool {
 pub fn arg_to_json(arg: &Arg) -> Json {
     match arg {
         Arg::Json(json) => json.clone(),
+        Arg::RawJson(raw) => raw.to_value(),
         Arg::Binary(bytes) => packet::nested_bytes(bytes),
     }
 }
@@ -336,7 +345,7 @@ pub struct WireSocket {
     pub id: String,
     /// `socket.handshake` as the Node server has it (`headers`, `time`, `address`, `xdomain`,
     /// `secure`, `issued`, `url`, `query`, `auth`), kept as JSON.
-    pub handshake: Json,
+    pub handshake: WireHandshake,
     pub rooms: Vec<String>,
     /// `socket.data`.
     pub data: Json,
@@ -347,7 +356,7 @@ impl WireSocket {
     pub fn to_json(&self) -> Json {
         let mut map = Map::new();
         map.insert("id".to_string(), Json::String(self.id.clone()));
-        map.insert("handshake".to_string(), self.handshake.clone());
+        map.insert("handshake".to_string(), self.handshake.to_json());
         map.insert("rooms".to_string(), string_array(&self.rooms));
         // `data: undefined` is left out by JSON.stringify; null stays.
         map.insert("data".to_string(), self.data.clone());
@@ -359,8 +368,37 @@ impl WireSocket {
         Ok(WireSocket {
             id: text(&map, "id", "socket.id must be a string")?,
             rooms: rooms(map.get("rooms"), "socket.rooms must be an array of room names")?,
-            handshake: map.remove("handshake").unwrap_or(Json::Null),
+            handshake: WireHandshake::Tree(map.remove("handshake").unwrap_or(Json::Null)),
             data: map.remove("data").unwrap_or(Json::Null),
+        })
+    }
+
+    /// The same from a socket's fields as JSON text, its handshake kept as text
+    /// (`WireHandshake::Text`): most of a socket's bytes, read only if the application asks.
+    pub fn from_raw_fields(fields: RawFields) -> Result<WireSocket, MessageError> {
+        let field = |name: &str| fields.get(name).map(|value| value.get());
+        let id = field("id").and_then(|text| serde_json::from_str::<String>(text).ok());
+        let Some(id) = id else {
+            return Err(MessageError::Malformed("socket.id must be a string"));
+        };
+        let rooms_json = match field("rooms") {
+            Some(text) => {
+                Some(serde_json::from_str::<Json>(text).map_err(|_| MessageError::Malformed("socket.rooms"))?)
+            }
+            None => None,
+        };
+        let data = match field("data") {
+            Some(text) => serde_json::from_str::<Json>(text).map_err(|_| MessageError::Malformed("socket.data"))?,
+            None => Json::Null,
+        };
+        Ok(WireSocket {
+            id,
+            rooms: rooms(rooms_json.as_ref(), "socket.rooms must be an array of room names")?,
+            handshake: match fields.get("handshake") {
+                Some(text) => WireHandshake::Text((*text).to_owned()),
+                None => WireHandshake::Tree(Json::Null),
+            },
+            data,
         })
     }
 
@@ -373,6 +411,44 @@ impl WireSocket {
             return Err(MessageError::Malformed("sockets: too many"));
         }
         items.into_iter().map(WireSocket::from_json).collect()
+    }
+
+    /// The `sockets` array of an answer, as JSON text.
+    pub fn list_from_raw(raw: &RawValue) -> Result<Vec<WireSocket>, MessageError> {
+        // Each socket's fields in the same pass (an item that is no object fails it).
+        let items: Vec<RawFields> = serde_json::from_str(raw.get())
+            .map_err(|_| MessageError::Malformed("sockets must be an array of objects"))?;
+        if items.len() > MAX_ITEMS {
+            return Err(MessageError::Malformed("sockets: too many"));
+        }
+        items.into_iter().map(WireSocket::from_raw_fields).collect()
+    }
+}
+
+/// A JSON object's fields, each value as its raw text (checked, not built).
+pub type RawFields<'a> = std::collections::BTreeMap<String, &'a RawValue>;
+
+/// `socket.handshake` in a `fetchSockets` answer: a tree (what we send, what msgpack gives), or
+/// the JSON text another server wrote (what we read from a JSON answer; parsed when asked for).
+#[derive(Debug, Clone)]
+pub enum WireHandshake {
+    Tree(Json),
+    Text(Box<RawValue>),
+}
+
+impl WireHandshake {
+    /// The handshake as JSON (the text parsed; `null` if it does not parse, as a missing one).
+    pub fn to_json(&self) -> Json {
+        match self {
+            WireHandshake::Tree(json) => json.clone(),
+            WireHandshake::Text(text) => serde_json::from_str(text.get()).unwrap_or(Json::Null),
+        }
+    }
+}
+
+impl PartialEq for WireHandshake {
+    fn eq(&self, other: &WireHandshake) -> bool {
+        self.to_json() == other.to_json()
     }
 }
 

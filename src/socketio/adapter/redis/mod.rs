@@ -41,7 +41,7 @@ pub use classic::ClassicAdapter;
 pub use sharded::ShardedAdapter;
 
 use self::link::{Answer, HEX_ALPHABET, Link, UID2_ALPHABET, random_id};
-use self::messages::{WireOptions, WirePacket};
+use self::messages::{WireHandshake, WireOptions, WirePacket};
 use super::{AdapterFactory, BroadcastFlags, BroadcastOptions, SocketDetails};
 use crate::socketio::broadcast::RemoteSocket;
 use crate::socketio::namespace::WeakNamespace;
@@ -283,9 +283,16 @@ fn remote_sockets(nsp: &WeakNamespace, answers: Vec<Answer>) -> Vec<RemoteSocket
             continue;
         };
         for socket in list {
-            if let Some(details) = SocketDetails::from_json(&socket.to_json()) {
-                sockets.push(RemoteSocket::remote(nsp.clone(), details));
-            }
+            let remote = match socket.handshake {
+                WireHandshake::Text(text) => {
+                    RemoteSocket::remote_with_handshake_text(nsp.clone(), socket.id, text, socket.rooms, socket.data)
+                }
+                WireHandshake::Tree(json) => {
+                    let details = SocketDetails::from_wire(socket.id, &json, socket.rooms, socket.data);
+                    RemoteSocket::remote(nsp.clone(), details)
+                }
+            };
+            sockets.push(remote);
         }
     }
     sockets
