@@ -102,8 +102,7 @@ use socketio_book::http::Limits;
 use socketio_book::listener::{HttpServer, ListenerConfig};
 use socketio_book::socketio::adapter::redis;
 use socketio_book::socketio::{
-    Ack, Arg, ConnectError, JsonParser, MiddlewareError, MsgpackParser, Namespace, RawJson, Server, ServerOptions,
-    Socket,
+    Ack, Arg, ConnectError, JsonParser, MiddlewareError, MsgpackParser, Namespace, Server, ServerOptions, Socket,
 };
 
 /// The names `io.on('new_namespace')` has seen, in order.
@@ -124,18 +123,6 @@ fn answer(ack: Option<Ack>, args: Vec<Arg>) {
     }
 }
 
-/// `{"id":"...","rooms":["..."],"data":...}` appended to `out` (one socket of `fetch-sockets`).
-fn write_socket_json(out: &mut Vec<u8>, id: &str, rooms: &[String], data: &Value) {
-    // Writing to a `Vec` does not fail.
-    out.extend_from_slice(b"{\"id\":");
-    let _ = serde_json::to_writer(&mut *out, id);
-    out.extend_from_slice(b",\"rooms\":");
-    let _ = serde_json::to_writer(&mut *out, rooms);
-    out.extend_from_slice(b",\"data\":");
-    let _ = serde_json::to_writer(&mut *out, data);
-    out.push(b'}');
-}
-
 /// A JSON list of strings, sorted (as JavaScript's `list.sort()` sorts strings).
 fn sorted_texts(args: Vec<Arg>) -> Value {
     let mut texts: Vec<String> = args
@@ -143,7 +130,6 @@ fn sorted_texts(args: Vec<Arg>) -> Value {
         .map(|arg| match arg {
             Arg::Json(Value::String(text)) => text,
             Arg::Json(other) => other.to_string(),
-            Arg::RawJson(raw) => raw.text().to_string(),
             Arg::Binary(_) => String::new(),
         })
         .collect();
@@ -388,25 +374,13 @@ fn operators(socket: &Socket, nsp: &Namespace) {
             }
         };
         found.sort_by(|a, b| a.id().cmp(b.id()));
-        // `[{"id":..,"rooms":[..],"data":..},..]` written straight from the handles as text
-        // (`Arg::RawJson`): 10,000 sockets as a `Value` tree cost more to build, serialize and
-        // free than everything else of the fetch (NOTES.md, "The operators of issue 9").
-        let mut list: Vec<u8> = Vec::with_capacity(found.len() * 80);
-        list.push(b'[');
-        for (index, remote) in found.iter().enumerate() {
-            if index > 0 {
-                list.push(b',');
-            }
+        let mut list = Vec::with_capacity(found.len());
+        for remote in found {
             let mut rooms: Vec<String> = remote.rooms().into_iter().collect();
             rooms.sort();
-            write_socket_json(&mut list, remote.id(), &rooms, &remote.data());
+            list.push(json!({"id": remote.id(), "rooms": rooms, "data": remote.data()}));
         }
-        list.push(b']');
-        let raw = String::from_utf8(list).map_err(|e| e.to_string());
-        match raw.and_then(|text| RawJson::new(text).map_err(|e| e.to_string())) {
-            Ok(raw) => answer(ack, vec![Arg::RawJson(raw)]),
-            Err(e) => log::warn!("{}: fetchSockets answer not written: {e}", socket.id()),
-        }
+        answer(ack, vec![Arg::Json(Value::Array(list))]);
     });
     let namespace = nsp.clone();
     socket.on("sockets-join", move |_socket, args, ack| {

@@ -38,7 +38,6 @@ fn show_arg(arg: &Arg) -> String {
     match arg {
         Arg::Json(Value::String(text)) => text.clone(),
         Arg::Json(value) => value.to_string(),
-        Arg::RawJson(raw) => raw.text().to_string(),
         Arg::Binary(bytes) => format!("<Buffer of {} bytes>", bytes.len()),
     }
 }

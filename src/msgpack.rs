@@ -195,7 +195,6 @@ pub fn from_arg(arg: &Arg) -> Msgpack {
     match arg {
         Arg::Binary(bytes) => Msgpack::Binary(bytes.clone()),
         Arg::Json(json) => from_json(json),
-        Arg::RawJson(raw) => from_json(&raw.to_value()),
     }
 }
 

@@ -32,7 +32,7 @@ pub use broadcast::{BroadcastAckCallback, BroadcastOperator, RemoteSocket};
 pub use listeners::{AnyListener, ListenerId};
 pub use namespace::{ConnectError, Namespace, ServerSideAck, WeakNamespace};
 pub use namespaces::{NamespaceFn, NamespaceName};
-pub use packet::{Arg, RawJson};
+pub use packet::Arg;
 pub use parser::{JsonParser, MsgpackParser, Parser};
 pub use server::{ConnectionStateRecovery, Server, ServerOptions, WeakServer};
 pub use socket::{

@@ -124,39 +124,6 @@ pub enum Arg {
     Json(Value),
     /// Sent as `{"_placeholder":true,"num":N}` plus one binary message.
     Binary(Vec<u8>),
-    /// JSON the application already wrote as text (`[{"id":"x","rooms":["x"],"data":{}}]`),
-    /// sent as it is: a large answer written straight from its data costs no `Value` tree to
-    /// build, serialize and free. Only for sending; what a client sends comes as `Json`.
-    RawJson(RawJson),
-}
-
-/// One JSON value as text, checked once when made (`RawJson::new`), so that the packet it goes
-/// into is valid JSON. The msgpack parser, the Redis adapters' messages and anything else that
-/// wants a `Value` parse it back (`to_value`).
-#[derive(Debug, Clone)]
-pub struct RawJson(Box<serde_json::value::RawValue>);
-
-impl RawJson {
-    /// `text` if it is one JSON value (`{"a":1}`, `[1,2]`, `"x"`), else serde_json's error.
-    pub fn new(text: String) -> Result<RawJson, serde_json::Error> {
-        serde_json::value::RawValue::from_string(text).map(RawJson)
-    }
-
-    /// The text, as it goes on the wire.
-    pub fn text(&self) -> &str {
-        self.0.get()
-    }
-
-    /// The value it holds, parsed (for the paths that need a `Value`: msgpack, Redis messages).
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.text()).unwrap_or(Value::Null)
-    }
-}
-
-impl PartialEq for RawJson {
-    fn eq(&self, other: &RawJson) -> bool {
-        self.text() == other.text()
-    }
 }
 
 impl Arg {
@@ -167,7 +134,6 @@ impl Arg {
     pub fn to_nested_json(&self) -> Value {
         match self {
             Arg::Json(value) => value.clone(),
-            Arg::RawJson(raw) => raw.to_value(),
             Arg::Binary(bytes) => {
                 let mut placeholder = serde_json::Map::new();
                 placeholder.insert("_placeholder".to_string(), Value::Bool(true));
@@ -377,7 +343,7 @@ pub fn encode(packet: &Packet) -> Vec<Message> {
     let packet_type = type_on_the_wire(packet.packet_type, attachments.len());
 
     // <type>[<count>-][<nsp>,][<id>]<payload>
-    let mut text = String::with_capacity(payload_text.len() + packet.nsp.len() + 24);
+    let mut text = String::new();
     text.push(packet_type.digit());
     if packet_type.is_binary() {
         text.push_str(&attachments.len().to_string());
@@ -408,20 +374,12 @@ fn encode_args(args: &[Arg], attachments: &mut Vec<Message>) -> String {
         }
         match arg {
             Arg::Json(value) => {
-                // serde_json's writer (not `Display`, which goes through `fmt` for every token).
-                let json = serde_json::to_string(value).unwrap_or_default();
+                let json = value.to_string();
                 // Cheap test first: only a JSON that mentions "_placeholder" can hold nested bytes.
                 if json.contains("\"_placeholder\"") {
                     text.push_str(&deconstruct_nested(value, attachments).to_string());
                 } else {
                     text.push_str(&json);
-                }
-            }
-            Arg::RawJson(raw) => {
-                if raw.text().contains("\"_placeholder\"") {
-                    text.push_str(&deconstruct_nested(&raw.to_value(), attachments).to_string());
-                } else {
-                    text.push_str(raw.text());
                 }
             }
             Arg::Binary(bytes) => {
@@ -534,7 +492,6 @@ pub fn validate_packet(packet: &Packet) -> Result<(), ParseError> {
         (PacketType::Event | PacketType::BinaryEvent, PacketData::Args(args)) => {
             match args.first() {
                 Some(Arg::Json(name)) => check_event_name(Some(name))?,
-                Some(Arg::RawJson(name)) => check_event_name(Some(&name.to_value()))?,
                 Some(Arg::Binary(_)) => {
                     return Err(ParseError::InvalidPayload(
                         "the event name (first argument) must be a string or a number",
@@ -568,12 +525,9 @@ fn check_binary_args(args: &[Arg]) -> Result<(), ParseError> {
         return Err(ParseError::TooManyAttachments);
     }
     for arg in args {
-        let placeholder = match arg {
-            Arg::Json(value) => contains_placeholder(value),
-            Arg::RawJson(raw) => raw.text().contains("\"_placeholder\"") && contains_placeholder(&raw.to_value()),
-            Arg::Binary(_) => false,
-        };
-        if placeholder {
+        if let Arg::Json(value) = arg
+            && contains_placeholder(value)
+        {
             return Err(ParseError::InvalidPayload(
                 "a JSON argument holds a {\"_placeholder\":true} object next to binary arguments",
             ));

@@ -1164,10 +1164,6 @@ impl Socket {
         let name = match args.remove(0) {
             Arg::Json(Value::String(name)) => name,
             Arg::Json(other) => other.to_string(),
-            Arg::RawJson(raw) => match raw.to_value() {
-                Value::String(name) => name,
-                other => other.to_string(),
-            },
             Arg::Binary(_) => return,
         };
         let ack = packet.id.map(|id| Ack {

@@ -255,7 +255,6 @@ pub fn decode_packet(bytes: &[u8]) -> Result<Packet, ParseError> {
             if packet_type == PacketType::Event {
                 match args.first() {
                     Some(Arg::Json(name)) => packet::check_event_name(Some(name))?,
-                    Some(Arg::RawJson(name)) => packet::check_event_name(Some(&name.to_value()))?,
                     Some(Arg::Binary(_)) => return Err(invalid("invalid payload: the event name is bytes")),
                     None => packet::check_event_name(None)?,
                 }
@@ -430,7 +429,6 @@ mod tests {
                     .map(|arg| match arg {
                         Arg::Binary(bytes) => json!({"$bin": hex(bytes)}),
                         Arg::Json(value) => bytes_tagged(value),
-                        Arg::RawJson(raw) => bytes_tagged(&raw.to_value()),
                     })
                     .collect();
                 object.insert("data".into(), Value::Array(items));

@@ -150,7 +150,6 @@ pub fn has_binary(value: &Json) -> bool {
 pub fn arg_to_json(arg: &Arg) -> Json {
     match arg {
         Arg::Json(json) => json.clone(),
-        Arg::RawJson(raw) => raw.to_value(),
         Arg::Binary(bytes) => packet::nested_bytes(bytes),
     }
 }
