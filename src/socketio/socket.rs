@@ -354,7 +354,8 @@ struct State {
 }
 
 struct Inner {
-    id: String,
+    /// Shared, so that the recovery log keeps each of its own emits without a copy of it.
+    id: Arc<str>,
     nsp: Namespace,
     /// The Engine.IO session carrying this socket (and its namespace siblings).
     conn: engineio::Socket,
@@ -479,7 +480,7 @@ impl Socket {
         };
         Socket {
             inner: Arc::new(Inner {
-                id,
+                id: Arc::from(id),
                 nsp,
                 conn,
                 client,
@@ -500,6 +501,12 @@ impl Socket {
     /// client, which expects it: the Engine.IO id, `/custom#<id>` in other namespaces).
     pub fn id(&self) -> &str {
         &self.inner.id
+    }
+
+    /// The same id, shared rather than copied (what the recovery log keeps of each of this
+    /// socket's own emits, `SessionAwareAdapter::broadcast_to_socket`).
+    pub(crate) fn shared_id(&self) -> Arc<str> {
+        Arc::clone(&self.inner.id)
     }
 
     /// `socket.handshake` (and what the chapter reads from `socket.request`).

@@ -67,16 +67,42 @@ struct LoggedPacket {
     /// Who it was for (the reference keeps the broadcast's `opts`).
     audience: Audience,
     /// The event as it went out, its offset the last argument.
-    messages: Vec<Message>,
+    messages: LoggedMessages,
     emitted_at: Instant,
 }
 
 /// Who a logged event was for.
 enum Audience {
-    /// A socket's own emit, `io.to(socket.id)`: the room of that id (`broadcast_to_socket`).
-    Room(String),
+    /// A socket's own emit, `io.to(socket.id)`: the room of that id (`broadcast_to_socket`),
+    /// the socket's own id shared.
+    Room(Arc<str>),
     /// A broadcast's `opts.rooms` (every socket when empty) and `opts.except`.
     Rooms { rooms: Vec<String>, except: Vec<String> },
+}
+
+/// The log's copy of an event's messages: most events are one message (a text without
+/// attachments, or one msgpack binary), kept as such, with no list around it. Every entry is
+/// freed some time after it was written, so each allocation fewer counts.
+enum LoggedMessages {
+    One(Message),
+    /// A text and its binary attachments.
+    Several(Vec<Message>),
+}
+
+impl LoggedMessages {
+    fn copy_of(messages: &[Message]) -> LoggedMessages {
+        match messages {
+            [one] => LoggedMessages::One(one.clone()),
+            several => LoggedMessages::Several(several.to_vec()),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<Message> {
+        match self {
+            LoggedMessages::One(one) => vec![one.clone()],
+            LoggedMessages::Several(several) => several.clone(),
+        }
+    }
 }
 
 /// A session waiting for its client.
@@ -160,7 +186,7 @@ fn is_logged(packet: &Packet, flags: &BroadcastFlags) -> bool {
 /// The reference's `shouldIncludePacket`: a socket in `rooms` was meant to get `packet`.
 fn is_for(rooms: &[String], packet: &LoggedPacket) -> bool {
     match &packet.audience {
-        Audience::Room(room) => rooms.contains(room),
+        Audience::Room(room) => rooms.iter().any(|each| each.as_str() == &**room),
         Audience::Rooms { rooms: to, except } => {
             let included = to.is_empty() || rooms.iter().any(|room| to.contains(room));
             let excluded = rooms.iter().any(|room| except.contains(room));
@@ -191,7 +217,7 @@ impl Shared {
         log.packets.push_back(LoggedPacket {
             offset,
             audience,
-            messages: messages.clone(),
+            messages: LoggedMessages::copy_of(&messages),
             emitted_at: now,
         });
         // What goes now (too old, or past the cap: one entry per emit once the log is full) is
@@ -356,7 +382,7 @@ impl Adapter for SessionAwareAdapter {
         let Some(nsp) = self.memory.nsp().upgrade() else {
             return;
         };
-        let audience = Audience::Room(socket.id().to_string());
+        let audience = Audience::Room(socket.shared_id());
         let (offset, messages) = self.shared.append(&mut packet, audience, nsp.parser());
         self.memory
             .deliver_to_socket(socket, &packet, messages, flags, Some(offset));
@@ -464,7 +490,7 @@ impl Adapter for SessionAwareAdapter {
             if is_for(rooms, logged) {
                 packets.push(MissedPacket {
                     offset: logged.offset,
-                    messages: logged.messages.clone(),
+                    messages: logged.messages.to_vec(),
                 });
             }
         }
@@ -575,7 +601,7 @@ mod tests {
         let log = lock(&adapter.shared.log);
         let first = &log.packets[0];
         assert_eq!(
-            first.messages,
+            first.messages.to_vec(),
             vec![Message::Text(format!(r#"2["a","{}"]"#, logged[0]))]
         );
         assert!(log.packets[0].offset < log.packets[1].offset);
@@ -619,6 +645,29 @@ mod tests {
         let all = offsets(&adapter);
         assert_eq!(missed.newest.to_string(), all[all.len() - 1]);
         assert_eq!(adapter.missed_packets("never sent", &restored.rooms), None);
+    }
+
+    #[test]
+    fn an_event_with_attachments_is_replayed_whole() {
+        let (_nsp, adapter) = adapter(ConnectionStateRecovery::default(), Duration::from_secs(60));
+        adapter.broadcast(&event("seen"), &to(&[]));
+        let mut file = event("file");
+        if let PacketData::Args(args) = &mut file.data {
+            args.push(Arg::Binary(vec![1, 2, 3]));
+        }
+        adapter.broadcast(&file, &to(&[]));
+        let logged = offsets(&adapter);
+        let missed = adapter.missed_packets(&logged[0], &[]).unwrap();
+        assert_eq!(
+            missed.packets[0].messages,
+            vec![
+                Message::Text(format!(
+                    r#"51-["file",{{"_placeholder":true,"num":0}},"{}"]"#,
+                    logged[1]
+                )),
+                Message::Binary(vec![1, 2, 3]),
+            ]
+        );
     }
 
     #[test]
