@@ -235,6 +235,36 @@ fn an_unknown_or_forged_pid_or_an_offset_never_sent_gets_a_new_socket() {
     back.expect_restored(&sid);
 }
 
+/// With recovery a socket's own emit is `io.to(socket.id).emit(...)`, as in the reference: it
+/// reaches whoever is in the room of its id (a second socket that joined it too, the socket
+/// itself no longer once it has left it), with its offset.
+#[test]
+fn a_socket_emit_goes_to_the_room_of_its_id() {
+    let server = start(&["--recover"]);
+    let mut a = Peer::open(&server);
+    let (a_sid, _) = a.connect("");
+    let mut b = Peer::open(&server);
+    let (b_sid, _) = b.connect("");
+
+    a.send(r#"42["message","one"]"#);
+    let one = a.next();
+    assert_eq!(one, format!(r#"42["message-back","one","{}"]"#, offset_of(&one)));
+
+    assert_eq!(b.ask("sockets-join", json!([b_sid, a_sid])), json!([]));
+    a.send(r#"42["message","two"]"#);
+    let two = a.next();
+    assert_eq!(two, format!(r#"42["message-back","two","{}"]"#, offset_of(&two)));
+    assert_eq!(b.next(), two, "the same event, the same offset");
+
+    assert_eq!(b.ask("sockets-leave", json!([b_sid, a_sid])), json!([]));
+    assert_eq!(a.ask("sockets-leave", json!([a_sid, a_sid])), json!([]));
+    a.send(r#"42["message","three"]"#);
+    a.send(r#"429["message-with-ack","after"]"#);
+    assert_eq!(a.next(), r#"439["after"]"#, "out of the room of its id, a gets nothing");
+    b.send(r#"429["message-with-ack","after"]"#);
+    assert_eq!(b.next(), r#"439["after"]"#, "nor does b, gone from that room too");
+}
+
 #[test]
 fn without_recovery_no_pid_no_offset_no_session() {
     let server = start(&[]);

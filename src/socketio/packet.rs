@@ -335,15 +335,18 @@ pub fn encode(packet: &Packet) -> Vec<Message> {
     // The payload first: writing it counts the attachments, and the count
     // decides between EVENT and BINARY_EVENT.
     let mut attachments: Vec<Message> = Vec::new();
-    let payload_text = match &packet.data {
-        PacketData::None => String::new(),
-        PacketData::Object(value) => value.to_string(),
-        PacketData::Args(args) => encode_args(args, &mut attachments),
-    };
+    // Enough for most events without growing.
+    let mut payload = Vec::with_capacity(64);
+    match &packet.data {
+        PacketData::None => {}
+        PacketData::Object(value) => write_json(&mut payload, value),
+        PacketData::Args(args) => encode_args(args, &mut payload, &mut attachments),
+    }
     let packet_type = type_on_the_wire(packet.packet_type, attachments.len());
 
     // <type>[<count>-][<nsp>,][<id>]<payload>
-    let mut text = String::new();
+    // (Room for the prefix: a type, a count, a dash, a comma, an id of up to 20 digits.)
+    let mut text = String::with_capacity(24 + packet.nsp.len() + payload.len());
     text.push(packet_type.digit());
     if packet_type.is_binary() {
         text.push_str(&attachments.len().to_string());
@@ -356,41 +359,58 @@ pub fn encode(packet: &Packet) -> Vec<Message> {
     if let Some(id) = packet.id {
         text.push_str(&id.to_string());
     }
-    text.push_str(&payload_text);
+    text.push_str(&json_text(payload));
 
     let mut messages = vec![Message::Text(text)];
     messages.append(&mut attachments);
     messages
 }
 
-/// `["file",<01 02 03>]` → `["file",{"_placeholder":true,"num":0}]`,
+/// `["file",<01 02 03>]` → `["file",{"_placeholder":true,"num":0}]` appended to `json`,
 /// pushing `Message::Binary(<01 02 03>)` onto `attachments`
 /// (the reference's `deconstructPacket`, top level only).
-fn encode_args(args: &[Arg], attachments: &mut Vec<Message>) -> String {
-    let mut text = String::from("[");
+fn encode_args(args: &[Arg], json: &mut Vec<u8>, attachments: &mut Vec<Message>) {
+    json.push(b'[');
     for (index, arg) in args.iter().enumerate() {
         if index > 0 {
-            text.push(',');
+            json.push(b',');
         }
         match arg {
             Arg::Json(value) => {
-                let json = value.to_string();
+                let start = json.len();
+                write_json(json, value);
                 // Cheap test first: only a JSON that mentions "_placeholder" can hold nested bytes.
-                if json.contains("\"_placeholder\"") {
-                    text.push_str(&deconstruct_nested(value, attachments).to_string());
-                } else {
-                    text.push_str(&json);
+                if mentions_placeholder(&json[start..]) {
+                    json.truncate(start);
+                    write_json(json, &deconstruct_nested(value, attachments));
                 }
             }
             Arg::Binary(bytes) => {
                 let num = attachments.len();
-                text.push_str(&format!("{{\"_placeholder\":true,\"num\":{num}}}"));
+                json.extend_from_slice(format!("{{\"_placeholder\":true,\"num\":{num}}}").as_bytes());
                 attachments.push(Message::Binary(bytes.clone()));
             }
         }
     }
-    text.push(']');
-    text
+    json.push(b']');
+}
+
+/// `value` as compact JSON (what `value.to_string()` writes), appended to `json` by serde_json's
+/// writer, without the formatter `to_string` goes through: every emitted packet is written here.
+fn write_json(json: &mut Vec<u8>, value: &Value) {
+    // A `Value` always serializes (its keys are strings), and into a `Vec` nothing fails.
+    let _ = serde_json::to_writer(&mut *json, value);
+}
+
+/// The JSON bytes as text (serde_json writes UTF-8 only, so the fallback never runs).
+fn json_text(json: Vec<u8>) -> String {
+    String::from_utf8(json).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+}
+
+/// Whether the JSON has a `"_placeholder"` (key or string) anywhere.
+fn mentions_placeholder(json: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"_placeholder\"";
+    json.windows(KEY.len()).any(|window| window == KEY)
 }
 
 /// The reverse of [`keep_nested_bytes`], so that nested bytes round-trip: every

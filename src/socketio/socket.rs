@@ -52,7 +52,7 @@ use std::time::Duration;
 use log::{debug, error, info, warn};
 use serde_json::Value;
 
-use super::adapter::{BroadcastFlags, BroadcastOptions, ClientAckCallback, Offset, SessionToPersist};
+use super::adapter::{BroadcastFlags, ClientAckCallback, Offset, SessionToPersist};
 use super::broadcast::BroadcastOperator;
 use super::client::Client;
 use super::listeners::{AnyListeners, ListenerId};
@@ -413,7 +413,8 @@ struct State {
 }
 
 struct Inner {
-    id: String,
+    /// Shared, so that the recovery log keeps each of its own emits without a copy of it.
+    id: Arc<str>,
     nsp: Namespace,
     /// The Engine.IO session carrying this socket (and its namespace siblings).
     conn: engineio::Socket,
@@ -538,7 +539,7 @@ impl Socket {
         };
         Socket {
             inner: Arc::new(Inner {
-                id,
+                id: Arc::from(id),
                 nsp,
                 conn,
                 client,
@@ -559,6 +560,12 @@ impl Socket {
     /// client, which expects it: the Engine.IO id, `/custom#<id>` in other namespaces).
     pub fn id(&self) -> &str {
         &self.inner.id
+    }
+
+    /// The same id, shared rather than copied (what the recovery log keeps of each of this
+    /// socket's own emits, `SessionAwareAdapter::broadcast_to_socket`).
+    pub(crate) fn shared_id(&self) -> Arc<str> {
+        Arc::clone(&self.inner.id)
     }
 
     /// `socket.handshake` (and what the chapter reads from `socket.request`).
@@ -755,18 +762,14 @@ impl Socket {
     /// An emit with flags: `2[event, ...args]` through `send_packet`.
     ///
     /// With connection state recovery on it is `io.to(socket.id).emit(...)`, as in the
-    /// reference: through the adapter, which logs it (its offset appended) for the socket's
-    /// recovery and sends it to the socket of this id if one is connected. It is then `Ok`
-    /// even once this socket is disconnected: a recovered socket of the same id gets it.
+    /// reference: through the adapter (`broadcast_to_socket`), which logs it (its offset
+    /// appended) for the socket's recovery and sends it to the socket of this id if one is
+    /// connected. It is then `Ok` even once this socket is disconnected: a recovered socket of
+    /// the same id gets it.
     fn emit_with_flags(&self, event: &str, args: Vec<Arg>, flags: &BroadcastFlags) -> Result<(), EmitError> {
         let packet = event_packet(self.nsp_name(), event, args, None)?;
         if self.inner.nsp.recovery().is_some() {
-            let opts = BroadcastOptions {
-                rooms: vec![self.id().to_string()],
-                except: Vec::new(),
-                flags: flags.clone(),
-            };
-            self.adapter().broadcast(&packet, &opts);
+            self.adapter().broadcast_to_socket(self, packet, flags);
             return Ok(());
         }
         self.send_packet(&packet, flags)
@@ -1326,7 +1329,9 @@ pub(super) fn event_packet(nsp: &str, event: &str, args: Vec<Arg>, id: Option<u6
     if packet::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_string()));
     }
-    let mut all = Vec::with_capacity(args.len() + 1);
+    // One more than the event and its arguments: room for the offset connection state recovery
+    // appends to a logged event.
+    let mut all = Vec::with_capacity(args.len() + 2);
     all.push(Arg::from(event));
     all.extend(args);
     Ok(Packet {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use log::{debug, warn};
 
 use super::{
-    Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, Offset, RoomEvent,
-    ServerSideEmitCallback, TimeoutError,
+    Adapter, AdapterEvents, BroadcastFlags, BroadcastOptions, ClientAckCallback, ClientCountCallback, Offset,
+    RoomEvent, ServerSideEmitCallback, TimeoutError,
 };
 use crate::engineio::Message;
 use crate::socketio::broadcast::RemoteSocket;
@@ -183,6 +183,44 @@ impl MemoryAdapter {
             // A closed or full session is the socket's own business (it is closing).
             let _ = socket.write_logged(offset, messages.clone(), &opts.flags);
         }
+    }
+
+    /// `deliver` for `io.to(socket.id)` when the caller holds that socket (its own emit,
+    /// `SessionAwareAdapter::broadcast_to_socket`): straight to it when it is the one socket
+    /// that room reaches, which is the usual case; otherwise (it left the room of its id,
+    /// another socket joined it, it is not connected) `deliver`'s lookups decide.
+    pub(super) fn deliver_to_socket(
+        &self,
+        socket: &Socket,
+        packet: &Packet,
+        messages: Vec<Message>,
+        flags: &BroadcastFlags,
+        offset: Option<Offset>,
+    ) {
+        if self.reaches_only(socket) {
+            socket.notify_outgoing_listeners(packet);
+            // As in `deliver`: a closed or full session is the socket's own business.
+            let _ = socket.write_logged(offset, messages, flags);
+            return;
+        }
+        let opts = BroadcastOptions {
+            rooms: vec![socket.id().to_string()],
+            except: Vec::new(),
+            flags: flags.clone(),
+        };
+        self.deliver(packet, messages, &opts, offset);
+    }
+
+    /// Whether `io.to(socket.id)` reaches `socket` and no other: the room named after its id
+    /// holds it alone, and it is connected (so it is the namespace's socket of that id, the
+    /// one `apply` would find).
+    fn reaches_only(&self, socket: &Socket) -> bool {
+        let id = socket.id();
+        let alone_in_its_room = match lock(&self.rooms).rooms.get(id) {
+            Some(members) => members.len() == 1 && members.iter().all(|member| member == id),
+            None => false,
+        };
+        alone_in_its_room && socket.connected()
     }
 }
 

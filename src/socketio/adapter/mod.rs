@@ -40,7 +40,7 @@ use super::broadcast::RemoteSocket;
 use super::namespace::WeakNamespace;
 use super::packet::{Arg, Packet};
 use super::server::ConnectionStateRecovery;
-use super::socket::Handshake;
+use super::socket::{Handshake, Socket};
 use crate::engineio::Message;
 use crate::sync::lock;
 use crate::timer::Timers;
@@ -269,6 +269,20 @@ pub trait Adapter: Send + Sync {
     /// `broadcast(packet, opts)`: `packet` (an EVENT, its `nsp` this namespace's) to every
     /// matching socket, on every server unless `opts.flags.local`.
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions);
+
+    /// A socket's own `emit` with connection state recovery on: the reference's
+    /// `this.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set(), flags })`,
+    /// which is what this does unless an adapter knows better. `socket` is the emitting socket,
+    /// whose id names the room: the session-aware adapter logs the event and writes it to
+    /// `socket` itself, without the broadcast's lookups (`SessionAwareAdapter`).
+    fn broadcast_to_socket(&self, socket: &Socket, packet: Packet, flags: &BroadcastFlags) {
+        let opts = BroadcastOptions {
+            rooms: vec![socket.id().to_string()],
+            except: Vec::new(),
+            flags: flags.clone(),
+        };
+        self.broadcast(&packet, &opts);
+    }
 
     /// `broadcastWithAck(packet, opts, clientCountCallback, ack)`: the same, each client asked
     /// for an ack. Each server calls `client_count` once with how many clients it sent the

@@ -49,6 +49,19 @@ impl Offset {
         }
     }
 
+    /// As yeast writes it (the same as `to_string()`, in one allocation and no formatter: an
+    /// offset is written for every logged event).
+    pub fn to_text(self) -> String {
+        let millis = Digits::of(self.millis);
+        let mut text = String::with_capacity(2 * millis.bytes.len() + 1);
+        text.push_str(millis.as_str());
+        if self.seed > 0 {
+            text.push('.');
+            text.push_str(Digits::of(self.seed - 1).as_str());
+        }
+        text
+    }
+
     /// Reads an offset a client sent back; `None` for anything yeast never writes.
     pub fn parse(text: &str) -> Option<Offset> {
         let (time, counter) = match text.split_once('.') {
@@ -67,9 +80,10 @@ impl Offset {
 impl std::fmt::Display for Offset {
     /// As yeast writes it: `PhPmfU0`, `PhPmfU0.0`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&encode(self.millis))?;
+        f.write_str(Digits::of(self.millis).as_str())?;
         if self.seed > 0 {
-            write!(f, ".{}", encode(self.seed - 1))?;
+            f.write_str(".")?;
+            f.write_str(Digits::of(self.seed - 1).as_str())?;
         }
         Ok(())
     }
@@ -83,18 +97,35 @@ pub fn now_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// yeast's `encode`: `n` in base 64, most significant digit first, at least one digit.
-fn encode(mut n: u64) -> String {
-    let mut digits = Vec::new();
-    loop {
-        digits.push(ALPHABET[(n % 64) as usize]);
-        n /= 64;
-        if n == 0 {
-            break;
+/// yeast's `encode` of one number, written on the stack (an offset is written for every logged
+/// event): its digits are `bytes[start..]`.
+struct Digits {
+    /// 11 base-64 digits hold any `u64`.
+    bytes: [u8; 11],
+    start: usize,
+}
+
+impl Digits {
+    /// `n` in base 64, most significant digit first, at least one digit.
+    fn of(mut n: u64) -> Digits {
+        let mut digits = Digits {
+            bytes: [0; 11],
+            start: 11,
+        };
+        loop {
+            digits.start -= 1;
+            digits.bytes[digits.start] = ALPHABET[(n % 64) as usize];
+            n /= 64;
+            if n == 0 {
+                return digits;
+            }
         }
     }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
+
+    fn as_str(&self) -> &str {
+        // Always ASCII: every byte is from `ALPHABET`.
+        std::str::from_utf8(&self.bytes[self.start..]).unwrap_or_default()
+    }
 }
 
 /// yeast's `decode`, strict: one to [`MAX_DIGITS`] digits of the alphabet, no leading zero
@@ -115,6 +146,10 @@ fn decode(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    fn encode(n: u64) -> String {
+        Digits::of(n).as_str().to_string()
+    }
+
     #[test]
     fn written_as_yeast_writes_them() {
         // Node: require('yeast').encode(1764590000000) === 'PhPmfU0'
@@ -122,11 +157,15 @@ mod tests {
         assert_eq!(encode(0), "0");
         assert_eq!(encode(63), "_");
         assert_eq!(encode(64), "10");
+        assert_eq!(encode(u64::MAX), "F__________");
         let first = Offset::next(None, 1_764_590_000_000);
         let second = Offset::next(Some(first), 1_764_590_000_000);
         let third = Offset::next(Some(second), 1_764_590_000_000);
         assert_eq!(second.to_string(), format!("{first}.0"));
         assert_eq!(third.to_string(), format!("{first}.1"));
+        for offset in [first, second, third] {
+            assert_eq!(offset.to_text(), offset.to_string());
+        }
         assert!(first < second && second < third);
         for offset in [first, second, third] {
             assert_eq!(Offset::parse(&offset.to_string()), Some(offset));

@@ -45,8 +45,8 @@ use log::{debug, info, warn};
 
 use super::offset::now_millis;
 use super::{
-    Adapter, AdapterEvents, BroadcastOptions, ClientAckCallback, ClientCountCallback, MemoryAdapter, MissedPacket,
-    MissedPackets, Offset, ServerSideEmitCallback, SessionToPersist, TimeoutError,
+    Adapter, AdapterEvents, BroadcastFlags, BroadcastOptions, ClientAckCallback, ClientCountCallback, MemoryAdapter,
+    MissedPacket, MissedPackets, Offset, ServerSideEmitCallback, SessionToPersist, TimeoutError,
 };
 use crate::engineio::Message;
 use crate::socketio::broadcast::RemoteSocket;
@@ -54,6 +54,7 @@ use crate::socketio::namespace::WeakNamespace;
 use crate::socketio::packet::{Arg, Packet, PacketData, PacketType};
 use crate::socketio::parser::Parser;
 use crate::socketio::server::ConnectionStateRecovery;
+use crate::socketio::socket::Socket;
 use crate::sync::lock;
 use crate::timer::{TimerId, Timers};
 
@@ -63,12 +64,45 @@ const CAP_WARNING_EVERY: Duration = Duration::from_secs(10);
 /// One logged event (the reference's `PersistedPacket`).
 struct LoggedPacket {
     offset: Offset,
-    /// `opts.rooms` and `opts.except` of the broadcast: who it was for.
-    rooms: Vec<String>,
-    except: Vec<String>,
+    /// Who it was for (the reference keeps the broadcast's `opts`).
+    audience: Audience,
     /// The event as it went out, its offset the last argument.
-    messages: Vec<Message>,
+    messages: LoggedMessages,
     emitted_at: Instant,
+}
+
+/// Who a logged event was for.
+enum Audience {
+    /// A socket's own emit, `io.to(socket.id)`: the room of that id (`broadcast_to_socket`),
+    /// the socket's own id shared.
+    Room(Arc<str>),
+    /// A broadcast's `opts.rooms` (every socket when empty) and `opts.except`.
+    Rooms { rooms: Vec<String>, except: Vec<String> },
+}
+
+/// The log's copy of an event's messages: most events are one message (a text without
+/// attachments, or one msgpack binary), kept as such, with no list around it. Every entry is
+/// freed some time after it was written, so each allocation fewer counts.
+enum LoggedMessages {
+    One(Message),
+    /// A text and its binary attachments.
+    Several(Vec<Message>),
+}
+
+impl LoggedMessages {
+    fn copy_of(messages: &[Message]) -> LoggedMessages {
+        match messages {
+            [one] => LoggedMessages::One(one.clone()),
+            several => LoggedMessages::Several(several.to_vec()),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<Message> {
+        match self {
+            LoggedMessages::One(one) => vec![one.clone()],
+            LoggedMessages::Several(several) => several.clone(),
+        }
+    }
 }
 
 /// A session waiting for its client.
@@ -145,83 +179,103 @@ impl SessionAwareAdapter {
 }
 
 /// The reference's test: EVENT, no ack id, not volatile.
-fn is_logged(packet: &Packet, opts: &BroadcastOptions) -> bool {
-    packet.packet_type == PacketType::Event && packet.id.is_none() && !opts.flags.volatile
+fn is_logged(packet: &Packet, flags: &BroadcastFlags) -> bool {
+    packet.packet_type == PacketType::Event && packet.id.is_none() && !flags.volatile
 }
 
 /// The reference's `shouldIncludePacket`: a socket in `rooms` was meant to get `packet`.
 fn is_for(rooms: &[String], packet: &LoggedPacket) -> bool {
-    let included = packet.rooms.is_empty() || rooms.iter().any(|room| packet.rooms.contains(room));
-    let excluded = rooms.iter().any(|room| packet.except.contains(room));
-    included && !excluded
+    match &packet.audience {
+        Audience::Room(room) => rooms.iter().any(|each| each.as_str() == &**room),
+        Audience::Rooms { rooms: to, except } => {
+            let included = to.is_empty() || rooms.iter().any(|room| to.contains(room));
+            let excluded = rooms.iter().any(|room| except.contains(room));
+            included && !excluded
+        }
+    }
 }
 
 impl Shared {
-    /// Takes the next offset, appends `packet` with it as its last argument, drops what the cap
-    /// and the age say must go; returns the offset and the messages to send.
+    /// Takes the next offset, appends `packet` with it as its last argument, logs it for
+    /// `audience` (one copy of its messages), drops what the cap and the age say must go;
+    /// returns the offset and the messages to send.
     fn append(
         self: &Arc<Self>,
         packet: &mut Packet,
-        opts: &BroadcastOptions,
+        audience: Audience,
         parser: &dyn Parser,
     ) -> (Offset, Vec<Message>) {
         let now = Instant::now();
+        let millis = now_millis();
         let mut log = lock(&self.log);
-        let offset = Offset::next(log.last_offset, now_millis());
+        let offset = Offset::next(log.last_offset, millis);
         log.last_offset = Some(offset);
         if let PacketData::Args(args) = &mut packet.data {
-            args.push(Arg::from(offset.to_string()));
+            args.push(Arg::from(offset.to_text()));
         }
         let messages = parser.encode(packet);
         log.packets.push_back(LoggedPacket {
             offset,
-            rooms: opts.rooms.clone(),
-            except: opts.except.clone(),
-            messages: messages.clone(),
+            audience,
+            messages: LoggedMessages::copy_of(&messages),
             emitted_at: now,
         });
-        // Only the events here, on every emit; the sessions are the sweep's (walking all of them
-        // on every emit would cost more the more clients are away).
-        self.drop_expired_packets(&mut log, now);
-        let mut dropped = 0;
-        while log.packets.len() > self.recovery.max_log_entries {
-            log.packets.pop_front();
-            dropped += 1;
-        }
-        if dropped > 0 {
-            log.dropped_unwarned += dropped;
-            let due = match log.last_cap_warning {
-                Some(at) => now.duration_since(at) >= CAP_WARNING_EVERY,
-                None => true,
-            };
-            if due {
-                warn!(
-                    "{}: the recovery log is full ({} events): dropped the {} oldest; a client that missed them gets a new socket",
-                    self.nsp, self.recovery.max_log_entries, log.dropped_unwarned
-                );
-                log.dropped_unwarned = 0;
-                log.last_cap_warning = Some(now);
-            }
-        }
+        // What goes now (too old, or past the cap: one entry per emit once the log is full) is
+        // freed after the lock is released, as freeing an entry written a while ago by another
+        // thread is most of what it costs. Only the events here, on every emit; the sessions
+        // are the sweep's (walking all of them on every emit would cost more the more clients
+        // are away).
+        let mut gone = Vec::new();
+        self.take_expired_packets(&mut log, now, &mut gone);
+        self.take_packets_past_the_cap(&mut log, now, &mut gone);
         self.schedule_sweep(&mut log, now);
+        drop(log);
+        drop(gone);
         (offset, messages)
     }
 
-    /// Forgets the events emitted more than `keep_events_for` ago (the oldest are at the front:
-    /// this looks at one more than it drops).
-    fn drop_expired_packets(&self, log: &mut Log, now: Instant) {
+    /// Takes out the events emitted more than `keep_events_for` ago (the oldest are at the
+    /// front: this looks at one more than it takes).
+    fn take_expired_packets(&self, log: &mut Log, now: Instant, gone: &mut Vec<LoggedPacket>) {
         while let Some(oldest) = log.packets.front() {
             if now.duration_since(oldest.emitted_at) <= self.keep_events_for {
                 break;
             }
-            log.packets.pop_front();
+            gone.extend(log.packets.pop_front());
+        }
+    }
+
+    /// Takes out the oldest events past `max_log_entries`, with a warning at most every
+    /// `CAP_WARNING_EVERY`.
+    fn take_packets_past_the_cap(&self, log: &mut Log, now: Instant, gone: &mut Vec<LoggedPacket>) {
+        let mut dropped = 0;
+        while log.packets.len() > self.recovery.max_log_entries {
+            gone.extend(log.packets.pop_front());
+            dropped += 1;
+        }
+        if dropped == 0 {
+            return;
+        }
+        log.dropped_unwarned += dropped;
+        let due = match log.last_cap_warning {
+            Some(at) => now.duration_since(at) >= CAP_WARNING_EVERY,
+            None => true,
+        };
+        if due {
+            warn!(
+                "{}: the recovery log is full ({} events): dropped the {} oldest; a client that missed them gets a new socket",
+                self.nsp, self.recovery.max_log_entries, log.dropped_unwarned
+            );
+            log.dropped_unwarned = 0;
+            log.last_cap_warning = Some(now);
         }
     }
 
     /// Forgets the events emitted more than `keep_events_for` ago and the sessions
     /// disconnected more than `max_disconnection_duration` ago.
     fn drop_expired(&self, log: &mut Log, now: Instant) {
-        self.drop_expired_packets(log, now);
+        let mut expired_packets = Vec::new();
+        self.take_expired_packets(log, now, &mut expired_packets);
         let max = self.recovery.max_disconnection_duration;
         let before = log.sessions.len();
         log.sessions
@@ -293,15 +347,45 @@ impl Adapter for SessionAwareAdapter {
     /// A logged event gets its offset, goes in the log, then to the sockets; anything else is
     /// the in-memory adapter's broadcast.
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
-        if !is_logged(packet, opts) {
+        if !is_logged(packet, &opts.flags) {
             return self.memory.broadcast(packet, opts);
         }
         let Some(nsp) = self.memory.nsp().upgrade() else {
             return;
         };
         let mut packet = self.memory.own_packet(packet);
-        let (offset, messages) = self.shared.append(&mut packet, opts, nsp.parser());
+        let audience = Audience::Rooms {
+            rooms: opts.rooms.clone(),
+            except: opts.except.clone(),
+        };
+        let (offset, messages) = self.shared.append(&mut packet, audience, nsp.parser());
         self.memory.deliver(&packet, messages, opts, Some(offset));
+    }
+
+    /// `broadcast` to the room of `socket`'s id, for its own emit: logged for that room, then
+    /// written to `socket` itself (`MemoryAdapter::deliver_to_socket`). Its packet is already
+    /// this namespace's own (`Socket::emit_with_flags` made it).
+    ///
+    /// ```text
+    /// socket.emit("message-back", 7)   log: [.., {offset "Q8rnB5t.3", Room(id), 42["message-back",7,"Q8rnB5t.3"]}]
+    ///                                  socket: 42["message-back",7,"Q8rnB5t.3"]
+    /// ```
+    fn broadcast_to_socket(&self, socket: &Socket, mut packet: Packet, flags: &BroadcastFlags) {
+        if !is_logged(&packet, flags) {
+            let opts = BroadcastOptions {
+                rooms: vec![socket.id().to_string()],
+                except: Vec::new(),
+                flags: flags.clone(),
+            };
+            return self.memory.broadcast(&packet, &opts);
+        }
+        let Some(nsp) = self.memory.nsp().upgrade() else {
+            return;
+        };
+        let audience = Audience::Room(socket.shared_id());
+        let (offset, messages) = self.shared.append(&mut packet, audience, nsp.parser());
+        self.memory
+            .deliver_to_socket(socket, &packet, messages, flags, Some(offset));
     }
 
     fn broadcast_with_ack(
@@ -406,7 +490,7 @@ impl Adapter for SessionAwareAdapter {
             if is_for(rooms, logged) {
                 packets.push(MissedPacket {
                     offset: logged.offset,
-                    messages: logged.messages.clone(),
+                    messages: logged.messages.to_vec(),
                 });
             }
         }
@@ -517,7 +601,7 @@ mod tests {
         let log = lock(&adapter.shared.log);
         let first = &log.packets[0];
         assert_eq!(
-            first.messages,
+            first.messages.to_vec(),
             vec![Message::Text(format!(r#"2["a","{}"]"#, logged[0]))]
         );
         assert!(log.packets[0].offset < log.packets[1].offset);
@@ -561,6 +645,29 @@ mod tests {
         let all = offsets(&adapter);
         assert_eq!(missed.newest.to_string(), all[all.len() - 1]);
         assert_eq!(adapter.missed_packets("never sent", &restored.rooms), None);
+    }
+
+    #[test]
+    fn an_event_with_attachments_is_replayed_whole() {
+        let (_nsp, adapter) = adapter(ConnectionStateRecovery::default(), Duration::from_secs(60));
+        adapter.broadcast(&event("seen"), &to(&[]));
+        let mut file = event("file");
+        if let PacketData::Args(args) = &mut file.data {
+            args.push(Arg::Binary(vec![1, 2, 3]));
+        }
+        adapter.broadcast(&file, &to(&[]));
+        let logged = offsets(&adapter);
+        let missed = adapter.missed_packets(&logged[0], &[]).unwrap();
+        assert_eq!(
+            missed.packets[0].messages,
+            vec![
+                Message::Text(format!(
+                    r#"51-["file",{{"_placeholder":true,"num":0}},"{}"]"#,
+                    logged[1]
+                )),
+                Message::Binary(vec![1, 2, 3]),
+            ]
+        );
     }
 
     #[test]
