@@ -5,10 +5,11 @@
 //!   reader whose client has been quiet for `keep_alive_timeout`, a held GET before it waits);
 //! - [`give_back_free_heap`]: the free memory malloc keeps for reuse (called when a session that
 //!   held megabytes for a client that stopped reading is dropped, and by the `timers` thread
-//!   200 ms after the last session of the server closed or after every
+//!   50 ms after the last session of the server closed or after every
 //!   [`TRIM_AFTER_SESSIONS`] sessions that ended: `engineio::server::Shared::remove_client`);
 //! - [`bound_malloc_arenas`]: at most one malloc arena per core, so that what the threads free
-//!   is in arenas a trim can give back (called once, when the first server is made).
+//!   is in arenas a trim can give back (called once, by `threads::spawn` before the first
+//!   thread starts).
 //!
 //! All are Linux and glibc calls through `libc`: `madvise(MADV_DONTNEED)`, `malloc_trim` and
 //! `mallopt(M_ARENA_MAX)`.
@@ -119,10 +120,14 @@ pub const TRIM_AFTER_SESSIONS: usize = 1_000;
 /// free. A trim at the very moment the last session leaves `clients` came too early: the
 /// session itself, its connection thread's buffers and malloc's per-thread cache were freed
 /// after it, and stayed.
-pub const TRIM_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+pub const TRIM_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Bounds glibc's malloc arenas to one per core (`mallopt(M_ARENA_MAX, cores)`), once per
-/// process.
+/// process, before the first thread starts (`threads::spawn` calls it): glibc gives the first
+/// thread other than `main` an arena of its own whatever the bound, unless the bound is already
+/// set (with `timers` started first, the soak kept 2.7 MB in that second arena, which
+/// `malloc_trim` does not shrink). "Cores" is `available_parallelism`, which counts the CPUs the
+/// process may run on: under `taskset -c 0`, as `cargo bench` runs the servers, one arena.
 ///
 /// glibc gives a thread that allocates while another holds the arena's lock an arena of its own,
 /// up to 8 per core (16 on 2 cores). A thread per connection means thousands of threads that
@@ -131,8 +136,8 @@ pub const TRIM_DELAY: std::time::Duration = std::time::Duration::from_millis(200
 /// top of the 15 arenas other than the main one (glibc trims those only past
 /// `M_TRIM_THRESHOLD`, which grows with the largest block freed). In the soak (NOTES.md
 /// section 7, "The soak") the server held 12 to 19 MB after its sessions had ended, 5 MB of it
-/// free memory in 17 arena mappings; with one arena per core, 9.5 to 10 MB. With 2 arenas on 2
-/// cores the connect and throughput cases cost the same server CPU as with 16 (malloc's
+/// free memory in 17 arena mappings; with one arena per core, 8.5 to 10 MB. With 1 or 2
+/// arenas the connect and throughput cases cost the same server CPU as with 16 (malloc's
 /// per-thread cache serves most allocations without the arena's lock).
 pub fn bound_malloc_arenas() {
     static BOUNDED: Once = Once::new();

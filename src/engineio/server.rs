@@ -246,7 +246,7 @@ pub(super) struct Shared {
 impl Shared {
     /// A session is over. When it was the last one, or the [`memory::TRIM_AFTER_SESSIONS`]th
     /// since the last trim, the `timers` thread gives the memory malloc kept free for reuse back
-    /// to the kernel 200 ms later ([`memory::TRIM_DELAY`], once the threads that served the
+    /// to the kernel 50 ms later ([`memory::TRIM_DELAY`], once the threads that served the
     /// sessions have freed what they held): after a burst of clients (a load test, a fuzzer)
     /// has come and gone, the process's RSS is what it uses, not its peak.
     ///
@@ -312,8 +312,6 @@ impl Server {
         if !options.path.ends_with('/') {
             options.path.push('/');
         }
-        // Before any connection thread allocates: see `memory::bound_malloc_arenas`.
-        crate::memory::bound_malloc_arenas();
         let shared = Shared {
             options,
             clients: Mutex::new(HashMap::new()),
