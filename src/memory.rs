@@ -101,8 +101,8 @@ fn page_size() -> usize {
 /// 10,000 packets buffered for a client that stopped reading, freed when it is dropped; a
 /// thousand sessions come and gone) the process's RSS would stay at its peak although nothing
 /// uses it. It walks every arena's free lists under the arena's lock, giving back each whole free
-/// page with `madvise`: 10 µs to 2 ms in the soak (NOTES.md section 7), 37 ms at worst when it
-/// ran amid a thousand sessions churning, so it is kept for such bursts, never called per
+/// page with `madvise`: 0.6 ms in the median in the soak (NOTES.md section 7, "The soak"), 37 ms
+/// at worst, amid a thousand sessions churning; so it is kept for such bursts, never called per
 /// request.
 pub fn give_back_free_heap() {
     // SAFETY: no preconditions; it only releases pages malloc holds free.
@@ -116,8 +116,8 @@ pub fn give_back_free_heap() {
 pub const TRIM_AFTER_SESSIONS: usize = 1_000;
 
 /// How long after the sessions ended the trim waits: the threads that served them have mostly
-/// ended by then (a WebSocket's reader returns as soon as its session is closed), and what they held is
-/// free. A trim at the very moment the last session leaves `clients` came too early: the
+/// ended by then (a WebSocket's reader returns as soon as its session is closed), and what they
+/// held is free. A trim at the very moment the last session leaves `clients` came too early: the
 /// session itself, its connection thread's buffers and malloc's per-thread cache were freed
 /// after it, and stayed.
 pub const TRIM_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
@@ -125,8 +125,8 @@ pub const TRIM_DELAY: std::time::Duration = std::time::Duration::from_millis(50)
 /// Bounds glibc's malloc arenas to one per core (`mallopt(M_ARENA_MAX, cores)`), once per
 /// process, before the first thread starts (`threads::spawn` calls it): glibc gives the first
 /// thread other than `main` an arena of its own whatever the bound, unless the bound is already
-/// set (with `timers` started first, the soak kept 2.7 MB in that second arena, which
-/// `malloc_trim` does not shrink). "Cores" is `available_parallelism`, which counts the CPUs the
+/// set (with `timers` started first, that arena was there, and after a soak the anonymous
+/// mappings, its own among them, held 2.7 MB that `malloc_trim` had not given back). "Cores" is `available_parallelism`, which counts the CPUs the
 /// process may run on: under `taskset -c 0`, as `cargo bench` runs the servers, one arena.
 ///
 /// glibc gives a thread that allocates while another holds the arena's lock an arena of its own,
@@ -136,7 +136,7 @@ pub const TRIM_DELAY: std::time::Duration = std::time::Duration::from_millis(50)
 /// top of the 15 arenas other than the main one (glibc trims those only past
 /// `M_TRIM_THRESHOLD`, which grows with the largest block freed). In the soak (NOTES.md
 /// section 7, "The soak") the server held 12 to 19 MB after its sessions had ended, 5 MB of it
-/// free memory in 17 arena mappings; with one arena per core, 8.5 to 10 MB. With 1 or 2
+/// free memory in 17 arena mappings; with one arena per core, 7.7 to 9.7 MB. With 1 or 2
 /// arenas the connect and throughput cases cost the same server CPU as with 16 (malloc's
 /// per-thread cache serves most allocations without the arena's lock).
 pub fn bound_malloc_arenas() {
