@@ -70,7 +70,7 @@
 //! |              | `date.rs`                | JavaScript's dates: `new Date() + ""` and `toISOString()` |
 //! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
 //! |              | `waker.rs`               | an eventfd: wakes the thread of a held GET from another thread |
-//! |              | `memory.rs`              | giving memory back: idle threads' stack pages, malloc's free heap after a large buffer and when the last session ends |
+//! |              | `memory.rs`              | giving memory back: idle threads' stack pages, malloc's free heap (a trim after a large buffer, after the last session or every 1,000 ended), one malloc arena per core |
 //!
 //! ## The threads
 //!
@@ -81,7 +81,7 @@
 //! - `ws-writer <sid>`: writes to one WebSocket while its client reads too slowly to take what
 //!   we send at once (otherwise the thread that sends a packet writes it);
 //! - `timers`: heartbeats, upgrade and connect timeouts, ack timeouts, for every session; the
-//!   admin UI's `server_stats` every 2 s;
+//!   admin UI's `server_stats` every 2 s; the heap's trim after sessions ended (`memory.rs`);
 //! - `news <socket id>`: the chapter's `setInterval`, one per socket (in `main.rs`);
 //! - with `--redis`: `redis-sub` (reads the subscribed Redis connection) and `redis-apply`
 //!   (applies the other servers' messages), one each per server.

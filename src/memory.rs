@@ -4,12 +4,18 @@
 //! - [`release_unused_stack`]: the stack pages below a waiting thread's frame (a WebSocket's
 //!   reader whose client has been quiet for `keep_alive_timeout`, a held GET before it waits);
 //! - [`give_back_free_heap`]: the free memory malloc keeps for reuse (called when a session that
-//!   held megabytes for a client that stopped reading is dropped, and when the last session of
-//!   the server closes).
+//!   held megabytes for a client that stopped reading is dropped, and by the `timers` thread
+//!   50 ms after the last session of the server closed or after every
+//!   [`TRIM_AFTER_SESSIONS`] sessions that ended: `engineio::server::Shared::remove_client`);
+//! - [`bound_malloc_arenas`]: at most one malloc arena per core, so that what the threads free
+//!   is in arenas a trim can give back (called once, by `threads::spawn` before the first
+//!   thread starts).
 //!
-//! Both are Linux and glibc calls through `libc`: `madvise(MADV_DONTNEED)` and `malloc_trim`.
+//! All are Linux and glibc calls through `libc`: `madvise(MADV_DONTNEED)`, `malloc_trim` and
+//! `mallopt(M_ARENA_MAX)`.
 
 use std::cell::Cell;
+use std::sync::Once;
 
 thread_local! {
     /// The lowest address of this thread's stack (just above its guard page); 0 until asked.
@@ -92,14 +98,57 @@ fn page_size() -> usize {
 
 /// Returns to the kernel the memory malloc holds free (`malloc_trim(0)`: every arena, every
 /// whole free page). glibc keeps freed memory for the next allocations; after a burst (the
-/// 10,000 packets buffered for a client that stopped reading, freed when it is dropped) the
-/// process's RSS would stay at its peak although nothing uses it. It walks every arena under
-/// its lock, so it is kept for such bursts, never called per request.
+/// 10,000 packets buffered for a client that stopped reading, freed when it is dropped; a
+/// thousand sessions come and gone) the process's RSS would stay at its peak although nothing
+/// uses it. It walks every arena's free lists under the arena's lock, giving back each whole free
+/// page with `madvise`: 0.6 ms in the median in the soak (NOTES.md section 7, "The soak"), 37 ms
+/// at worst, amid a thousand sessions churning; so it is kept for such bursts, never called per
+/// request.
 pub fn give_back_free_heap() {
     // SAFETY: no preconditions; it only releases pages malloc holds free.
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Ended sessions after which the `timers` thread trims the heap (`give_back_free_heap`) even
+/// though others are still open: a server whose clients come and go and are never all gone.
+pub const TRIM_AFTER_SESSIONS: usize = 1_000;
+
+/// How long after the sessions ended the trim waits: the threads that served them have mostly
+/// ended by then (a WebSocket's reader returns as soon as its session is closed), and what they
+/// held is free. A trim at the very moment the last session leaves `clients` came too early: the
+/// session itself, its connection thread's buffers and malloc's per-thread cache were freed
+/// after it, and stayed.
+pub const TRIM_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Bounds glibc's malloc arenas to one per core (`mallopt(M_ARENA_MAX, cores)`), once per
+/// process, before the first thread starts (`threads::spawn` calls it): glibc gives the first
+/// thread other than `main` an arena of its own whatever the bound, unless the bound is already
+/// set (with `timers` started first, that arena was there, and after a soak the anonymous
+/// mappings, its own among them, held 2.7 MB that `malloc_trim` had not given back). "Cores" is `available_parallelism`, which counts the CPUs the
+/// process may run on: under `taskset -c 0`, as `cargo bench` runs the servers, one arena.
+///
+/// glibc gives a thread that allocates while another holds the arena's lock an arena of its own,
+/// up to 8 per core (16 on 2 cores). A thread per connection means thousands of threads that
+/// allocate at the same moments (a burst of connections), so all 16 get made, and each keeps what
+/// was freed in it: `malloc_trim` gives back the free pages inside an arena's chunks but not the
+/// top of the 15 arenas other than the main one (glibc trims those only past
+/// `M_TRIM_THRESHOLD`, which grows with the largest block freed). In the soak (NOTES.md
+/// section 7, "The soak") the server held 12 to 19 MB after its sessions had ended, 5 MB of it
+/// free memory in 17 arena mappings; with one arena per core, 7.7 to 9.7 MB. With 1 or 2
+/// arenas the connect and throughput cases cost the same server CPU as with 16 (malloc's
+/// per-thread cache serves most allocations without the arena's lock).
+pub fn bound_malloc_arenas() {
+    static BOUNDED: Once = Once::new();
+    BOUNDED.call_once(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt has no preconditions; M_ARENA_MAX only bounds arenas made from now on.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
+    });
 }
 
 #[cfg(test)]

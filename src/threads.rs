@@ -81,6 +81,8 @@ pub fn spawn_with_stack<T: Send + 'static>(
     stack_bytes: Option<usize>,
     body: impl FnOnce() -> T + Send + 'static,
 ) -> io::Result<JoinHandle<T>> {
+    // Before the process's first thread of ours allocates: see `memory::bound_malloc_arenas`.
+    crate::memory::bound_malloc_arenas();
     let before = LIVE.fetch_add(1, Ordering::SeqCst);
     if before >= budget() {
         LIVE.fetch_sub(1, Ordering::SeqCst);

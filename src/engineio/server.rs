@@ -32,6 +32,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -236,21 +237,44 @@ pub(super) struct Shared {
     pub handler: Arc<dyn Handler>,
     /// `server.on(...)`: see `events.rs`.
     pub listeners: Registry<ServerListeners>,
+    /// Sessions ended since the heap was last trimmed (`remove_client`).
+    pub ended_since_trim: AtomicUsize,
+    /// A trim is set on the `timers` thread and has not run yet.
+    pub trim_pending: Arc<AtomicBool>,
 }
 
 impl Shared {
-    /// A session is over. When it was the last one, the memory malloc kept free for reuse goes
-    /// back to the kernel (`memory::give_back_free_heap`): after a burst of clients (a load test,
-    /// a fuzzer) has come and gone, the process's RSS is what it uses, not its peak.
+    /// A session is over. When it was the last one, or the [`memory::TRIM_AFTER_SESSIONS`]th
+    /// since the last trim, the `timers` thread gives the memory malloc kept free for reuse back
+    /// to the kernel 50 ms later ([`memory::TRIM_DELAY`], once the threads that served the
+    /// sessions have freed what they held): after a burst of clients (a load test, a fuzzer)
+    /// has come and gone, the process's RSS is what it uses, not its peak.
+    ///
+    /// [`memory::TRIM_AFTER_SESSIONS`]: crate::memory::TRIM_AFTER_SESSIONS
+    /// [`memory::TRIM_DELAY`]: crate::memory::TRIM_DELAY
     pub fn remove_client(&self, id: &str) {
         let none_left = {
             let mut clients = lock(&self.clients);
             clients.remove(id);
             clients.is_empty()
         };
-        if none_left {
-            crate::memory::give_back_free_heap();
+        let ended = self.ended_since_trim.fetch_add(1, Ordering::Relaxed) + 1;
+        if none_left || ended >= crate::memory::TRIM_AFTER_SESSIONS {
+            self.schedule_trim();
         }
+    }
+
+    /// Sets the timer that trims the heap, unless one is already set.
+    fn schedule_trim(&self) {
+        if self.trim_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.ended_since_trim.store(0, Ordering::Relaxed);
+        let trim_pending = Arc::clone(&self.trim_pending);
+        self.timers.set_timeout(crate::memory::TRIM_DELAY, move || {
+            trim_pending.store(false, Ordering::Release);
+            crate::memory::give_back_free_heap();
+        });
     }
 }
 
@@ -294,6 +318,8 @@ impl Server {
             timers,
             handler,
             listeners: Registry::new(),
+            ended_since_trim: AtomicUsize::new(0),
+            trim_pending: Arc::new(AtomicBool::new(false)),
         };
         Server {
             shared: Arc::new(shared),
