@@ -22,7 +22,8 @@
 //! |              | `admin/watch.rs`         | development mode: `socket_connected`, `room_joined`, `event_sent`, ... as they happen |
 //! |              | `admin/serialize.rs`     | a socket as the UI reads it (`clientId`, `handshake`, `rooms`, `data`) |
 //! |              | `admin/commands.rs`      | the UI's buttons: `emit`, `join`, `leave`, `_disconnect` with a room filter |
-//! | Socket.IO v5 | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
+//! | Socket.IO v5 | `socketio/mod.rs`        | the layer's public names: `Server`, `Socket`, `Namespace`, `Arg`, ... |
+//! |              | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
 //! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
 //! |              | `socketio/namespaces.rs` | every namespace by name; `io.of(regex)`, `io.of_fn`: children made on CONNECT, `new_namespace` |
 //! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members, its adapter; a parent's children |
@@ -42,6 +43,7 @@
 //! |              | `socketio/adapter/redis/messages.rs` | what both put in messages (options, packet, socket), JSON or msgpack (`msgpack.rs`) |
 //! |              | `socketio/adapter/redis/link.rs` | the server's link: routes, waiting requests, the `redis-apply` thread |
 //! |              | `socketio/adapter/redis/connection.rs` | the publishing and the subscribed connection (`redis-sub`), reconnection |
+//! |              | `socketio/packet.rs`     | `0`..`6` on a namespace: `42["news","Hello Socket.IO"]`, attachments, the decoder |
 //! |              | `socketio/parser/mod.rs` | the `parser` option: the `Parser` trait |
 //! |              | `socketio/parser/json.rs` | socket.io-parser, the default: `packet.rs` behind the trait |
 //! |              | `socketio/parser/msgpack.rs` | socket.io-msgpack-parser: each packet one msgpack message `{type, data, id, nsp}` |
