@@ -215,6 +215,6 @@ pub mod views {
     }
 
     pub fn socket_view(socket: &WireSocket) -> Json {
-        json!({"id": socket.id, "handshake": socket.handshake, "rooms": socket.rooms, "data": socket.data})
+        json!({"id": socket.id, "handshake": socket.handshake.to_json(), "rooms": socket.rooms, "data": socket.data})
     }
 }
