@@ -203,11 +203,7 @@ impl MemoryAdapter {
             let _ = socket.write_logged(offset, messages, flags);
             return;
         }
-        let opts = BroadcastOptions {
-            rooms: vec![socket.id().to_string()],
-            except: Vec::new(),
-            flags: flags.clone(),
-        };
+        let opts = BroadcastOptions::room_of(socket.id(), flags);
         self.deliver(packet, messages, &opts, offset);
     }
 

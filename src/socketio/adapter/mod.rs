@@ -79,6 +79,18 @@ pub struct BroadcastOptions {
     pub flags: BroadcastFlags,
 }
 
+impl BroadcastOptions {
+    /// `{rooms: [id], except: [], flags}`: `io.to(socket.id)`, how a socket's own emit reaches
+    /// it with connection state recovery on.
+    pub fn room_of(id: &str, flags: &BroadcastFlags) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: vec![id.to_string()],
+            except: Vec::new(),
+            flags: flags.clone(),
+        }
+    }
+}
+
 /// `broadcast_with_ack`'s first callback: how many clients one server sent the packet to
 /// (the reference's `clientCountCallback`). Called once per server.
 pub type ClientCountCallback = Arc<dyn Fn(usize) + Send + Sync>;
@@ -276,11 +288,7 @@ pub trait Adapter: Send + Sync {
     /// whose id names the room: the session-aware adapter logs the event and writes it to
     /// `socket` itself, without the broadcast's lookups (`SessionAwareAdapter`).
     fn broadcast_to_socket(&self, socket: &Socket, packet: Packet, flags: &BroadcastFlags) {
-        let opts = BroadcastOptions {
-            rooms: vec![socket.id().to_string()],
-            except: Vec::new(),
-            flags: flags.clone(),
-        };
+        let opts = BroadcastOptions::room_of(socket.id(), flags);
         self.broadcast(&packet, &opts);
     }
 

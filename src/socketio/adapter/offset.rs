@@ -49,8 +49,8 @@ impl Offset {
         }
     }
 
-    /// As yeast writes it (the same as `to_string()`, in one allocation and no formatter: an
-    /// offset is written for every logged event).
+    /// As yeast writes it: `PhPmfU0`, `PhPmfU0.0` (in one allocation and no formatter: an offset
+    /// is written for every logged event; `Display` writes this text too).
     pub fn to_text(self) -> String {
         let millis = Digits::of(self.millis);
         let mut text = String::with_capacity(2 * millis.bytes.len() + 1);
@@ -80,12 +80,7 @@ impl Offset {
 impl std::fmt::Display for Offset {
     /// As yeast writes it: `PhPmfU0`, `PhPmfU0.0`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(Digits::of(self.millis).as_str())?;
-        if self.seed > 0 {
-            f.write_str(".")?;
-            f.write_str(Digits::of(self.seed - 1).as_str())?;
-        }
-        Ok(())
+        f.write_str(&self.to_text())
     }
 }
 

@@ -372,11 +372,7 @@ impl Adapter for SessionAwareAdapter {
     /// ```
     fn broadcast_to_socket(&self, socket: &Socket, mut packet: Packet, flags: &BroadcastFlags) {
         if !is_logged(&packet, flags) {
-            let opts = BroadcastOptions {
-                rooms: vec![socket.id().to_string()],
-                except: Vec::new(),
-                flags: flags.clone(),
-            };
+            let opts = BroadcastOptions::room_of(socket.id(), flags);
             return self.memory.broadcast(&packet, &opts);
         }
         let Some(nsp) = self.memory.nsp().upgrade() else {

@@ -251,13 +251,10 @@ impl Receive for ClassicAdapter {
     /// An answer on `socket.io-response#<nsp>#` (every server's answers to every server's
     /// requests come here) or on ours alone.
     fn on_response(&self, channel: &str, payload: &[u8]) {
-        // Read as `decode` would refuse it (its words, too), without decoding the rest.
-        if let Some(request_id) = Response::for_another(payload, |id| self.link.request_type(id)) {
-            return debug!("redis: ignoring answer to an unknown request {request_id}");
-        }
         let response = match Response::decode(payload, |id| self.link.request_type(id)) {
             Ok(response) => response,
-            // An answer to another server's request: not ours to read.
+            // An answer to another server's request, or our own that Redis echoed: refused from
+            // its `requestId` alone (`Response::decode` reads the head first), not ours to read.
             Err(MessageError::UnknownType(reason)) => return debug!("redis: ignoring {reason}"),
             Err(e) => return ignored(channel, payload, &e),
         };

@@ -427,37 +427,13 @@ impl Response {
         out
     }
 
-    /// Whether an answer is one `decode` would refuse as `UnknownType` (an answer to another
-    /// server's request, or our own answer that Redis sends back to us on the common channel),
-    /// read from its `requestId` and `type` alone, without decoding the rest: a REMOTE_FETCH
-    /// answer of a thousand sockets is half a megabyte. Its `requestId` if so; `None` when in
-    /// doubt (msgpack, or not an object): then `decode` decides.
-    pub fn for_another(bytes: &[u8], expected: impl Fn(&str) -> Option<u64>) -> Option<String> {
-        if bytes.first() != Some(&b'{') {
-            return None;
-        }
-        // Every field's value as its raw text: checked, but not built.
-        let Ok(fields) = serde_json::from_slice::<RawFields>(bytes) else {
-            return None;
-        };
-        let field = |name: &str| fields.get(name).map(|value| value.get());
-        let Some(Ok(request_id)) = field("requestId").map(serde_json::from_str::<String>) else {
-            return None;
-        };
-        let response_type = field("type").and_then(|text| serde_json::from_str::<u64>(text).ok());
-        let typed = matches!(
-            response_type,
-            Some(BROADCAST_CLIENT_COUNT | BROADCAST_ACK | SERVER_SIDE_EMIT)
-        );
-        (!typed && expected(&request_id).is_none()).then_some(request_id)
-    }
-
-    /// A REMOTE_FETCH answer in JSON, read without a tree of its handshakes (they stay text,
-    /// `WireHandshake::Text`); `None` for any other answer, which `decode` reads.
-    fn decode_fetch_answer(
-        bytes: &[u8],
-        expected: &impl Fn(&str) -> Option<u64>,
-    ) -> Result<Option<Response>, MessageError> {
+    /// A JSON answer read from its head first, each field's value as its raw text (checked, not
+    /// built): an answer to a request we did not send (another server's, or our own answer that
+    /// Redis sends back to us on the common channel) is refused from its `requestId` alone, and a
+    /// REMOTE_FETCH answer is read without a tree of its handshakes (they stay text,
+    /// `WireHandshake::Text`); a fetch answer of a thousand sockets is half a megabyte. `None`
+    /// for anything else (msgpack, a typed answer, another kind): `decode` reads it whole.
+    fn decode_by_head(bytes: &[u8], expected: &impl Fn(&str) -> Option<u64>) -> Result<Option<Response>, MessageError> {
         if bytes.first() != Some(&b'{') {
             return Ok(None);
         }
@@ -468,24 +444,32 @@ impl Response {
         let Some(Ok(request_id)) = field("requestId").map(serde_json::from_str::<String>) else {
             return Ok(None);
         };
-        if field("type").is_some() || expected(&request_id) != Some(REMOTE_FETCH) {
+        if field("type").is_some() {
             return Ok(None);
         }
-        let Some(sockets) = fields.get("sockets") else {
-            return Err(MessageError::Malformed("sockets must be an array"));
-        };
-        let sockets = WireSocket::list_from_raw(sockets)?;
-        Ok(Some(Response {
-            request_id,
-            kind: ResponseKind::Sockets(sockets),
-        }))
+        match expected(&request_id) {
+            None => Err(MessageError::UnknownType(format!(
+                "answer to an unknown request {request_id}"
+            ))),
+            Some(REMOTE_FETCH) => {
+                let Some(sockets) = fields.get("sockets") else {
+                    return Err(MessageError::Malformed("sockets must be an array"));
+                };
+                let sockets = WireSocket::list_from_raw(sockets)?;
+                Ok(Some(Response {
+                    request_id,
+                    kind: ResponseKind::Sockets(sockets),
+                }))
+            }
+            Some(_) => Ok(None),
+        }
     }
 
     /// Reads an answer. Which kind it is depends on the request it answers (SOCKETS and
     /// REMOTE_FETCH answers both have `sockets`), so `expected` is the type of our request
     /// with that id, when we have one.
     pub fn decode(bytes: &[u8], expected: impl Fn(&str) -> Option<u64>) -> Result<Response, MessageError> {
-        if let Some(answer) = Response::decode_fetch_answer(bytes, &expected)? {
+        if let Some(answer) = Response::decode_by_head(bytes, &expected)? {
             return Ok(answer);
         }
         let mut map = object(messages::decode_json_or_msgpack(bytes)?, "a response must be an object")?;
@@ -726,22 +710,29 @@ mod tests {
     #[test]
     fn answers_to_others_are_known_by_their_head() {
         let ours = |id: &str| (id == "mine").then_some(REMOTE_FETCH);
-        let echo = Response::for_another(br#"{"requestId":"echo","sockets":[{"id":"a"}]}"#, ours);
-        assert_eq!(echo.as_deref(), Some("echo"));
-        assert_eq!(
-            Response::for_another(br#"{"requestId":"mine","sockets":[]}"#, ours),
-            None
-        );
-        assert_eq!(
-            Response::for_another(br#"{"sockets":[],"requestId":"mine"}"#, ours),
-            None
-        );
-        // Typed answers, msgpack and what is not an object go to `decode`.
+        let unknown = |bytes: &[u8]| match Response::decode(bytes, ours) {
+            Err(MessageError::UnknownType(reason)) => Some(reason),
+            _ => None,
+        };
+        let echo = unknown(br#"{"requestId":"echo","sockets":[{"id":"a"}]}"#);
+        assert_eq!(echo.as_deref(), Some("answer to an unknown request echo"));
+        assert_eq!(unknown(br#"{"requestId":"mine","sockets":[]}"#), None);
+        assert_eq!(unknown(br#"{"sockets":[],"requestId":"mine"}"#), None);
+        // Typed answers, msgpack and what is not an object are read whole.
         let typed = br#"{"type":8,"requestId":"x","clientCount":1}"#;
-        assert_eq!(Response::for_another(typed, ours), None);
-        assert_eq!(Response::for_another(b"\x81\xa9requestId\xa1x", ours), None);
-        assert_eq!(Response::for_another(br#"{"requestId":1}"#, ours), None);
-        assert_eq!(Response::for_another(br#"{"requestId":"x""#, ours), None);
+        assert!(matches!(
+            Response::decode(typed, ours),
+            Ok(Response {
+                kind: ResponseKind::BroadcastClientCount(1),
+                ..
+            })
+        ));
+        assert_eq!(
+            unknown(b"\x81\xa9requestId\xa1x").as_deref(),
+            Some("answer to an unknown request x")
+        );
+        assert_eq!(unknown(br#"{"requestId":1}"#), None);
+        assert_eq!(unknown(br#"{"requestId":"x""#), None);
     }
 
     #[test]
