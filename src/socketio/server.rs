@@ -102,7 +102,7 @@ pub struct ConnectionStateRecovery {
     /// `skipMiddlewares`: a restored socket connects without running the namespace's
     /// middlewares (true).
     pub skip_middlewares: bool,
-    /// Ours: the most events one namespace's log holds (100,000); past it the oldest go. The
+    /// Ours: the most events one namespace's log holds (100,000; at least 1); past it the oldest go. The
     /// reference keeps every event of the last `maxDisconnectionDuration`.
     pub max_log_entries: usize,
 }

@@ -90,10 +90,21 @@ enum LoggedMessages {
 }
 
 impl LoggedMessages {
-    fn copy_of(messages: &[Message]) -> LoggedMessages {
-        match messages {
-            [one] => LoggedMessages::One(one.clone()),
-            several => LoggedMessages::Several(several.to_vec()),
+    /// The log's copy of `messages`. A text event is copied into `old`'s buffer when `old` is
+    /// a text event's whose buffer is not more than twice the size needed: once the log is
+    /// full, every emit drops its oldest entry, and its buffer takes the new copy (no
+    /// allocation now, and no free of memory written long ago by another thread).
+    fn copy_of(messages: &[Message], old: Option<LoggedMessages>) -> (LoggedMessages, Option<LoggedMessages>) {
+        match (messages, old) {
+            ([Message::Text(text)], Some(LoggedMessages::One(Message::Text(mut buffer))))
+                if buffer.capacity() <= 2 * text.len().max(64) =>
+            {
+                buffer.clear();
+                buffer.push_str(text);
+                (LoggedMessages::One(Message::Text(buffer)), None)
+            }
+            ([one], old) => (LoggedMessages::One(one.clone()), old),
+            (several, old) => (LoggedMessages::Several(several.to_vec()), old),
         }
     }
 
@@ -214,23 +225,26 @@ impl Shared {
             args.push(Arg::from(offset.to_text()));
         }
         let messages = parser.encode(packet);
+        // What goes now (too old, or the oldest when the log is full: one entry per emit once
+        // it has filled) is freed after the lock is released, as freeing an entry written a
+        // while ago by another thread is most of what it costs; the last one to go past the cap
+        // lends its buffer to this event's copy instead. Only the events here, on every emit;
+        // the sessions are the sweep's (walking all of them on every emit would cost more the
+        // more clients are away).
+        let mut gone = Vec::new();
+        self.take_expired_packets(&mut log, now, &mut gone);
+        let oldest = self.make_room(&mut log, now, &mut gone);
+        let (copy, unused) = LoggedMessages::copy_of(&messages, oldest.map(|oldest| oldest.messages));
         log.packets.push_back(LoggedPacket {
             offset,
             audience,
-            messages: LoggedMessages::copy_of(&messages),
+            messages: copy,
             emitted_at: now,
         });
-        // What goes now (too old, or past the cap: one entry per emit once the log is full) is
-        // freed after the lock is released, as freeing an entry written a while ago by another
-        // thread is most of what it costs. Only the events here, on every emit; the sessions
-        // are the sweep's (walking all of them on every emit would cost more the more clients
-        // are away).
-        let mut gone = Vec::new();
-        self.take_expired_packets(&mut log, now, &mut gone);
-        self.take_packets_past_the_cap(&mut log, now, &mut gone);
         self.schedule_sweep(&mut log, now);
         drop(log);
         drop(gone);
+        drop(unused);
         (offset, messages)
     }
 
@@ -245,17 +259,27 @@ impl Shared {
         }
     }
 
-    /// Takes out the oldest events past `max_log_entries`, with a warning at most every
-    /// `CAP_WARNING_EVERY`.
-    fn take_packets_past_the_cap(&self, log: &mut Log, now: Instant, gone: &mut Vec<LoggedPacket>) {
+    /// Makes room for one more event under `max_log_entries`: takes out the oldest events past
+    /// it, with a warning at most every `CAP_WARNING_EVERY`. Returns the last one taken out
+    /// (its buffer is reused), the others go in `gone`.
+    fn make_room(&self, log: &mut Log, now: Instant, gone: &mut Vec<LoggedPacket>) -> Option<LoggedPacket> {
+        let mut last_taken = None;
         let mut dropped = 0;
-        while log.packets.len() > self.recovery.max_log_entries {
-            gone.extend(log.packets.pop_front());
+        while log.packets.len() >= self.recovery.max_log_entries {
+            let Some(oldest) = log.packets.pop_front() else {
+                break; // a cap of 0: the log keeps the newest event only
+            };
+            gone.extend(last_taken.replace(oldest));
             dropped += 1;
         }
-        if dropped == 0 {
-            return;
+        if dropped > 0 {
+            self.warn_of_the_cap(log, dropped, now);
         }
+        last_taken
+    }
+
+    /// The warning that the cap dropped events, at most every `CAP_WARNING_EVERY`.
+    fn warn_of_the_cap(&self, log: &mut Log, dropped: usize, now: Instant) {
         log.dropped_unwarned += dropped;
         let due = match log.last_cap_warning {
             Some(at) => now.duration_since(at) >= CAP_WARNING_EVERY,
@@ -685,6 +709,44 @@ mod tests {
         // The offset that went: no recovery (the session stays for a better offset).
         assert_eq!(adapter.restore_session("P", &first_three[0]), None);
         assert!(adapter.restore_session("P", &first_three[1]).is_some());
+    }
+
+    /// Once the log is full, each new event's copy is written into the buffer of the entry it
+    /// drops: whatever the sizes, the log holds exactly the new events' texts.
+    #[test]
+    fn a_full_log_reuses_the_oldest_buffer_for_the_newest_event() {
+        let recovery = ConnectionStateRecovery {
+            max_log_entries: 2,
+            ..ConnectionStateRecovery::default()
+        };
+        let (_nsp, adapter) = adapter(recovery, Duration::from_secs(60));
+        let long = "x".repeat(300);
+        for name in ["a", long.as_str(), "b", "c", long.as_str(), "d"] {
+            adapter.broadcast(&event(name), &to(&[]));
+        }
+        let log = lock(&adapter.shared.log);
+        let texts: Vec<Message> = log.packets.iter().flat_map(|packet| packet.messages.to_vec()).collect();
+        let offsets: Vec<String> = log.packets.iter().map(|packet| packet.offset.to_text()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                Message::Text(format!(r#"2["{long}","{}"]"#, offsets[0])),
+                Message::Text(format!(r#"2["d","{}"]"#, offsets[1])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cap_of_0_keeps_the_newest_event() {
+        let recovery = ConnectionStateRecovery {
+            max_log_entries: 0,
+            ..ConnectionStateRecovery::default()
+        };
+        let (_nsp, adapter) = adapter(recovery, Duration::from_secs(60));
+        for name in ["a", "b", "c"] {
+            adapter.broadcast(&event(name), &to(&[]));
+        }
+        assert_eq!(adapter.logged_packets(), 1);
     }
 
     #[test]
