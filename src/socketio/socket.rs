@@ -1236,6 +1236,17 @@ impl Socket {
         }
     }
 
+    /// Room for `count` `socket.on` handlers, made before the `connection` handlers run
+    /// (`Namespace::emit_connection`: as many as the namespace's last socket had).
+    pub(super) fn reserve_handlers(&self, count: usize) {
+        self.lock().handlers.reserve_exact(count);
+    }
+
+    /// How many `socket.on` handlers this socket has.
+    pub(super) fn handler_count(&self) -> usize {
+        self.lock().handlers.len()
+    }
+
     /// The handler `socket.on(name, ...)` set, if any (cloned: it runs without the lock held).
     fn handler_of(&self, name: &str) -> Option<EventHandler> {
         let state = self.lock();
