@@ -573,7 +573,9 @@ impl Namespace {
         for handler in handlers {
             handler(socket);
         }
-        self.inner.handlers_per_socket.store(socket.handler_count(), Ordering::Relaxed);
+        self.inner
+            .handlers_per_socket
+            .store(socket.handler_count(), Ordering::Relaxed);
     }
 
     /// The reference's `leaveAll` then `_remove`: out of every room, then out of the namespace.
