@@ -44,6 +44,13 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 100;
 /// A `read` with nothing pending goes into an array of this size on the stack (see `fill_buffer`).
 const SMALL_READ_BYTES: usize = 1024;
+/// The least a request's heap buffer holds (see `fill_buffer`). glibc's malloc keeps a freed
+/// block of up to 1,032 bytes in the freeing thread's own cache, where only that thread's later
+/// allocations of that size take it back: an idle WebSocket's reader makes none, and the buffer
+/// of its upgrade request would stay there for as long as the connection lives (NOTES.md
+/// section 7, "An idle client's bytes"). A larger block goes back to the arena when freed, for
+/// any thread's next request.
+const UNCACHED_BUFFER_BYTES: usize = 1_040;
 /// How much one `read` of a request may bring when bytes are already pending.
 pub const READ_CHUNK_BYTES: usize = 4096;
 /// A body the service answered without reading (an error answer to a POST) is skipped up to
@@ -398,6 +405,7 @@ impl Connection {
             // this way a connection that waits (idle, or holding a GET) holds no buffer.
             let mut small = [0u8; SMALL_READ_BYTES];
             let n = read_retrying(&mut self.stream, &mut small)?;
+            self.buffer = Vec::with_capacity(n.max(UNCACHED_BUFFER_BYTES));
             self.buffer.extend_from_slice(&small[..n]);
             return Ok(n);
         }
@@ -415,6 +423,16 @@ impl Connection {
             self.buffer = Vec::new();
         }
         taken
+    }
+
+    /// Drops the first `count` bytes of the buffer (a head, parsed); an emptied buffer is freed.
+    /// No copy of them is made: one made and freed at once would stay, for as long as the thread
+    /// lives, in its malloc cache (NOTES.md section 7, "An idle client's bytes").
+    fn drop_from_buffer(&mut self, count: usize) {
+        self.buffer.drain(..count);
+        if self.buffer.is_empty() {
+            self.buffer = Vec::new();
+        }
     }
 
     /// Waits until the first byte of the next request is here; an idle connection is closed
@@ -438,7 +456,7 @@ impl Connection {
         let deadline = Instant::now() + self.limits.request_timeout;
         loop {
             if let Some((request, head_len)) = parse_head(&self.buffer, self.peer)? {
-                self.take_from_buffer(head_len);
+                self.drop_from_buffer(head_len);
                 self.unread_body = request.body;
                 return Ok(request);
             }

@@ -589,7 +589,7 @@ impl Upgraded for WebSocketReader {
             session,
             reader,
             writer,
-        } = *self; // the box is freed here
+        } = *self; // moved out: the box's own 288 bytes are freed when `run` returns
         match session {
             ReaderOf::Probe(socket) => run_probe(socket, reader, writer),
             ReaderOf::NewSession(server, socket) => run_attached(&server, socket, reader, writer),

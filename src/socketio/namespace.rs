@@ -22,7 +22,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -129,6 +129,12 @@ struct Inner {
     /// The reference's `_ids`: ack ids, one counter for the namespace, so that a broadcast with
     /// acks can give every socket the same id.
     next_ack_id: AtomicU64,
+    /// How many `socket.on` handlers the last socket had once the `connection` handlers had run:
+    /// the room the next socket's list gets before they run. Its sockets get the same handlers,
+    /// so the list is made once at its size rather than grown 4, 8, 16, 32 (the smaller lists
+    /// freed on the reader thread stay in that thread's malloc cache, for as long as it lives:
+    /// NOTES.md section 7, "An idle client's bytes").
+    handlers_per_socket: AtomicUsize,
     /// `Some` for a parent namespace: its children, in the order they were made.
     children: Option<Mutex<Vec<Namespace>>>,
     /// For a child: its parent (weak: the parent holds its children).
@@ -217,6 +223,7 @@ impl Namespace {
             members: Mutex::new(Members::default()),
             server_side_listeners: Mutex::new(HashMap::new()),
             next_ack_id: AtomicU64::new(0),
+            handlers_per_socket: AtomicUsize::new(0),
             children,
             parent,
             recovery,
@@ -562,9 +569,13 @@ impl Namespace {
         if handlers.is_empty() {
             debug!("{}: no connection handler", self.name());
         }
+        socket.reserve_handlers(self.inner.handlers_per_socket.load(Ordering::Relaxed));
         for handler in handlers {
             handler(socket);
         }
+        self.inner
+            .handlers_per_socket
+            .store(socket.handler_count(), Ordering::Relaxed);
     }
 
     /// The reference's `leaveAll` then `_remove`: out of every room, then out of the namespace.

@@ -44,6 +44,7 @@
 //! goes to the `error` handlers. On close: the `disconnecting` handlers (the socket still in
 //! its rooms), then it leaves them and its namespace, then the `disconnect` handlers.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -387,6 +388,17 @@ impl Ack {
     }
 }
 
+/// One `socket.on(event, handler)`: the event's name and its handler.
+///
+/// The name is borrowed when the application wrote it as a literal (`socket.on("message", ...)`,
+/// every call in our examples): no allocation for it. A socket of `examples/interop` holds 25 of
+/// these, in the order they were added; a lookup walks them (NOTES.md section 7, "An idle
+/// client's bytes": a `HashMap<String, _>` cost 1.3 kB of table and 25 allocated names a socket).
+struct EventListener {
+    event: Cow<'static, str>,
+    handler: EventHandler,
+}
+
 /// An emit waiting for its acknowledgement.
 struct PendingAck {
     callback: AckCallback,
@@ -398,7 +410,8 @@ struct State {
     connected: bool,
     /// The `disconnecting` handlers are running (`connected` is still true meanwhile).
     closing: bool,
-    handlers: HashMap<String, EventHandler>,
+    /// `socket.on(event, ...)`: at most one a name.
+    handlers: Vec<EventListener>,
     disconnecting_handlers: Vec<DisconnectHandler>,
     disconnect_handlers: Vec<DisconnectHandler>,
     error_handlers: Vec<ErrorHandler>,
@@ -527,7 +540,7 @@ impl Socket {
         let state = State {
             connected: false,
             closing: false,
-            handlers: HashMap::new(),
+            handlers: Vec::new(),
             disconnecting_handlers: Vec::new(),
             disconnect_handlers: Vec::new(),
             error_handlers: Vec::new(),
@@ -614,8 +627,19 @@ impl Socket {
     }
 
     /// `socket.on(event, handler)`: one handler per event name (a second replaces the first).
-    pub fn on(&self, event: &str, handler: impl Fn(&Socket, Vec<Arg>, Option<Ack>) + Send + Sync + 'static) {
-        self.lock().handlers.insert(event.to_string(), Arc::new(handler));
+    /// `event` is a `&'static str` (a literal: kept as it is) or a `String`.
+    pub fn on(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        handler: impl Fn(&Socket, Vec<Arg>, Option<Ack>) + Send + Sync + 'static,
+    ) {
+        let event = event.into();
+        let handler: EventHandler = Arc::new(handler);
+        let mut state = self.lock();
+        match state.handlers.iter_mut().find(|listener| listener.event == event) {
+            Some(listener) => listener.handler = handler,
+            None => state.handlers.push(EventListener { event, handler }),
+        }
     }
 
     /// `socket.on('disconnecting', (reason) => ...)`: runs before the `disconnect` handlers,
@@ -1205,11 +1229,29 @@ impl Socket {
             debug!("{}: ignoring event {name:?} received after disconnection", self.id());
             return;
         }
-        let handler = self.lock().handlers.get(&name).cloned();
+        let handler = self.handler_of(&name);
         match handler {
             Some(handler) => handler(self, args, ack),
             None => debug!("{}: no handler for event {:?} on {}", self.id(), name, self.nsp_name()),
         }
+    }
+
+    /// Room for `count` `socket.on` handlers, made before the `connection` handlers run
+    /// (`Namespace::emit_connection`: as many as the namespace's last socket had).
+    pub(super) fn reserve_handlers(&self, count: usize) {
+        self.lock().handlers.reserve_exact(count);
+    }
+
+    /// How many `socket.on` handlers this socket has.
+    pub(super) fn handler_count(&self) -> usize {
+        self.lock().handlers.len()
+    }
+
+    /// The handler `socket.on(name, ...)` set, if any (cloned: it runs without the lock held).
+    fn handler_of(&self, name: &str) -> Option<EventHandler> {
+        let state = self.lock();
+        let listener = state.handlers.iter().find(|listener| listener.event == name)?;
+        Some(Arc::clone(&listener.handler))
     }
 
     /// An acknowledgement from the client: call the waiting callback.
