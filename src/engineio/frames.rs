@@ -25,10 +25,11 @@
 //! steps. While a client's bursts come over 1 KiB at a time (a read filled the array), its reads
 //! go straight into a 4 KiB heap buffer instead, so that a burst is one `read` and its answers
 //! one `send` (the reader writes what its handlers queued before each `read`: `websocket.rs`);
-//! the first read that brings 1 KiB or less, or times out, goes back to the array. The heap buffer
-//! is freed as soon as every byte in it is parsed, so an idle client costs no buffer at all. (Freeing it only later, when the client goes quiet, would not do: memory freed
-//! to malloc stays in the process's RSS unless the next allocation reuses it.) Each message is
-//! copied out into a `Vec` of its own size.
+//! the first read that brings 1 KiB or less, or times out, goes back to the array. The heap
+//! buffer is freed as soon as every byte in it is parsed, so an idle client costs no buffer at
+//! all. (Freeing it only later, when the client goes quiet, would not do: memory freed to malloc
+//! stays in the process's RSS unless the next allocation reuses it.) Each message is copied out
+//! into a `Vec` of its own size.
 //!
 //! The rules are tungstenite's (and the RFC's): a frame from a client is masked; RSV bits are 0
 //! (no extension is negotiated); a control frame (close, ping, pong) is final and at most 125
@@ -243,7 +244,7 @@ impl FrameReader {
             // Nothing pending (the usual case, and the only one for a waiting reader): read onto
             // the stack, keep on the heap what came.
             let mut small = [0u8; SMALL_READ_BYTES];
-            let n = read_some(stream, &mut small).inspect_err(|_| self.bursts = false)?;
+            let n = read_some(stream, &mut small)?;
             self.buffer.extend_from_slice(&small[..n]);
             self.bursts = n == SMALL_READ_BYTES;
             return Ok(());
