@@ -24,7 +24,7 @@
 //! |              | `admin/commands.rs`      | the UI's buttons: `emit`, `join`, `leave`, `_disconnect` with a room filter |
 //! | Socket.IO v5 | `socketio/mod.rs`        | the layer's public names: `Server`, `Socket`, `Namespace`, `Arg`, ... |
 //! |              | `socketio/server.rs`     | `io`: options (`path`, `pingInterval`, ...), `of()`, `on_connection` |
-//! |              | `socketio/client.rs`     | one Engine.IO session: decode, route by namespace, `connectTimeout` |
+//! |              | `socketio/client.rs`     | one Engine.IO session (which holds it): decode, route by namespace, `connectTimeout` |
 //! |              | `socketio/namespaces.rs` | every namespace by name; `io.of(regex)`, `io.of_fn`: children made on CONNECT, `new_namespace` |
 //! |              | `socketio/namespace.rs`  | `io.of('/x')`: middlewares, `connection`, members, its adapter; a parent's children |
 //! |              | `socketio/socket.rs`     | `socket`: `id`, `handshake`, `data`, `on`, `emit`, flags, acks, rooms, `use`, `disconnecting`, `disconnect` |
@@ -47,7 +47,7 @@
 //! |              | `socketio/parser/mod.rs` | the `parser` option: the `Parser` trait |
 //! |              | `socketio/parser/json.rs` | socket.io-parser, the default: `packet.rs` behind the trait |
 //! |              | `socketio/parser/msgpack.rs` | socket.io-msgpack-parser: each packet one msgpack message `{type, data, id, nsp}` |
-//! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks) |
+//! | Engine.IO v4 | `engineio/mod.rs`        | `Handler`: how the Socket.IO layer plugs in (3 callbacks); `SessionHandler`: its `Client`, held by the session |
 //! |              | `engineio/server.rs`     | options, sessions by `sid`, `verify`, `handshake`, error codes |
 //! |              | `engineio/events.rs`     | `connection_error`, `headers`, `packet`, `packet_create`, `upgrade`, `close`... |
 //! |              | `engineio/cors.rs`       | CORS headers and the preflight, as the `cors` package     |

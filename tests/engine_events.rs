@@ -10,7 +10,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use socketio_book::engineio::packet::Packet;
 use socketio_book::engineio::{
-    AllowRequest, CorsOptions, CorsOrigin, Handler, Message, Server, ServerOptions, Socket, TransportKind,
+    AllowRequest, CorsOptions, CorsOrigin, Handler, Message, Server, ServerOptions, SessionHandler, Socket,
+    TransportKind,
 };
 use socketio_book::http::Request;
 use socketio_book::listener::{HttpServer, ListenerConfig};
@@ -454,4 +455,73 @@ fn a_sessions_listeners_are_dropped_when_it_ends() {
     // The server forgot the session; with the listeners gone nothing else holds it.
     wait_until(|| weak.upgrade().is_none());
     assert!(!*called.lock().unwrap());
+}
+
+/// A per-session object of the layer above (Socket.IO's `Client`): it echoes and reports, and
+/// holds the session it belongs to, as the `Client` does.
+struct EchoSession {
+    socket: Socket,
+    calls: Sender<String>,
+}
+
+impl SessionHandler for EchoSession {
+    fn on_message(&self, message: Message) {
+        let _ = self.calls.send(format!("session message on {}", this_thread()));
+        let _ = self.socket.send(message);
+    }
+    fn on_close(&self, reason: &str) {
+        let _ = self.calls.send(format!("session close {reason}"));
+    }
+}
+
+/// Gives each session an `EchoSession`; its own `on_message` and `on_close` must not be called.
+struct GivesSessions {
+    calls: Sender<String>,
+}
+
+impl Handler for GivesSessions {
+    fn on_connection(&self, socket: &Socket) {
+        let session = EchoSession {
+            socket: socket.clone(),
+            calls: self.calls.clone(),
+        };
+        socket.set_session_handler(Arc::new(session));
+    }
+    fn on_message(&self, _socket: &Socket, _message: Message) {
+        let _ = self.calls.send("handler message".to_string());
+    }
+    fn on_close(&self, _socket: &Socket, _reason: &str) {
+        let _ = self.calls.send("handler close".to_string());
+    }
+}
+
+/// A session with a `SessionHandler` hands it its messages (on the thread that read them) and
+/// its end, not the server's `Handler`; and drops it when it ends: the handler holds the session,
+/// and the two are no cycle that outlives it.
+#[test]
+fn a_session_handler_gets_the_messages_and_the_close_and_is_dropped_at_the_end() {
+    let (calls, receiver) = unbounded();
+    let timers = Timers::start().unwrap();
+    let server = Server::new(ServerOptions::default(), Arc::new(GivesSessions { calls }), timers);
+    let (kept, kept_receiver) = unbounded();
+    server.on_connection(move |socket| {
+        let _ = kept.send(socket.downgrade());
+    });
+    let http_server = HttpServer::bind("127.0.0.1:0", ListenerConfig::default()).unwrap();
+    let port = http_server.local_addr().unwrap().port();
+    let service = Arc::new(server.clone());
+    thread::spawn(move || http_server.serve(service));
+
+    let mut http = Http::connect(port);
+    let (sid, _) = handshake(&mut http);
+    let weak = kept_receiver.recv_timeout(WAIT).unwrap();
+    assert_eq!(http.post(&polling(&sid), b"4hello").text(), "ok");
+    assert_eq!(http.get(&polling(&sid)).text(), "4hello");
+    let seen = receiver.recv_timeout(WAIT).unwrap();
+    assert!(seen.starts_with("session message on conn "), "{seen}");
+    assert_eq!(http.post(&polling(&sid), b"1").text(), "ok");
+    assert_eq!(receiver.recv_timeout(WAIT).unwrap(), "session close transport close");
+    // The server forgot the session, and the session its handler: nothing holds either now.
+    wait_until(|| weak.upgrade().is_none());
+    assert!(receiver.try_recv().is_err(), "the server's Handler was called");
 }

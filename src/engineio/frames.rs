@@ -22,10 +22,14 @@
 //! per client) and grown to the largest frame ever received, never shrunk. Here a `read` with
 //! nothing pending lands in a 1 KiB array on the reader's stack (a page the waiting reader holds
 //! anyway), and only the bytes that came are copied to the heap; a larger burst reads on in 4 KiB
-//! steps. The heap buffer is freed as soon as every byte in it is parsed, so an idle client costs
-//! no buffer at all. (Freeing it only later, when the client goes quiet, would not do: memory freed
-//! to malloc stays in the process's RSS unless the next allocation reuses it.) Each message is
-//! copied out into a `Vec` of its own size.
+//! steps. While a client's bursts come over 1 KiB at a time (a read filled the array), its reads
+//! go straight into a 4 KiB heap buffer instead, so that a burst is one `read` and its answers
+//! one `send` (the reader writes what its handlers queued before each `read`: `websocket.rs`);
+//! the first read that brings 1 KiB or less, or times out, goes back to the array. The heap
+//! buffer is freed as soon as every byte in it is parsed, so an idle client costs no buffer at
+//! all. (Freeing it only later, when the client goes quiet, would not do: memory freed to malloc
+//! stays in the process's RSS unless the next allocation reuses it.) Each message is copied out
+//! into a `Vec` of its own size.
 //!
 //! The rules are tungstenite's (and the RFC's): a frame from a client is masked; RSV bits are 0
 //! (no extension is negotiated); a control frame (close, ping, pong) is final and at most 125
@@ -38,7 +42,7 @@ use std::io::{self, Read};
 /// The array on the stack that a `read` with nothing pending goes into.
 const SMALL_READ_BYTES: usize = 1024;
 /// How much one `read` asks of the socket when bytes are pending and the frame in progress needs
-/// no more than that.
+/// no more than that, or when the client's bursts are larger than `SMALL_READ_BYTES`.
 const READ_CHUNK_BYTES: usize = 4096;
 /// The most one `read` asks for, for a large frame (the buffer is zero-filled that far first).
 const MAX_READ_BYTES: usize = 64 * 1024;
@@ -97,6 +101,9 @@ pub(super) struct FrameReader {
     fragmented: Option<Fragmented>,
     /// `maxPayload`: the largest frame, and the largest message.
     max_size: usize,
+    /// The client's last burst was larger than `SMALL_READ_BYTES`: the next read with nothing
+    /// pending asks for `READ_CHUNK_BYTES` on the heap, not the stack array (see `fill`).
+    bursts: bool,
 }
 
 /// A parsed frame header.
@@ -118,6 +125,7 @@ impl FrameReader {
             start: 0,
             fragmented: None,
             max_size,
+            bursts: false,
         }
     }
 
@@ -221,27 +229,46 @@ impl FrameReader {
 
     /// Reads more: at least `wanted` bytes pending in all, or fewer if the socket has fewer now
     /// (the caller parses again and asks again). One `read` per call.
+    ///
+    /// With nothing pending, the read goes onto the stack (1 KiB), unless the client's last
+    /// burst filled that: then onto the heap (4 KiB), so that a burst of 1 to 4 KiB is one read.
+    /// Ten clients each with 32 `42<id>["message-with-ack",<id>]` in flight send bursts of
+    /// 1.3 KiB: read 1 KiB at a time, each burst took two reads and two `send`s of answers.
     fn fill(&mut self, stream: &mut impl Read, wanted: usize) -> Result<(), FrameError> {
         if self.start > 0 {
             self.buffer.drain(..self.start);
             self.start = 0;
         }
-        if self.buffer.is_empty() {
+        let have = self.buffer.len();
+        if have == 0 && !self.bursts {
             // Nothing pending (the usual case, and the only one for a waiting reader): read onto
             // the stack, keep on the heap what came.
             let mut small = [0u8; SMALL_READ_BYTES];
             let n = read_some(stream, &mut small)?;
             self.buffer.extend_from_slice(&small[..n]);
+            self.bursts = n == SMALL_READ_BYTES;
             return Ok(());
         }
-        let have = self.buffer.len();
         if wanted > self.buffer.capacity() {
             self.buffer.reserve_exact(wanted - have); // a large frame: room for all of it, once
         }
         let room = wanted.saturating_sub(have).clamp(READ_CHUNK_BYTES, MAX_READ_BYTES);
         self.buffer.resize(have + room, 0);
         let read = read_some(stream, &mut self.buffer[have..]);
-        self.buffer.truncate(have + *read.as_ref().unwrap_or(&0));
+        let n = *read.as_ref().unwrap_or(&0);
+        self.buffer.truncate(have + n);
+        if have == 0 {
+            // A burst read onto the heap: the next one comes here too while they are large.
+            self.bursts = n > SMALL_READ_BYTES;
+        }
+        if read.is_err() {
+            // A timeout (the client went quiet) or the end: the next read, if any, waits on the
+            // stack again, and no empty buffer is kept meanwhile.
+            self.bursts = false;
+            if self.buffer.is_empty() {
+                self.buffer = Vec::new();
+            }
+        }
         read.map(drop)
     }
 }
@@ -361,6 +388,7 @@ fn check_close_payload(payload: &[u8]) -> Result<(), FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
 
     /// A client frame: FIN/opcode byte, then the masked payload (mask 1 2 3 4).
     fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
@@ -549,5 +577,62 @@ mod tests {
         let mut large = &frame(0x82, &[1; 50_000])[..];
         assert!(matches!(reader.read_message(&mut large).unwrap(), Incoming::Binary(b) if b.len() == 50_000));
         assert_eq!(reader.buffer_capacity(), 0);
+    }
+
+    /// A stream that hands out its bursts one per `read` (as much of each as the read asks),
+    /// and counts the reads; `WouldBlock` once they are used up (a client gone quiet).
+    struct Bursts {
+        bursts: VecDeque<Vec<u8>>,
+        reads: usize,
+    }
+
+    impl Read for Bursts {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            let Some(burst) = self.bursts.front_mut() else {
+                return Err(io::ErrorKind::WouldBlock.into());
+            };
+            let n = burst.len().min(out.len());
+            out[..n].copy_from_slice(&burst[..n]);
+            burst.drain(..n);
+            if burst.is_empty() {
+                self.bursts.pop_front();
+            }
+            Ok(n)
+        }
+    }
+
+    /// 32 messages of 35 bytes (41 with their headers): 1,312 bytes.
+    fn burst_of_acks() -> Vec<u8> {
+        (0..32)
+            .flat_map(|i| frame(0x81, format!("42{i:06}[\"message-with-ack\",{i:06}]").as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn bursts_over_one_kib_are_read_whole_once_one_was_seen() {
+        let mut stream = Bursts {
+            bursts: VecDeque::from([burst_of_acks(), burst_of_acks(), burst_of_acks()]),
+            reads: 0,
+        };
+        let mut reader = FrameReader::new(Vec::new(), 100_000);
+        // The first burst: 1 KiB onto the stack, then the rest.
+        for _ in 0..32 {
+            assert!(matches!(reader.read_message(&mut stream), Ok(Incoming::Text(_))));
+        }
+        assert_eq!(stream.reads, 2);
+        // The next ones: one read each, into the heap buffer.
+        for _ in 0..64 {
+            assert!(matches!(reader.read_message(&mut stream), Ok(Incoming::Text(_))));
+        }
+        assert_eq!(stream.reads, 4);
+        // The client goes quiet: the read times out, and no buffer is kept.
+        assert!(matches!(reader.read_message(&mut stream), Err(FrameError::Io(_))));
+        assert_eq!(reader.buffer_capacity(), 0);
+        // After the quiet, a small message is read onto the stack again.
+        stream.bursts.push_back(frame(0x81, b"42[\"hi\"]"));
+        assert!(matches!(reader.read_message(&mut stream), Ok(Incoming::Text(_))));
+        assert_eq!(reader.buffer_capacity(), 0);
+        assert!(!reader.bursts);
     }
 }

@@ -19,7 +19,9 @@
 //! | `base64.rs`    | `b` + base64 for binary over polling                            | (Node's `Buffer`)    |
 //!
 //! The layer above (Socket.IO, or `examples/engine_echo.rs`) plugs in through [`Handler`]: three
-//! callbacks, the reference's `connection`, `message` and `close` events.
+//! callbacks, the reference's `connection`, `message` and `close` events; or, per session, a
+//! [`SessionHandler`] that the session holds and hands its messages and its end to (Socket.IO's
+//! `Client`).
 
 pub mod base64;
 mod compression;
@@ -64,12 +66,34 @@ pub enum Message {
 /// reader thread), so the messages of one session arrive in order, one at a time; `on_close` the
 /// thread that closed the session (a connection thread, the `timers` thread for "ping timeout",
 /// or the thread that called `Socket::close`). None of them is called with a lock held.
+///
+/// A layer that keeps an object per session (Socket.IO's `Client`) gives it to the session in
+/// `on_connection` ([`Socket::set_session_handler`]): that session's messages and its end then
+/// go to the [`SessionHandler`] instead of `on_message` and `on_close` here.
 pub trait Handler: Send + Sync + 'static {
-    /// A session finished its handshake.
+    /// A session finished its handshake. Called before any of its messages.
     fn on_connection(&self, socket: &Socket);
-    /// A MESSAGE packet arrived.
-    fn on_message(&self, socket: &Socket, message: Message);
+    /// A MESSAGE packet arrived (on a session with no [`SessionHandler`]).
+    fn on_message(&self, socket: &Socket, message: Message) {
+        let _ = (socket, message);
+    }
     /// The session ended, once, with the reference's reason: "transport close", "transport error",
-    /// "ping timeout", "parse error", "forced close".
-    fn on_close(&self, socket: &Socket, reason: &str);
+    /// "ping timeout", "parse error", "forced close" (on a session with no [`SessionHandler`]).
+    fn on_close(&self, socket: &Socket, reason: &str) {
+        let _ = (socket, reason);
+    }
+}
+
+/// The layer above's own object for one session, held by the session and called by it directly:
+/// what socket.io's `Client` does with `conn.on("data", this.ondata)` and
+/// `conn.on("close", this.onclose)` (`lib/client.ts`). Same threads as [`Handler`]'s.
+///
+/// The session holds it (an `Arc`) from [`Socket::set_session_handler`] until it closes, and
+/// drops it right after `on_close`: the handler may hold the session's `Socket` (the `Client`
+/// does, to send) without the two keeping each other alive.
+pub trait SessionHandler: Send + Sync {
+    /// A MESSAGE packet arrived (the reference's `data` event).
+    fn on_message(&self, message: Message);
+    /// The session ended, once, with its reason (the reference's `close` event).
+    fn on_close(&self, reason: &str);
 }

@@ -37,12 +37,12 @@ use std::time::Duration;
 
 use log::{debug, info, warn};
 
-use super::Message;
 use super::events::{CloseListener, FlushListener, PacketListener, Registry, SocketListener, SocketListeners};
 use super::packet::Packet;
 use super::payload;
 use super::server::{Shared, TransportKind};
 use super::websocket::{self, WsWriter};
+use super::{Message, SessionHandler};
 use crate::http::{Request, SharedStream};
 use crate::timer::TimerId;
 use crate::waker::Waker;
@@ -186,6 +186,9 @@ pub(super) struct State {
     pub corked_by: Option<ThreadId>,
     /// That thread queued packets and has not flushed them yet.
     pub flush_deferred: bool,
+    /// The layer above's object for this session (Socket.IO's `Client`): it gets the messages
+    /// and the end. Set by `set_session_handler`, taken when the session closes.
+    pub session_handler: Option<Arc<dyn SessionHandler>>,
 }
 
 /// The shared part of a session.
@@ -253,6 +256,7 @@ impl Socket {
             transport_closed: false,
             corked_by: None,
             flush_deferred: false,
+            session_handler: None,
         };
         Socket {
             inner: Arc::new(Inner {
@@ -290,6 +294,18 @@ impl Socket {
     /// The reference's `readyState`.
     pub fn ready_state(&self) -> ReadyState {
         self.lock().ready_state
+    }
+
+    /// Gives the session the layer above's object for it (the reference's
+    /// `conn.on("data", ...)` and `conn.on("close", ...)`, which socket.io's `Client` does in its
+    /// constructor): from now on this session's messages and its end go to `handler`, not to the
+    /// server's `Handler`. Called from `Handler::on_connection`, before any message. The session
+    /// drops it when it closes; on a session already closed it is dropped at once.
+    pub fn set_session_handler(&self, handler: Arc<dyn SessionHandler>) {
+        let mut state = self.lock();
+        if state.ready_state != ReadyState::Closed {
+            state.session_handler = Some(handler);
+        }
     }
 
     // ----- events (see `events.rs`) ------------------------------------------------------------
@@ -512,7 +528,7 @@ impl Socket {
     /// once as always. The name is Node's `writable.cork()`: like there, what a handler emits
     /// leaves when the handler returns.
     pub(super) fn cork(&self) {
-        self.lock().corked_by = Some(thread::current().id());
+        self.lock().corked_by = Some(this_thread());
     }
 
     /// Called before that thread waits for the client again: flushes what it queued while
@@ -862,10 +878,14 @@ impl Socket {
 
     /// A packet from the client (the reference's `onPacket`).
     pub(super) fn handle_packet(&self, packet: Packet) {
-        if self.ready_state() != ReadyState::Open {
-            debug!("{}: packet received with closed socket", self.inner.id);
-            return;
-        }
+        let session_handler = {
+            let state = self.lock();
+            if state.ready_state != ReadyState::Open {
+                debug!("{}: packet received with closed socket", self.inner.id);
+                return;
+            }
+            state.session_handler.clone()
+        };
         if let Some(listeners) = self.inner.listeners.current() {
             for listener in &listeners.packet {
                 listener(self, &packet);
@@ -886,10 +906,10 @@ impl Socket {
                 let _ = self.send_packet(Packet::Pong(String::new()));
             }
             Packet::Ping(_) | Packet::Pong(_) => self.on_error("invalid heartbeat direction"),
-            Packet::Message(message) => {
-                let handler = Arc::clone(&self.inner.shared.handler);
-                handler.on_message(self, message);
-            }
+            Packet::Message(message) => match session_handler {
+                Some(session_handler) => session_handler.on_message(message),
+                None => self.inner.shared.handler.on_message(self, message),
+            },
             // Over polling, `1` never gets here: it closes the transport (`on_transport_close`).
             // Over WebSocket the reference's socket ignores it too (a client closes a WebSocket
             // with a close frame).
@@ -980,7 +1000,7 @@ impl Socket {
     /// `close_because`, with what went wrong (the reference's `description`), for the `close`
     /// listeners.
     fn close_described(&self, reason: &str, description: Option<&str>) {
-        let (timers, dropped, dropped_bytes, held_get, websocket, probe) = {
+        let (timers, dropped, dropped_bytes, held_get, websocket, probe, session_handler) = {
             let mut state = self.lock();
             if state.ready_state == ReadyState::Closed {
                 return;
@@ -1004,7 +1024,9 @@ impl Socket {
                 (writer, take_role)
             });
             let held_get = state.poll_waker.take();
-            (timers, dropped, dropped_bytes, held_get, websocket, state.probe.take())
+            let probe = state.probe.take();
+            let session_handler = state.session_handler.take();
+            (timers, dropped, dropped_bytes, held_get, websocket, probe, session_handler)
         };
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);
@@ -1037,16 +1059,19 @@ impl Socket {
         } else {
             info!("{}: closed ({reason})", self.inner.id);
         }
-        let handler = Arc::clone(&self.inner.shared.handler);
-        handler.on_close(self, reason);
+        match &session_handler {
+            Some(session_handler) => session_handler.on_close(reason),
+            None => self.inner.shared.handler.on_close(self, reason),
+        }
         if let Some(listeners) = self.inner.listeners.current() {
             for listener in &listeners.close {
                 listener(self, reason, description);
             }
         }
-        // Nothing will be emitted any more: drop the listeners, which may hold the layer above's
-        // handles of this session (no cycle outlives the session).
+        // Nothing will be emitted any more: drop the listeners and the session handler, which may
+        // hold the layer above's handles of this session (no cycle outlives the session).
         self.inner.listeners.close();
+        drop(session_handler);
     }
 }
 
@@ -1065,7 +1090,7 @@ pub(super) enum Flush {
 impl State {
     /// The reference's `flush`, decided: called with the lock held, after queuing.
     fn flush(&mut self) -> Flush {
-        if self.corked_by == Some(thread::current().id()) {
+        if self.corked_by == Some(this_thread()) {
             self.flush_deferred = true;
             return Flush::Nothing;
         }
@@ -1101,6 +1126,17 @@ fn payload_bytes(packet: &Packet) -> usize {
         Packet::Message(Message::Binary(bytes)) => bytes.len(),
         Packet::Close | Packet::Upgrade | Packet::Noop => 0,
     }
+}
+
+thread_local! {
+    /// This thread's id, read once: `thread::current()` clones the thread's handle (two atomic
+    /// operations) each time, and `State::flush` asks for every packet queued.
+    static THIS_THREAD: ThreadId = thread::current().id();
+}
+
+/// The id of the thread running this (what `cork` records and `State::flush` compares).
+fn this_thread() -> ThreadId {
+    THIS_THREAD.with(|id| *id)
 }
 
 /// Rings the held GET's thread, if one waits.

@@ -679,7 +679,7 @@ fn read_frames(socket: &Socket, reader: &mut WsReader, writer: &Arc<WsWriter>, a
                 let decoded = if writer.format.protocol == 3 {
                     packet_v3::decode_packet(&text)
                 } else {
-                    Packet::decode_text(&text)
+                    Packet::decode_owned_text(text)
                 };
                 match decoded {
                     Ok(packet) => packet,

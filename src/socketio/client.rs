@@ -12,7 +12,7 @@
 //!
 //! A client that joins no namespace within `connectTimeout` (45 s) is closed.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use log::{debug, info, warn};
 use serde_json::Value;
@@ -24,7 +24,7 @@ use super::packet::{Packet, PacketData, PacketType, ParseError};
 use super::parser::{PacketDecoder, Parser};
 use super::socket::{Handshake, Socket};
 use crate::date;
-use crate::engineio;
+use crate::engineio::{self, SessionHandler};
 use crate::sync::lock;
 use crate::timer::{TimerId, Timers};
 
@@ -38,8 +38,11 @@ struct State {
     closed: bool,
 }
 
-/// One Engine.IO session seen from Socket.IO.
+/// One Engine.IO session seen from Socket.IO. The session holds it (its `SessionHandler`, the
+/// reference's `conn.on("data", ...)`) and drops it when it closes; its sockets hold it weakly.
 pub(super) struct Client {
+    /// This client, for the sockets it makes (they hold it weakly, as `me`).
+    me: Weak<Client>,
     conn: engineio::Socket,
     namespaces: Arc<Namespaces>,
     timers: Timers,
@@ -51,7 +54,8 @@ pub(super) struct Client {
 }
 
 impl Client {
-    /// A client for a new Engine.IO session; starts the `connectTimeout`.
+    /// A client for a new Engine.IO session; starts the `connectTimeout`. The caller gives it to
+    /// the session (`set_session_handler`).
     pub fn new(
         conn: engineio::Socket,
         namespaces: Arc<Namespaces>,
@@ -59,7 +63,8 @@ impl Client {
         connect_timeout: std::time::Duration,
         parser: &dyn Parser,
     ) -> Arc<Client> {
-        let client = Arc::new(Client {
+        let client = Arc::new_cyclic(|me| Client {
+            me: me.clone(),
             conn,
             namespaces,
             timers: timers.clone(),
@@ -71,7 +76,7 @@ impl Client {
             }),
             delivering: Mutex::new(()),
         });
-        let weak = Arc::downgrade(&client);
+        let weak = client.me.clone();
         let timer = timers.set_timeout(connect_timeout, move || {
             if let Some(client) = weak.upgrade() {
                 client.on_connect_timeout();
@@ -88,30 +93,10 @@ impl Client {
         }
     }
 
-    /// An Engine.IO message arrived (the reference's `ondata`): decode it and hand it on, on the
-    /// thread that read it.
-    ///
-    /// Usually one thread reads a client (a WebSocket's reader, or one POST at a time), but not
-    /// always: a POST still handing its packets over while the WebSocket the session has just
-    /// upgraded to reads (the official client waits for its POST's `ok` before it sends `5`; a
-    /// raw client need not). The reference, on one event loop, handles one packet at a time;
-    /// here `delivering` makes the second thread wait until the handler of the first returns,
-    /// so the handlers of one socket never run at once and each transport's packets keep their
-    /// order.
-    pub fn on_message(self: &Arc<Self>, message: engineio::Message) {
-        let _delivering = lock(&self.delivering);
-        let decoded = lock(&self.state).decoder.add(message);
-        match decoded {
-            Ok(Some(packet)) => self.on_decoded(packet),
-            Ok(None) => {} // a binary packet waiting for its attachments
-            Err(error) => self.on_error(error),
-        }
-    }
-
     /// Engine.IO v3 (a socket.io 2.x client, Socket.IO protocol v4): the reference connects it
     /// to `/` at once, without a CONNECT from the client (`onconnection`: `client.connect("/")`);
     /// the socket's answer is a bare `40`.
-    pub fn connect_root(self: &Arc<Self>) {
+    pub fn connect_root(&self) {
         self.connect(Packet {
             packet_type: PacketType::Connect,
             nsp: "/".to_string(),
@@ -121,7 +106,7 @@ impl Client {
     }
 
     /// The reference's `ondecoded`: CONNECT opens a socket, other packets go to theirs.
-    fn on_decoded(self: &Arc<Self>, packet: Packet) {
+    fn on_decoded(&self, packet: Packet) {
         let packet = if self.conn.protocol() == 3 {
             parse_namespace_v3(packet)
         } else {
@@ -149,7 +134,7 @@ impl Client {
 
     /// CONNECT: the reference's `connect`. A name no namespace has, and no parent namespace
     /// matches (`namespaces.rs`), is refused.
-    fn connect(self: &Arc<Self>, packet: Packet) {
+    fn connect(&self, packet: Packet) {
         let auth = match packet.data {
             PacketData::Object(auth) => auth,
             _ => Value::Object(serde_json::Map::new()),
@@ -177,7 +162,7 @@ impl Client {
     /// 40{"pid":"<pid>","offset":"PhPmfU0"}   kept session, offset in the log -> the same socket
     /// 40{"pid":"forged","offset":"x"}        anything else                    -> a new socket
     /// ```
-    fn do_connect(self: &Arc<Self>, namespace: &Namespace, auth: Value) {
+    fn do_connect(&self, namespace: &Namespace, auth: Value) {
         let restored = restore_session(namespace, &auth);
         let handshake = build_handshake(self.conn.request(), auth);
         let socket = match restored {
@@ -186,7 +171,7 @@ impl Client {
                 offset,
                 namespace.clone(),
                 self.conn.clone(),
-                Arc::downgrade(self),
+                self.me.clone(),
                 handshake,
             ),
             None => {
@@ -203,7 +188,7 @@ impl Client {
                     ids.1,
                     namespace.clone(),
                     self.conn.clone(),
-                    Arc::downgrade(self),
+                    self.me.clone(),
                     handshake,
                 )
             }
@@ -265,8 +250,41 @@ impl Client {
         self.conn.close();
     }
 
+    /// Every socket of this client.
+    pub fn sockets(&self) -> Vec<Socket> {
+        lock(&self.state)
+            .sockets
+            .iter()
+            .map(|(_, socket)| socket.clone())
+            .collect()
+    }
+}
+
+/// What the Engine.IO session calls: its messages and its end (the reference's `conn.on("data",
+/// this.ondata)` and `conn.on("close", this.onclose)`).
+impl SessionHandler for Client {
+    /// An Engine.IO message arrived (the reference's `ondata`): decode it and hand it on, on the
+    /// thread that read it.
+    ///
+    /// Usually one thread reads a client (a WebSocket's reader, or one POST at a time), but not
+    /// always: a POST still handing its packets over while the WebSocket the session has just
+    /// upgraded to reads (the official client waits for its POST's `ok` before it sends `5`; a
+    /// raw client need not). The reference, on one event loop, handles one packet at a time;
+    /// here `delivering` makes the second thread wait until the handler of the first returns,
+    /// so the handlers of one socket never run at once and each transport's packets keep their
+    /// order.
+    fn on_message(&self, message: engineio::Message) {
+        let _delivering = lock(&self.delivering);
+        let decoded = lock(&self.state).decoder.add(message);
+        match decoded {
+            Ok(Some(packet)) => self.on_decoded(packet),
+            Ok(None) => {} // a binary packet waiting for its attachments
+            Err(error) => self.on_error(error),
+        }
+    }
+
     /// The reference's `onclose`: the session ended; every socket closes with its reason.
-    pub fn on_close(&self, reason: &str) {
+    fn on_close(&self, reason: &str) {
         let (sockets, timer) = {
             let mut state = lock(&self.state);
             if state.closed {
@@ -283,15 +301,6 @@ impl Client {
         for socket in sockets {
             socket.on_close(reason);
         }
-    }
-
-    /// Every socket of this client, for `io.close()`.
-    pub fn sockets(&self) -> Vec<Socket> {
-        lock(&self.state)
-            .sockets
-            .iter()
-            .map(|(_, socket)| socket.clone())
-            .collect()
     }
 }
 

@@ -332,38 +332,52 @@ impl std::error::Error for ParseError {}
 /// The JSON is compact and keeps the key order it was given. Nothing is
 /// checked here; see [`validate_packet`].
 pub fn encode(packet: &Packet) -> Vec<Message> {
-    // The payload first: writing it counts the attachments, and the count
-    // decides between EVENT and BINARY_EVENT.
+    // One buffer: the prefix of a packet without attachments, then the payload, which serde_json
+    // writes in place. Writing the payload counts the attachments; when there are some (then it
+    // is a BINARY_EVENT or BINARY_ACK, whose prefix carries their count) the prefix is written
+    // again, in front of a copy of the payload.
+    let mut text = Vec::with_capacity(64 + packet.nsp.len());
+    write_prefix(&mut text, packet, 0);
+    let prefix_len = text.len();
     let mut attachments: Vec<Message> = Vec::new();
-    // Enough for most events without growing.
-    let mut payload = Vec::with_capacity(64);
     match &packet.data {
         PacketData::None => {}
-        PacketData::Object(value) => write_json(&mut payload, value),
-        PacketData::Args(args) => encode_args(args, &mut payload, &mut attachments),
+        PacketData::Object(value) => write_json(&mut text, value),
+        PacketData::Args(args) => encode_args(args, &mut text, &mut attachments),
     }
-    let packet_type = type_on_the_wire(packet.packet_type, attachments.len());
-
-    // <type>[<count>-][<nsp>,][<id>]<payload>
-    // (Room for the prefix: a type, a count, a dash, a comma, an id of up to 20 digits.)
-    let mut text = String::with_capacity(24 + packet.nsp.len() + payload.len());
-    text.push(packet_type.digit());
-    if packet_type.is_binary() {
-        text.push_str(&attachments.len().to_string());
-        text.push('-');
+    if !attachments.is_empty() {
+        let mut binary = Vec::with_capacity(24 + text.len());
+        write_prefix(&mut binary, packet, attachments.len());
+        binary.extend_from_slice(&text[prefix_len..]);
+        text = binary;
     }
-    if !packet.nsp.is_empty() && packet.nsp != "/" {
-        text.push_str(&packet.nsp);
-        text.push(',');
-    }
-    if let Some(id) = packet.id {
-        text.push_str(&id.to_string());
-    }
-    text.push_str(&json_text(payload));
-
-    let mut messages = vec![Message::Text(text)];
+    let mut messages = vec![Message::Text(json_text(text))];
     messages.append(&mut attachments);
     messages
+}
+
+/// `<type>[<count>-][<nsp>,][<id>]`, the part of a packet before its payload: `2`, `3/admin,12`,
+/// `61-/admin,12` (a packet with `attachment_count` attachments is written as a binary one).
+fn write_prefix(out: &mut Vec<u8>, packet: &Packet, attachment_count: usize) {
+    let packet_type = type_on_the_wire(packet.packet_type, attachment_count);
+    out.push(packet_type.digit() as u8);
+    if packet_type.is_binary() {
+        write_number(out, attachment_count as u64);
+        out.push(b'-');
+    }
+    if !packet.nsp.is_empty() && packet.nsp != "/" {
+        out.extend_from_slice(packet.nsp.as_bytes());
+        out.push(b',');
+    }
+    if let Some(id) = packet.id {
+        write_number(out, id);
+    }
+}
+
+/// `12` → `b"12"` appended: the decimal digits, as JSON writes a number (serde_json's writer,
+/// with no allocation, unlike `number.to_string()`).
+fn write_number(out: &mut Vec<u8>, number: u64) {
+    let _ = serde_json::to_writer(&mut *out, &number);
 }
 
 /// `["file",<01 02 03>]` → `["file",{"_placeholder":true,"num":0}]` appended to `json`,

@@ -2,8 +2,9 @@
 //! (the reference's `index.ts`).
 //!
 //! It owns an Engine.IO server at `path` and is its [`engineio::Handler`]: each new Engine.IO
-//! session gets a [`Client`], each message goes to that client's decoder, each close to its
-//! sockets.
+//! session gets a [`Client`], which the session holds (its `engineio::SessionHandler`, as the
+//! reference's client attaches itself with `conn.on("data", ...)`): each message goes from the
+//! session straight to that client's decoder, the close to its sockets.
 //!
 //! ```text
 //! let io = Server::new(ServerOptions::default())?;          // SocketIO(server, { path: '/socket.io' })
@@ -15,13 +16,11 @@
 //! io.to("room").emit("news", vec!["hi".into()]);             // io.to('room').emit('news', 'hi')
 //! ```
 
-use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use log::debug;
 use serde_json::Value;
 
 use super::adapter::{AdapterFactory, TimeoutError};
@@ -35,7 +34,6 @@ use super::socket::{EmitError, Socket};
 use crate::engineio::{self, CookieOptions, CorsOptions, TransportKind};
 use crate::http::{Connection, Request};
 use crate::listener::{HttpService, Next};
-use crate::sync::lock;
 use crate::timer::Timers;
 
 /// The server's options, named after the reference's, with its defaults.
@@ -146,8 +144,6 @@ impl Default for ServerOptions {
 /// What the Engine.IO server calls (see `engineio::Handler`).
 struct Shared {
     namespaces: Arc<Namespaces>,
-    /// One `Client` per Engine.IO session, by Engine.IO sid.
-    clients: Mutex<HashMap<String, Arc<Client>>>,
     timers: Timers,
     connect_timeout: Duration,
     parser: Arc<dyn Parser>,
@@ -156,6 +152,8 @@ struct Shared {
 }
 
 impl engineio::Handler for Shared {
+    /// The reference's `onconnection`: a `Client` for the session, which the session holds and
+    /// hands its messages and its close to (`Client`'s `engineio::SessionHandler`) until it ends.
     fn on_connection(&self, conn: &engineio::Socket) {
         let client = Client::new(
             conn.clone(),
@@ -164,24 +162,9 @@ impl engineio::Handler for Shared {
             self.connect_timeout,
             self.parser.as_ref(),
         );
-        lock(&self.clients).insert(conn.id().to_string(), client.clone());
+        conn.set_session_handler(client.clone());
         if conn.protocol() == 3 {
             client.connect_root();
-        }
-    }
-
-    fn on_message(&self, conn: &engineio::Socket, message: engineio::Message) {
-        let client = lock(&self.clients).get(conn.id()).cloned();
-        match client {
-            Some(client) => client.on_message(message),
-            None => debug!("{}: message for a client already gone", conn.id()),
-        }
-    }
-
-    fn on_close(&self, conn: &engineio::Socket, reason: &str) {
-        let client = lock(&self.clients).remove(conn.id());
-        if let Some(client) = client {
-            client.on_close(reason);
         }
     }
 }
@@ -217,7 +200,6 @@ impl Server {
         );
         let shared = Arc::new(Shared {
             namespaces: Arc::new(namespaces),
-            clients: Mutex::new(HashMap::new()),
             timers: timers.clone(),
             connect_timeout: options.connect_timeout,
             parser: options.parser.clone(),
@@ -398,17 +380,14 @@ impl Server {
         self.shared.closed.load(Ordering::SeqCst)
     }
 
-    /// `io.close()`: every socket disconnects with "server shutting down", every namespace's
-    /// adapter closes, then every Engine.IO session closes.
+    /// `io.close()`: as the reference, namespace by namespace, every socket disconnects with
+    /// "server shutting down" and the adapter closes; then every Engine.IO session closes.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
-        let clients: Vec<Arc<Client>> = lock(&self.shared.clients).values().cloned().collect();
-        for client in clients {
-            for socket in client.sockets() {
+        for nsp in self.shared.namespaces.all() {
+            for socket in nsp.sockets() {
                 socket.on_close("server shutting down");
             }
-        }
-        for nsp in self.shared.namespaces.all() {
             nsp.adapter().close();
         }
         self.engine.close();
