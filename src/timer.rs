@@ -89,12 +89,12 @@ impl State {
     /// cleared a moment later, when the client joins its namespace: without this the heap held
     /// an entry for every connection of the last 45 s, tens of thousands of them while clients
     /// come and go, in a `Vec` whose capacity never shrinks. In the soak (NOTES.md section 7,
-    /// "The soak") that was the whole climb of the RSS at rest: 24 bytes an entry, 0.4 to 0.8 MB
-    /// after the first 10,000 sessions, 1.5 to 3 MB after 50,000 at 700 to 1,900 sessions/s.
+    /// "The soak") that was the whole climb of the RSS at rest: 24 bytes an entry, a capacity of
+    /// 32,768 (768 KiB) after the first 10,000 sessions, 65,536 (1.5 MiB) after 50,000.
     ///
-    /// Each drop walks the heap once (a map lookup per entry) and comes after at least as many
-    /// `set_timeout` calls as entries it keeps plus `CLEARED_DEADLINES_KEPT`: at most two
-    /// lookups per timer set.
+    /// Each drop walks the heap once, a map lookup per entry, and the entries it walks are at
+    /// most twice the `set_timeout` and `clear_timeout` calls since the drop before: at most two
+    /// lookups per call.
     fn drop_cleared_deadlines_if_many(&mut self) {
         let wanted = self.callbacks.len();
         if self.deadlines.len() < 2 * wanted + CLEARED_DEADLINES_KEPT {
