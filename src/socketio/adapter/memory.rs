@@ -416,6 +416,22 @@ mod tests {
     }
 
     #[test]
+    fn a_map_that_empties_gives_its_capacity_back() {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for n in 0..5_000 {
+            map.insert(n.to_string(), Vec::new());
+        }
+        for n in 0..5_000 {
+            map.remove(&n.to_string());
+            shrink_when_mostly_empty(&mut map);
+            if n == 2_500 {
+                assert!(map.capacity() >= 5_000, "half full: capacity {}", map.capacity());
+            }
+        }
+        assert!(map.capacity() < SHRINK_FROM_CAPACITY, "capacity {} once empty", map.capacity());
+    }
+
+    #[test]
     fn rooms_and_matching_ids() {
         let mut state = Rooms::default();
         let mut events = Vec::new();
