@@ -42,6 +42,25 @@ struct Rooms {
     sids: HashMap<String, Vec<String>>,
 }
 
+/// Capacity below which [`shrink_when_mostly_empty`] leaves a map alone.
+const SHRINK_FROM_CAPACITY: usize = 1_024;
+
+/// Shrinks `map` to twice what it holds once it holds less than a quarter of its capacity (a
+/// capacity of [`SHRINK_FROM_CAPACITY`] or more): called as a socket leaves all its rooms.
+///
+/// Why: a `HashMap` never shrinks by itself, so `rooms` and `sids` (an entry each per connected
+/// socket: its own room, and its list of rooms) kept the capacity of the most sockets ever
+/// connected at once, 120 bytes a socket, resident. In the soak (NOTES.md section 7, "The soak")
+/// a moment with more sockets at once than in the first 10,000 sessions doubled both to 8,192
+/// buckets (588 and 396 kB) and the RSS at rest kept them. A shrink rehashes what is left, and
+/// the next comes after the map has halved again: one rehash per entry removed, at most.
+fn shrink_when_mostly_empty<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+    let capacity = map.capacity();
+    if capacity >= SHRINK_FROM_CAPACITY && map.len() < capacity / 4 {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 impl Rooms {
     /// `addAll`, recording the events when `record`.
     fn add_all(&mut self, id: &str, rooms: &[String], record: bool, events: &mut Vec<RoomEvent>) {
@@ -256,6 +275,8 @@ impl Adapter for MemoryAdapter {
             for room in joined {
                 rooms.del_member(&room, id, record, &mut events);
             }
+            shrink_when_mostly_empty(&mut rooms.sids);
+            shrink_when_mostly_empty(&mut rooms.rooms);
         }
         self.events.emit(events);
     }
@@ -392,6 +413,22 @@ mod tests {
 
     fn rooms(names: &[&str]) -> Vec<String> {
         names.iter().map(|name| name.to_string()).collect()
+    }
+
+    #[test]
+    fn a_map_that_empties_gives_its_capacity_back() {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for n in 0..5_000 {
+            map.insert(n.to_string(), Vec::new());
+        }
+        for n in 0..5_000 {
+            map.remove(&n.to_string());
+            shrink_when_mostly_empty(&mut map);
+            if n == 2_500 {
+                assert!(map.capacity() >= 5_000, "half full: capacity {}", map.capacity());
+            }
+        }
+        assert!(map.capacity() < SHRINK_FROM_CAPACITY, "capacity {} once empty", map.capacity());
     }
 
     #[test]
