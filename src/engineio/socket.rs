@@ -300,12 +300,15 @@ impl Socket {
     /// `conn.on("data", ...)` and `conn.on("close", ...)`, which socket.io's `Client` does in its
     /// constructor): from now on this session's messages and its end go to `handler`, not to the
     /// server's `Handler`. Called from `Handler::on_connection`, before any message. The session
-    /// drops it when it closes; on a session already closed it is dropped at once.
-    pub fn set_session_handler(&self, handler: Arc<dyn SessionHandler>) {
+    /// drops it when it closes; on a session already closed it is dropped at once, and this
+    /// returns `false` (its `on_close` will not be called: the caller starts nothing for it).
+    pub fn set_session_handler(&self, handler: Arc<dyn SessionHandler>) -> bool {
         let mut state = self.lock();
-        if state.ready_state != ReadyState::Closed {
-            state.session_handler = Some(handler);
+        if state.ready_state == ReadyState::Closed {
+            return false;
         }
+        state.session_handler = Some(handler);
+        true
     }
 
     // ----- events (see `events.rs`) ------------------------------------------------------------

@@ -162,8 +162,10 @@ impl engineio::Handler for Shared {
             self.connect_timeout,
             self.parser.as_ref(),
         );
-        conn.set_session_handler(client.clone());
-        if conn.protocol() == 3 {
+        // A session that closed meanwhile keeps no client, and gets no socket (nothing would
+        // ever close it).
+        let held = conn.set_session_handler(client.clone());
+        if held && conn.protocol() == 3 {
             client.connect_root();
         }
     }
