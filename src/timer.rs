@@ -280,8 +280,16 @@ mod tests {
         }
         {
             let state = lock(&timers.shared().state);
-            assert!(state.deadlines.len() <= 2 + CLEARED_DEADLINES_KEPT, "{} entries", state.deadlines.len());
-            assert!(state.deadlines.capacity() <= 8 * CLEARED_DEADLINES_KEPT, "capacity {}", state.deadlines.capacity());
+            assert!(
+                state.deadlines.len() <= 2 + CLEARED_DEADLINES_KEPT,
+                "{} entries",
+                state.deadlines.len()
+            );
+            assert!(
+                state.deadlines.capacity() <= 8 * CLEARED_DEADLINES_KEPT,
+                "capacity {}",
+                state.deadlines.capacity()
+            );
         }
         // The timer still wanted was kept.
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(()));

@@ -183,8 +183,24 @@ mod tests {
 
     #[test]
     fn an_owned_text_decodes_as_a_borrowed_one() {
-        for text in ["4hello", "4", "4é", "2probe", "3", "5", "6", "bAQIDBA==", "", "7", "b!!"] {
-            assert_eq!(Packet::decode_owned_text(text.to_string()), Packet::decode_text(text), "{text:?}");
+        for text in [
+            "4hello",
+            "4",
+            "4é",
+            "2probe",
+            "3",
+            "5",
+            "6",
+            "bAQIDBA==",
+            "",
+            "7",
+            "b!!",
+        ] {
+            assert_eq!(
+                Packet::decode_owned_text(text.to_string()),
+                Packet::decode_text(text),
+                "{text:?}"
+            );
         }
     }
 

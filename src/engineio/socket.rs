@@ -1029,7 +1029,15 @@ impl Socket {
             let held_get = state.poll_waker.take();
             let probe = state.probe.take();
             let session_handler = state.session_handler.take();
-            (timers, dropped, dropped_bytes, held_get, websocket, probe, session_handler)
+            (
+                timers,
+                dropped,
+                dropped_bytes,
+                held_get,
+                websocket,
+                probe,
+                session_handler,
+            )
         };
         for timer in timers.into_iter().flatten() {
             self.inner.shared.timers.clear_timeout(timer);

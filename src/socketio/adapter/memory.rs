@@ -428,7 +428,11 @@ mod tests {
                 assert!(map.capacity() >= 5_000, "half full: capacity {}", map.capacity());
             }
         }
-        assert!(map.capacity() < SHRINK_FROM_CAPACITY, "capacity {} once empty", map.capacity());
+        assert!(
+            map.capacity() < SHRINK_FROM_CAPACITY,
+            "capacity {} once empty",
+            map.capacity()
+        );
     }
 
     #[test]
