@@ -52,12 +52,11 @@ impl Offset {
     /// As yeast writes it: `PhPmfU0`, `PhPmfU0.0` (in one allocation and no formatter: an offset
     /// is written for every logged event; `Display` writes this text too).
     pub fn to_text(self) -> String {
-        let millis = Digits::of(self.millis);
-        let mut text = String::with_capacity(2 * millis.bytes.len() + 1);
-        text.push_str(millis.as_str());
+        let mut text = String::with_capacity(2 * MAX_DIGITS + 3);
+        Digits::of(self.millis).push_to(&mut text);
         if self.seed > 0 {
             text.push('.');
-            text.push_str(Digits::of(self.seed - 1).as_str());
+            Digits::of(self.seed - 1).push_to(&mut text);
         }
         text
     }
@@ -84,12 +83,26 @@ impl std::fmt::Display for Offset {
     }
 }
 
-/// Milliseconds since 1970, now (the reference's `+new Date()`).
-pub fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as u64)
-        .unwrap_or(0)
+/// Milliseconds since 1970, now, by the kernel's coarse wall clock (the reference's
+/// `Date.now()`, read for every logged event). `CLOCK_REALTIME_COARSE` is the wall clock as of
+/// the last timer tick, so it moves in steps of 1 to 4 ms (`CONFIG_HZ`), which the offsets'
+/// counter covers (`Offset::next`); it is read from memory the kernel shares (the vDSO) in
+/// about 8 ns, where `SystemTime::now()` reads the CPU's time-stamp counter too (about 35 ns
+/// in the VM this was measured on, `NOTES.md`, "Recovery's emit path").
+pub fn coarse_now_millis() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `clock_gettime` writes one `timespec` through a pointer to one.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) };
+    if status != 0 {
+        // Not on Linux before 2.6.32: the precise clock.
+        return SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis() as u64)
+            .unwrap_or(0);
+    }
+    let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
+    seconds * 1000 + nanos / 1_000_000
 }
 
 /// yeast's `encode` of one number, written on the stack (an offset is written for every logged
@@ -117,9 +130,12 @@ impl Digits {
         }
     }
 
-    fn as_str(&self) -> &str {
-        // Always ASCII: every byte is from `ALPHABET`.
-        std::str::from_utf8(&self.bytes[self.start..]).unwrap_or_default()
+    /// Appends the digits to `text`, each an ASCII character of `ALPHABET` (pushed as a `char`:
+    /// no UTF-8 check of the whole, which cost more than the digits themselves).
+    fn push_to(&self, text: &mut String) {
+        for byte in &self.bytes[self.start..] {
+            text.push(char::from(*byte));
+        }
     }
 }
 
@@ -142,7 +158,9 @@ mod tests {
     use super::*;
 
     fn encode(n: u64) -> String {
-        Digits::of(n).as_str().to_string()
+        let mut text = String::new();
+        Digits::of(n).push_to(&mut text);
+        text
     }
 
     #[test]
