@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use crossbeam_channel::{Sender, unbounded};
 use serde_json::json;
-use socketio_book::socketio::{Arg, ListenerId, MiddlewareError, Server, ServerOptions, Socket, SocketError};
+use socketio_book::socketio::{
+    Arg, ConnectionStateRecovery, ListenerId, MiddlewareError, Server, ServerOptions, Socket, SocketError,
+};
 use support::{Ws, serve, sio_connect, sockets_of, ws_send, ws_text};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -323,4 +325,56 @@ fn a_socket_use_error_reaches_the_error_handlers_and_the_handler_is_not_called()
         ]
     );
     assert!(errors.try_recv().is_err());
+}
+
+/// With connection state recovery a logged event carries its offset as its last argument, and
+/// the outgoing listeners hear it there too, as the client gets it (the reference's adapter
+/// pushes the offset onto the packet before it calls `notifyOutgoingListeners`; ours writes
+/// it into the encoded text and hands it to the listeners apart).
+#[test]
+fn on_any_outgoing_hears_a_logged_event_s_offset_last() {
+    let io = Server::new(ServerOptions {
+        connection_state_recovery: Some(ConnectionStateRecovery::default()),
+        ..ServerOptions::default()
+    })
+    .unwrap();
+    let sockets = sockets_of(&io);
+    let port = serve(&io);
+    let (mut ws, _) = sio_connect(port);
+    let socket = sockets.recv_timeout(WAIT).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let heard = Arc::clone(&log);
+    socket.on_any_outgoing(move |_socket, event, args| {
+        let args: Vec<String> = args
+            .iter()
+            .map(|arg| match arg {
+                Arg::Json(value) => value.to_string(),
+                Arg::Binary(bytes) => format!("<{} bytes>", bytes.len()),
+            })
+            .collect();
+        heard.lock().unwrap().push(format!("{event} {}", args.join(",")));
+    });
+
+    socket.emit("one", vec![json!(1).into()]).unwrap();
+    let one = ws_text(&mut ws);
+    let first = one
+        .strip_prefix(r#"42["one",1,""#)
+        .and_then(|rest| rest.strip_suffix(r#""]"#))
+        .unwrap_or_else(|| panic!("no offset last in {one}"))
+        .to_string();
+    io.emit("two", vec![json!({"a": [1, 2]}).into()]).unwrap();
+    let two = ws_text(&mut ws);
+    let second = two
+        .strip_prefix(r#"42["two",{"a":[1,2]},""#)
+        .and_then(|rest| rest.strip_suffix(r#""]"#))
+        .unwrap_or_else(|| panic!("no offset last in {two}"))
+        .to_string();
+    assert_ne!(first, second);
+    assert_eq!(
+        take(&log),
+        [
+            format!(r#"one 1,"{first}""#),
+            format!(r#"two {{"a":[1,2]}},"{second}""#)
+        ]
+    );
 }

@@ -94,6 +94,7 @@ use serde_json::Value;
 
 use crate::engineio::Message;
 use crate::engineio::base64;
+use crate::socketio::adapter::Offset;
 
 /// Event names a client may not emit: they mean something to the library.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -332,6 +333,19 @@ impl std::error::Error for ParseError {}
 /// The JSON is compact and keeps the key order it was given. Nothing is
 /// checked here; see [`validate_packet`].
 pub fn encode(packet: &Packet) -> Vec<Message> {
+    encode_with_offset(packet, None)
+}
+
+/// `encode` of an event that connection state recovery logs: its offset written as one more
+/// argument, the last (the reference pushes it onto `packet.data` before encoding; the packet
+/// itself is left as it is here, and its outgoing listeners are given the offset by
+/// `Socket::notify_outgoing_listeners`). An offset is written in yeast's alphabet, which JSON
+/// needs no escape for.
+///
+/// ```text
+/// Event "/" ["tick",3] and offset PhPmfU0.1  →  2["tick",3,"PhPmfU0.1"]
+/// ```
+pub fn encode_with_offset(packet: &Packet, offset: Option<Offset>) -> Vec<Message> {
     // One buffer: the prefix of a packet without attachments, then the payload, which serde_json
     // writes in place. Writing the payload counts the attachments; when there are some (then it
     // is a BINARY_EVENT or BINARY_ACK, whose prefix carries their count) the prefix is written
@@ -343,7 +357,7 @@ pub fn encode(packet: &Packet) -> Vec<Message> {
     match &packet.data {
         PacketData::None => {}
         PacketData::Object(value) => write_json(&mut text, value),
-        PacketData::Args(args) => encode_args(args, &mut text, &mut attachments),
+        PacketData::Args(args) => encode_args(args, offset, &mut text, &mut attachments),
     }
     if !attachments.is_empty() {
         let mut binary = Vec::with_capacity(24 + text.len());
@@ -382,8 +396,9 @@ fn write_number(out: &mut Vec<u8>, number: u64) {
 
 /// `["file",<01 02 03>]` → `["file",{"_placeholder":true,"num":0}]` appended to `json`,
 /// pushing `Message::Binary(<01 02 03>)` onto `attachments`
-/// (the reference's `deconstructPacket`, top level only).
-fn encode_args(args: &[Arg], json: &mut Vec<u8>, attachments: &mut Vec<Message>) {
+/// (the reference's `deconstructPacket`, top level only); then the `offset`, if any, as the
+/// last argument (`"PhPmfU0.1"`).
+fn encode_args(args: &[Arg], offset: Option<Offset>, json: &mut Vec<u8>, attachments: &mut Vec<Message>) {
     json.push(b'[');
     for (index, arg) in args.iter().enumerate() {
         if index > 0 {
@@ -405,6 +420,14 @@ fn encode_args(args: &[Arg], json: &mut Vec<u8>, attachments: &mut Vec<Message>)
                 attachments.push(Message::Binary(bytes.clone()));
             }
         }
+    }
+    if let Some(offset) = offset {
+        if !args.is_empty() {
+            json.push(b',');
+        }
+        json.push(b'"');
+        offset.write_to(json);
+        json.push(b'"');
     }
     json.push(b']');
 }

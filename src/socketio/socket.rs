@@ -913,7 +913,7 @@ impl Socket {
             debug!("{}: not connected, packet not sent", self.id());
             return Err(EmitError::Disconnected);
         }
-        self.notify_outgoing_listeners(packet);
+        self.notify_outgoing_listeners(packet, None);
         self.packet(packet, flags)
     }
 
@@ -1005,7 +1005,10 @@ impl Socket {
 
     /// The reference's `notifyOutgoingListeners`: an EVENT packet is about to go to this
     /// client (from `emit`, `emit_with_ack`, or a broadcast).
-    pub(super) fn notify_outgoing_listeners(&self, packet: &Packet) {
+    /// A logged event's `offset` is its last argument, as the client gets it (the reference's
+    /// adapter pushes it onto `packet.data` before it calls this; ours writes it into the encoded
+    /// text, `Parser::encode_logged`, so it is added here, for the listeners only).
+    pub(super) fn notify_outgoing_listeners(&self, packet: &Packet, offset: Option<Offset>) {
         let listeners = self.lock().any_outgoing_listeners.snapshot();
         if listeners.is_empty() {
             return;
@@ -1017,6 +1020,15 @@ impl Socket {
         let event = match event {
             Arg::Json(Value::String(event)) => event.as_str(),
             _ => return,
+        };
+        let mut with_offset = Vec::new();
+        let args = match offset {
+            Some(offset) => {
+                with_offset.extend_from_slice(args);
+                with_offset.push(Arg::from(offset.to_text()));
+                &with_offset[..]
+            }
+            None => args,
         };
         for listener in listeners {
             listener(self, event, args);
@@ -1371,9 +1383,7 @@ pub(super) fn event_packet(nsp: &str, event: &str, args: Vec<Arg>, id: Option<u6
     if packet::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_string()));
     }
-    // One more than the event and its arguments: room for the offset connection state recovery
-    // appends to a logged event.
-    let mut all = Vec::with_capacity(args.len() + 2);
+    let mut all = Vec::with_capacity(args.len() + 1);
     all.push(Arg::from(event));
     all.extend(args);
     Ok(Packet {

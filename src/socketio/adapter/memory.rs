@@ -198,7 +198,7 @@ impl MemoryAdapter {
         offset: Option<Offset>,
     ) {
         for socket in self.apply(opts) {
-            socket.notify_outgoing_listeners(packet);
+            socket.notify_outgoing_listeners(packet, offset);
             // A closed or full session is the socket's own business (it is closing).
             let _ = socket.write_logged(offset, messages.clone(), &opts.flags);
         }
@@ -217,7 +217,7 @@ impl MemoryAdapter {
         offset: Option<Offset>,
     ) {
         if self.reaches_only(socket) {
-            socket.notify_outgoing_listeners(packet);
+            socket.notify_outgoing_listeners(packet, offset);
             // As in `deliver`: a closed or full session is the socket's own business.
             let _ = socket.write_logged(offset, messages, flags);
             return;
@@ -323,7 +323,7 @@ impl Adapter for MemoryAdapter {
                 continue;
             }
             count += 1;
-            socket.notify_outgoing_listeners(&packet);
+            socket.notify_outgoing_listeners(&packet, None);
             let _ = socket.write_to_engine(messages.clone(), &opts.flags);
         }
         debug!("{}: broadcast with ack id {id} to {count} clients", nsp.name());

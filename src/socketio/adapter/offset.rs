@@ -61,6 +61,16 @@ impl Offset {
         text
     }
 
+    /// Appends the text `to_text` gives to `out` (an encoder's buffer: `packet::encode_with_offset`
+    /// writes a logged event's offset in place, with no `String` of its own).
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(Digits::of(self.millis).bytes());
+        if self.seed > 0 {
+            out.push(b'.');
+            out.extend_from_slice(Digits::of(self.seed - 1).bytes());
+        }
+    }
+
     /// Reads an offset a client sent back; `None` for anything yeast never writes.
     pub fn parse(text: &str) -> Option<Offset> {
         let (time, counter) = match text.split_once('.') {
@@ -130,10 +140,15 @@ impl Digits {
         }
     }
 
+    /// The digits, most significant first: bytes of `ALPHABET`, all ASCII.
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+
     /// Appends the digits to `text`, each an ASCII character of `ALPHABET` (pushed as a `char`:
     /// no UTF-8 check of the whole, which cost more than the digits themselves).
     fn push_to(&self, text: &mut String) {
-        for byte in &self.bytes[self.start..] {
+        for byte in self.bytes() {
             text.push(char::from(*byte));
         }
     }
@@ -178,6 +193,9 @@ mod tests {
         assert_eq!(third.to_string(), format!("{first}.1"));
         for offset in [first, second, third] {
             assert_eq!(offset.to_text(), offset.to_string());
+            let mut written = b"[".to_vec();
+            offset.write_to(&mut written);
+            assert_eq!(written, format!("[{offset}").into_bytes());
         }
         assert!(first < second && second < third);
         for offset in [first, second, third] {

@@ -51,7 +51,7 @@ use super::{
 use crate::engineio::Message;
 use crate::socketio::broadcast::RemoteSocket;
 use crate::socketio::namespace::WeakNamespace;
-use crate::socketio::packet::{Arg, Packet, PacketData, PacketType};
+use crate::socketio::packet::{Arg, Packet, PacketType};
 use crate::socketio::parser::Parser;
 use crate::socketio::server::ConnectionStateRecovery;
 use crate::socketio::socket::Socket;
@@ -227,22 +227,14 @@ impl Shared {
     /// Takes the next offset, appends `packet` with it as its last argument, logs it for
     /// `audience` (one copy of its messages), drops what the cap and the age say must go;
     /// returns the offset and the messages to send.
-    fn append(
-        self: &Arc<Self>,
-        packet: &mut Packet,
-        audience: Audience,
-        parser: &dyn Parser,
-    ) -> (Offset, Vec<Message>) {
+    fn append(self: &Arc<Self>, packet: &Packet, audience: Audience, parser: &dyn Parser) -> (Offset, Vec<Message>) {
         // One clock read per event, the coarse wall clock (see `coarse_now_millis`): the offset's
         // time and the expiry's, as the reference's one `Date.now()`.
         let now = coarse_now_millis();
         let mut log = lock(&self.log);
         let offset = Offset::next(log.last_offset, now);
         log.last_offset = Some(offset);
-        if let PacketData::Args(args) = &mut packet.data {
-            args.push(Arg::from(offset.to_text()));
-        }
-        let messages = parser.encode(packet);
+        let messages = parser.encode_logged(packet, offset);
         // What goes now (too old, or the oldest when the log is full: one entry per emit once
         // it has filled) is freed after the lock is released, as freeing an entry written a
         // while ago by another thread is most of what it costs; the last one to go past the cap
@@ -403,12 +395,12 @@ impl Adapter for SessionAwareAdapter {
         let Some(nsp) = self.memory.nsp().upgrade() else {
             return;
         };
-        let mut packet = self.memory.own_packet(packet);
+        let packet = self.memory.own_packet(packet);
         let audience = Audience::Rooms(Box::new(Targets {
             rooms: opts.rooms.clone(),
             except: opts.except.clone(),
         }));
-        let (offset, messages) = self.shared.append(&mut packet, audience, nsp.parser());
+        let (offset, messages) = self.shared.append(&packet, audience, nsp.parser());
         self.memory.deliver(&packet, messages, opts, Some(offset));
     }
 
@@ -420,7 +412,7 @@ impl Adapter for SessionAwareAdapter {
     /// socket.emit("message-back", 7)   log: [.., {offset "Q8rnB5t.3", Room(id), 42["message-back",7,"Q8rnB5t.3"]}]
     ///                                  socket: 42["message-back",7,"Q8rnB5t.3"]
     /// ```
-    fn broadcast_to_socket(&self, socket: &Socket, mut packet: Packet, flags: &BroadcastFlags) {
+    fn broadcast_to_socket(&self, socket: &Socket, packet: Packet, flags: &BroadcastFlags) {
         if !is_logged(&packet, flags) {
             let opts = BroadcastOptions::room_of(socket.id(), flags);
             return self.memory.broadcast(&packet, &opts);
@@ -429,7 +421,7 @@ impl Adapter for SessionAwareAdapter {
             return;
         };
         let audience = Audience::Room(socket.shared_id());
-        let (offset, messages) = self.shared.append(&mut packet, audience, nsp.parser());
+        let (offset, messages) = self.shared.append(&packet, audience, nsp.parser());
         self.memory
             .deliver_to_socket(socket, &packet, messages, flags, Some(offset));
     }
@@ -568,6 +560,7 @@ mod tests {
     use super::*;
     use crate::socketio::adapter::{AdapterFactory, BroadcastFlags};
     use crate::socketio::namespace::Namespace;
+    use crate::socketio::packet::PacketData;
     use serde_json::json;
 
     const SHORT: Duration = Duration::from_millis(50);

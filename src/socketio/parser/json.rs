@@ -4,6 +4,7 @@
 
 use super::{PacketDecoder, Parser};
 use crate::engineio::Message;
+use crate::socketio::adapter::Offset;
 use crate::socketio::packet::{self, Decoder, Packet, ParseError};
 
 /// `socket.io-parser` (the reference's default `parser`).
@@ -17,6 +18,11 @@ impl Parser for JsonParser {
 
     fn encode(&self, packet: &Packet) -> Vec<Message> {
         packet::encode(packet)
+    }
+
+    /// The offset written straight into the text (`packet::encode_with_offset`).
+    fn encode_logged(&self, packet: &Packet, offset: Offset) -> Vec<Message> {
+        packet::encode_with_offset(packet, Some(offset))
     }
 
     fn decoder(&self) -> Box<dyn PacketDecoder> {

@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use super::packet::{Packet, PacketData, PacketType, ParseError};
 use crate::engineio::Message;
+use crate::socketio::adapter::Offset;
 
 pub use json::JsonParser;
 pub use msgpack::MsgpackParser;
@@ -44,6 +45,12 @@ pub trait Parser: Send + Sync {
 
     /// `new Encoder().encode(packet)`: the messages of one packet, in order.
     fn encode(&self, packet: &Packet) -> Vec<Message>;
+
+    /// `encode` of an event that connection state recovery logs, with its `offset` as one more
+    /// argument, the last (`2["tick",3,"PhPmfU0.1"]`): the reference pushes the offset onto
+    /// `packet.data`, then encodes. The packet is left as it is (`notify_outgoing_listeners`
+    /// adds the offset for the outgoing listeners).
+    fn encode_logged(&self, packet: &Packet, offset: Offset) -> Vec<Message>;
 
     /// A broadcast that asks each client for an ack: the reference's adapter sets its `nsp`,
     /// then its `id` (a socket's own emit with an ack sets `id`, then `nsp`).
@@ -95,5 +102,62 @@ pub fn invalid_namespace(nsp: &str) -> Packet {
         nsp: nsp.to_string(),
         id: None,
         data: PacketData::Object(serde_json::Value::Object(data)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::msgpack::MsgpackParser;
+    use super::*;
+    use crate::socketio::packet::Arg;
+    use serde_json::json;
+
+    /// `encode_logged` writes what `encode` writes once the offset's text is pushed onto the
+    /// event's arguments (what the reference does), with either parser, with or without
+    /// attachments, and leaves the packet as it was.
+    #[test]
+    fn encode_logged_is_encode_with_the_offset_pushed_last() {
+        let offset = Offset::next(Some(Offset::next(None, 1_764_590_000_000)), 1_764_590_000_000);
+        let parsers: [&dyn Parser; 2] = [&JsonParser, &MsgpackParser];
+        let events = [
+            vec![Arg::from("tick"), Arg::from(json!(3))],
+            vec![
+                Arg::from("file"),
+                Arg::Binary(vec![1, 2, 3]),
+                Arg::from(json!({"a": [1, "b"]})),
+            ],
+            vec![Arg::from("alone")],
+        ];
+        for parser in parsers {
+            for args in &events {
+                let packet = Packet {
+                    packet_type: PacketType::Event,
+                    nsp: "/chat".to_string(),
+                    id: None,
+                    data: PacketData::Args(args.clone()),
+                };
+                let mut pushed = packet.clone();
+                if let PacketData::Args(args) = &mut pushed.data {
+                    args.push(Arg::from(offset.to_text()));
+                }
+                assert_eq!(
+                    parser.encode_logged(&packet, offset),
+                    parser.encode(&pushed),
+                    "{}",
+                    parser.name()
+                );
+                assert_eq!(packet.data, PacketData::Args(args.clone()));
+            }
+        }
+        let json = JsonParser.encode_logged(
+            &Packet {
+                packet_type: PacketType::Event,
+                nsp: "/".to_string(),
+                id: None,
+                data: PacketData::Args(vec![Arg::from("tick"), Arg::from(json!(3))]),
+            },
+            offset,
+        );
+        assert_eq!(json, [Message::Text(r#"2["tick",3,"PhPmfU0.0"]"#.to_string())]);
     }
 }

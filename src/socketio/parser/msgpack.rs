@@ -47,6 +47,7 @@ use rmpv::Value as Msgpack;
 use super::{PacketDecoder, Parser};
 use crate::engineio::Message;
 use crate::msgpack;
+use crate::socketio::adapter::Offset;
 use crate::socketio::packet::{self, Arg, MAX_ACK_ID, Packet, PacketData, PacketType, ParseError};
 
 /// `socket.io-msgpack-parser` (`parser: require('socket.io-msgpack-parser')`).
@@ -155,6 +156,15 @@ impl Parser for MsgpackParser {
 
     fn encode(&self, packet: &Packet) -> Vec<Message> {
         one_message(&packet_value(packet, data_value(packet), NspPlace::Last))
+    }
+
+    /// The offset pushed, as a string, onto the event's array.
+    fn encode_logged(&self, packet: &Packet, offset: Offset) -> Vec<Message> {
+        let mut data = data_value(packet);
+        if let Some(Msgpack::Array(args)) = &mut data {
+            args.push(Msgpack::from(offset.to_text()));
+        }
+        one_message(&packet_value(packet, data, NspPlace::Last))
     }
 
     fn encode_broadcast_with_ack(&self, packet: &Packet) -> Vec<Message> {
