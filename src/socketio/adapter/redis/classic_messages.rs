@@ -365,6 +365,23 @@ pub enum ResponseKind {
     BroadcastAck(Arg),
 }
 
+/// The id of an answer that starts `{"requestId":"<id>"`, read from those first bytes alone:
+/// how the reference (`JSON.stringify({requestId, sockets})`) and ours write the answers to
+/// SOCKETS, ALL_ROOMS and REMOTE_FETCH, the large ones. `None` for any other start, or an id
+/// with an escape in it (the answer is then read whole).
+///
+/// ```text
+/// {"requestId":"d8a3f2c1e0b97f61","sockets":[{"id":"...","handshake":{...}},...]}  ->  d8a3f2c1e0b97f61
+/// ```
+fn leading_request_id(bytes: &[u8]) -> Option<&str> {
+    let rest = bytes.strip_prefix(b"{\"requestId\":\"")?;
+    let end = rest.iter().position(|&byte| byte == b'"' || byte == b'\\')?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
 impl Response {
     pub fn encode(&self) -> Vec<u8> {
         let mut map = Map::new();
@@ -436,6 +453,16 @@ impl Response {
     fn decode_by_head(bytes: &[u8], expected: &impl Fn(&str) -> Option<u64>) -> Result<Option<Response>, MessageError> {
         if bytes.first() != Some(&b'{') {
             return Ok(None);
+        }
+        // Every server gets every answer on the common channel, its own too: one that starts
+        // with the id of a request we did not send is refused from its first bytes, before the
+        // rest (half a megabyte for a fetch of a thousand sockets) is even checked.
+        if let Some(request_id) = leading_request_id(bytes)
+            && expected(request_id).is_none()
+        {
+            return Err(MessageError::UnknownType(format!(
+                "answer to an unknown request {request_id}"
+            )));
         }
         messages::check_json_size(bytes)?;
         let fields: RawFields =
@@ -732,7 +759,26 @@ mod tests {
             Some("answer to an unknown request x")
         );
         assert_eq!(unknown(br#"{"requestId":1}"#), None);
-        assert_eq!(unknown(br#"{"requestId":"x""#), None);
+        // An answer that starts with an id not ours is refused from that start, whatever
+        // follows; one with our id is read whole, and fails if it is not JSON.
+        assert_eq!(
+            unknown(br#"{"requestId":"x""#).as_deref(),
+            Some("answer to an unknown request x")
+        );
+        assert_eq!(
+            unknown(br#"{"requestId":"echo","sockets":[{"id":"a",#garbage"#).as_deref(),
+            Some("answer to an unknown request echo")
+        );
+        assert!(matches!(
+            Response::decode(br#"{"requestId":"mine","sockets":[{"id":"a",#"#, ours),
+            Err(MessageError::Undecodable(_))
+        ));
+        assert_eq!(leading_request_id(br#"{"requestId":"a\"b","sockets":[]}"#), None);
+        assert_eq!(leading_request_id(br#"{ "requestId":"a"}"#), None);
+        assert_eq!(
+            leading_request_id(br#"{"requestId":"d8a3","sockets":[]}"#),
+            Some("d8a3")
+        );
     }
 
     #[test]
