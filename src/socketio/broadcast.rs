@@ -435,6 +435,15 @@ impl RemoteSocket {
         }
     }
 
+    /// `details().write_json(out)`, the same bytes, written from the socket itself: no copy of
+    /// its handshake (a dozen headers, the query) made to be written once and dropped. What a
+    /// cluster adapter answers a REMOTE_FETCH with, for each of its sockets.
+    pub fn write_details_json(&self, out: &mut Vec<u8>) {
+        let mut rooms: Vec<String> = self.rooms().into_iter().collect();
+        rooms.sort();
+        SocketDetails::write_json_of(out, self.id(), self.handshake(), &rooms, &self.data());
+    }
+
     /// An operator to this one socket (this server only, when it is local).
     fn operator(&self) -> BroadcastOperator {
         let operator = BroadcastOperator::new(self.nsp.clone()).to(self.id());

@@ -152,15 +152,21 @@ impl SocketDetails {
     /// The same bytes as `to_json()` serialized, written straight to `out` (a cluster adapter's
     /// `FETCH_SOCKETS_RESPONSE` of a thousand sockets, without a `Value` tree).
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        SocketDetails::write_json_of(out, &self.id, &self.handshake, &self.rooms, &self.data);
+    }
+
+    /// `write_json` of details held elsewhere (`RemoteSocket::write_details_json` writes a local
+    /// socket's from the socket itself, without copying its handshake first).
+    pub fn write_json_of(out: &mut Vec<u8>, id: &str, handshake: &Handshake, rooms: &[String], data: &Value) {
         // Writing to a `Vec` does not fail.
         out.extend_from_slice(b"{\"id\":");
-        let _ = serde_json::to_writer(&mut *out, &self.id);
+        let _ = serde_json::to_writer(&mut *out, id);
         out.extend_from_slice(b",\"handshake\":");
-        self.handshake.write_json(out);
+        handshake.write_json(out);
         out.extend_from_slice(b",\"rooms\":");
-        let _ = serde_json::to_writer(&mut *out, &self.rooms);
+        let _ = serde_json::to_writer(&mut *out, rooms);
         out.extend_from_slice(b",\"data\":");
-        let _ = serde_json::to_writer(&mut *out, &self.data);
+        let _ = serde_json::to_writer(&mut *out, data);
         out.push(b'}');
     }
 

@@ -177,14 +177,9 @@ impl ClassicAdapter {
                 let Some(request_id) = &request.request_id else {
                     return;
                 };
-                let mut details = Vec::new();
-                if let Ok(sockets) = self.local.fetch_sockets(&options_from_wire(opts)) {
-                    for socket in sockets {
-                        details.push(socket.details());
-                    }
-                }
+                let sockets = self.local.fetch_sockets(&options_from_wire(opts)).unwrap_or_default();
                 // Written straight from the sockets (the bytes of `ResponseKind::Sockets`).
-                let answer = Response::encode_fetch_answer(request_id, &details);
+                let answer = Response::encode_fetch_answer(request_id, &sockets);
                 self.link.publisher.publish(&self.response_channel(&request), &answer);
             }
             RequestKind::ServerSideEmit { args } => self.on_server_side_emit(&request, args.clone()),

@@ -56,7 +56,7 @@ use super::messages::{
     self, MessageError, RawFields, WireOptions, WirePacket, WireSocket, arg_from_json, arg_to_json, args_from_json,
     object, optional_text, rooms, string_array, text,
 };
-use crate::socketio::adapter::SocketDetails;
+use crate::socketio::broadcast::RemoteSocket;
 use crate::socketio::packet::Arg;
 
 /// The source's `RequestType`.
@@ -427,8 +427,9 @@ impl Response {
 
     /// `{"requestId":"...","sockets":[{"id":...,"handshake":{...},"rooms":[...],"data":...}]}`:
     /// the REMOTE_FETCH answer, the same bytes as `encode()` of `ResponseKind::Sockets` gives,
-    /// written straight from the sockets (no `Value` tree of a thousand handshakes).
-    pub fn encode_fetch_answer(request_id: &str, sockets: &[SocketDetails]) -> Vec<u8> {
+    /// written straight from the sockets (no `Value` tree of a thousand handshakes, and no copy
+    /// of them: `RemoteSocket::write_details_json`).
+    pub fn encode_fetch_answer(request_id: &str, sockets: &[RemoteSocket]) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + sockets.len() * 512);
         // Writing to a `Vec` does not fail.
         out.extend_from_slice(b"{\"requestId\":");
@@ -438,7 +439,7 @@ impl Response {
             if index > 0 {
                 out.push(b',');
             }
-            socket.write_json(&mut out);
+            socket.write_details_json(&mut out);
         }
         out.extend_from_slice(b"]}");
         out
@@ -711,7 +712,7 @@ mod tests {
             secure: false,
             address: "127.0.0.1:4000".parse().unwrap(),
         };
-        let socket = |id: &str, data: Json| SocketDetails {
+        let socket = |id: &str, data: Json| crate::socketio::adapter::SocketDetails {
             id: id.into(),
             handshake: handshake.clone(),
             rooms: vec![id.into(), "room \u{1F600}".into()],
@@ -722,13 +723,27 @@ mod tests {
             socket("b\"", json!(null)),
             socket("c", json!({"x": [true]})),
         ];
-        for sockets in [&details[..0], &details[..1], &details[..]] {
+        // The answer is written from `RemoteSocket`s (a server's own sockets, in the adapter);
+        // these are made from the details, as another server's would be.
+        let nsp = crate::socketio::namespace::Namespace::new(
+            "/",
+            crate::timer::Timers::start().unwrap(),
+            &crate::socketio::adapter::AdapterFactory::in_memory(),
+            None,
+            crate::socketio::parser::default_parser(),
+        );
+        let handles: Vec<RemoteSocket> = details
+            .iter()
+            .cloned()
+            .map(|details| RemoteSocket::remote(nsp.clone(), details))
+            .collect();
+        for count in [0, 1, details.len()] {
             let tree = Response {
                 request_id: "vNutgw".into(),
-                kind: ResponseKind::Sockets(sockets.iter().cloned().map(WireSocket::from).collect()),
+                kind: ResponseKind::Sockets(details[..count].iter().cloned().map(WireSocket::from).collect()),
             };
             assert_eq!(
-                String::from_utf8(Response::encode_fetch_answer("vNutgw", sockets)).unwrap(),
+                String::from_utf8(Response::encode_fetch_answer("vNutgw", &handles[..count])).unwrap(),
                 String::from_utf8(tree.encode()).unwrap()
             );
         }
