@@ -469,11 +469,11 @@ impl Namespace {
 
     /// The connected sockets among `ids` (the adapter's `nsp.sockets.get(id)`, for many at once:
     /// one lock).
-    pub fn sockets_with_ids(&self, ids: &[String]) -> Vec<Socket> {
+    pub fn sockets_with_ids(&self, ids: &[Arc<str>]) -> Vec<Socket> {
         let members = lock(&self.inner.members);
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(socket) = members.sockets.get(id) {
+            if let Some(socket) = members.sockets.get(&**id) {
                 found.push(socket.clone());
             }
         }
