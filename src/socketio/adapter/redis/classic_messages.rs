@@ -382,6 +382,20 @@ fn leading_request_id(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(&rest[..end]).ok()
 }
 
+/// The `sockets` array of a REMOTE_FETCH answer to `request_id` written
+/// `{"requestId":"<id>","sockets":[...]}` (the reference's `JSON.stringify({requestId,
+/// sockets})`, and ours), as its text, cut from between the message's known head and its last
+/// `}`: the array is then parsed once, where reading the message's fields first went over its
+/// half megabyte once more. `None` when the message is not written so. Parsing the array whole
+/// (`list_from_raw_text`: nothing may follow it) checks the rest of the message.
+fn fetch_answer_sockets<'a>(bytes: &'a [u8], request_id: &str) -> Option<&'a str> {
+    let rest = bytes.strip_prefix(b"{\"requestId\":\"")?;
+    let rest = rest.strip_prefix(request_id.as_bytes())?;
+    let rest = rest.strip_prefix(b"\",\"sockets\":")?;
+    let array = rest.strip_suffix(b"}")?;
+    std::str::from_utf8(array).ok()
+}
+
 impl Response {
     pub fn encode(&self) -> Vec<u8> {
         let mut map = Map::new();
@@ -458,14 +472,29 @@ impl Response {
         // Every server gets every answer on the common channel, its own too: one that starts
         // with the id of a request we did not send is refused from its first bytes, before the
         // rest (half a megabyte for a fetch of a thousand sockets) is even checked.
-        if let Some(request_id) = leading_request_id(bytes)
-            && expected(request_id).is_none()
-        {
-            return Err(MessageError::UnknownType(format!(
-                "answer to an unknown request {request_id}"
-            )));
-        }
         messages::check_json_size(bytes)?;
+        if let Some(request_id) = leading_request_id(bytes) {
+            match expected(request_id) {
+                None => {
+                    return Err(MessageError::UnknownType(format!(
+                        "answer to an unknown request {request_id}"
+                    )));
+                }
+                // Ours, and written as the reference writes it: its sockets read in one pass
+                // (`fetch_answer_sockets`); anything else about it takes the way below.
+                Some(REMOTE_FETCH) => {
+                    if let Some(sockets) = fetch_answer_sockets(bytes, request_id)
+                        && let Ok(sockets) = WireSocket::list_from_raw_text(sockets)
+                    {
+                        return Ok(Some(Response {
+                            request_id: request_id.to_string(),
+                            kind: ResponseKind::Sockets(sockets),
+                        }));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
         let fields: RawFields =
             serde_json::from_slice(bytes).map_err(|e| MessageError::Undecodable(format!("JSON {e}")))?;
         let field = |name: &str| fields.get(name).map(|value| value.get());
@@ -483,7 +512,7 @@ impl Response {
                 let Some(sockets) = fields.get("sockets") else {
                     return Err(MessageError::Malformed("sockets must be an array"));
                 };
-                let sockets = WireSocket::list_from_raw(sockets)?;
+                let sockets = WireSocket::list_from_raw_text(sockets.get())?;
                 Ok(Some(Response {
                     request_id,
                     kind: ResponseKind::Sockets(sockets),
@@ -747,6 +776,31 @@ mod tests {
                 String::from_utf8(tree.encode()).unwrap()
             );
         }
+    }
+
+    #[test]
+    fn a_fetch_answer_read_in_one_pass_is_what_the_whole_message_gives() {
+        let ours = |id: &str| (id == "mine").then_some(REMOTE_FETCH);
+        let sockets = r#"[{"id":"a","handshake":{"headers":{"x":"}]\""}},"rooms":["a","r"],"data":{"n":1}},{"id":"b","rooms":[],"data":null}]"#;
+        let written = format!(r#"{{"requestId":"mine","sockets":{sockets}}}"#);
+        let reordered = format!(r#"{{"sockets":{sockets},"requestId":"mine"}}"#);
+        assert!(fetch_answer_sockets(written.as_bytes(), "mine").is_some());
+        assert!(fetch_answer_sockets(reordered.as_bytes(), "mine").is_none());
+        let fast = Response::decode(written.as_bytes(), ours).unwrap();
+        let whole = Response::decode(reordered.as_bytes(), ours).unwrap();
+        assert_eq!(fast, whole);
+        let ResponseKind::Sockets(list) = &fast.kind else {
+            panic!("{fast:?}");
+        };
+        assert_eq!(list.len(), 2);
+        // What does not fit the cut goes the whole way: a field after the array is read, a
+        // bracket too many is an error.
+        let extra = Response::decode(br#"{"requestId":"mine","sockets":[],"x":1}"#, ours).unwrap();
+        assert_eq!(extra.kind, ResponseKind::Sockets(Vec::new()));
+        assert!(matches!(
+            Response::decode(br#"{"requestId":"mine","sockets":[]]}"#, ours),
+            Err(MessageError::Undecodable(_))
+        ));
     }
 
     #[test]

@@ -418,11 +418,12 @@ impl WireSocket {
         items.into_iter().map(WireSocket::from_json).collect()
     }
 
-    /// The `sockets` array of an answer, as JSON text.
-    pub fn list_from_raw(raw: &RawValue) -> Result<Vec<WireSocket>, MessageError> {
+    /// The `sockets` array of an answer, as JSON text (the whole text: nothing may follow the
+    /// array).
+    pub fn list_from_raw_text(text: &str) -> Result<Vec<WireSocket>, MessageError> {
         // Each socket's fields in the same pass (an item that is no object fails it).
-        let items: Vec<RawFields> = serde_json::from_str(raw.get())
-            .map_err(|_| MessageError::Malformed("sockets must be an array of objects"))?;
+        let items: Vec<RawFields> =
+            serde_json::from_str(text).map_err(|_| MessageError::Malformed("sockets must be an array of objects"))?;
         if items.len() > MAX_ITEMS {
             return Err(MessageError::Malformed("sockets: too many"));
         }
