@@ -70,7 +70,7 @@
 //! |              | `cli.rs`                 | flags: each binary's table, `--help`, the parser; logging |
 //! |              | `sync.rs`                | `lock()`: a `Mutex` that survives a handler's panic       |
 //! |              | `date.rs`                | JavaScript's dates: `new Date() + ""` and `toISOString()` |
-//! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits |
+//! |              | `threads.rs`             | `spawn()`: every thread, named and counted within the kernel's limits, under `SCHED_BATCH` |
 //! |              | `waker.rs`               | an eventfd: wakes the thread of a held GET from another thread |
 //! |              | `memory.rs`              | giving memory back: idle threads' stack pages, malloc's free heap (a trim after a large buffer, after the last session or every 1,000 ended), one malloc arena per core |
 //!
