@@ -244,7 +244,9 @@ fn control_nginx_without_its_hash_line_loses_polling_sessions() {
     let round_robin = template.replace(HASH_LINE, "");
     let cluster = Cluster::start();
     let nginx = LoadBalancer::start_with(Kind::Nginx, &round_robin, cluster.ports());
-    let report = run_clients(&nginx.url(), &[("CLIENTS", "2"), ("LOCAL_ADDRESSES", "1")]);
+    // One client: two at once could interleave so that each of its requests comes round to
+    // its own server in turn (seen with HAProxy: a client that kept its session).
+    let report = run_clients(&nginx.url(), &[("CLIENTS", "1"), ("LOCAL_ADDRESSES", "1")]);
     assert_sessions_lost(&report, &cluster);
 }
 
@@ -254,7 +256,11 @@ fn control_haproxy_clients_without_credentials_lose_their_session() {
     // handshake comes without `serverid`, and HAProxy sends it to the next server in turn.
     let cluster = Cluster::start();
     let haproxy = LoadBalancer::start(Kind::HaProxy, cluster.ports());
-    let report = run_clients(&haproxy.url(), &[("CLIENTS", "2"), ("WITH_CREDENTIALS", "0")]);
+    // One client, whose requests after the handshake (its POST of `40` and its GET, at once)
+    // go to both servers in turn, so one of them lands where its session is not. With two
+    // clients the turns could interleave so that each client's requests all came round to its
+    // own server: a run where client 1 kept its session (2026-12-02).
+    let report = run_clients(&haproxy.url(), &[("CLIENTS", "1"), ("WITH_CREDENTIALS", "0")]);
     assert_sessions_lost(&report, &cluster);
     for answer in &report.answers {
         assert_eq!(answer["cookie"], Value::Null, "{}", report.show_answers());
