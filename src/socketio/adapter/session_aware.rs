@@ -224,9 +224,10 @@ fn is_for(rooms: &[String], packet: &LoggedPacket) -> bool {
 }
 
 impl Shared {
-    /// Takes the next offset, appends `packet` with it as its last argument, logs it for
-    /// `audience` (one copy of its messages), drops what the cap and the age say must go;
-    /// returns the offset and the messages to send.
+    /// Takes the next offset, encodes `packet` with it as its last argument
+    /// (`Parser::encode_logged`: the packet itself is left as it is), logs it for `audience`
+    /// (one copy of its messages), drops what the cap and the age say must go; returns the
+    /// offset and the messages to send.
     fn append(self: &Arc<Self>, packet: &Packet, audience: Audience, parser: &dyn Parser) -> (Offset, Vec<Message>) {
         // One clock read per event, the coarse wall clock (see `coarse_now_millis`): the offset's
         // time and the expiry's, as the reference's one `Date.now()`.
