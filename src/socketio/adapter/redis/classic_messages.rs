@@ -469,10 +469,10 @@ impl Response {
         if bytes.first() != Some(&b'{') {
             return Ok(None);
         }
+        messages::check_json_size(bytes)?;
         // Every server gets every answer on the common channel, its own too: one that starts
         // with the id of a request we did not send is refused from its first bytes, before the
-        // rest (half a megabyte for a fetch of a thousand sockets) is even checked.
-        messages::check_json_size(bytes)?;
+        // rest (half a megabyte for a fetch of a thousand sockets) is parsed.
         if let Some(request_id) = leading_request_id(bytes) {
             match expected(request_id) {
                 None => {
