@@ -425,23 +425,26 @@ impl RemoteSocket {
 
     /// Id, handshake, rooms and data: what a cluster adapter sends another server that asked.
     pub fn details(&self) -> SocketDetails {
-        let mut rooms: Vec<String> = self.rooms().into_iter().collect();
-        rooms.sort();
         SocketDetails {
             id: self.id().to_string(),
             handshake: self.handshake().clone(),
-            rooms,
+            rooms: self.sorted_rooms(),
             data: self.data(),
         }
     }
 
-    /// `details().write_json(out)`, the same bytes, written from the socket itself: no copy of
-    /// its handshake (a dozen headers, the query) made to be written once and dropped. What a
-    /// cluster adapter answers a REMOTE_FETCH with, for each of its sockets.
+    /// `details()` as JSON (`SocketDetails::write_json_of`), written from the socket itself: no
+    /// copy of its handshake (a dozen headers, the query) made to be written once and dropped.
+    /// What a cluster adapter answers a REMOTE_FETCH with, for each of its sockets.
     pub fn write_details_json(&self, out: &mut Vec<u8>) {
+        SocketDetails::write_json_of(out, self.id(), self.handshake(), &self.sorted_rooms(), &self.data());
+    }
+
+    /// The rooms, sorted: the order `details` gives them in.
+    fn sorted_rooms(&self) -> Vec<String> {
         let mut rooms: Vec<String> = self.rooms().into_iter().collect();
         rooms.sort();
-        SocketDetails::write_json_of(out, self.id(), self.handshake(), &rooms, &self.data());
+        rooms
     }
 
     /// An operator to this one socket (this server only, when it is local).

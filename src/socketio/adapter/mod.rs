@@ -149,14 +149,10 @@ impl SocketDetails {
         Value::Object(object)
     }
 
-    /// The same bytes as `to_json()` serialized, written straight to `out` (a cluster adapter's
-    /// `FETCH_SOCKETS_RESPONSE` of a thousand sockets, without a `Value` tree).
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        SocketDetails::write_json_of(out, &self.id, &self.handshake, &self.rooms, &self.data);
-    }
-
-    /// `write_json` of details held elsewhere (`RemoteSocket::write_details_json` writes a local
-    /// socket's from the socket itself, without copying its handshake first).
+    /// The same bytes as `to_json()` serialized, written straight to `out` from the parts,
+    /// wherever they are held (a cluster adapter's `FETCH_SOCKETS_RESPONSE` of a thousand
+    /// sockets, written from the sockets themselves by `RemoteSocket::write_details_json`:
+    /// no `Value` tree, no copy of a handshake).
     pub fn write_json_of(out: &mut Vec<u8>, id: &str, handshake: &Handshake, rooms: &[String], data: &Value) {
         // Writing to a `Vec` does not fail.
         out.extend_from_slice(b"{\"id\":");
