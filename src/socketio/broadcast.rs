@@ -294,8 +294,8 @@ impl AckCollector {
 }
 
 /// A socket `fetch_sockets` found, on this server or another (the reference's `RemoteSocket`;
-/// for a local socket the reference gives the `Socket` itself). A snapshot of its id,
-/// handshake, rooms and data, and the operations that reach it wherever it is.
+/// for a local socket the reference gives the `Socket` itself). Its id and rooms as they were
+/// when it was found, its handshake and data, and the operations that reach it wherever it is.
 #[derive(Clone)]
 pub struct RemoteSocket {
     nsp: Namespace,
@@ -304,6 +304,12 @@ pub struct RemoteSocket {
     /// and each read through a local socket was two pointers into memory gone cold (the
     /// socket, then its id); this is one.
     id: Arc<str>,
+    /// The rooms it was in when found, in the order it joined them (a remote socket's as its
+    /// server sent them). For a local socket the reference's are live (`socket.rooms` reads the
+    /// adapter); ours were read with the ids, in the one pass `fetch_sockets` makes under the
+    /// adapter's lock, where reading them live meant that lock and a lookup per socket (NOTES.md
+    /// section 6).
+    rooms: Vec<String>,
     found: Found,
 }
 
@@ -321,7 +327,6 @@ enum Found {
 /// it is asked for: a handler that lists ids, rooms and data never reads a thousand of them.
 #[derive(Clone)]
 struct RemoteDetails {
-    rooms: Vec<String>,
     data: Value,
     handshake: OnceLock<Handshake>,
     /// The handshake's JSON as the other server wrote it, when it has not been read yet.
@@ -338,11 +343,12 @@ impl RemoteDetails {
 }
 
 impl RemoteSocket {
-    /// A socket of this server (what the in-memory adapter returns).
-    pub fn local(socket: Socket) -> RemoteSocket {
+    /// A socket of this server, in `rooms` (what the in-memory adapter returns).
+    pub fn local(socket: Socket, rooms: Vec<String>) -> RemoteSocket {
         RemoteSocket {
             nsp: socket.nsp().clone(),
             id: socket.shared_id(),
+            rooms,
             found: Found::Local(socket),
         }
     }
@@ -351,8 +357,8 @@ impl RemoteSocket {
     /// makes of a `FETCH_SOCKETS_RESPONSE`).
     pub fn remote(nsp: Namespace, details: SocketDetails) -> RemoteSocket {
         let id = Arc::from(details.id);
+        let rooms = details.rooms;
         let details = RemoteDetails {
-            rooms: details.rooms,
             data: details.data,
             handshake: OnceLock::from(details.handshake),
             handshake_text: None,
@@ -360,6 +366,7 @@ impl RemoteSocket {
         RemoteSocket {
             nsp,
             id,
+            rooms,
             found: Found::Remote(Box::new(details)),
         }
     }
@@ -374,7 +381,6 @@ impl RemoteSocket {
         data: Value,
     ) -> RemoteSocket {
         let details = RemoteDetails {
-            rooms,
             data,
             handshake: OnceLock::new(),
             handshake_text: Some(handshake),
@@ -382,6 +388,7 @@ impl RemoteSocket {
         RemoteSocket {
             nsp,
             id: Arc::from(id),
+            rooms,
             found: Found::Remote(Box::new(details)),
         }
     }
@@ -399,12 +406,17 @@ impl RemoteSocket {
         }
     }
 
-    /// `socket.rooms` (a local socket's as they are now).
+    /// `socket.rooms`, as they were when it was found.
     pub fn rooms(&self) -> HashSet<String> {
-        match &self.found {
-            Found::Local(socket) => socket.rooms(),
-            Found::Remote(details) => details.rooms.iter().cloned().collect(),
-        }
+        self.rooms.iter().cloned().collect()
+    }
+
+    /// `[...socket.rooms].sort()`: the rooms it was in when it was found, sorted (the order
+    /// `details` gives them in).
+    pub fn sorted_rooms(&self) -> Vec<String> {
+        let mut rooms = self.rooms.clone();
+        rooms.sort();
+        rooms
     }
 
     /// `socket.data` (a local socket's as it is now).
@@ -438,13 +450,6 @@ impl RemoteSocket {
     /// What a cluster adapter answers a REMOTE_FETCH with, for each of its sockets.
     pub fn write_details_json(&self, out: &mut Vec<u8>) {
         SocketDetails::write_json_of(out, self.id(), self.handshake(), &self.sorted_rooms(), &self.data());
-    }
-
-    /// The rooms, sorted: the order `details` gives them in.
-    fn sorted_rooms(&self) -> Vec<String> {
-        let mut rooms: Vec<String> = self.rooms().into_iter().collect();
-        rooms.sort();
-        rooms
     }
 
     /// An operator to this one socket (this server only, when it is local).

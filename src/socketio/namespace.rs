@@ -480,6 +480,20 @@ impl Namespace {
         found
     }
 
+    /// `sockets_with_ids` for ids that come each with something of the caller's (`fetch_sockets`:
+    /// the socket's rooms): the connected socket of each id with that thing; an id that is not
+    /// connected (any more) is left out, its thing dropped.
+    pub fn sockets_with_ids_and<T>(&self, ids: Vec<(Arc<str>, T)>) -> Vec<(Socket, T)> {
+        let members = lock(&self.inner.members);
+        let mut found = Vec::with_capacity(ids.len());
+        for (id, thing) in ids {
+            if let Some(socket) = members.sockets.get(&*id) {
+                found.push((socket.clone(), thing));
+            }
+        }
+        found
+    }
+
     /// A CONNECT for this namespace is on its way in (`namespaces.rs`, under its lock).
     pub(super) fn begin_connect(&self) {
         lock(&self.inner.members).connecting += 1;

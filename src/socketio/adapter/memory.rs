@@ -152,6 +152,30 @@ impl Rooms {
         }
         chosen
     }
+
+    /// The ids `apply` visits, each with the rooms it is in (in the order it joined them), read
+    /// in the same pass under the lock: what `fetch_sockets` hands out. With no room named, the
+    /// ids and their rooms are the entries of `sids`, visited in place (no lookup per socket).
+    fn matching_with_rooms(&self, rooms: &[String], except: &[String]) -> Vec<(Arc<str>, Vec<String>)> {
+        let mut chosen = Vec::new();
+        if rooms.is_empty() {
+            let excluded = self.except_ids(except);
+            chosen.reserve(self.sids.len());
+            for (id, joined) in &self.sids {
+                if !excluded.contains(&**id) {
+                    chosen.push((Arc::clone(id), joined.clone()));
+                }
+            }
+            return chosen;
+        }
+        for id in self.matching_ids(rooms, except) {
+            if let Some(joined) = self.sids.get(&*id) {
+                let joined = joined.clone();
+                chosen.push((id, joined));
+            }
+        }
+        chosen
+    }
 }
 
 /// The in-memory adapter of one namespace (see the module's doc).
@@ -357,12 +381,16 @@ impl Adapter for MemoryAdapter {
         rooms.sids.get(id).map(|joined| joined.iter().cloned().collect())
     }
 
-    /// This server's matching sockets, as handles (`RemoteSocket::local`).
+    /// This server's matching sockets, as handles (`RemoteSocket::local`) holding the rooms each
+    /// was in at this moment, read with the ids in one pass under the lock.
     fn fetch_sockets(&self, opts: &BroadcastOptions) -> Result<Vec<RemoteSocket>, TimeoutError> {
-        let sockets = self.apply(opts);
-        let mut fetched = Vec::with_capacity(sockets.len());
-        for socket in sockets {
-            fetched.push(RemoteSocket::local(socket));
+        let matching = lock(&self.rooms).matching_with_rooms(&opts.rooms, &opts.except);
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Ok(Vec::new());
+        };
+        let mut fetched = Vec::with_capacity(matching.len());
+        for (socket, rooms) in nsp.sockets_with_ids_and(matching) {
+            fetched.push(RemoteSocket::local(socket, rooms));
         }
         Ok(fetched)
     }
