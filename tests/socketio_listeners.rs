@@ -223,6 +223,43 @@ fn on_any_outgoing_hears_emits_acked_emits_and_broadcasts_not_acks() {
     assert_eq!(log.lock().unwrap().last().unwrap(), "out four 0");
 }
 
+/// The namespace counts its sockets that have outgoing listeners, so that a broadcast skips
+/// looking into each socket while none has: that count must follow each socket's first listener
+/// and its last, whoever removes it (`off_any_outgoing`, or the socket's close).
+#[test]
+fn outgoing_listeners_are_heard_whatever_the_other_sockets_added_and_removed() {
+    let io = Server::new(ServerOptions::default()).unwrap();
+    let sockets = sockets_of(&io);
+    let port = serve(&io);
+    let (mut ws_a, _) = sio_connect(port);
+    let a = sockets.recv_timeout(WAIT).unwrap();
+    let (ws_b, _) = sio_connect(port);
+    let b = sockets.recv_timeout(WAIT).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+
+    let first_of_a = a.on_any_outgoing(listener(&log, "a"));
+    b.on_any_outgoing(listener(&log, "b"));
+    b.prepend_any_outgoing(listener(&log, "b0"));
+    a.off_any_outgoing(Some(first_of_a)); // a has none: b still has two
+    a.off_any_outgoing(None); // none again: nothing changes
+    io.emit("one", Vec::new()).unwrap();
+    assert_eq!(ws_text(&mut ws_a), r#"42["one"]"#);
+    // the listeners run on the emitting thread, before the write
+    assert_eq!(take(&log), ["b0 one 0", "b one 0"]);
+
+    // b's client goes: its listeners are dropped with it, and a's new one is heard
+    drop(ws_b);
+    let deadline = std::time::Instant::now() + WAIT;
+    while b.connected() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!b.connected());
+    a.on_any_outgoing(listener(&log, "a"));
+    io.emit("two", Vec::new()).unwrap();
+    assert_eq!(ws_text(&mut ws_a), r#"42["two"]"#);
+    assert_eq!(take(&log), ["a two 0"]);
+}
+
 /// What the handlers, the middlewares and the `error` handlers saw, in order.
 fn seen_by(log: &Arc<Mutex<Vec<String>>>, entry: String) {
     log.lock().unwrap().push(entry);

@@ -61,6 +61,11 @@ impl AnyListeners {
         }
     }
 
+    /// No listener.
+    pub fn is_empty(&self) -> bool {
+        self.listeners.is_empty()
+    }
+
     /// `listenersAny()`: the ids, in the order the listeners run.
     pub fn ids(&self) -> Vec<ListenerId> {
         self.listeners.iter().map(|(id, _)| *id).collect()

@@ -135,6 +135,10 @@ struct Inner {
     /// freed on the reader thread stay in that thread's malloc cache, for as long as it lives:
     /// NOTES.md section 7, "An idle client's bytes").
     handlers_per_socket: AtomicUsize,
+    /// How many of its sockets have an outgoing catch-all listener (`on_any_outgoing`): while
+    /// none has, a broadcast does not look into each socket's listeners (its lock, in memory
+    /// gone cold since the socket's last packet) to find them empty.
+    sockets_hearing_outgoing: AtomicUsize,
     /// `Some` for a parent namespace: its children, in the order they were made.
     children: Option<Mutex<Vec<Namespace>>>,
     /// For a child: its parent (weak: the parent holds its children).
@@ -224,6 +228,7 @@ impl Namespace {
             server_side_listeners: Mutex::new(HashMap::new()),
             next_ack_id: AtomicU64::new(0),
             handlers_per_socket: AtomicUsize::new(0),
+            sockets_hearing_outgoing: AtomicUsize::new(0),
             children,
             parent,
             recovery,
@@ -590,6 +595,21 @@ impl Namespace {
         self.inner
             .handlers_per_socket
             .store(socket.handler_count(), Ordering::Relaxed);
+    }
+
+    /// A socket's outgoing catch-all listeners went from none to some (`hears` true) or from
+    /// some to none (false); called under that socket's lock, so each socket's calls alternate.
+    pub(super) fn socket_hears_outgoing(&self, hears: bool) {
+        if hears {
+            self.inner.sockets_hearing_outgoing.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.inner.sockets_hearing_outgoing.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether any socket of this namespace has an outgoing catch-all listener.
+    pub(super) fn any_socket_hears_outgoing(&self) -> bool {
+        self.inner.sockets_hearing_outgoing.load(Ordering::Relaxed) > 0
     }
 
     /// The reference's `leaveAll` then `_remove`: out of every room, then out of the namespace.

@@ -725,17 +725,36 @@ impl Socket {
     /// `socket.onAnyOutgoing((event, ...args) => ...)`: hears every event sent to this client,
     /// by `emit`, `emit_with_ack` or a broadcast that reaches it, before it is queued.
     pub fn on_any_outgoing(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
-        self.lock().any_outgoing_listeners.append(Arc::new(listener))
+        let mut state = self.lock();
+        if state.any_outgoing_listeners.is_empty() {
+            self.inner.nsp.socket_hears_outgoing(true);
+        }
+        state.any_outgoing_listeners.append(Arc::new(listener))
     }
 
     /// `socket.prependAnyOutgoing(listener)`.
     pub fn prepend_any_outgoing(&self, listener: impl Fn(&Socket, &str, &[Arg]) + Send + Sync + 'static) -> ListenerId {
-        self.lock().any_outgoing_listeners.prepend(Arc::new(listener))
+        let mut state = self.lock();
+        if state.any_outgoing_listeners.is_empty() {
+            self.inner.nsp.socket_hears_outgoing(true);
+        }
+        state.any_outgoing_listeners.prepend(Arc::new(listener))
     }
 
     /// `socket.offAnyOutgoing(listener)` (`Some(id)`) or `socket.offAnyOutgoing()` (`None`).
     pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
-        self.lock().any_outgoing_listeners.remove(id);
+        let mut state = self.lock();
+        self.remove_outgoing_listeners(&mut state, id);
+    }
+
+    /// `offAnyOutgoing`, under the socket's lock: when the last one goes, the namespace is told
+    /// (`Namespace::socket_hears_outgoing`, as `on_any_outgoing` tells it of the first).
+    fn remove_outgoing_listeners(&self, state: &mut State, id: Option<ListenerId>) {
+        let had_some = !state.any_outgoing_listeners.is_empty();
+        state.any_outgoing_listeners.remove(id);
+        if had_some && state.any_outgoing_listeners.is_empty() {
+            self.inner.nsp.socket_hears_outgoing(false);
+        }
     }
 
     /// `socket.listenersAnyOutgoing()`: the ids, in the order the listeners run.
@@ -1009,6 +1028,9 @@ impl Socket {
     /// adapter pushes it onto `packet.data` before it calls this; ours writes it into the encoded
     /// text, `Parser::encode_logged`, so it is added here, for the listeners only).
     pub(super) fn notify_outgoing_listeners(&self, packet: &Packet, offset: Option<Offset>) {
+        if !self.inner.nsp.any_socket_hears_outgoing() {
+            return;
+        }
         let listeners = self.lock().any_outgoing_listeners.snapshot();
         if listeners.is_empty() {
             return;
@@ -1372,7 +1394,7 @@ impl Socket {
         state.disconnect_handlers.clear();
         state.error_handlers.clear();
         state.any_listeners.remove(None);
-        state.any_outgoing_listeners.remove(None);
+        self.remove_outgoing_listeners(&mut state, None);
         state.middlewares.clear();
         state.data_listeners.clear();
     }
