@@ -240,6 +240,10 @@ fn fetch_sockets_gives_id_handshake_rooms_and_data_and_acts_on_them() {
     assert_eq!(next_text(&mut all[0].0), r#"42["hi",1]"#);
     handle.join("x");
     assert_eq!(io.of("/").adapter().room_size("x"), 1);
+    // its rooms are those it was in when found (NOTES.md section 6); the socket's own are live
+    assert_eq!(handle.sorted_rooms(), sorted(handle.rooms()));
+    assert!(!handle.rooms().contains("x"));
+    assert!(first.rooms().contains("x"));
     handle.leave("x");
     assert_eq!(io.of("/").adapter().room_size("x"), 0);
     handle.disconnect(false);

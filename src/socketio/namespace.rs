@@ -485,15 +485,15 @@ impl Namespace {
         found
     }
 
-    /// `sockets_with_ids` for ids that come each with something of the caller's (`fetch_sockets`:
-    /// the socket's rooms): the connected socket of each id with that thing; an id that is not
-    /// connected (any more) is left out, its thing dropped.
-    pub fn sockets_with_ids_and<T>(&self, ids: Vec<(Arc<str>, T)>) -> Vec<(Socket, T)> {
+    /// `sockets_with_ids` for ids that come each with the rooms the adapter has for it
+    /// (`fetch_sockets`): the connected socket of each id with its rooms; an id that is not
+    /// connected (any more) is left out.
+    pub fn sockets_with_ids_and_rooms(&self, ids: Vec<(Arc<str>, Vec<String>)>) -> Vec<(Socket, Vec<String>)> {
         let members = lock(&self.inner.members);
         let mut found = Vec::with_capacity(ids.len());
-        for (id, thing) in ids {
+        for (id, rooms) in ids {
             if let Some(socket) = members.sockets.get(&*id) {
-                found.push((socket.clone(), thing));
+                found.push((socket.clone(), rooms));
             }
         }
         found

@@ -389,7 +389,7 @@ impl Adapter for MemoryAdapter {
             return Ok(Vec::new());
         };
         let mut fetched = Vec::with_capacity(matching.len());
-        for (socket, rooms) in nsp.sockets_with_ids_and(matching) {
+        for (socket, rooms) in nsp.sockets_with_ids_and_rooms(matching) {
             fetched.push(RemoteSocket::local(socket, rooms));
         }
         Ok(fetched)
@@ -495,6 +495,45 @@ mod tests {
             vec!["a", "b"]
         );
         assert!(events.is_empty(), "nothing recorded when nobody listens");
+    }
+
+    /// What `fetch_sockets` reads: the same ids as `matching_ids`, each with its rooms in the
+    /// order it joined them, by both of its ways (no room named: `sids` in place; rooms named).
+    #[test]
+    fn matching_with_rooms_gives_the_matching_ids_with_their_rooms() {
+        let mut state = Rooms::default();
+        let mut events = Vec::new();
+        for id in ["a", "b", "c"] {
+            state.add_all(id, &rooms(&[id]), false, &mut events);
+        }
+        state.add_all("a", &rooms(&["room", "z"]), false, &mut events);
+        state.add_all("b", &rooms(&["room"]), false, &mut events);
+        let listed = |found: Vec<(Arc<str>, Vec<String>)>| {
+            let mut found: Vec<(String, Vec<String>)> =
+                found.into_iter().map(|(id, joined)| (id.to_string(), joined)).collect();
+            found.sort();
+            found
+        };
+        let a = ("a".to_string(), rooms(&["a", "room", "z"]));
+        let b = ("b".to_string(), rooms(&["b", "room"]));
+        let c = ("c".to_string(), rooms(&["c"]));
+        assert_eq!(
+            listed(state.matching_with_rooms(&[], &[])),
+            vec![a.clone(), b.clone(), c.clone()]
+        );
+        assert_eq!(
+            listed(state.matching_with_rooms(&[], &rooms(&["z"]))),
+            vec![b.clone(), c]
+        );
+        assert_eq!(
+            listed(state.matching_with_rooms(&rooms(&["room"]), &[])),
+            vec![a, b.clone()]
+        );
+        assert_eq!(
+            listed(state.matching_with_rooms(&rooms(&["room"]), &rooms(&["a"]))),
+            vec![b]
+        );
+        assert!(state.matching_with_rooms(&rooms(&["nowhere"]), &[]).is_empty());
     }
 
     #[test]
