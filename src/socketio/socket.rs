@@ -1177,9 +1177,15 @@ impl Socket {
     }
 
     /// A socket that never connected (refused by a middleware, or its connection closed first):
-    /// a restored one leaves the rooms it was put back in, and its session is kept again for
-    /// its client's next try (the reference never took it out).
+    /// outgoing listeners a middleware gave it go (so that the namespace's count of sockets that
+    /// have some, `Namespace::socket_hears_outgoing`, does not keep counting it); a restored one
+    /// leaves the rooms it was put back in, and its session is kept again for its client's next
+    /// try (the reference never took it out).
     pub(super) fn cleanup_unconnected(&self) {
+        {
+            let mut state = self.lock();
+            self.remove_outgoing_listeners(&mut state, None);
+        }
         if !self.recovered() {
             return;
         }
