@@ -40,6 +40,14 @@ pub fn outgoing(sid: &str, packet: &Packet) {
     }
 }
 
+/// `outgoing` for a MESSAGE packet written straight from its message (a write in place: no
+/// packet was made for the queue); the packet is made only to be shown.
+pub fn outgoing_message(sid: &str, message: &Message) {
+    if ENABLED.load(Ordering::Relaxed) {
+        outgoing(sid, &Packet::Message(message.clone()));
+    }
+}
+
 /// The packet as it goes over the wire (binary as its length; long text cut at 200 characters).
 fn show(packet: &Packet) -> String {
     if let Packet::Message(Message::Binary(bytes)) = packet {

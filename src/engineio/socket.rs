@@ -30,6 +30,7 @@
 //! Both timers live on the server's `timers` thread, which is therefore the owner of a polling
 //! session's heartbeat while no request is in flight.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, ThreadId};
@@ -449,8 +450,70 @@ impl Socket {
     /// The reference's `socket.write(data, options)`: `send_many` with the options of the
     /// Socket.IO emit that made these messages (`compress`).
     pub fn write(&self, messages: Vec<Message>, options: WriteOptions) -> Result<(), SendError> {
-        let packets = messages.into_iter().map(Packet::Message).collect();
-        self.send_packets(packets, options)
+        self.write_messages(Cow::Owned(messages), options)
+    }
+
+    /// `write` for messages that go to many sessions (a broadcast encodes its packet once):
+    /// they are copied only if they have to wait in this session's buffer.
+    pub fn write_shared(&self, messages: &[Message], options: WriteOptions) -> Result<(), SendError> {
+        self.write_messages(Cow::Borrowed(messages), options)
+    }
+
+    /// `write` and `write_shared`. When the WebSocket transport is writable (the reference's
+    /// `transport.writable`: no thread is writing, nothing is queued), this thread writes the
+    /// frames at once, as the reference's `ws` transport does in `send`: one `send(MSG_DONTWAIT)`
+    /// with the session's lock held, so that nothing can come between (`write_in_place`). Any
+    /// other time the messages are queued and flushed (`send_packets`).
+    fn write_messages(&self, messages: Cow<'_, [Message]>, options: WriteOptions) -> Result<(), SendError> {
+        if self.has_write_listeners() {
+            // `packetCreate` and `flush` listeners are handed the packets: the queue's way.
+            return self.send_packets(packets_of(messages), options);
+        }
+        let mut state = self.lock();
+        if state.ready_state != ReadyState::Open {
+            return Err(SendError::Closed);
+        }
+        if !state.websocket_writable() || messages.len() > self.inner.shared.options.max_buffered_packets {
+            drop(state);
+            return self.send_packets(packets_of(messages), options);
+        }
+        let written = match &state.websocket {
+            Some(writer) => writer.write_in_place(&self.inner.id, &messages),
+            None => return Err(SendError::Closed), // `websocket_writable` said there is one
+        };
+        if let Ok(websocket::InPlace::All) = written {
+            return Ok(());
+        }
+        // Not all of it went: this thread takes the writing role, to hand it on with the lock
+        // released (as `flush` does after such a write).
+        state.flushing = true;
+        let writer = state.websocket.clone();
+        drop(state);
+        let Some(writer) = writer else {
+            return Ok(());
+        };
+        match written {
+            Ok(_) => {
+                // The client reads slower than we write: the rest of the frames waits in the
+                // writer, and a `ws-writer` writes it, waiting.
+                websocket::continue_in_slow_writer(self, &writer);
+            }
+            Err(error) => {
+                // The role is kept: the session closes and nothing more is written.
+                debug!("{}: websocket write failed: {}", self.inner.id, error);
+                self.write_failed(packets_of(messages), "websocket write failed");
+                writer.shutdown();
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a `packetCreate` or `flush` listener was added: they see each packet queued.
+    fn has_write_listeners(&self) -> bool {
+        match self.inner.listeners.current() {
+            Some(listeners) => !listeners.packet_create.is_empty() || !listeners.flush.is_empty(),
+            None => false,
+        }
     }
 
     /// The reference's `transport.writable`: whether a packet queued now would leave at once,
@@ -1108,6 +1171,17 @@ impl State {
         self.flush_now()
     }
 
+    /// Whether a write can go to the WebSocket now, from the thread that has it: the session is
+    /// on a WebSocket, no thread holds its writing role, nothing waits in the buffer (nor a
+    /// pong), and this thread is not corked (its packets wait for the uncork).
+    fn websocket_writable(&self) -> bool {
+        self.websocket.is_some()
+            && !self.flushing
+            && self.write_buffer.is_empty()
+            && self.pong.is_none()
+            && self.corked_by != Some(this_thread())
+    }
+
     /// `flush` even on the corked thread (a `close()`: as in the reference, a WebSocket session
     /// is closed by the time `close()` returns).
     fn flush_now(&mut self) -> Flush {
@@ -1154,6 +1228,14 @@ fn this_thread() -> ThreadId {
 fn wake(waker: &Option<Arc<Waker>>) {
     if let Some(waker) = waker {
         waker.ring();
+    }
+}
+
+/// Messages as MESSAGE packets to queue (copied if they were borrowed: `write_shared`).
+fn packets_of(messages: Cow<'_, [Message]>) -> Vec<Packet> {
+    match messages {
+        Cow::Owned(messages) => messages.into_iter().map(Packet::Message).collect(),
+        Cow::Borrowed(messages) => messages.iter().cloned().map(Packet::Message).collect(),
     }
 }
 

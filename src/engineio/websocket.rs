@@ -41,6 +41,7 @@ use log::{debug, error, info};
 use tungstenite::handshake::derive_accept_key;
 
 use super::Message;
+use super::base64;
 use super::frames::{self, FrameError, FrameReader, Incoming};
 use super::packet::Packet;
 use super::packet_v3;
@@ -198,6 +199,14 @@ impl Outgoing {
     }
 }
 
+/// What `WsWriter::write_in_place` did.
+pub(super) enum InPlace {
+    /// The kernel took every frame.
+    All,
+    /// The kernel's buffer is full: the rest of the frames waits in the writer's `out`.
+    Partly,
+}
+
 /// The `ws-writer` thread of one WebSocket: owned by the WebSocket's reader, which joins it.
 struct SlowWriter {
     thread: Option<JoinHandle<()>>,
@@ -272,6 +281,33 @@ impl WsWriter {
         }
     }
 
+    /// Writes `messages` as frames now, from the thread that emits them, in one
+    /// `send(MSG_DONTWAIT)` (`Socket::write_messages`, with the session's lock held: the
+    /// transport is writable, so `out` holds nothing). `Partly`: the kernel did not take all of
+    /// it, and the rest waits in `out` for a `ws-writer` (`continue_in_slow_writer`).
+    ///
+    /// ```text
+    /// 81 1a 34 32 5b 22 6e 65 77 73 22 2c ...   4 + 42["news",...]: one text frame per message
+    /// ```
+    pub(super) fn write_in_place(&self, sid: &str, messages: &[Message]) -> io::Result<InPlace> {
+        let mut out = lock(&self.out);
+        if out.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the close frame has gone out",
+            ));
+        }
+        for message in messages {
+            crate::trace::outgoing_message(sid, message);
+            encode_message(&mut out.bytes, message, self.format);
+        }
+        match out.send(&self.stream, Wait::No) {
+            Ok(()) => Ok(InPlace::All),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(InPlace::Partly),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Sends one frame from the probe's reader (`3probe`), waiting if it must: nothing else
     /// writes to a probing WebSocket, and its reader has nothing else to do meanwhile.
     fn write_from_reader(&self, sid: &str, packet: &Packet) -> io::Result<()> {
@@ -324,7 +360,7 @@ impl WsWriter {
     }
 
     /// Ends the TCP connection both ways (a blocked `read` or `write` on it returns).
-    fn shutdown(&self) {
+    pub(super) fn shutdown(&self) {
         let _ = self.stream.tcp().shutdown(Shutdown::Both);
     }
 
@@ -355,17 +391,19 @@ impl WsWriter {
 /// data, or the text `b4<base64>` for a `b64` client).
 fn encode_packet(out: &mut Vec<u8>, packet: &Packet, format: FrameFormat) {
     match packet {
-        Packet::Message(Message::Text(text)) => frames::encode_frame(out, frames::TEXT, &[b"4", text.as_bytes()]),
-        Packet::Message(Message::Binary(bytes)) if format.protocol == 4 => {
-            frames::encode_frame(out, frames::BINARY, &[bytes])
-        }
-        Packet::Message(Message::Binary(bytes)) if format.supports_binary => {
-            frames::encode_frame(out, frames::BINARY, &[&[4], bytes])
-        }
-        Packet::Message(Message::Binary(_)) => {
-            frames::encode_frame(out, frames::TEXT, &[packet_v3::encode_packet(packet).as_bytes()])
-        }
+        Packet::Message(message) => encode_message(out, message, format),
         other => frames::encode_frame(out, frames::TEXT, &[other.encode_as_text().as_bytes()]),
+    }
+}
+
+/// A MESSAGE packet as a WebSocket frame (`encode_packet`'s first case).
+fn encode_message(out: &mut Vec<u8>, message: &Message, format: FrameFormat) {
+    match message {
+        Message::Text(text) => frames::encode_frame(out, frames::TEXT, &[b"4", text.as_bytes()]),
+        Message::Binary(bytes) if format.protocol == 4 => frames::encode_frame(out, frames::BINARY, &[bytes]),
+        Message::Binary(bytes) if format.supports_binary => frames::encode_frame(out, frames::BINARY, &[&[4], bytes]),
+        // Engine.IO v3 with `b64`: `b4<base64>` (`packet_v3::encode_packet`).
+        Message::Binary(bytes) => frames::encode_frame(out, frames::TEXT, &[b"b4", base64::encode(bytes).as_bytes()]),
     }
 }
 
@@ -437,6 +475,19 @@ fn write_until_empty(socket: &Socket, writer: &Arc<WsWriter>, first: Option<Batc
             return;
         }
     }
+}
+
+/// After a write in place the kernel did not take whole (`InPlace::Partly`), on the thread that
+/// took the writing role for it: a `ws-writer` writes the rest, then what is queued meanwhile.
+pub(super) fn continue_in_slow_writer(socket: &Socket, writer: &Arc<WsWriter>) {
+    let rest = Batch {
+        pong: None,
+        packets: Vec::new(),
+        close_transport: false,
+        then_close_session: None,
+        compress: false,
+    };
+    start_slow_writer(socket, writer, rest);
 }
 
 /// Starts the thread `ws-writer <sid>` with what the kernel did not take; it holds the writing

@@ -949,14 +949,15 @@ impl Socket {
             debug!("{}: not connected, packet not sent", self.id());
             return Err(EmitError::Disconnected);
         }
-        self.write_to_engine(self.inner.nsp.parser().encode(packet), flags)
+        self.write_to_engine(Cow::Owned(self.inner.nsp.parser().encode(packet)), flags)
     }
 
     /// The reference's `client.writeToEngine`: queues one packet's messages on the Engine.IO
-    /// session (see `write_logged`).
+    /// session (see `write_logged`). `messages` are borrowed when a broadcast writes the same
+    /// ones to many sockets (`engineio::Socket::write_shared`), owned otherwise.
     pub(crate) fn write_to_engine(
         &self,
-        messages: Vec<engineio::Message>,
+        messages: Cow<'_, [engineio::Message]>,
         flags: &BroadcastFlags,
     ) -> Result<(), EmitError> {
         self.write_logged(None, messages, flags)
@@ -969,7 +970,7 @@ impl Socket {
     pub(crate) fn write_logged(
         &self,
         offset: Option<Offset>,
-        messages: Vec<engineio::Message>,
+        messages: Cow<'_, [engineio::Message]>,
         flags: &BroadcastFlags,
     ) -> Result<(), EmitError> {
         if let Some(gate) = &self.inner.replay {
@@ -977,7 +978,7 @@ impl Socket {
             if gate.replaying {
                 gate.held.push(HeldWrite {
                     offset,
-                    messages,
+                    messages: messages.into_owned(),
                     flags: flags.clone(),
                 });
                 return Ok(());
@@ -990,7 +991,7 @@ impl Socket {
     /// when the transport is not writable now (`engineio::Socket::writable`: polling with no
     /// GET held, an upgrade under way, a WebSocket write not finished); `compress` goes down
     /// with the messages.
-    fn write_now(&self, messages: Vec<engineio::Message>, flags: &BroadcastFlags) -> Result<(), EmitError> {
+    fn write_now(&self, messages: Cow<'_, [engineio::Message]>, flags: &BroadcastFlags) -> Result<(), EmitError> {
         if flags.volatile && !self.inner.conn.writable() {
             debug!(
                 "{}: volatile packet is discarded since the transport is not currently writable",
@@ -1001,7 +1002,11 @@ impl Socket {
         let options = engineio::WriteOptions {
             compress: flags.compress != Some(false),
         };
-        match self.inner.conn.write(messages, options) {
+        let written = match messages {
+            Cow::Owned(messages) => self.inner.conn.write(messages, options),
+            Cow::Borrowed(messages) => self.inner.conn.write_shared(messages, options),
+        };
+        match written {
             Ok(()) => Ok(()),
             Err(engineio::SendError::Closed) => Err(EmitError::Disconnected),
             Err(engineio::SendError::BufferFull) => Err(EmitError::BufferFull),
@@ -1019,7 +1024,10 @@ impl Socket {
         };
         // Not through the replay gate: a restored socket refused by a middleware never
         // replays, so nothing would let this out.
-        let _ = self.write_now(self.inner.nsp.parser().encode(&packet), &BroadcastFlags::default());
+        let _ = self.write_now(
+            Cow::Owned(self.inner.nsp.parser().encode(&packet)),
+            &BroadcastFlags::default(),
+        );
     }
 
     /// The reference's `notifyOutgoingListeners`: an EVENT packet is about to go to this
@@ -1145,7 +1153,7 @@ impl Socket {
                     missed.packets.len()
                 );
                 for packet in missed.packets {
-                    let _ = self.write_now(packet.messages, &BroadcastFlags::default());
+                    let _ = self.write_now(Cow::Owned(packet.messages), &BroadcastFlags::default());
                 }
                 Some(missed.newest)
             }
@@ -1170,7 +1178,7 @@ impl Socket {
             for write in held {
                 let replayed = matches!((write.offset, newest), (Some(offset), Some(newest)) if offset <= newest);
                 if !replayed {
-                    let _ = self.write_now(write.messages, &write.flags);
+                    let _ = self.write_now(Cow::Owned(write.messages), &write.flags);
                 }
             }
         }

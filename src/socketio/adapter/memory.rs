@@ -15,6 +15,7 @@
 //! `Namespace::on_server_side_emit` runs the namespace's listeners. None needs a lock of the
 //! caller's, and none waits for anything.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -232,7 +233,7 @@ impl MemoryAdapter {
         for socket in self.apply(opts) {
             socket.notify_outgoing_listeners(packet, offset);
             // A closed or full session is the socket's own business (it is closing).
-            let _ = socket.write_logged(offset, messages.clone(), &opts.flags);
+            let _ = socket.write_logged(offset, Cow::Borrowed(&messages), &opts.flags);
         }
     }
 
@@ -251,7 +252,7 @@ impl MemoryAdapter {
         if self.reaches_only(socket) {
             socket.notify_outgoing_listeners(packet, offset);
             // As in `deliver`: a closed or full session is the socket's own business.
-            let _ = socket.write_logged(offset, messages, flags);
+            let _ = socket.write_logged(offset, Cow::Owned(messages), flags);
             return;
         }
         let opts = BroadcastOptions::room_of(socket.id(), flags);
@@ -356,7 +357,7 @@ impl Adapter for MemoryAdapter {
             }
             count += 1;
             socket.notify_outgoing_listeners(&packet, None);
-            let _ = socket.write_to_engine(messages.clone(), &opts.flags);
+            let _ = socket.write_to_engine(Cow::Borrowed(&messages), &opts.flags);
         }
         debug!("{}: broadcast with ack id {id} to {count} clients", nsp.name());
         client_count(count);
