@@ -117,6 +117,11 @@ impl<T: Default + Clone> Registry<T> {
         }
     }
 
+    /// Whether a listener was ever added (what `current` looks at first, without its lock).
+    pub fn ever_added(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
     /// The listeners now, or `None` if none was ever added (or the registry is closed).
     pub fn current(&self) -> Option<Arc<T>> {
         if !self.any.load(Ordering::Acquire) {

@@ -141,23 +141,31 @@ pub(super) enum PollTake {
 }
 
 /// Everything about a session that changes.
+///
+/// `#[repr(C)]`: the fields in this order. The first six are what a write reads to decide
+/// whether it can go out at once (`State::websocket_writable`), for every socket a broadcast
+/// reaches: together (in one or two cache lines, right after the lock they are read under),
+/// rather than wherever Rust's own order, by size, would put them.
+#[repr(C)]
 pub(super) struct State {
     pub ready_state: ReadyState,
-    pub transport: TransportKind,
+    /// A thread holds the writing role of the WebSocket (see the module's doc): the others only
+    /// queue. Set by `State::flush`, given up by `take_for_websocket` when nothing is left.
+    pub flushing: bool,
+    /// The thread that is handling a batch of incoming packets (see [`Socket::cork`]).
+    pub corked_by: Option<ThreadId>,
+    /// The WebSocket that is the transport (opened directly, or after the upgrade).
+    pub websocket: Option<Arc<WsWriter>>,
     /// The reference's `writeBuffer`.
     pub write_buffer: VecDeque<Packet>,
+    /// The answer to a client's WebSocket Ping frame, waiting for the thread that writes.
+    pub pong: Option<Vec<u8>>,
+    pub transport: TransportKind,
     /// The waker of the held GET's thread: rung when there is something for it to look at.
     pub poll_waker: Option<Arc<Waker>>,
     /// A packet now in `write_buffer` was sent with `compress` (the default): whoever takes the
     /// buffer takes this flag too (`Batch::compress`).
     pub compress_queued: bool,
-    /// The WebSocket that is the transport (opened directly, or after the upgrade).
-    pub websocket: Option<Arc<WsWriter>>,
-    /// A thread holds the writing role of the WebSocket (see the module's doc): the others only
-    /// queue. Set by `State::flush`, given up by `take_for_websocket` when nothing is left.
-    pub flushing: bool,
-    /// The answer to a client's WebSocket Ping frame, waiting for the thread that writes.
-    pub pong: Option<Vec<u8>>,
     /// The id of the GET being held (the reference's polling `writable`).
     pub held_poll: Option<u64>,
     pub next_poll_id: u64,
@@ -183,8 +191,6 @@ pub(super) struct State {
     /// The polling transport itself closed (the client POSTed `1`): a held GET is answered with
     /// a noop `6`, not `1` (the reference's polling `onClose`: "close pending poll request").
     pub transport_closed: bool,
-    /// The thread that is handling a batch of incoming packets (see [`Socket::cork`]).
-    pub corked_by: Option<ThreadId>,
     /// That thread queued packets and has not flushed them yet.
     pub flush_deferred: bool,
     /// The layer above's object for this session (Socket.IO's `Client`): it gets the messages
@@ -193,15 +199,20 @@ pub(super) struct State {
 }
 
 /// The shared part of a session.
+///
+/// `#[repr(C)]`: the fields in this order, the ones a write reads first (`write_messages`: the
+/// listeners' flag, the server's options, then the state under its lock), next to the `Arc`'s
+/// counts, for the same reason as `State`'s.
+#[repr(C)]
 pub(super) struct Inner {
+    /// `socket.on(...)`: see `events.rs`.
+    listeners: Registry<SocketListeners>,
+    shared: Arc<Shared>,
+    state: Mutex<State>,
     id: String,
     /// 3 or 4: the `EIO` of the handshake (the reference's `socket.protocol`).
     protocol: u8,
     request: Request,
-    shared: Arc<Shared>,
-    state: Mutex<State>,
-    /// `socket.on(...)`: see `events.rs`.
-    listeners: Registry<SocketListeners>,
 }
 
 /// A handle to a session that does not keep it alive ([`Socket::downgrade`]).
@@ -506,6 +517,12 @@ impl Socket {
             }
         }
         Ok(())
+    }
+
+    /// Reads the first bytes of the session, where a write starts (`MemoryAdapter::deliver` calls
+    /// it for the next sockets of a broadcast before writing to any of them: see there).
+    pub fn prefetch_for_write(&self) {
+        std::hint::black_box(self.inner.listeners.ever_added());
     }
 
     /// Whether a `packetCreate` or `flush` listener was added: they see each packet queued.

@@ -3,14 +3,17 @@
 //! whichever thread has something to send, without waiting for the client:
 //!
 //! ```text
-//! connection thread = the reader              any thread that queues a packet (a handler on the
+//! connection thread = the reader              any thread that writes a packet (a handler on the
 //! ─────────────────────────────               reader, the `timers` heartbeat, a `news` interval,
-//! loop { frame = ws.read()                    a broadcast): socket.send() → flush()
+//! loop { frame = ws.read()                    a broadcast): socket.write()
 //!   "2probe" → write "3probe"                 ─────────────────────────────────────────────────
-//!   "5"      → session: I am the transport    takes the writing role (one thread at a time),
-//!   other    → session.handle_packet()          takes the buffer, writes it with send(MSG_DONTWAIT)
-//! }                                           └ the kernel's buffer is full (a slow client):
-//! on_close(); join the `ws-writer`, if any        thread "ws-writer <sid>" takes the role over and
+//!   "5"      → session: I am the transport    writable (nobody writing, nothing queued): writes
+//!   other    → session.handle_packet()          the frames at once, send(MSG_DONTWAIT), under
+//! }                                             the session's lock (`write_in_place`)
+//! on_close(); join the `ws-writer`, if any    else: queues, and if nobody writes, takes the
+//!                                               writing role: takes the buffer, writes it
+//!                                             └ the kernel's buffer is full (a slow client):
+//!                                                 thread "ws-writer <sid>" takes the role over and
 //!                                                 writes, waiting, until the buffer is empty
 //! ```
 //!
@@ -137,17 +140,21 @@ enum Wait {
 /// The write side of one WebSocket: frames encoded (`frames::encode_frame`) and handed to the
 /// socket. Every write to the WebSocket goes through it, one thread at a time: the thread holding
 /// the session's writing role (`State::flushing`), or, while probing, the probe's reader.
+///
+/// `#[repr(C)]`: the fields in this order, the three a write uses first, next to the `Arc`'s
+/// counts (as the session's `State`, for a broadcast's sake).
+#[repr(C)]
 pub(super) struct WsWriter {
     out: Mutex<Outgoing>,
     /// The socket, for `shutdown`.
     stream: SharedStream,
+    /// How binary data goes out: Engine.IO v3 puts the type byte `0x04` first, or (with `b64` in
+    /// this WebSocket's query) writes `b4<base64>` text (`encode_packet`).
+    format: FrameFormat,
     /// The `ws-writer` thread of a slow client, if one was started.
     slow: Mutex<SlowWriter>,
     /// The close frame's code and reason, when it is not a plain one (1009: over `maxPayload`).
     close_frame: Mutex<Option<(u16, &'static str)>>,
-    /// How binary data goes out: Engine.IO v3 puts the type byte `0x04` first, or (with `b64` in
-    /// this WebSocket's query) writes `b4<base64>` text (`encode_packet`).
-    format: FrameFormat,
 }
 
 /// The frame format of one WebSocket (the reference's transport `protocol` and `supportsBinary`).
