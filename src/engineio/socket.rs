@@ -485,8 +485,10 @@ impl Socket {
             return Err(SendError::Closed);
         }
         if !state.websocket_writable() || messages.len() > self.inner.shared.options.max_buffered_packets {
+            // Polling, a WebSocket being written, this thread corked: queued, as `send_packets`.
+            let queued = self.queue(&mut state, packets_of(messages), options);
             drop(state);
-            return self.send_packets(packets_of(messages), options);
+            return self.after_queue(queued);
         }
         let written = match &state.websocket {
             Some(writer) => writer.write_in_place(&self.inner.id, &messages),
@@ -574,22 +576,33 @@ impl Socket {
                 }
             }
         }
-        let flush = {
+        let queued = {
             let mut state = self.lock();
             if state.ready_state != ReadyState::Open {
                 return Err(SendError::Closed);
             }
-            if state.write_buffer.len() + packets.len() > self.inner.shared.options.max_buffered_packets {
-                None
-            } else {
-                for packet in packets {
-                    state.write_buffer.push_back(packet);
-                }
-                state.compress_queued |= options.compress;
-                Some(state.flush())
-            }
+            self.queue(&mut state, packets, options)
         };
-        if let Some(flush) = flush {
+        self.after_queue(queued)
+    }
+
+    /// Queues packets together, under the lock: what to flush, or `None` if the buffer has no
+    /// room for them (none is queued then).
+    fn queue(&self, state: &mut State, packets: Vec<Packet>, options: WriteOptions) -> Option<Flush> {
+        if state.write_buffer.len() + packets.len() > self.inner.shared.options.max_buffered_packets {
+            return None;
+        }
+        for packet in packets {
+            state.write_buffer.push_back(packet);
+        }
+        state.compress_queued |= options.compress;
+        Some(state.flush())
+    }
+
+    /// After `queue`, with the lock released: the flush it decided, or the session closed when
+    /// the buffer was full.
+    fn after_queue(&self, queued: Option<Flush>) -> Result<(), SendError> {
+        if let Some(flush) = queued {
             // Done after the lock is released: a woken GET thread must not find it still held
             // (on one core it runs at once), and a WebSocket write must not hold up other senders.
             self.run_flush(flush);
