@@ -427,10 +427,10 @@ struct State {
 
 /// What a socket is, shared by its handles.
 ///
-/// `#[repr(C)]`: the fields in this order. The first four are what a broadcast reads of each
-/// socket it writes to (`MemoryAdapter::deliver`); with the `Arc`'s counts (which taking the
-/// socket for the broadcast touches) they fill one cache line, where Rust's own order would have
-/// put them past the handshake, several lines further: one memory access per socket, not two.
+/// `#[repr(C)]`: the fields in this order. The first four are what a write to the socket reads
+/// (`write_logged`, and `MemoryAdapter::deliver`'s read-ahead for a broadcast): with the `Arc`'s
+/// counts they are the first 56 bytes, where Rust's own order put them past the handshake, 0x160
+/// bytes in: one memory access per socket rather than two.
 #[repr(C)]
 struct Inner {
     /// Shared, so that the recovery log keeps each of its own emits without a copy of it.

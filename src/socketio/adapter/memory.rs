@@ -240,8 +240,8 @@ impl MemoryAdapter {
     /// (`Socket::prefetch_for_write`), then the writes. Each write ends in a system call, which
     /// leaves the processor nothing to do meanwhile; reading 32 sockets' first bytes in a row
     /// lets it fetch them from memory all at once, where the writes alone would wait for each
-    /// socket's, one after the other (the broadcast's own time, without the kernel's, went down
-    /// by about a fifth: NOTES.md, "The cluster's broadcast on 2026-12-03").
+    /// socket's, one after the other (the samples of the functions it touches went down by a
+    /// third: NOTES.md section 7, "Two servers on one Redis", 2026-12-03).
     pub(super) fn deliver(
         &self,
         packet: &Packet,
