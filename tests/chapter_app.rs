@@ -122,6 +122,37 @@ fn without_x_forwarded_for_the_peer_address_is_logged() {
     expect_log(&server, "INFO", &format!("새로운 클라이언트 접속! 127.0.0.1 {id}"));
 }
 
+/// `--trace` over WebSocket: every packet in and out, one line each, as the chapter's reader
+/// sees it in NOTES.md. The `news` of the interval thread is written in place (the emitting
+/// thread writes the frame: `WsWriter::write_in_place`), the CONNECT answer through the queue
+/// (the reader is corked while it handles `40`): both ways are traced alike.
+#[test]
+fn trace_logs_each_packet_of_a_websocket_session_both_ways() {
+    let server = start_chapter(&["--port", "0", "--trace"], &[]);
+    let (mut ws, sid, open) = ws_open_at(server.port);
+    expect_log(&server, "INFO", &format!("{sid} → {open}  Engine.IO OPEN (handshake)"));
+    ws_send(&mut ws, "40");
+    let connect = ws_text(&mut ws);
+    expect_log(&server, "INFO", &format!(r#"{sid} ← 40  Socket.IO CONNECT to "/""#));
+    expect_log(
+        &server,
+        "INFO",
+        &format!(r#"{sid} → {connect}  Socket.IO CONNECT to "/""#),
+    );
+    assert_eq!(ws_text(&mut ws), r#"42["news","Hello Socket.IO"]"#);
+    expect_log(
+        &server,
+        "INFO",
+        &format!(r#"{sid} → 42["news","Hello Socket.IO"]  Socket.IO EVENT "news" on "/""#),
+    );
+    ws_send(&mut ws, r#"42["reply","Hello Node.JS"]"#);
+    expect_log(
+        &server,
+        "INFO",
+        &format!(r#"{sid} ← 42["reply","Hello Node.JS"]  Socket.IO EVENT "reply" on "/""#),
+    );
+}
+
 #[test]
 fn a_malformed_packet_reaches_the_error_listener() {
     let server = start_chapter(&["--port", "0"], &[]);
