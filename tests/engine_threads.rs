@@ -367,3 +367,57 @@ fn v3_and_jsonp_sessions_and_their_garbage_leave_no_thread() {
     held.shutdown();
     assert_eq!(wait_for_threads(pid, 2, Duration::from_secs(10)), 2);
 }
+
+/// The same with the writes coming from another client's thread (`to-room` on
+/// `examples/interop`): each broadcast is written in place by the sender's reader thread until the
+/// kernel's buffers are full; the frame the kernel took only in part waits in the writer, a
+/// `ws-writer` writes it and the broadcasts queued after it, and ends once the client has caught
+/// up. Every frame arrives whole, in order.
+#[test]
+fn a_slow_reader_of_broadcasts_gets_a_ws_writer_thread_until_it_catches_up() {
+    let server = EchoServer::start_interop(&[]);
+    let pid = server.pid();
+    let base = thread_count(pid);
+    let (mut slow, _) = sio_connect(server.port);
+    ws_send(&mut slow, r#"420["join","slow"]"#);
+    loop {
+        let packet = ws_text(&mut slow);
+        if packet == "430[]" {
+            break;
+        }
+        assert!(packet.starts_with(r#"42["auth""#), "{packet}");
+    }
+    let (mut sender, _) = sio_connect(server.port);
+    assert_eq!(wait_for_threads(pid, base + 2, Duration::from_secs(2)), base + 2);
+
+    // 80 broadcasts of 500 kB, 40 MB in all: more than the socket buffers on both sides hold.
+    let body = "x".repeat(500_000);
+    for i in 0..80 {
+        ws_send(&mut sender, &format!(r#"42["to-room","slow","{i:02} {body}"]"#));
+    }
+    // The two readers, and now a `ws-writer` blocked on the slow client's full buffer.
+    assert_eq!(wait_for_threads(pid, base + 3, Duration::from_secs(5)), base + 3);
+
+    // The slow client reads at last: every broadcast, whole and in order.
+    let mut next = 0;
+    while next < 80 {
+        let packet = ws_text(&mut slow);
+        if packet == "2" {
+            ws_send(&mut slow, "3");
+            continue;
+        }
+        let expected_start = format!(r#"42["room-back","{next:02} "#);
+        assert!(
+            packet.starts_with(&expected_start),
+            "broadcast {next}: {}",
+            &packet[..40]
+        );
+        assert_eq!(packet.len(), expected_start.len() + body.len() + 2, "broadcast {next}");
+        next += 1;
+    }
+    // Caught up: the `ws-writer` has ended; the next broadcast is written in place again.
+    assert_eq!(wait_for_threads(pid, base + 2, Duration::from_secs(5)), base + 2);
+    ws_send(&mut sender, r#"42["to-room","slow","still here"]"#);
+    assert_eq!(ws_text(&mut slow), r#"42["room-back","still here"]"#);
+    assert_eq!(wait_for_threads(pid, base + 2, Duration::from_secs(1)), base + 2);
+}
