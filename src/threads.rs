@@ -13,7 +13,7 @@
 //!        = 15,882 threads with the default 65,530
 //! ```
 //!
-//! And each runs under the kernel's `SCHED_BATCH` policy ([`schedule_as_batch`]): a thread
+//! And each runs under the kernel's `SCHED_BATCH` policy (`schedule_as_batch`): a thread
 //! woken by its client's message does not preempt the thread that is running; it runs when that
 //! one blocks (or its time slice ends), as a message waits in Node's event loop for the handler
 //! that is running.

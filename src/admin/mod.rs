@@ -1,6 +1,6 @@
 //! The server half of the official admin UI, `@socket.io/admin-ui` 0.5.x: `instrument(io,
 //! options)` (the package's `lib/index.ts`). The UI (a web page, hosted at
-//! https://admin.socket.io or served from the package's `ui/dist`) connects to the namespace
+//! <https://admin.socket.io> or served from the package's `ui/dist`) connects to the namespace
 //! `/admin` of this server with the official client and shows what it is told there; its buttons
 //! send commands back.
 //!

@@ -474,7 +474,7 @@ fn deconstruct_nested(value: &Value, attachments: &mut Vec<Message>) -> Value {
     copy
 }
 
-/// The bytes of a nested placeholder as [`keep_nested_bytes`] left it, if `value` is one.
+/// The bytes of a nested placeholder as `keep_nested_bytes` left it, if `value` is one.
 pub fn nested_bytes_of(value: &Value) -> Option<Vec<u8>> {
     let map = value.as_object()?;
     if map.get("_placeholder") != Some(&Value::Bool(true)) {
