@@ -523,7 +523,7 @@ impl Socket {
 
     /// Reads the first bytes of the session, where a write starts (`MemoryAdapter::deliver` calls
     /// it for the next sockets of a broadcast before writing to any of them: see there).
-    pub fn prefetch_for_write(&self) {
+    pub(crate) fn prefetch_for_write(&self) {
         std::hint::black_box(self.inner.listeners.ever_added());
     }
 
